@@ -1,0 +1,320 @@
+//! Messages: a category, a scope the category allows, and content.
+//!
+//! [`Message::parse`] checks a [`wire::Message`] against the policy (which categories exist,
+//! which scope fields each allows and needs) and the directory (every named id exists in
+//! the message's cloud), and refuses it whole with a sentence a person can act on. A
+//! `Message` that exists can be routed.
+
+use std::collections::BTreeSet;
+
+use crate::directory::Directory;
+use crate::ids::{CloudIx, CustomerIx, MessageId, ProductIx, RegionIx, ServiceIx, SubscriptionIx};
+use crate::policy::{CategoryIx, Policy, ScopeField};
+use crate::wire::{self, Text};
+
+/// A checked message, bound to the directory it was checked against.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    pub id: MessageId,
+    pub category: CategoryIx,
+    pub cloud: CloudIx,
+    pub scope: Scope,
+    pub content: Content,
+    /// The message as published, kept to store it and to recognise a repeat.
+    pub wire: wire::Message,
+}
+
+/// What a message is about. Each list is sorted and without repeats; `None` means the
+/// message does not use the field.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Scope {
+    pub subscriptions: Option<Vec<SubscriptionIx>>,
+    pub products: Option<Vec<ProductIx>>,
+    pub services: Option<Vec<ServiceIx>>,
+    /// Named regions that some subscription lists; a region no subscription lists matches
+    /// only subscriptions that list no region.
+    pub regions: Option<Vec<RegionIx>>,
+    pub customers: Option<Vec<CustomerIx>>,
+}
+
+impl Scope {
+    /// Whether the scope selects subscriptions by something other than customers; when it
+    /// does not, the named customers are in scope even with no subscription.
+    pub fn selects_subscriptions(&self) -> bool {
+        self.subscriptions.is_some() || self.products.is_some() || self.services.is_some()
+    }
+}
+
+/// A message's title and body, and the locale of its plain text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Content {
+    pub title: Option<Text>,
+    pub body: Option<Text>,
+    pub locale: String,
+}
+
+impl Content {
+    /// Picks the locale a reader gets: the first of `wanted` (most preferred first) that the
+    /// content has, then the language of each (`ru-RU` → `ru`), then the message's locale,
+    /// then the first locale the content has.
+    pub fn pick_locale(&self, wanted: &[&str]) -> String {
+        let mut have: BTreeSet<&str> = BTreeSet::new();
+        for text in [&self.title, &self.body].into_iter().flatten() {
+            match text {
+                Text::Plain(_) => {
+                    have.insert(&self.locale);
+                }
+                Text::Localized(map) => have.extend(map.keys().map(String::as_str)),
+            }
+        }
+        let language = |l: &str| l.split(['-', '_']).next().unwrap_or(l).to_owned();
+        let mut chain: Vec<String> = Vec::new();
+        for w in wanted.iter().copied().chain([self.locale.as_str()]) {
+            chain.push(w.to_owned());
+            chain.push(language(w));
+        }
+        chain
+            .into_iter()
+            .find(|l| have.contains(l.as_str()))
+            .or_else(|| have.iter().next().map(|l| (*l).to_owned()))
+            .unwrap_or_else(|| self.locale.clone())
+    }
+
+    /// The text of `text` in `locale` (as picked by [`Content::pick_locale`]).
+    pub fn text<'a>(&'a self, text: &'a Option<Text>, locale: &str) -> &'a str {
+        match text {
+            None => "",
+            Some(Text::Plain(s)) => s,
+            Some(Text::Localized(map)) => map
+                .get(locale)
+                .or_else(|| map.get(&self.locale))
+                .or_else(|| map.values().next())
+                .map_or("", String::as_str),
+        }
+    }
+}
+
+/// A refused message and the reason, as a sentence.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct MessageError {
+    /// The message's id, when it had one.
+    pub message: Option<MessageId>,
+    pub reason: String,
+}
+
+impl Message {
+    /// Checks a message against the policy and the directory.
+    pub fn parse(
+        wire: wire::Message,
+        policy: &Policy,
+        directory: &Directory,
+    ) -> Result<Message, MessageError> {
+        let id = wire.id.clone();
+        let fail = |reason: String| MessageError {
+            message: Some(id.clone()),
+            reason: format!("message \"{id}\" was rejected: {reason}"),
+        };
+        if id.as_str().trim().is_empty() {
+            return Err(fail(
+                "its `id` is empty; give every message a unique id".into(),
+            ));
+        }
+        let category = match wire.category.as_deref() {
+            None => {
+                return Err(fail(format!(
+                    "it has no `category`; use one of: {}",
+                    policy.category_names()
+                )))
+            }
+            Some(name) => policy.category_named(name).ok_or_else(|| {
+                fail(format!(
+                    "its category \"{name}\" is not one this policy knows; use one of: {}",
+                    policy.category_names()
+                ))
+            })?,
+        };
+        let cat = policy.category(category);
+        let cloud_name = wire.cloud.as_ref().map_or("global", |c| c.as_str());
+        let cloud = directory.cloud_ix(cloud_name).ok_or_else(|| {
+            fail(format!(
+                "its cloud \"{cloud_name}\" has no partner or customer in the directory"
+            ))
+        })?;
+
+        let given: Vec<ScopeField> = ScopeField::ALL
+            .into_iter()
+            .filter(|f| match f {
+                ScopeField::Subscriptions => wire.subscriptions.is_some(),
+                ScopeField::Products => wire.products.is_some(),
+                ScopeField::Services => wire.services.is_some(),
+                ScopeField::Regions => wire.regions.is_some(),
+                ScopeField::Customers => wire.customers.is_some(),
+            })
+            .collect();
+        let names = |fields: &[ScopeField]| {
+            fields
+                .iter()
+                .map(|f| format!("`{}`", f.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for f in &given {
+            if !cat.allowed.contains(f) {
+                return Err(fail(format!(
+                    "a `{}` message may not have `{}`; its scope fields are {}",
+                    cat.name,
+                    f.as_str(),
+                    names(&cat.allowed)
+                )));
+            }
+        }
+        if !cat.required_any.iter().any(|f| given.contains(f)) {
+            let need = if cat.required_any.len() == 1 {
+                names(&cat.required_any)
+            } else {
+                format!("at least one of {}", names(&cat.required_any))
+            };
+            return Err(fail(format!(
+                "a `{}` message needs {need} to say what it is about",
+                cat.name
+            )));
+        }
+        for (field, needs) in &cat.requires {
+            if given.contains(field) && !given.contains(needs) {
+                return Err(fail(format!(
+                    "in a `{}` message, `{}` may only be given together with `{}`",
+                    cat.name,
+                    field.as_str(),
+                    needs.as_str()
+                )));
+            }
+        }
+
+        let cloud_id = directory.cloud(cloud);
+        let resolve = |field: &str,
+                       kind: &str,
+                       ids: &[&str],
+                       look: &dyn Fn(&str) -> Option<(u32, CloudIx)>|
+         -> Result<Vec<u32>, MessageError> {
+            if ids.is_empty() {
+                return Err(fail(format!(
+                    "`{field}` is empty; name at least one {kind} or leave the field out"
+                )));
+            }
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                match look(id) {
+                    Some((ix, c)) if c == cloud => out.push(ix),
+                    _ => {
+                        return Err(fail(format!(
+                            "it names {kind} \"{id}\", which does not exist in cloud \"{cloud_id}\""
+                        )))
+                    }
+                }
+            }
+            out.sort_unstable();
+            out.dedup();
+            Ok(out)
+        };
+        let mut scope = Scope::default();
+        if let Some(ids) = wire
+            .subscriptions
+            .as_ref()
+            .map(|v| v.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+        {
+            let look = |id: &str| {
+                directory
+                    .subscription_ix(id)
+                    .map(|s| (s.0, directory.subscription_cloud(s)))
+            };
+            scope.subscriptions = Some(
+                resolve("subscriptions", "subscription", &ids, &look)?
+                    .into_iter()
+                    .map(SubscriptionIx)
+                    .collect(),
+            );
+        }
+        if let Some(ids) = wire
+            .products
+            .as_ref()
+            .map(|v| v.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+        {
+            let look = |id: &str| directory.product_ix(id).map(|p| (p.0, cloud));
+            scope.products = Some(
+                resolve("products", "product", &ids, &look)?
+                    .into_iter()
+                    .map(ProductIx)
+                    .collect(),
+            );
+        }
+        if let Some(ids) = wire
+            .services
+            .as_ref()
+            .map(|v| v.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+        {
+            let look = |id: &str| directory.service_ix(id).map(|s| (s.0, cloud));
+            scope.services = Some(
+                resolve("services", "service", &ids, &look)?
+                    .into_iter()
+                    .map(ServiceIx)
+                    .collect(),
+            );
+        }
+        if let Some(ids) = wire
+            .customers
+            .as_ref()
+            .map(|v| v.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+        {
+            let look = |id: &str| {
+                directory
+                    .customer_ix(id)
+                    .map(|c| (c.0, directory.customer(c).cloud))
+            };
+            scope.customers = Some(
+                resolve("customers", "customer", &ids, &look)?
+                    .into_iter()
+                    .map(CustomerIx)
+                    .collect(),
+            );
+        }
+        if let Some(regions) = &wire.regions {
+            if regions.is_empty() {
+                return Err(fail(
+                    "`regions` is empty; name at least one region or leave the field out".into(),
+                ));
+            }
+            let mut known: Vec<RegionIx> = regions
+                .iter()
+                .filter_map(|r| directory.region_ix(r))
+                .collect();
+            known.sort_unstable();
+            known.dedup();
+            scope.regions = Some(known);
+        }
+
+        for (field, text) in [("title", &wire.title), ("body", &wire.body)] {
+            if let Some(Text::Localized(map)) = text {
+                if map.is_empty() {
+                    return Err(fail(format!("`{field}` is an empty object; give its text per locale, such as {{\"en\": \"…\"}}")));
+                }
+            }
+        }
+        let content = Content {
+            title: wire.title.clone(),
+            body: wire.body.clone(),
+            locale: wire
+                .locale
+                .clone()
+                .unwrap_or_else(|| policy.default_locale().to_owned()),
+        };
+        Ok(Message {
+            id,
+            category,
+            cloud,
+            scope,
+            content,
+            wire,
+        })
+    }
+}

@@ -1,0 +1,178 @@
+//! The copies a routed message becomes, and who reads each.
+//!
+//! A copy mentions only what its reader may know (POLICY.md, "What each copy may say"): the
+//! customer's own copy of a `subscription` or `product` message names only its directly
+//! held subscriptions; a partner's copy names only that partner's subscriptions and
+//! customers, and one partner's copy gathers all of its customers a message touches. The
+//! readers of a copy are the organisation's contacts the category's contact rule chooses,
+//! each with the locale they will read it in.
+
+use std::ops::Range;
+
+use crate::directory::{Contact, Directory};
+use crate::ids::{ContactIx, CustomerIx, PartnerIx, SubscriptionIx};
+use crate::message::Message;
+use crate::policy::{Consent, ContactChoice, CopyNames, PartnerRole, Policy};
+use crate::route::{Decision, Routing};
+use crate::wire::PartnerKind;
+
+/// One contact who reads a copy, and the locale they read it in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reader {
+    pub contact: ContactIx,
+    pub locale: String,
+}
+
+/// The customer's own copy of a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerCopy {
+    pub customer: CustomerIx,
+    /// The in-scope subscriptions this copy may name.
+    pub subscriptions: Vec<SubscriptionIx>,
+    pub readers: Vec<Reader>,
+}
+
+/// A partner's copy: every customer of this partner the message touches, and only this
+/// partner's subscriptions with them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartnerCopy {
+    pub partner: PartnerIx,
+    pub customers: Vec<CustomerIx>,
+    pub subscriptions: Vec<SubscriptionIx>,
+    pub readers: Vec<Reader>,
+}
+
+/// The customer's copy for a decision, or `None` when the customer does not hear directly.
+pub fn customer_copy(
+    policy: &Policy,
+    directory: &Directory,
+    message: &Message,
+    routing: &Routing,
+    decision: &Decision,
+) -> Option<CustomerCopy> {
+    if !decision.direct {
+        return None;
+    }
+    let category = policy.category(message.category);
+    let subs = routing.subscriptions(decision).iter().copied();
+    let subscriptions = match category.customer_copy {
+        CopyNames::All => subs.collect(),
+        CopyNames::Direct => subs
+            .filter(|s| directory.subscription(*s).is_direct())
+            .collect(),
+    };
+    let customer = directory.customer(decision.customer);
+    Some(CustomerCopy {
+        customer: decision.customer,
+        subscriptions,
+        readers: readers(
+            directory,
+            message,
+            &customer.contacts,
+            customer.locale.as_deref(),
+            &category.customer_contacts,
+        ),
+    })
+}
+
+/// The partners' copies, sorted by partner id.
+pub fn partner_copies(
+    policy: &Policy,
+    directory: &Directory,
+    message: &Message,
+    routing: &Routing,
+) -> Vec<PartnerCopy> {
+    let category = policy.category(message.category);
+    let mut copies: Vec<PartnerCopy> = Vec::new();
+    let mut slot: Vec<Option<usize>> = Vec::new();
+    for d in routing.decisions() {
+        for p in routing.partners(d) {
+            if slot.len() <= p.get() {
+                slot.resize(p.get() + 1, None);
+            }
+            let i = *slot[p.get()].get_or_insert_with(|| {
+                copies.push(PartnerCopy {
+                    partner: *p,
+                    customers: Vec::new(),
+                    subscriptions: Vec::new(),
+                    readers: Vec::new(),
+                });
+                copies.len() - 1
+            });
+            let copy = &mut copies[i];
+            copy.customers.push(d.customer);
+            copy.subscriptions.extend(
+                routing.subscriptions(d).iter().copied().filter(|s| {
+                    told_as(directory, *s, *p).is_some_and(|role| category.tells(role))
+                }),
+            );
+        }
+    }
+    copies.sort_unstable_by_key(|c| c.partner);
+    for copy in &mut copies {
+        let partner = directory.partner(copy.partner);
+        copy.readers = readers(
+            directory,
+            message,
+            &partner.contacts,
+            partner.locale.as_deref(),
+            &category.partner_contacts,
+        );
+    }
+    copies
+}
+
+/// The part `partner` plays in a subscription, if any.
+pub fn told_as(
+    directory: &Directory,
+    sub: SubscriptionIx,
+    partner: PartnerIx,
+) -> Option<PartnerRole> {
+    let s = directory.subscription(sub);
+    match s.holding {
+        crate::directory::Holding::Csp { partner: p, .. } if p == partner => {
+            Some(PartnerRole::Partner)
+        }
+        crate::directory::Holding::Csp {
+            reseller: Some(r), ..
+        } if r == partner => {
+            debug_assert_eq!(directory.partner(r).kind, PartnerKind::IndirectReseller);
+            Some(PartnerRole::Reseller)
+        }
+        _ => None,
+    }
+}
+
+/// The contacts of an organisation that read a copy: those holding the first role of the
+/// choice that any consenting contact holds, each in its locale.
+pub fn readers(
+    directory: &Directory,
+    message: &Message,
+    contacts: &Range<u32>,
+    org_locale: Option<&str>,
+    choice: &ContactChoice,
+) -> Vec<Reader> {
+    let list = directory.contacts(contacts);
+    let consents = |c: &Contact| match choice.consent {
+        None => true,
+        Some(Consent::ProductNews) => c.product_news,
+    };
+    for role in &choice.roles {
+        let chosen: Vec<Reader> = list
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.roles.contains(*role) && consents(c))
+            .map(|(i, c)| {
+                let wanted: Vec<&str> = c.locale.as_deref().into_iter().chain(org_locale).collect();
+                Reader {
+                    contact: ContactIx(contacts.start + i as u32),
+                    locale: message.content.pick_locale(&wanted),
+                }
+            })
+            .collect();
+        if !chosen.is_empty() {
+            return chosen;
+        }
+    }
+    Vec::new()
+}

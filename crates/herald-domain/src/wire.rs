@@ -1,0 +1,292 @@
+//! The JSON shapes at Herald's edges: the world (a directory snapshot) and messages.
+//!
+//! These types say only what the bytes look like; they accept things that are not valid
+//! (a subscription naming an unknown customer, a message with a scope its category does not
+//! allow). [`Directory::build`](crate::Directory::build) and
+//! [`Message::parse`](crate::Message::parse) turn them, once, into types that are valid.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{
+    CloudId, ContactId, CustomerId, MessageId, PartnerId, ProductId, ServiceId, SubscriptionId,
+};
+
+/// A directory snapshot: the format of the conformance `world.json` and of `herald import`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct World {
+    /// The product catalog, shared by all clouds.
+    #[serde(default)]
+    pub products: Vec<Product>,
+    /// Partners of every cloud.
+    #[serde(default)]
+    pub partners: Vec<Partner>,
+    /// Customers (tenants) of every cloud.
+    #[serde(default)]
+    pub customers: Vec<Customer>,
+    /// Subscriptions, each CSP (through a partner) or direct (under an agreement).
+    #[serde(default)]
+    pub subscriptions: Vec<Subscription>,
+}
+
+/// A product and the services it contains.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub id: ProductId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub services: Vec<ServiceId>,
+}
+
+/// The kinds of partner in the CSP model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartnerKind {
+    /// Transacts with the vendor and bills its customers.
+    DirectBill,
+    /// A distributor: transacts with the vendor and bills resellers.
+    IndirectProvider,
+    /// Sells through an indirect provider and owns the customer relationship.
+    IndirectReseller,
+    /// Advises customers and bills nothing.
+    Advisor,
+}
+
+impl PartnerKind {
+    /// The name used in the world format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DirectBill => "direct_bill",
+            Self::IndirectProvider => "indirect_provider",
+            Self::IndirectReseller => "indirect_reseller",
+            Self::Advisor => "advisor",
+        }
+    }
+}
+
+/// A partner organisation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partner {
+    pub id: PartnerId,
+    pub kind: PartnerKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<CloudId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<Contact>,
+}
+
+/// The direct commercial agreements a customer may hold with the vendor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgreementKind {
+    EnterpriseAgreement,
+    CustomerAgreement,
+    OnlineSubscription,
+}
+
+impl AgreementKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [AgreementKind; 3] = [
+        Self::EnterpriseAgreement,
+        Self::CustomerAgreement,
+        Self::OnlineSubscription,
+    ];
+
+    /// The name used in the world format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EnterpriseAgreement => "enterprise_agreement",
+            Self::CustomerAgreement => "customer_agreement",
+            Self::OnlineSubscription => "online_subscription",
+        }
+    }
+}
+
+/// A customer, that is a tenant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    pub id: CustomerId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<CloudId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agreements: Vec<AgreementKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<Contact>,
+}
+
+/// What a contact is responsible for inside its organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Billing,
+    Technical,
+    Support,
+}
+
+impl Role {
+    /// The name used in the world format and in policies.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Billing => "billing",
+            Self::Technical => "technical",
+            Self::Support => "support",
+        }
+    }
+
+    /// The role's bit in a [`RoleSet`](crate::directory::RoleSet).
+    pub fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// A person or mailbox of a partner or customer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub id: ContactId,
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// Consent to `product` messages.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub product_news: bool,
+}
+
+/// A subscription's lifecycle state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    #[default]
+    Active,
+    Suspended,
+    Deleted,
+}
+
+impl Status {
+    /// Every status, in a fixed order.
+    pub const ALL: [Status; 3] = [Self::Active, Self::Suspended, Self::Deleted];
+
+    /// The name used in the world format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Deleted => "deleted",
+        }
+    }
+}
+
+/// A customer's holding of one product, through a partner (CSP) or under an agreement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscription {
+    pub id: SubscriptionId,
+    pub customer: CustomerId,
+    pub product: ProductId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<PartnerId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reseller: Option<PartnerId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<AgreementKind>,
+    #[serde(default, skip_serializing_if = "is_active")]
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<CloudId>,
+}
+
+fn is_active(status: &Status) -> bool {
+    *status == Status::Active
+}
+
+/// Text in one language, or per locale (`{"en": "…", "ru": "…"}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Text {
+    Plain(String),
+    Localized(BTreeMap<String, String>),
+}
+
+/// A message as a publisher sends it. Category and scope are checked by
+/// [`Message::parse`](crate::Message::parse), not here, so that a message with a bad
+/// category still has an id to be rejected under.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    pub id: MessageId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<CloudId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscriptions: Option<Vec<SubscriptionId>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub products: Option<Vec<ProductId>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<Vec<ServiceId>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regions: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customers: Option<Vec<CustomerId>>,
+    /// The locale of plain text, and the last step of every reader's locale fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Text>,
+}
+
+impl Message {
+    /// Reads one message from JSON, keeping its id when the rest does not parse, so the
+    /// rejection can name it.
+    pub fn from_value(value: serde_json::Value) -> Result<Message, (Option<MessageId>, String)> {
+        let id = value
+            .get("id")
+            .and_then(|id| id.as_str())
+            .map(MessageId::from);
+        serde_json::from_value(value).map_err(|e| (id, e.to_string()))
+    }
+
+    /// Reads a batch: a JSON array of messages, or newline-delimited JSON objects. Each item
+    /// is read on its own so that one malformed message does not hide the others.
+    pub fn batch_from_str(
+        text: &str,
+    ) -> Result<Vec<Result<Message, (Option<MessageId>, String)>>, String> {
+        let trimmed = text.trim_start();
+        let values: Vec<serde_json::Value> = if trimmed.starts_with('[') {
+            serde_json::from_str(text).map_err(|e| format!("not a JSON array of messages: {e}"))?
+        } else {
+            trimmed
+                .lines()
+                .enumerate()
+                .filter(|(_, line)| !line.trim().is_empty())
+                .map(|(n, line)| {
+                    serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))
+                })
+                .collect::<Result<_, _>>()?
+        };
+        Ok(values.into_iter().map(Message::from_value).collect())
+    }
+}

@@ -1,0 +1,17 @@
+//! Herald's durable store: the directory, accepted messages, their decisions and copies,
+//! and the deliveries workers will send, in one SQLite file (WAL, synchronous commits).
+//!
+//! Two promises hold here. **Accepted means durably enqueued**: a message, its decisions,
+//! its copies and its deliveries are written in one transaction, or nothing is. **Bad input
+//! changes nothing**: a directory import replaces the whole directory in one transaction,
+//! and callers validate before they write. The schema lives in `migrations/`, embedded
+//! and applied on open.
+
+mod rows;
+mod store;
+
+pub use rows::{DecisionRow, DeliveryRow, MessageRow, PartnerCopyRow, Rows};
+pub use store::{
+    Counts, DeliveryView, ImportSummary, MessageDetail, MessageSummary, Published, Store,
+    StoreError,
+};

@@ -1,0 +1,174 @@
+//! The rows a publish writes, computed from a routing before any I/O.
+//!
+//! Building the rows is pure and separate from writing them, so the benchmark can write the
+//! very same rows through a bare `INSERT` as its baseline.
+
+use herald_domain::plan::{customer_copy, partner_copies};
+use herald_domain::{Directory, Message, Policy, Routing};
+
+/// The `messages` row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageRow {
+    pub id: String,
+    pub cloud: String,
+    pub category: String,
+    pub policy_version: String,
+    pub request: String,
+    pub accepted_at: i64,
+    pub customers_in_scope: i64,
+    pub customers_direct: i64,
+    pub partners_told: i64,
+    pub deliveries: i64,
+}
+
+/// A `decisions` row; list columns hold JSON arrays of ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecisionRow {
+    pub customer: String,
+    pub direct: bool,
+    pub partners: String,
+    pub subscriptions: String,
+    /// The subscriptions the customer's own copy names, when it hears directly.
+    pub copy: Option<String>,
+    pub scope_rule: String,
+    pub customer_rule: String,
+    pub partners_rule: String,
+}
+
+/// A `partner_copies` row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartnerCopyRow {
+    pub partner: String,
+    pub customers: String,
+    pub subscriptions: String,
+}
+
+/// A `deliveries` row, pending.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryRow {
+    pub recipient: &'static str,
+    pub org: String,
+    pub contact: String,
+    pub channel: &'static str,
+    pub address: String,
+    pub locale: String,
+}
+
+/// Everything one publish writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rows {
+    pub message: MessageRow,
+    pub decisions: Vec<DecisionRow>,
+    pub partner_copies: Vec<PartnerCopyRow>,
+    pub deliveries: Vec<DeliveryRow>,
+}
+
+fn json_ids<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::from("[");
+    for (i, id) in ids.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(id).expect("a string serialises"));
+    }
+    out.push(']');
+    out
+}
+
+impl Rows {
+    /// The rows for a routed message accepted at `accepted_at` (Unix milliseconds).
+    pub fn build(
+        policy: &Policy,
+        directory: &Directory,
+        message: &Message,
+        routing: &Routing,
+        accepted_at: i64,
+    ) -> Rows {
+        let category = policy.category(message.category);
+        let scope_rule = &policy.rule(category.scope_rule).id;
+        let sub_id =
+            |s: &herald_domain::ids::SubscriptionIx| directory.subscription(*s).id.as_str();
+        let mut decisions = Vec::with_capacity(routing.decisions().len());
+        let mut deliveries = Vec::new();
+        for d in routing.decisions() {
+            let customer = directory.customer(d.customer);
+            let copy = customer_copy(policy, directory, message, routing, d);
+            if let Some(copy) = &copy {
+                for r in &copy.readers {
+                    let contact = directory.contact(r.contact);
+                    deliveries.push(DeliveryRow {
+                        recipient: "customer",
+                        org: customer.id.to_string(),
+                        contact: contact.id.to_string(),
+                        channel: "email",
+                        address: contact.email.clone(),
+                        locale: r.locale.clone(),
+                    });
+                }
+            }
+            decisions.push(DecisionRow {
+                customer: customer.id.to_string(),
+                direct: d.direct,
+                partners: json_ids(
+                    routing
+                        .partners(d)
+                        .iter()
+                        .map(|p| directory.partner(*p).id.as_str()),
+                ),
+                subscriptions: json_ids(routing.subscriptions(d).iter().map(sub_id)),
+                copy: copy.map(|c| json_ids(c.subscriptions.iter().map(sub_id))),
+                scope_rule: scope_rule.clone(),
+                customer_rule: policy.rule(d.customer_rule).id.clone(),
+                partners_rule: policy.rule(d.partners_rule).id.clone(),
+            });
+        }
+        let copies = partner_copies(policy, directory, message, routing);
+        let mut partner_rows = Vec::with_capacity(copies.len());
+        for copy in &copies {
+            let partner = directory.partner(copy.partner);
+            for r in &copy.readers {
+                let contact = directory.contact(r.contact);
+                deliveries.push(DeliveryRow {
+                    recipient: "partner",
+                    org: partner.id.to_string(),
+                    contact: contact.id.to_string(),
+                    channel: "email",
+                    address: contact.email.clone(),
+                    locale: r.locale.clone(),
+                });
+            }
+            partner_rows.push(PartnerCopyRow {
+                partner: partner.id.to_string(),
+                customers: json_ids(
+                    copy.customers
+                        .iter()
+                        .map(|c| directory.customer(*c).id.as_str()),
+                ),
+                subscriptions: json_ids(copy.subscriptions.iter().map(sub_id)),
+            });
+        }
+        Rows {
+            message: MessageRow {
+                id: message.id.to_string(),
+                cloud: directory.cloud(message.cloud).to_string(),
+                category: category.name.clone(),
+                policy_version: policy.version().to_owned(),
+                request: canonical_request(message),
+                accepted_at,
+                customers_in_scope: decisions.len() as i64,
+                customers_direct: decisions.iter().filter(|d| d.direct).count() as i64,
+                partners_told: partner_rows.len() as i64,
+                deliveries: deliveries.len() as i64,
+            },
+            decisions,
+            partner_copies: partner_rows,
+            deliveries,
+        }
+    }
+}
+
+/// The message as published, in a canonical JSON form: the same message always gives the
+/// same text, so a repeat is recognised and a different message under the same id is not.
+pub fn canonical_request(message: &Message) -> String {
+    serde_json::to_string(&message.wire).expect("a message serialises")
+}

@@ -1,0 +1,559 @@
+//! The SQLite store and its queries.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use herald_domain::{wire, Directory, DirectoryError};
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
+
+use crate::rows::Rows;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database could not be used: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("the database schema could not be brought up to date: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("message \"{0}\" was already published with different content; publish changes under a new id")]
+    Conflict(String),
+    #[error("the stored directory is damaged: {0}")]
+    Damaged(String),
+    #[error(transparent)]
+    InvalidDirectory(#[from] DirectoryError),
+}
+
+/// The outcome of storing a publish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Published {
+    /// Newly accepted and durably enqueued.
+    Accepted(MessageSummary),
+    /// Already accepted with the same content: nothing changed.
+    Repeated(MessageSummary),
+}
+
+/// A stored message and its audience in numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MessageSummary {
+    pub id: String,
+    pub cloud: String,
+    pub category: String,
+    pub policy_version: String,
+    pub accepted_at: i64,
+    pub customers_in_scope: i64,
+    pub customers_direct: i64,
+    pub partners_told: i64,
+    pub deliveries: i64,
+}
+
+/// A stored decision, as read back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DecisionView {
+    pub customer: String,
+    pub direct: bool,
+    pub partners: Vec<String>,
+    pub subscriptions: Vec<String>,
+    pub copy: Option<Vec<String>>,
+    pub rules: serde_json::Value,
+}
+
+/// A stored partner copy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PartnerCopyView {
+    pub partner: String,
+    pub customers: Vec<String>,
+    pub subscriptions: Vec<String>,
+}
+
+/// A stored delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeliveryView {
+    pub id: i64,
+    pub recipient: String,
+    pub org: String,
+    pub contact: String,
+    pub channel: String,
+    pub address: String,
+    pub locale: String,
+    pub status: String,
+    pub attempts: i64,
+}
+
+/// A stored message with everything it became.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MessageDetail {
+    pub summary: MessageSummary,
+    pub request: serde_json::Value,
+    pub decisions: Vec<DecisionView>,
+    pub partner_copies: Vec<PartnerCopyView>,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// What an import wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    pub products: usize,
+    pub partners: usize,
+    pub customers: usize,
+    pub subscriptions: usize,
+}
+
+/// Row counts of every table, to see what a command changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub products: i64,
+    pub partners: i64,
+    pub customers: i64,
+    pub subscriptions: i64,
+    pub messages: i64,
+    pub decisions: i64,
+    pub partner_copies: i64,
+    pub deliveries: i64,
+}
+
+/// The store: a pool of connections to one SQLite file.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// SQLite allows 32,766 bound values per statement; stay well inside.
+const VALUES_PER_STATEMENT: usize = 30_000;
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("records serialise")
+}
+
+fn ids(text: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Damaged(format!("a list of ids does not parse: {e}")))
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// The connection pool, for queries a caller composes itself.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Replaces the whole directory with `directory`, in one transaction.
+    pub async fn import(&self, directory: &Directory) -> Result<ImportSummary, StoreError> {
+        let world = directory.to_world();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for table in ["subscriptions", "customers", "partners", "products"] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let cloud = |c: &Option<herald_domain::ids::CloudId>| {
+            c.clone()
+                .unwrap_or_else(herald_domain::ids::CloudId::global)
+                .0
+        };
+        insert(
+            &mut tx,
+            "products",
+            &["id", "body"],
+            &world.products,
+            |b, p| {
+                b.push_bind(p.id.0.clone()).push_bind(to_json(p));
+            },
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "partners",
+            &["id", "cloud", "body"],
+            &world.partners,
+            |b, p| {
+                b.push_bind(p.id.0.clone())
+                    .push_bind(cloud(&p.cloud))
+                    .push_bind(to_json(p));
+            },
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "customers",
+            &["id", "cloud", "body"],
+            &world.customers,
+            |b, c| {
+                b.push_bind(c.id.0.clone())
+                    .push_bind(cloud(&c.cloud))
+                    .push_bind(to_json(c));
+            },
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "subscriptions",
+            &["id", "customer", "body"],
+            &world.subscriptions,
+            |b, s| {
+                b.push_bind(s.id.0.clone())
+                    .push_bind(s.customer.0.clone())
+                    .push_bind(to_json(s));
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ImportSummary {
+            products: world.products.len(),
+            partners: world.partners.len(),
+            customers: world.customers.len(),
+            subscriptions: world.subscriptions.len(),
+        })
+    }
+
+    /// The stored directory, as a world (records sorted by id).
+    pub async fn load_world(&self) -> Result<wire::World, StoreError> {
+        async fn bodies<T: serde::de::DeserializeOwned>(
+            pool: &SqlitePool,
+            table: &str,
+        ) -> Result<Vec<T>, StoreError> {
+            let rows: Vec<(String, String)> =
+                sqlx::query_as(&format!("SELECT id, body FROM {table} ORDER BY id"))
+                    .fetch_all(pool)
+                    .await?;
+            rows.into_iter()
+                .map(|(id, body)| {
+                    serde_json::from_str(&body).map_err(|e| {
+                        StoreError::Damaged(format!("{table} record \"{id}\" does not parse: {e}"))
+                    })
+                })
+                .collect()
+        }
+        Ok(wire::World {
+            products: bodies(&self.pool, "products").await?,
+            partners: bodies(&self.pool, "partners").await?,
+            customers: bodies(&self.pool, "customers").await?,
+            subscriptions: bodies(&self.pool, "subscriptions").await?,
+        })
+    }
+
+    /// The stored directory.
+    pub async fn load_directory(&self) -> Result<Directory, StoreError> {
+        Ok(Directory::build(self.load_world().await?)?)
+    }
+
+    /// Stores a publish in one transaction: the message, its decisions, its partner copies
+    /// and its deliveries. The same message again changes nothing; another message under
+    /// the same id is refused.
+    pub async fn publish(&self, rows: &Rows) -> Result<Published, StoreError> {
+        let m = &rows.message;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let seq: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO messages (id, cloud, category, policy_version, request, accepted_at, \
+             customers_in_scope, customers_direct, partners_told, deliveries) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq",
+        )
+        .bind(&m.id)
+        .bind(&m.cloud)
+        .bind(&m.category)
+        .bind(&m.policy_version)
+        .bind(&m.request)
+        .bind(m.accepted_at)
+        .bind(m.customers_in_scope)
+        .bind(m.customers_direct)
+        .bind(m.partners_told)
+        .bind(m.deliveries)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(seq) = seq else {
+            let request: String = sqlx::query_scalar("SELECT request FROM messages WHERE id = ?")
+                .bind(&m.id)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.rollback().await?;
+            if request != m.request {
+                return Err(StoreError::Conflict(m.id.clone()));
+            }
+            let summary = self
+                .summary(&m.id)
+                .await?
+                .ok_or_else(|| StoreError::Damaged(format!("message \"{}\" vanished", m.id)))?;
+            return Ok(Published::Repeated(summary));
+        };
+        insert(
+            &mut tx,
+            "decisions",
+            &[
+                "message",
+                "customer",
+                "direct",
+                "partners",
+                "subscriptions",
+                "copy",
+                "scope_rule",
+                "customer_rule",
+                "partners_rule",
+            ],
+            &rows.decisions,
+            |b, d| {
+                b.push_bind(seq)
+                    .push_bind(d.customer.as_str())
+                    .push_bind(d.direct)
+                    .push_bind(d.partners.as_str())
+                    .push_bind(d.subscriptions.as_str())
+                    .push_bind(d.copy.as_deref())
+                    .push_bind(d.scope_rule.as_str())
+                    .push_bind(d.customer_rule.as_str())
+                    .push_bind(d.partners_rule.as_str());
+            },
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "partner_copies",
+            &["message", "partner", "customers", "subscriptions"],
+            &rows.partner_copies,
+            |b, c| {
+                b.push_bind(seq)
+                    .push_bind(c.partner.as_str())
+                    .push_bind(c.customers.as_str())
+                    .push_bind(c.subscriptions.as_str());
+            },
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "deliveries",
+            &[
+                "message",
+                "recipient",
+                "org",
+                "contact",
+                "channel",
+                "address",
+                "locale",
+                "due_at",
+            ],
+            &rows.deliveries,
+            |b, d| {
+                b.push_bind(seq)
+                    .push_bind(d.recipient)
+                    .push_bind(d.org.as_str())
+                    .push_bind(d.contact.as_str())
+                    .push_bind(d.channel)
+                    .push_bind(d.address.as_str())
+                    .push_bind(d.locale.as_str())
+                    .push_bind(m.accepted_at);
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Published::Accepted(MessageSummary {
+            id: m.id.clone(),
+            cloud: m.cloud.clone(),
+            category: m.category.clone(),
+            policy_version: m.policy_version.clone(),
+            accepted_at: m.accepted_at,
+            customers_in_scope: m.customers_in_scope,
+            customers_direct: m.customers_direct,
+            partners_told: m.partners_told,
+            deliveries: m.deliveries,
+        }))
+    }
+
+    /// Writes `rows` under message id `id` the plainest way: one prepared `INSERT` per row in
+    /// one transaction. This is the baseline `herald bench publish` measures against.
+    pub async fn insert_rows_plainly(&self, id: &str, rows: &Rows) -> Result<(), StoreError> {
+        let m = &rows.message;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO messages (id, cloud, category, policy_version, request, accepted_at, \
+             customers_in_scope, customers_direct, partners_told, deliveries) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+        )
+        .bind(id)
+        .bind(&m.cloud)
+        .bind(&m.category)
+        .bind(&m.policy_version)
+        .bind(&m.request)
+        .bind(m.accepted_at)
+        .bind(m.customers_in_scope)
+        .bind(m.customers_direct)
+        .bind(m.partners_told)
+        .bind(m.deliveries)
+        .fetch_one(&mut *tx)
+        .await?;
+        for d in &rows.decisions {
+            sqlx::query("INSERT INTO decisions (message, customer, direct, partners, subscriptions, copy, scope_rule, customer_rule, partners_rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(seq).bind(&d.customer).bind(d.direct).bind(&d.partners).bind(&d.subscriptions).bind(&d.copy).bind(&d.scope_rule).bind(&d.customer_rule).bind(&d.partners_rule)
+                .execute(&mut *tx).await?;
+        }
+        for c in &rows.partner_copies {
+            sqlx::query("INSERT INTO partner_copies (message, partner, customers, subscriptions) VALUES (?, ?, ?, ?)")
+                .bind(seq).bind(&c.partner).bind(&c.customers).bind(&c.subscriptions)
+                .execute(&mut *tx).await?;
+        }
+        for d in &rows.deliveries {
+            sqlx::query("INSERT INTO deliveries (message, recipient, org, contact, channel, address, locale, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(seq).bind(d.recipient).bind(&d.org).bind(&d.contact).bind(d.channel).bind(&d.address).bind(&d.locale).bind(m.accepted_at)
+                .execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    const SUMMARY_COLUMNS: &'static str = "id, cloud, category, policy_version, accepted_at, customers_in_scope, customers_direct, partners_told, deliveries";
+
+    fn summary_from(row: &sqlx::sqlite::SqliteRow) -> MessageSummary {
+        MessageSummary {
+            id: row.get(0),
+            cloud: row.get(1),
+            category: row.get(2),
+            policy_version: row.get(3),
+            accepted_at: row.get(4),
+            customers_in_scope: row.get(5),
+            customers_direct: row.get(6),
+            partners_told: row.get(7),
+            deliveries: row.get(8),
+        }
+    }
+
+    /// One message's summary.
+    pub async fn summary(&self, id: &str) -> Result<Option<MessageSummary>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM messages WHERE id = ?",
+            Self::SUMMARY_COLUMNS
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(Self::summary_from))
+    }
+
+    /// Every stored message, oldest first.
+    pub async fn messages(&self) -> Result<Vec<MessageSummary>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM messages ORDER BY seq",
+            Self::SUMMARY_COLUMNS
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(Self::summary_from).collect())
+    }
+
+    /// A message with its decisions, partner copies and deliveries.
+    pub async fn message(&self, id: &str) -> Result<Option<MessageDetail>, StoreError> {
+        let Some(row) = sqlx::query(&format!(
+            "SELECT {}, seq, request FROM messages WHERE id = ?",
+            Self::SUMMARY_COLUMNS
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let summary = Self::summary_from(&row);
+        let seq: i64 = row.get(9);
+        let request: String = row.get(10);
+        let decisions = sqlx::query("SELECT customer, direct, partners, subscriptions, copy, scope_rule, customer_rule, partners_rule FROM decisions WHERE message = ? ORDER BY customer")
+            .bind(seq)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(DecisionView {
+                    customer: r.get(0),
+                    direct: r.get(1),
+                    partners: ids(r.get(2))?,
+                    subscriptions: ids(r.get(3))?,
+                    copy: r.get::<Option<&str>, _>(4).map(ids).transpose()?,
+                    rules: serde_json::json!({"scope": r.get::<&str, _>(5), "customer": r.get::<&str, _>(6), "partners": r.get::<&str, _>(7)}),
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let partner_copies = sqlx::query("SELECT partner, customers, subscriptions FROM partner_copies WHERE message = ? ORDER BY partner")
+            .bind(seq)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok(PartnerCopyView { partner: r.get(0), customers: ids(r.get(1))?, subscriptions: ids(r.get(2))? }))
+            .collect::<Result<_, StoreError>>()?;
+        let deliveries = sqlx::query_as::<_, (i64, String, String, String, String, String, String, String, i64)>(
+            "SELECT id, recipient, org, contact, channel, address, locale, status, attempts FROM deliveries WHERE message = ? ORDER BY id",
+        )
+        .bind(seq)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|(id, recipient, org, contact, channel, address, locale, status, attempts)| DeliveryView { id, recipient, org, contact, channel, address, locale, status, attempts })
+        .collect();
+        Ok(Some(MessageDetail {
+            summary,
+            request: serde_json::from_str(&request).map_err(|e| {
+                StoreError::Damaged(format!("message \"{id}\" request does not parse: {e}"))
+            })?,
+            decisions,
+            partner_copies,
+            deliveries,
+        }))
+    }
+
+    /// Row counts of every table.
+    pub async fn counts(&self) -> Result<Counts, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM partners), (SELECT count(*) FROM customers), \
+             (SELECT count(*) FROM subscriptions), (SELECT count(*) FROM messages), (SELECT count(*) FROM decisions), \
+             (SELECT count(*) FROM partner_copies), (SELECT count(*) FROM deliveries)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Counts {
+            products: row.get(0),
+            partners: row.get(1),
+            customers: row.get(2),
+            subscriptions: row.get(3),
+            messages: row.get(4),
+            decisions: row.get(5),
+            partner_copies: row.get(6),
+            deliveries: row.get(7),
+        })
+    }
+
+    /// Closes the pool, checkpointing the write-ahead log.
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+}
+
+/// Inserts rows with multi-row `INSERT … VALUES` statements, as many rows per statement as
+/// SQLite's limit on bound values allows.
+async fn insert<'r, T>(
+    tx: &mut Transaction<'_, Sqlite>,
+    table: &str,
+    columns: &[&str],
+    rows: &'r [T],
+    mut bind: impl FnMut(&mut sqlx::query_builder::Separated<'_, 'r, Sqlite, &'static str>, &'r T),
+) -> Result<(), StoreError> {
+    let per_statement = (VALUES_PER_STATEMENT / columns.len()).max(1);
+    for chunk in rows.chunks(per_statement) {
+        let mut builder: QueryBuilder<'r, Sqlite> =
+            QueryBuilder::new(format!("INSERT INTO {table} ({}) ", columns.join(", ")));
+        builder.push_values(chunk, |mut b, row| bind(&mut b, row));
+        builder.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! The command line: every subcommand and its flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Herald decides who hears about a vendor's message when the vendor sells through
+/// partners, and queues a copy for each of them.
+#[derive(Debug, Parser)]
+#[command(name = "herald", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the store is.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The SQLite database file.
+    #[arg(long, env = "HERALD_DB", default_value = "herald.db")]
+    pub db: PathBuf,
+}
+
+/// Which policy decides.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// A policy file (TOML) to use instead of the default policy.
+    #[arg(long, env = "HERALD_POLICY")]
+    pub policy: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Route messages against a world file and print one JSON line per message.
+    Route {
+        /// The directory snapshot (world format).
+        #[arg(long)]
+        world: PathBuf,
+        /// The messages: a JSON array, or one JSON object per line.
+        messages: PathBuf,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Explain why a customer (or partner) did or did not hear about a message.
+    Explain {
+        /// The directory snapshot (world format).
+        #[arg(long)]
+        world: PathBuf,
+        /// The messages file.
+        messages: PathBuf,
+        /// Which message of the file, when it holds more than one.
+        #[arg(long)]
+        message: Option<String>,
+        /// The customer to explain.
+        #[arg(long, required_unless_present = "partner")]
+        customer: Option<String>,
+        /// The partner to explain.
+        #[arg(long)]
+        partner: Option<String>,
+        /// Print the explanation as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Show or check a policy.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Replace the stored directory with a world file, atomically.
+    Import {
+        /// The world file.
+        world: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Route messages against the stored directory and store them with their deliveries.
+    Publish {
+        /// The messages: a JSON array, or one JSON object per line.
+        messages: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// List stored messages.
+    Messages {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Show a stored message with its decisions and deliveries.
+    Show {
+        /// The message id.
+        id: String,
+        /// Print it as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Run the whole job on a generated directory and print a readable summary.
+    Demo {
+        /// How many customers the generated directory has.
+        #[arg(long, default_value_t = 5000)]
+        customers: usize,
+        /// The seed of the generated directory.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Where to keep the demo's database (a fresh file in a temporary folder by default).
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// Measure a path of the product against a plain baseline.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print the active policy.
+    Show {
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Check a policy file and report what is wrong with it.
+    Check {
+        /// The policy file (TOML).
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Route a whole-directory incident and a product message.
+    Route {
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: usize,
+        /// Print one JSON object with the figures.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish a whole-directory incident into SQLite.
+    Publish {
+        #[arg(long, default_value_t = 100_000)]
+        customers: usize,
+        /// Print one JSON object with the figures.
+        #[arg(long)]
+        json: bool,
+        /// Where to put the benchmark's database (a temporary folder by default).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}

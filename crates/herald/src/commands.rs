@@ -1,0 +1,355 @@
+//! The subcommands that read files and the store: route, explain, policy, import, publish,
+//! messages and show.
+
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use herald_domain::explain::{explain_customer, explain_partner};
+use herald_domain::report::report;
+use herald_domain::{route, wire, Directory, Message, Policy};
+use herald_store::{Published, Rows, Store};
+
+use crate::cli::{Cli, Command, PolicyArgs, PolicyCommand};
+
+/// Runs one command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Route {
+            world,
+            messages,
+            policy,
+        } => route_file(&world, &messages, &policy),
+        Command::Explain {
+            world,
+            messages,
+            message,
+            customer,
+            partner,
+            json,
+            policy,
+        } => explain(
+            &world,
+            &messages,
+            message.as_deref(),
+            customer.as_deref(),
+            partner.as_deref(),
+            json,
+            &policy,
+        ),
+        Command::Policy {
+            command: PolicyCommand::Show { policy },
+        } => {
+            print!("{}", load_policy(&policy)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy {
+            command: PolicyCommand::Check { file },
+        } => {
+            let text = read(&file)?;
+            match Policy::parse(&text) {
+                Ok(p) => {
+                    println!(
+                        "{}: a valid policy, version {}, with {} rules and {} categories ({})",
+                        file.display(),
+                        p.version(),
+                        p.rules().len(),
+                        p.categories().len(),
+                        p.category_names()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => bail!("{}: {e}", file.display()),
+            }
+        }
+        Command::Import { world, db } => block_on(import(&world, &db.db)),
+        Command::Publish {
+            messages,
+            db,
+            policy,
+        } => block_on(publish(&messages, &db.db, &policy)),
+        Command::Messages { db } => block_on(list(&db.db)),
+        Command::Show { id, json, db } => block_on(show(&id, json, &db.db)),
+        Command::Demo {
+            customers,
+            seed,
+            db,
+        } => block_on(crate::demo::run(customers, seed, db)),
+        Command::Bench { command } => block_on(crate::bench::run(command)),
+    }
+}
+
+fn block_on<F: std::future::Future<Output = Result<ExitCode>>>(future: F) -> Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?
+        .block_on(future)
+}
+
+fn read(path: &Path) -> Result<String> {
+    fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))
+}
+
+/// The policy named by `--policy`, or the default one.
+pub fn load_policy(args: &PolicyArgs) -> Result<Policy> {
+    match &args.policy {
+        None => Ok(Policy::default_policy()),
+        Some(path) => Policy::parse(&read(path)?)
+            .with_context(|| format!("the policy {} is invalid", path.display())),
+    }
+}
+
+/// Reads and checks a world file.
+pub fn load_world(path: &Path) -> Result<Directory> {
+    let world: wire::World = serde_json::from_str(&read(path)?)
+        .with_context(|| format!("{} is not a world in the directory format", path.display()))?;
+    Directory::build(world).with_context(|| format!("{} was refused", path.display()))
+}
+
+/// Reads a messages file: each item parsed on its own.
+fn load_messages(path: &Path) -> Result<Vec<Result<wire::Message, (Option<String>, String)>>> {
+    let batch = wire::Message::batch_from_str(&read(path)?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(batch
+        .into_iter()
+        .map(|m| m.map_err(|(id, e)| (id.map(|i| i.0), format!("the message is malformed: {e}"))))
+        .collect())
+}
+
+fn millis_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn route_file(world: &Path, messages: &Path, policy: &PolicyArgs) -> Result<ExitCode> {
+    let policy = load_policy(policy)?;
+    let directory = load_world(world)?;
+    let messages = load_messages(messages)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for item in messages {
+        let parsed = item.and_then(|w| {
+            Message::parse(w, &policy, &directory).map_err(|e| (e.message.map(|i| i.0), e.reason))
+        });
+        match parsed {
+            Ok(message) => {
+                let routing = route(&policy, &directory, &message);
+                serde_json::to_writer(&mut out, &report(&policy, &directory, &message, &routing))?;
+            }
+            Err((id, reason)) => serde_json::to_writer(
+                &mut out,
+                &serde_json::json!({"message": id, "error": reason}),
+            )?,
+        }
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain(
+    world: &Path,
+    messages: &Path,
+    only: Option<&str>,
+    customer: Option<&str>,
+    partner: Option<&str>,
+    json: bool,
+    policy: &PolicyArgs,
+) -> Result<ExitCode> {
+    let policy = load_policy(policy)?;
+    let directory = load_world(world)?;
+    let all = load_messages(messages)?;
+    let chosen: Vec<_> = all
+        .into_iter()
+        .filter(|m| match (only, m) {
+            (None, _) => true,
+            (Some(id), Ok(w)) => w.id.as_str() == id,
+            (Some(id), Err((got, _))) => got.as_deref() == Some(id),
+        })
+        .collect();
+    if chosen.is_empty() {
+        bail!(
+            "{} holds no message{}",
+            messages.display(),
+            only.map(|id| format!(" with id \"{id}\""))
+                .unwrap_or_default()
+        );
+    }
+    for item in chosen {
+        let wire =
+            item.map_err(|(id, e)| anyhow::anyhow!("message {}: {e}", id.unwrap_or_default()))?;
+        let message = Message::parse(wire, &policy, &directory)?;
+        let routing = route(&policy, &directory, &message);
+        let answers = customer
+            .map(|c| explain_customer(&policy, &directory, &message, &routing, c))
+            .into_iter()
+            .chain(partner.map(|p| explain_partner(&policy, &directory, &message, &routing, p)));
+        for answer in answers {
+            let answer = answer?;
+            if json {
+                println!("{}", serde_json::to_string(&answer)?);
+            } else {
+                print!("{answer}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import(world: &Path, db: &Path) -> Result<ExitCode> {
+    let directory = load_world(world)?;
+    let store = Store::open(db).await?;
+    let summary = store.import(&directory).await?;
+    println!(
+        "imported {} into {}: {} products, {} partners, {} customers, {} subscriptions",
+        world.display(),
+        db.display(),
+        summary.products,
+        summary.partners,
+        summary.customers,
+        summary.subscriptions
+    );
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<ExitCode> {
+    let policy = load_policy(policy)?;
+    let messages = load_messages(messages)?;
+    let store = Store::open(db).await?;
+    let directory = store.load_directory().await?;
+    let mut refused = 0;
+    for item in messages {
+        let parsed = item.and_then(|w| {
+            Message::parse(w, &policy, &directory).map_err(|e| (e.message.map(|i| i.0), e.reason))
+        });
+        let message = match parsed {
+            Ok(m) => m,
+            Err((id, reason)) => {
+                refused += 1;
+                eprintln!(
+                    "refused {}: {reason}",
+                    id.unwrap_or_else(|| "a message without id".into())
+                );
+                continue;
+            }
+        };
+        let routing = route(&policy, &directory, &message);
+        let rows = Rows::build(&policy, &directory, &message, &routing, millis_now());
+        match store.publish(&rows).await {
+            Ok(Published::Accepted(s)) => println!(
+                "accepted {}: {} customer(s) in scope, {} told directly, {} partner(s) told, {} deliveries queued",
+                s.id, s.customers_in_scope, s.customers_direct, s.partners_told, s.deliveries
+            ),
+            Ok(Published::Repeated(s)) => println!("already published {} with the same content: nothing changed", s.id),
+            Err(e @ herald_store::StoreError::Conflict(_)) => {
+                refused += 1;
+                eprintln!("refused {}: {e}", message.id);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    store.close().await;
+    Ok(if refused == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn list(db: &Path) -> Result<ExitCode> {
+    let store = Store::open(db).await?;
+    let messages = store.messages().await?;
+    if messages.is_empty() {
+        println!("no messages in {}", db.display());
+    } else {
+        println!(
+            "{:<32} {:<18} {:<8} {:>9} {:>8} {:>8} {:>10}",
+            "id", "category", "cloud", "in scope", "direct", "partners", "deliveries"
+        );
+        for m in &messages {
+            println!(
+                "{:<32} {:<18} {:<8} {:>9} {:>8} {:>8} {:>10}",
+                m.id,
+                m.category,
+                m.cloud,
+                m.customers_in_scope,
+                m.customers_direct,
+                m.partners_told,
+                m.deliveries
+            );
+        }
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(id: &str, json: bool, db: &Path) -> Result<ExitCode> {
+    let store = Store::open(db).await?;
+    let Some(detail) = store.message(id).await? else {
+        bail!("no message \"{id}\" in {}", db.display());
+    };
+    store.close().await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&detail)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let s = &detail.summary;
+    println!(
+        "message {} ({} in cloud {}, policy {})",
+        s.id, s.category, s.cloud, s.policy_version
+    );
+    println!(
+        "  {} customer(s) in scope, {} told directly, {} partner(s) told, {} deliveries",
+        s.customers_in_scope, s.customers_direct, s.partners_told, s.deliveries
+    );
+    const SHOWN: usize = 50;
+    println!("decisions:");
+    for d in detail.decisions.iter().take(SHOWN) {
+        println!(
+            "  {:<24} {:<10} partners: {:<30} rules: {}",
+            d.customer,
+            if d.direct { "direct" } else { "not direct" },
+            if d.partners.is_empty() {
+                "-".to_owned()
+            } else {
+                d.partners.join(", ")
+            },
+            d.rules
+        );
+    }
+    if detail.decisions.len() > SHOWN {
+        println!(
+            "  … and {} more (use --json for all)",
+            detail.decisions.len() - SHOWN
+        );
+    }
+    println!("partner copies:");
+    for c in detail.partner_copies.iter().take(SHOWN) {
+        println!(
+            "  {:<24} {} customer(s): {}",
+            c.partner,
+            c.customers.len(),
+            c.subscriptions.join(", ")
+        );
+    }
+    println!("deliveries:");
+    for d in detail.deliveries.iter().take(SHOWN) {
+        println!(
+            "  #{:<8} {:<8} {:<24} {:<32} {:<6} {:<6} {}",
+            d.id, d.recipient, d.org, d.address, d.locale, d.channel, d.status
+        );
+    }
+    if detail.deliveries.len() > SHOWN {
+        println!(
+            "  … and {} more (use --json for all)",
+            detail.deliveries.len() - SHOWN
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
