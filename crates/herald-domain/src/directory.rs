@@ -15,6 +15,14 @@ use crate::ids::{
 };
 use crate::wire::{self, AgreementKind, PartnerKind, Role, Status};
 
+mod builder;
+
+pub use builder::DirectoryBuilder;
+
+/// A locale tag (`ru-RU`), shared by every record that uses it: a directory of a million
+/// customers holds each distinct locale once.
+pub type Locale = std::sync::Arc<str>;
+
 /// A set of contact roles, one bit per [`Role`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RoleSet(u8);
@@ -48,7 +56,7 @@ pub struct Partner {
     pub kind: PartnerKind,
     pub name: Option<String>,
     pub cloud: CloudIx,
-    pub locale: Option<String>,
+    pub locale: Option<Locale>,
     pub contacts: Range<u32>,
 }
 
@@ -60,7 +68,7 @@ pub struct Customer {
     pub cloud: CloudIx,
     /// Sorted, without repeats.
     pub agreements: Vec<AgreementKind>,
-    pub locale: Option<String>,
+    pub locale: Option<Locale>,
     pub contacts: Range<u32>,
     /// The customer's subscriptions: a range of [`SubscriptionIx`].
     pub subscriptions: Range<u32>,
@@ -117,7 +125,7 @@ pub struct Contact {
     pub name: String,
     pub email: String,
     pub roles: RoleSet,
-    pub locale: Option<String>,
+    pub locale: Option<Locale>,
     pub product_news: bool,
 }
 
@@ -193,354 +201,27 @@ fn find<T>(records: &[T], id: impl Fn(&T) -> &str, wanted: &str) -> Option<u32> 
         .map(|i| i as u32)
 }
 
-struct Problems(Vec<Problem>);
-
-impl Problems {
-    fn add(&mut self, kind: &'static str, id: &str, field: &'static str, what: String) {
-        self.0.push(Problem {
-            kind,
-            id: id.to_owned(),
-            field,
-            what,
-        });
-    }
-
-    fn repeated<T>(&mut self, kind: &'static str, sorted: &[T], id: impl Fn(&T) -> &str) {
-        for pair in sorted.windows(2) {
-            if id(&pair[0]) == id(&pair[1]) {
-                self.add(
-                    kind,
-                    id(&pair[0]),
-                    "id",
-                    format!("the id is used by more than one {kind}; ids must be unique"),
-                );
-            }
-        }
-        for r in sorted {
-            if id(r).trim().is_empty() {
-                self.add(kind, id(r), "id", "the id must not be empty".into());
-            }
-        }
-    }
-}
-
 impl Directory {
     /// Builds a directory from a world, or refuses it whole with every problem found.
     pub fn build(world: wire::World) -> Result<Directory, DirectoryError> {
-        let mut problems = Problems(Vec::new());
-        let wire::World {
-            mut products,
-            mut partners,
-            mut customers,
-            mut subscriptions,
-        } = world;
-
-        sort_by_id(&mut products, |p| p.id.as_str());
-        problems.repeated("product", &products, |p| p.id.as_str());
-        sort_by_id(&mut partners, |p| p.id.as_str());
-        problems.repeated("partner", &partners, |p| p.id.as_str());
-        sort_by_id(&mut customers, |c| c.id.as_str());
-        problems.repeated("customer", &customers, |c| c.id.as_str());
-        sort_by_id(&mut subscriptions, |s| s.id.as_str());
-        problems.repeated("subscription", &subscriptions, |s| s.id.as_str());
-
-        let mut clouds: Vec<CloudId> = std::iter::once(CloudId::global())
-            .chain(partners.iter().filter_map(|p| p.cloud.clone()))
-            .chain(customers.iter().filter_map(|c| c.cloud.clone()))
-            .collect();
-        clouds.sort_unstable();
-        clouds.dedup();
-        let cloud_ix = |cloud: &Option<CloudId>| -> CloudIx {
-            let name = cloud.as_ref().map_or("global", |c| c.as_str());
-            CloudIx(find(&clouds, |c| c.as_str(), name).expect("every cloud is interned"))
-        };
-
-        let mut services: Vec<ServiceId> = products
-            .iter()
-            .flat_map(|p| p.services.iter().cloned())
-            .collect();
-        services.sort_unstable();
-        services.dedup();
-        let products: Vec<Product> = products
+        let mut builder = DirectoryBuilder::new();
+        world
+            .products
             .into_iter()
-            .map(|p| {
-                let mut ixs: Vec<ServiceIx> = p
-                    .services
-                    .iter()
-                    .map(|s| {
-                        ServiceIx(find(&services, |x| x.as_str(), s.as_str()).expect("interned"))
-                    })
-                    .collect();
-                ixs.sort_unstable();
-                ixs.dedup();
-                Product {
-                    id: p.id,
-                    name: p.name,
-                    services: ixs,
-                }
-            })
-            .collect();
-        let mut service_products = vec![Vec::new(); services.len()];
-        for (i, p) in products.iter().enumerate() {
-            for s in &p.services {
-                service_products[s.get()].push(ProductIx(i as u32));
-            }
-        }
-
-        let mut contacts: Vec<Contact> = Vec::new();
-        let mut take_contacts = |mut list: Vec<wire::Contact>| -> Range<u32> {
-            sort_by_id(&mut list, |c| c.id.as_str());
-            let start = contacts.len() as u32;
-            contacts.extend(list.into_iter().map(|c| Contact {
-                roles: c.roles.iter().copied().collect(),
-                id: c.id,
-                name: c.name,
-                email: c.email,
-                locale: c.locale,
-                product_news: c.product_news,
-            }));
-            start..contacts.len() as u32
-        };
-        let partners: Vec<Partner> = partners
+            .for_each(|p| builder.add_product(p));
+        world
+            .partners
             .into_iter()
-            .map(|p| Partner {
-                cloud: cloud_ix(&p.cloud),
-                contacts: take_contacts(p.contacts),
-                id: p.id,
-                kind: p.kind,
-                name: p.name,
-                locale: p.locale,
-            })
-            .collect();
-        let customers_wire_agreements: Vec<Vec<AgreementKind>> = customers
-            .iter()
-            .map(|c| {
-                let mut a = c.agreements.clone();
-                a.sort_unstable();
-                a.dedup();
-                a
-            })
-            .collect();
-        let mut customers: Vec<Customer> = customers
+            .for_each(|p| builder.add_partner(p));
+        world
+            .customers
             .into_iter()
-            .zip(customers_wire_agreements)
-            .map(|(c, agreements)| Customer {
-                cloud: cloud_ix(&c.cloud),
-                contacts: take_contacts(c.contacts),
-                id: c.id,
-                name: c.name,
-                agreements,
-                locale: c.locale,
-                subscriptions: 0..0,
-            })
-            .collect();
-        for c in &contacts {
-            if c.email.trim().is_empty() {
-                problems.add(
-                    "contact",
-                    c.id.as_str(),
-                    "email",
-                    "the contact has no email address".into(),
-                );
-            }
-            if c.email.contains(['\r', '\n']) || c.name.contains(['\r', '\n']) {
-                problems.add(
-                    "contact",
-                    c.id.as_str(),
-                    "email",
-                    "a contact's name and email must be one line each".into(),
-                );
-            }
-        }
-        let mut contact_ids: Vec<&str> = contacts.iter().map(|c| c.id.as_str()).collect();
-        contact_ids.sort_unstable();
-        problems.repeated("contact", &contact_ids, |c| c);
-
-        let mut region_names: Vec<&str> = subscriptions
-            .iter()
-            .flat_map(|s| s.regions.iter().map(String::as_str))
-            .collect();
-        region_names.sort_unstable();
-        region_names.dedup();
-        let regions: Vec<String> = region_names.into_iter().map(str::to_owned).collect();
-        let mut region_pool = Vec::new();
-
-        let mut subs: Vec<Subscription> = Vec::with_capacity(subscriptions.len());
-        for s in subscriptions {
-            let sid = s.id.as_str();
-            let customer = find(&customers, |c| c.id.as_str(), s.customer.as_str());
-            let product = find(&products, |p| p.id.as_str(), s.product.as_str());
-            if customer.is_none() {
-                problems.add(
-                    "subscription",
-                    sid,
-                    "customer",
-                    format!(
-                        "names customer \"{}\", which is not in the directory",
-                        s.customer
-                    ),
-                );
-            }
-            if product.is_none() {
-                problems.add(
-                    "subscription",
-                    sid,
-                    "product",
-                    format!(
-                        "names product \"{}\", which is not in the catalog",
-                        s.product
-                    ),
-                );
-            }
-            let cust = customer.map(|c| &customers[c as usize]);
-            if let (Some(cust), Some(cloud)) = (cust, &s.cloud) {
-                if clouds[cust.cloud.get()] != *cloud {
-                    problems.add("subscription", sid, "cloud", format!(
-                        "states cloud \"{cloud}\", but its customer \"{}\" is in cloud \"{}\"; a subscription belongs to its customer's cloud",
-                        cust.id, clouds[cust.cloud.get()]));
-                }
-            }
-            let partner_of = |problems: &mut Problems,
-                              field: &'static str,
-                              id: &PartnerId|
-             -> Option<PartnerIx> {
-                let Some(ix) = find(&partners, |p| p.id.as_str(), id.as_str()) else {
-                    problems.add(
-                        "subscription",
-                        sid,
-                        field,
-                        format!("names {field} \"{id}\", which is not in the directory"),
-                    );
-                    return None;
-                };
-                let p = &partners[ix as usize];
-                if let Some(cust) = cust {
-                    if p.cloud != cust.cloud {
-                        problems.add("subscription", sid, field, format!(
-                            "names {field} \"{id}\" of cloud \"{}\", but its customer \"{}\" is in cloud \"{}\"; clouds never mix",
-                            clouds[p.cloud.get()], cust.id, clouds[cust.cloud.get()]));
-                    }
-                }
-                Some(PartnerIx(ix))
-            };
-            let holding = match (&s.partner, s.agreement) {
-                (Some(_), Some(_)) => {
-                    problems.add("subscription", sid, "agreement", "names both a `partner` and an `agreement`; a subscription is either CSP (partner) or direct (agreement)".into());
-                    None
-                }
-                (None, None) => {
-                    problems.add("subscription", sid, "partner", "names neither a `partner` nor an `agreement`; a subscription is either CSP (partner) or direct (agreement)".into());
-                    None
-                }
-                (None, Some(agreement)) => {
-                    if let Some(r) = &s.reseller {
-                        problems.add("subscription", sid, "reseller", format!("names reseller \"{r}\" on a direct subscription; only CSP subscriptions have resellers"));
-                    }
-                    if let Some(cust) = cust {
-                        if !cust.agreements.contains(&agreement) {
-                            problems.add(
-                                "subscription",
-                                sid,
-                                "agreement",
-                                format!(
-                                    "names agreement `{}`, which its customer \"{}\" does not hold",
-                                    agreement.as_str(),
-                                    cust.id
-                                ),
-                            );
-                        }
-                    }
-                    Some(Holding::Direct(agreement))
-                }
-                (Some(partner), None) => {
-                    let p = partner_of(&mut problems, "partner", partner);
-                    let kind = p.map(|p| partners[p.get()].kind);
-                    if let Some(kind) = kind {
-                        if !matches!(
-                            kind,
-                            PartnerKind::DirectBill | PartnerKind::IndirectProvider
-                        ) {
-                            problems.add("subscription", sid, "partner", format!(
-                                "names partner \"{partner}\", a `{}`; the partner of record must be `direct_bill` or `indirect_provider`", kind.as_str()));
-                        }
-                    }
-                    let r = s.reseller.as_ref().and_then(|r| {
-                        let ix = partner_of(&mut problems, "reseller", r)?;
-                        let rkind = partners[ix.get()].kind;
-                        if rkind != PartnerKind::IndirectReseller {
-                            problems.add("subscription", sid, "reseller", format!(
-                                "names reseller \"{r}\", a `{}`; a reseller must be an `indirect_reseller`", rkind.as_str()));
-                        }
-                        if kind == Some(PartnerKind::DirectBill) {
-                            problems.add("subscription", sid, "reseller", format!(
-                                "names reseller \"{r}\" with `direct_bill` partner \"{partner}\"; resellers sell only through an `indirect_provider`"));
-                        }
-                        Some(ix)
-                    });
-                    p.map(|partner| Holding::Csp {
-                        partner,
-                        reseller: r,
-                    })
-                }
-            };
-            let (Some(customer), Some(product), Some(holding)) = (customer, product, holding)
-            else {
-                continue;
-            };
-            let start = region_pool.len() as u32;
-            let mut rs: Vec<RegionIx> = s
-                .regions
-                .iter()
-                .map(|r| RegionIx(find(&regions, |x| x.as_str(), r).expect("interned")))
-                .collect();
-            rs.sort_unstable();
-            rs.dedup();
-            region_pool.extend(rs);
-            subs.push(Subscription {
-                id: s.id,
-                customer: CustomerIx(customer),
-                product: ProductIx(product),
-                holding,
-                status: s.status,
-                regions: start..region_pool.len() as u32,
-            });
-        }
-        if !problems.0.is_empty() {
-            return Err(DirectoryError {
-                problems: problems.0,
-            });
-        }
-
-        // Subscriptions arrive sorted by id; a stable sort by customer groups them.
-        subs.sort_by_key(|s| s.customer);
-        let mut subscriptions_by_id: Vec<SubscriptionIx> =
-            (0..subs.len() as u32).map(SubscriptionIx).collect();
-        subscriptions_by_id.sort_unstable_by(|a, b| subs[a.get()].id.cmp(&subs[b.get()].id));
-        let mut product_subscriptions = vec![Vec::new(); products.len()];
-        let mut next = 0usize;
-        for (ci, c) in customers.iter_mut().enumerate() {
-            let start = next;
-            while next < subs.len() && subs[next].customer.get() == ci {
-                product_subscriptions[subs[next].product.get()].push(SubscriptionIx(next as u32));
-                next += 1;
-            }
-            c.subscriptions = start as u32..next as u32;
-        }
-
-        Ok(Directory {
-            clouds,
-            products,
-            services,
-            service_products,
-            partners,
-            customers,
-            subscriptions: subs,
-            subscriptions_by_id,
-            product_subscriptions,
-            regions,
-            region_pool,
-            contacts,
-        })
+            .for_each(|c| builder.add_customer(c));
+        world
+            .subscriptions
+            .into_iter()
+            .for_each(|s| builder.add_subscription(s));
+        builder.finish()
     }
 
     /// Every cloud named by a record, and `global`, sorted.
@@ -702,7 +383,7 @@ impl Directory {
                         .into_iter()
                         .filter(|r| c.roles.contains(*r))
                         .collect(),
-                    locale: c.locale.clone(),
+                    locale: c.locale.as_deref().map(str::to_owned),
                     product_news: c.product_news,
                 })
                 .collect()
@@ -760,7 +441,7 @@ impl Directory {
                     kind: p.kind,
                     name: p.name.clone(),
                     cloud: cloud(p.cloud),
-                    locale: p.locale.clone(),
+                    locale: p.locale.as_deref().map(str::to_owned),
                     contacts: contacts(&p.contacts),
                 })
                 .collect(),
@@ -772,7 +453,7 @@ impl Directory {
                     name: c.name.clone(),
                     cloud: cloud(c.cloud),
                     agreements: c.agreements.clone(),
-                    locale: c.locale.clone(),
+                    locale: c.locale.as_deref().map(str::to_owned),
                     contacts: contacts(&c.contacts),
                 })
                 .collect(),

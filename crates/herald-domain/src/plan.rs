@@ -163,7 +163,9 @@ pub fn readers(
             .enumerate()
             .filter(|(_, c)| c.roles.contains(*role) && consents(c))
             .map(|(i, c)| {
-                let wanted: Vec<&str> = c.locale.as_deref().into_iter().chain(org_locale).collect();
+                // The contact's own locale, or its organisation's when it states none
+                // (POLICY.md: its own locale, then its language, then the message's).
+                let wanted: Vec<&str> = c.locale.as_deref().or(org_locale).into_iter().collect();
                 Reader {
                     contact: ContactIx(contacts.start + i as u32),
                     locale: message.content.pick_locale(&wanted),

@@ -86,11 +86,12 @@ pub enum Admission {
 pub struct Matcher<'a> {
     directory: &'a Directory,
     message: &'a Message,
-    category: &'a Category,
     /// Per product: 1 when named (or products are not named), 2 when it contains a service
     /// of the message (or services are not named).
     product_flags: Vec<u8>,
     region_ok: Option<Vec<bool>>,
+    /// One bit per [`Status`] the category considers.
+    statuses: u8,
 }
 
 impl<'a> Matcher<'a> {
@@ -120,21 +121,30 @@ impl<'a> Matcher<'a> {
         Matcher {
             directory,
             message,
-            category: policy.category(message.category),
             product_flags,
             region_ok,
+            statuses: Status::ALL
+                .into_iter()
+                .filter(|s| policy.category(message.category).admits_status(*s))
+                .fold(0, |bits, s| bits | 1 << s as u8),
         }
     }
 
     /// Whether a subscription is in scope. Routing and explanations both ask this.
-    #[inline]
     pub fn admit(&self, ix: SubscriptionIx) -> Admission {
-        let scope: &Scope = &self.message.scope;
         let s = self.directory.subscription(ix);
         if self.directory.customer(s.customer).cloud != self.message.cloud {
             return Admission::Cloud;
         }
-        if !self.category.admits_status(s.status) {
+        self.admit_in_cloud(ix)
+    }
+
+    /// [`Matcher::admit`] for a subscription already known to be in the message's cloud.
+    #[inline]
+    fn admit_in_cloud(&self, ix: SubscriptionIx) -> Admission {
+        let scope: &Scope = &self.message.scope;
+        let s = self.directory.subscription(ix);
+        if self.statuses & (1 << s.status as u8) == 0 {
             return Admission::Status(s.status);
         }
         if let Some(named) = &scope.subscriptions {
@@ -167,13 +177,18 @@ impl<'a> Matcher<'a> {
 /// Routes one message: a decision per in-scope customer, sorted by customer id.
 pub fn route(policy: &Policy, directory: &Directory, message: &Message) -> Routing {
     let matcher = Matcher::new(policy, directory, message);
+    let category = policy.category(message.category);
     let mut out = Builder {
-        category: policy.category(message.category),
+        category,
         directory,
+        tells_partner: category.tells(PartnerRole::Partner),
+        tells_reseller: category.tells(PartnerRole::Reseller),
         routing: Routing::default(),
     };
     let scope = &message.scope;
-    let admitted = |s: &SubscriptionIx| matcher.admit(*s) == Admission::In;
+    // Named subscriptions and customers were checked to be in the message's cloud, and the
+    // walk below skips other clouds' customers; only the product lists mix clouds.
+    let admitted = |s: &SubscriptionIx| matcher.admit_in_cloud(*s) == Admission::In;
 
     if let Some(named) = &scope.subscriptions {
         let mut subs: Vec<SubscriptionIx> = named.iter().copied().filter(admitted).collect();
@@ -203,6 +218,7 @@ pub fn route(policy: &Policy, directory: &Directory, message: &Message) -> Routi
             .sum();
         if reached * 4 > directory.subscriptions().len() {
             // Most of the directory: walk the customers in order, no sorting needed.
+            out.reserve(directory.customers().len(), reached);
             let mut subs = Vec::new();
             for (i, c) in directory.customers().iter().enumerate() {
                 if c.cloud != message.cloud || c.subscriptions.is_empty() {
@@ -222,7 +238,7 @@ pub fn route(policy: &Policy, directory: &Directory, message: &Message) -> Routi
                         .product_subscriptions(crate::ids::ProductIx(p as u32))
                         .iter()
                         .copied()
-                        .filter(admitted),
+                        .filter(|s| matcher.admit(*s) == Admission::In),
                 );
             }
             subs.sort_unstable();
@@ -235,10 +251,18 @@ pub fn route(policy: &Policy, directory: &Directory, message: &Message) -> Routi
 struct Builder<'a> {
     category: &'a Category,
     directory: &'a Directory,
+    tells_partner: bool,
+    tells_reseller: bool,
     routing: Routing,
 }
 
 impl Builder<'_> {
+    fn reserve(&mut self, customers: usize, subscriptions: usize) {
+        self.routing.decisions.reserve(customers);
+        self.routing.subscription_pool.reserve(subscriptions);
+        self.routing.partner_pool.reserve(subscriptions);
+    }
+
     /// Decides for runs of subscriptions sorted by position, hence grouped by customer.
     fn grouped(&mut self, subs: &[SubscriptionIx]) {
         for run in subs.chunk_by(|a, b| {
@@ -260,10 +284,10 @@ impl Builder<'_> {
         let start = r.partner_pool.len();
         for s in subs {
             if let Holding::Csp { partner, reseller } = dir.subscription(*s).holding {
-                if cat.tells(PartnerRole::Partner) {
+                if self.tells_partner {
                     r.partner_pool.push(partner);
                 }
-                if let Some(reseller) = reseller.filter(|_| cat.tells(PartnerRole::Reseller)) {
+                if let Some(reseller) = reseller.filter(|_| self.tells_reseller) {
                     r.partner_pool.push(reseller);
                 }
             }

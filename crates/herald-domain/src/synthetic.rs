@@ -1,15 +1,70 @@
 //! Seeded synthetic directories for the demo and the benchmarks.
 //!
-//! [`world`] makes a realistic directory of any size from a seed: two clouds, direct-bill
-//! partners, distributors with their resellers, advisors, customers in several locales,
-//! some holding direct agreements, subscriptions of both kinds in several regions, and
-//! contacts with roles. The same options always give the same world.
+//! [`generate`] makes a realistic directory of any size from a seed: two clouds,
+//! direct-bill partners, distributors with their resellers, advisors, customers in several
+//! locales, some holding direct agreements, subscriptions of both kinds in several regions,
+//! and contacts with roles. The same options always give the same records. [`world`]
+//! collects them in the wire format; [`directory`] feeds them straight into a
+//! [`DirectoryBuilder`], so a million customers never exist twice in memory.
 
+use crate::directory::{Directory, DirectoryBuilder, DirectoryError};
 use crate::ids::{CloudId, ContactId, CustomerId, PartnerId, ProductId, ServiceId, SubscriptionId};
 use crate::wire::{
     AgreementKind, Contact, Customer, Partner, PartnerKind, Product, Role, Status, Subscription,
     World,
 };
+
+/// Where generated records go, in dependency order.
+pub trait Sink {
+    fn product(&mut self, p: Product);
+    fn partner(&mut self, p: Partner);
+    fn customer(&mut self, c: Customer);
+    fn subscription(&mut self, s: Subscription);
+}
+
+impl Sink for World {
+    fn product(&mut self, p: Product) {
+        self.products.push(p);
+    }
+    fn partner(&mut self, p: Partner) {
+        self.partners.push(p);
+    }
+    fn customer(&mut self, c: Customer) {
+        self.customers.push(c);
+    }
+    fn subscription(&mut self, s: Subscription) {
+        self.subscriptions.push(s);
+    }
+}
+
+impl Sink for DirectoryBuilder {
+    fn product(&mut self, p: Product) {
+        self.add_product(p);
+    }
+    fn partner(&mut self, p: Partner) {
+        self.add_partner(p);
+    }
+    fn customer(&mut self, c: Customer) {
+        self.add_customer(c);
+    }
+    fn subscription(&mut self, s: Subscription) {
+        self.add_subscription(s);
+    }
+}
+
+/// Generates a world in the wire format.
+pub fn world(options: Options) -> World {
+    let mut world = World::default();
+    generate(options, &mut world);
+    world
+}
+
+/// Generates a directory record by record, never holding the whole world in memory.
+pub fn directory(options: Options) -> Result<Directory, DirectoryError> {
+    let mut builder = DirectoryBuilder::new();
+    generate(options, &mut builder);
+    builder.finish()
+}
 
 /// What to generate.
 #[derive(Clone, Copy, Debug)]
@@ -18,6 +73,8 @@ pub struct Options {
     pub seed: u64,
     /// Names and second contacts; off for the largest benchmarks to save memory.
     pub detailed: bool,
+    /// One customer in twenty in the `us-gov` cloud; off, every customer is `global`.
+    pub us_gov: bool,
 }
 
 /// A small, fast, seeded generator (SplitMix64).
@@ -81,53 +138,65 @@ const NAMES: [&str; 12] = [
 ];
 const SUFFIXES: [&str; 6] = ["Ltd", "GmbH", "SA", "Inc", "KK", "Group"];
 
-/// Generates a world with `options.customers` customers and about three subscriptions each.
-pub fn world(options: Options) -> World {
+/// One cloud's partners by position: the direct-bill partners, and each distributor with
+/// its resellers.
+type Channels = (Vec<usize>, Vec<(usize, Vec<usize>)>);
+
+/// Generates `options.customers` customers with about three subscriptions each.
+pub fn generate<S: Sink>(options: Options, sink: &mut S) {
     let mut rng = Rng(options.seed);
     let n = options.customers.max(1);
-    let products: Vec<Product> = CATALOG
-        .iter()
-        .map(|(id, name, services)| Product {
-            id: ProductId::from(*id),
-            name: Some((*name).to_owned()),
+    for (id, name, services) in CATALOG {
+        sink.product(Product {
+            id: ProductId::from(id),
+            name: Some(name.to_owned()),
             services: services.iter().map(|s| ServiceId::from(*s)).collect(),
-        })
-        .collect();
+        });
+    }
 
     let clouds = [("global", ""), ("us-gov", "gov-")];
-    let mut partners = Vec::new();
-    // Per cloud: (direct-bill ids, (provider, its resellers) ids).
-    let mut channels: Vec<(Vec<usize>, Vec<(usize, Vec<usize>)>)> = Vec::new();
-    for (ci, (cloud, prefix)) in clouds.iter().enumerate() {
+    let mut partners: Vec<PartnerId> = Vec::new();
+    let mut channels: Vec<Channels> = Vec::new();
+    for (ci, (cloud, prefix)) in clouds
+        .iter()
+        .enumerate()
+        .take(if options.us_gov { 2 } else { 1 })
+    {
         let scale = if ci == 0 { n } else { n / 20 };
         let cloud_id = (ci > 0).then(|| CloudId::from(*cloud));
-        let partner =
-            |rng: &mut Rng, kind: PartnerKind, id: String, partners: &mut Vec<Partner>| -> usize {
-                let locale = LOCALES[rng.below(LOCALES.len())];
-                let domain = format!("{id}.example");
-                partners.push(Partner {
-                    name: options
-                        .detailed
-                        .then(|| format!("{} {}", NAMES[rng.below(NAMES.len())], id)),
-                    contacts: vec![Contact {
-                        id: ContactId(format!("{id}-desk")),
-                        name: format!("{id} partner desk"),
-                        email: format!("desk@{domain}"),
-                        roles: vec![Role::Admin, Role::Billing, Role::Support],
-                        locale: Some(locale.to_owned()),
-                        product_news: false,
-                    }],
-                    id: PartnerId(id),
-                    kind,
-                    cloud: cloud_id.clone(),
+        let partner = |rng: &mut Rng,
+                       sink: &mut S,
+                       kind: PartnerKind,
+                       id: String,
+                       partners: &mut Vec<PartnerId>|
+         -> usize {
+            let locale = LOCALES[rng.below(LOCALES.len())];
+            let domain = format!("{id}.example");
+            partners.push(PartnerId(id.clone()));
+            sink.partner(Partner {
+                name: options
+                    .detailed
+                    .then(|| format!("{} {}", NAMES[rng.below(NAMES.len())], id)),
+                contacts: vec![Contact {
+                    id: ContactId(format!("{id}-desk")),
+                    name: format!("{id} partner desk"),
+                    email: format!("desk@{domain}"),
+                    roles: vec![Role::Admin, Role::Billing, Role::Support],
                     locale: Some(locale.to_owned()),
-                });
-                partners.len() - 1
-            };
+                    product_news: false,
+                }],
+                id: PartnerId(id),
+                kind,
+                cloud: cloud_id.clone(),
+                locale: Some(locale.to_owned()),
+            });
+            partners.len() - 1
+        };
         let direct: Vec<usize> = (0..(scale / 400).max(2))
             .map(|i| {
                 partner(
                     &mut rng,
+                    sink,
                     PartnerKind::DirectBill,
                     format!("{prefix}db{i:04}"),
                     &mut partners,
@@ -138,14 +207,16 @@ pub fn world(options: Options) -> World {
         for i in 0..(scale / 5000).max(2) {
             let p = partner(
                 &mut rng,
+                sink,
                 PartnerKind::IndirectProvider,
                 format!("{prefix}dist{i:03}"),
                 &mut partners,
             );
-            let resellers = (0..(scale / 1000).max(2))
+            let resellers = (0..(scale / 500).max(2))
                 .map(|j| {
                     partner(
                         &mut rng,
+                        sink,
                         PartnerKind::IndirectReseller,
                         format!("{prefix}rs{i:03}-{j:04}"),
                         &mut partners,
@@ -157,6 +228,7 @@ pub fn world(options: Options) -> World {
         for i in 0..(scale / 2000).max(1) {
             partner(
                 &mut rng,
+                sink,
                 PartnerKind::Advisor,
                 format!("{prefix}adv{i:03}"),
                 &mut partners,
@@ -165,10 +237,8 @@ pub fn world(options: Options) -> World {
         channels.push((direct, providers));
     }
 
-    let mut customers = Vec::with_capacity(n);
-    let mut subscriptions = Vec::with_capacity(n * 3);
     for i in 0..n {
-        let ci = usize::from(i % 20 == 19);
+        let ci = usize::from(options.us_gov && i % 20 == 19);
         let (_, prefix) = clouds[ci];
         let id = format!("{prefix}t{i:07}");
         let locale = LOCALES[rng.below(LOCALES.len())];
@@ -198,6 +268,20 @@ pub fn world(options: Options) -> World {
                 product_news: false,
             });
         }
+        sink.customer(Customer {
+            id: CustomerId(id.clone()),
+            name: options.detailed.then(|| {
+                format!(
+                    "{} {}",
+                    NAMES[rng.below(NAMES.len())],
+                    SUFFIXES[rng.below(SUFFIXES.len())]
+                )
+            }),
+            cloud: (ci > 0).then(|| CloudId::from(clouds[ci].0)),
+            agreements: agreements.clone(),
+            locale: Some(locale.to_owned()),
+            contacts,
+        });
         let region = if ci == 1 {
             "usgov"
         } else {
@@ -230,37 +314,13 @@ pub fn world(options: Options) -> World {
             if !agreements.is_empty() && (k == 0 || rng.chance(30)) {
                 sub.agreement = Some(agreements[0]);
             } else if rng.chance(50) {
-                sub.partner = Some(
-                    partners[direct_bill[(i / 7 + k) % direct_bill.len()]]
-                        .id
-                        .clone(),
-                );
+                sub.partner = Some(partners[direct_bill[(i / 7 + k) % direct_bill.len()]].clone());
             } else {
                 let (p, resellers) = &providers[(i / 11) % providers.len()];
-                sub.partner = Some(partners[*p].id.clone());
-                sub.reseller = Some(partners[resellers[(i / 3) % resellers.len()]].id.clone());
+                sub.partner = Some(partners[*p].clone());
+                sub.reseller = Some(partners[resellers[(i / 3) % resellers.len()]].clone());
             }
-            subscriptions.push(sub);
+            sink.subscription(sub);
         }
-        customers.push(Customer {
-            id: CustomerId(id),
-            name: options.detailed.then(|| {
-                format!(
-                    "{} {}",
-                    NAMES[rng.below(NAMES.len())],
-                    SUFFIXES[rng.below(SUFFIXES.len())]
-                )
-            }),
-            cloud: (ci > 0).then(|| CloudId::from(clouds[ci].0)),
-            agreements,
-            locale: Some(locale.to_owned()),
-            contacts,
-        });
-    }
-    World {
-        products,
-        partners,
-        customers,
-        subscriptions,
     }
 }

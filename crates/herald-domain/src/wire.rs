@@ -258,10 +258,13 @@ pub struct Message {
     pub body: Option<Text>,
 }
 
+/// One message as read: the message, or its id (when it had one) and what is wrong.
+pub type Parsed = Result<Message, (Option<MessageId>, String)>;
+
 impl Message {
     /// Reads one message from JSON, keeping its id when the rest does not parse, so the
     /// rejection can name it.
-    pub fn from_value(value: serde_json::Value) -> Result<Message, (Option<MessageId>, String)> {
+    pub fn from_value(value: serde_json::Value) -> Parsed {
         let id = value
             .get("id")
             .and_then(|id| id.as_str())
@@ -271,9 +274,7 @@ impl Message {
 
     /// Reads a batch: a JSON array of messages, or newline-delimited JSON objects. Each item
     /// is read on its own so that one malformed message does not hide the others.
-    pub fn batch_from_str(
-        text: &str,
-    ) -> Result<Vec<Result<Message, (Option<MessageId>, String)>>, String> {
+    pub fn batch_from_str(text: &str) -> Result<Vec<Parsed>, String> {
         let trimmed = text.trim_start();
         let values: Vec<serde_json::Value> = if trimmed.starts_with('[') {
             serde_json::from_str(text).map_err(|e| format!("not a JSON array of messages: {e}"))?

@@ -111,16 +111,17 @@ pub fn load_world(path: &Path) -> Result<Directory> {
 }
 
 /// Reads a messages file: each item parsed on its own.
-fn load_messages(path: &Path) -> Result<Vec<Result<wire::Message, (Option<String>, String)>>> {
+fn load_messages(path: &Path) -> Result<Vec<wire::Parsed>> {
     let batch = wire::Message::batch_from_str(&read(path)?)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(batch
         .into_iter()
-        .map(|m| m.map_err(|(id, e)| (id.map(|i| i.0), format!("the message is malformed: {e}"))))
+        .map(|m| m.map_err(|(id, e)| (id, format!("the message is malformed: {e}"))))
         .collect())
 }
 
-fn millis_now() -> i64 {
+/// The wall clock in Unix milliseconds, read only at the edge.
+pub fn millis_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -134,7 +135,7 @@ fn route_file(world: &Path, messages: &Path, policy: &PolicyArgs) -> Result<Exit
     let mut out = BufWriter::new(stdout.lock());
     for item in messages {
         let parsed = item.and_then(|w| {
-            Message::parse(w, &policy, &directory).map_err(|e| (e.message.map(|i| i.0), e.reason))
+            Message::parse(w, &policy, &directory).map_err(|e| (e.message, e.reason))
         });
         match parsed {
             Ok(message) => {
@@ -169,7 +170,7 @@ fn explain(
         .filter(|m| match (only, m) {
             (None, _) => true,
             (Some(id), Ok(w)) => w.id.as_str() == id,
-            (Some(id), Err((got, _))) => got.as_deref() == Some(id),
+            (Some(id), Err((got, _))) => got.as_ref().is_some_and(|g| g.as_str() == id),
         })
         .collect();
     if chosen.is_empty() {
@@ -226,7 +227,7 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
     let mut refused = 0;
     for item in messages {
         let parsed = item.and_then(|w| {
-            Message::parse(w, &policy, &directory).map_err(|e| (e.message.map(|i| i.0), e.reason))
+            Message::parse(w, &policy, &directory).map_err(|e| (e.message, e.reason))
         });
         let message = match parsed {
             Ok(m) => m,
@@ -234,7 +235,7 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
                 refused += 1;
                 eprintln!(
                     "refused {}: {reason}",
-                    id.unwrap_or_else(|| "a message without id".into())
+                    id.map_or_else(|| "a message without id".to_owned(), |i| i.0)
                 );
                 continue;
             }

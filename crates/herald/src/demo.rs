@@ -1,6 +1,249 @@
-//! demo
-use anyhow::Result;
+//! `herald demo`: the whole job on a generated directory, with a readable summary.
+//!
+//! It generates a realistic, seeded directory (direct, direct-bill and two-tier CSP
+//! customers in two clouds and several locales), imports it into a fresh database,
+//! publishes a message of every category, and prints, per message, who heard directly,
+//! which partners were told and how many deliveries were queued, then two explanations.
+
+use std::path::PathBuf;
 use std::process::ExitCode;
-pub async fn run(_c: usize, _s: u64, _d: Option<std::path::PathBuf>) -> Result<ExitCode> {
-    todo!()
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use herald_domain::directory::Holding;
+use herald_domain::explain::{explain_customer, explain_partner};
+use herald_domain::synthetic::{self, Options};
+use herald_domain::wire;
+use herald_domain::{route, Directory, Message, Policy};
+use herald_store::{Published, Rows, Store};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+fn spinner(what: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner().with_message(what.to_owned());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("a valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+fn text(pairs: &[(&str, &str)]) -> serde_json::Value {
+    json!(pairs
+        .iter()
+        .map(|(l, t)| ((*l).to_owned(), json!(t)))
+        .collect::<serde_json::Map<_, _>>())
+}
+
+/// A customer holding a direct agreement and a CSP subscription, both active: the case
+/// where R2 and R4 meet.
+fn mixed_customer(directory: &Directory) -> Option<(usize, String, String)> {
+    let global = directory.cloud_ix("global")?;
+    directory
+        .customers()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.cloud == global)
+        .find_map(|(i, c)| {
+            let subs: Vec<_> = c
+                .subscriptions
+                .clone()
+                .map(|s| &directory.subscriptions()[s as usize])
+                .collect();
+            let active = subs.iter().filter(|s| s.status == wire::Status::Active);
+            let direct = active.clone().find(|s| s.is_direct())?;
+            let csp = active.clone().find(|s| !s.is_direct())?;
+            Some((i, direct.id.to_string(), csp.id.to_string()))
+        })
+}
+
+/// A customer of the two-tier model (distributor and reseller).
+fn two_tier(directory: &Directory) -> Option<(String, String, String)> {
+    let global = directory.cloud_ix("global")?;
+    directory
+        .subscriptions()
+        .iter()
+        .find_map(|s| match s.holding {
+            Holding::Csp {
+                reseller: Some(r), ..
+            } if s.status == wire::Status::Active
+                && directory.customer(s.customer).cloud == global =>
+            {
+                Some((
+                    s.id.to_string(),
+                    directory.customer(s.customer).id.to_string(),
+                    directory.partner(r).id.to_string(),
+                ))
+            }
+            _ => None,
+        })
+}
+
+/// Runs the demo.
+pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<ExitCode> {
+    let started = Instant::now();
+    let policy = Policy::default_policy();
+    let db = match db {
+        Some(path) if path.exists() => bail!(
+            "{} already exists; the demo wants a fresh database: name another file or remove it",
+            path.display()
+        ),
+        Some(path) => path,
+        None => {
+            let path = std::env::temp_dir().join(format!("herald-demo-{}.db", std::process::id()));
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            path
+        }
+    };
+
+    println!(
+        "Herald demo: {customers} customers, seed {seed}, database {}",
+        db.display()
+    );
+    let bar = spinner("generating the directory");
+    let world = synthetic::world(Options {
+        customers,
+        seed,
+        detailed: true,
+        us_gov: true,
+    });
+    let counts = (
+        world.partners.len(),
+        world.customers.len(),
+        world.subscriptions.len(),
+    );
+    let directory = Directory::build(world).context("the generated directory is invalid")?;
+    bar.finish_and_clear();
+    let direct_bill = directory
+        .partners()
+        .iter()
+        .filter(|p| p.kind == wire::PartnerKind::DirectBill)
+        .count();
+    let resellers = directory
+        .partners()
+        .iter()
+        .filter(|p| p.kind == wire::PartnerKind::IndirectReseller)
+        .count();
+    println!(
+        "  directory: {} partners ({direct_bill} direct-bill, {resellers} resellers), {} customers, {} subscriptions, clouds {}",
+        counts.0,
+        counts.1,
+        counts.2,
+        directory.clouds().iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" and ")
+    );
+
+    let bar = spinner("importing it into the store");
+    let store = Store::open(&db).await?;
+    store.import(&directory).await?;
+    let directory = store.load_directory().await?;
+    bar.finish_and_clear();
+    println!("  imported and read back in {:.1?}", started.elapsed());
+
+    let (mixed_ix, mixed_direct, mixed_csp) = mixed_customer(&directory).context(
+        "the generated directory has no customer with both direct and CSP subscriptions",
+    )?;
+    let mixed = directory.customers()[mixed_ix].id.to_string();
+    let (tier_sub, tier_customer, reseller) =
+        two_tier(&directory).context("the generated directory has no two-tier subscription")?;
+    let some_customers: Vec<String> = directory
+        .customers()
+        .iter()
+        .filter(|c| directory.cloud(c.cloud).as_str() == "global")
+        .take(3)
+        .map(|c| c.id.to_string())
+        .collect();
+    let messages = vec![
+        json!({"id": "demo-price-change", "category": "subscription", "subscriptions": [mixed_direct, mixed_csp],
+               "title": text(&[("en", "Price change for your subscriptions"), ("de", "Preisänderung für Ihre Abonnements"), ("fr", "Changement de prix de vos abonnements")]),
+               "body": "Prices change on the first of next month."}),
+        json!({"id": "demo-renewal-two-tier", "category": "subscription", "subscriptions": [tier_sub],
+               "title": text(&[("en", "Your subscription renews in 7 days"), ("ja", "サブスクリプションは7日後に更新されます")])}),
+        json!({"id": "demo-product-azure", "category": "product", "products": ["azure-plan"],
+               "title": text(&[("en", "New Azure regions"), ("de", "Neue Azure-Regionen"), ("pt", "Novas regiões do Azure")])}),
+        json!({"id": "demo-incident-exchange-eu", "category": "service_incident", "services": ["exchange"], "regions": ["eu"],
+               "title": text(&[("en", "Mail delivery delays in Europe"), ("de", "Verzögerte E-Mail-Zustellung in Europa"), ("fr", "Retards de distribution du courrier en Europe"), ("ru", "Задержки доставки почты в Европе")])}),
+        json!({"id": "demo-incident-gov-teams", "category": "service_incident", "cloud": "us-gov", "services": ["teams"],
+               "title": "Teams sign-in failures"}),
+        json!({"id": "demo-maintenance-compute-apac", "category": "operational", "services": ["compute"], "regions": ["apac"],
+               "title": text(&[("en", "Planned maintenance"), ("ja", "計画メンテナンス")])}),
+        json!({"id": "demo-tenant-migration", "category": "operational", "customers": some_customers,
+               "title": "Your tenant moves to a new datacenter"}),
+    ];
+
+    let bar = ProgressBar::new(messages.len() as u64).with_message("publishing");
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("a valid template"),
+    );
+    let mut rows_printed = Vec::new();
+    for value in &messages {
+        let wire: wire::Message =
+            serde_json::from_value(value.clone()).context("a demo message is malformed")?;
+        let t = Instant::now();
+        let message = Message::parse(wire, &policy, &directory)?;
+        let routing = route(&policy, &directory, &message);
+        let rows = Rows::build(
+            &policy,
+            &directory,
+            &message,
+            &routing,
+            crate::commands::millis_now(),
+        );
+        let Published::Accepted(summary) = store.publish(&rows).await? else {
+            bail!(
+                "demo message {} was already in the fresh database",
+                message.id
+            );
+        };
+        rows_printed.push((summary, t.elapsed(), message, routing));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    println!();
+    println!(
+        "{:<30} {:<17} {:>9} {:>9} {:>9} {:>11} {:>8}",
+        "message", "category", "in scope", "directly", "partners", "deliveries", "time"
+    );
+    for (s, took, _, _) in &rows_printed {
+        println!(
+            "{:<30} {:<17} {:>9} {:>9} {:>9} {:>11} {:>7.1?}",
+            s.id,
+            s.category,
+            s.customers_in_scope,
+            s.customers_direct,
+            s.partners_told,
+            s.deliveries,
+            took
+        );
+    }
+    let total: i64 = rows_printed.iter().map(|(s, ..)| s.deliveries).sum();
+    println!(
+        "{total} deliveries queued (pending, by email) in {}",
+        db.display()
+    );
+
+    println!();
+    let (_, _, price, price_routing) = &rows_printed[0];
+    println!("Why did {mixed} hear about demo-price-change? (it holds {mixed_direct} directly and {mixed_csp} through a partner)");
+    for line in explain_customer(&policy, &directory, price, price_routing, &mixed)?.lines {
+        println!("  {line}");
+    }
+    println!();
+    let (_, _, renewal, renewal_routing) = &rows_printed[1];
+    println!(
+        "Was reseller {reseller} told about demo-renewal-two-tier (customer {tier_customer})?"
+    );
+    for line in explain_partner(&policy, &directory, renewal, renewal_routing, &reseller)?.lines {
+        println!("  {line}");
+    }
+    println!();
+    println!(
+        "Done in {:.1?}. Look closer with: herald messages --db {db}   or   herald show demo-price-change --db {db}",
+        started.elapsed(),
+        db = db.display()
+    );
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
 }
