@@ -5,8 +5,6 @@
 //! the message's cloud), and refuses it whole with a sentence a person can act on. A
 //! `Message` that exists can be routed.
 
-use std::collections::BTreeSet;
-
 use crate::directory::Directory;
 use crate::ids::{CloudIx, CustomerIx, MessageId, ProductIx, RegionIx, ServiceIx, SubscriptionIx};
 use crate::policy::{CategoryIx, Policy, ScopeField};
@@ -51,33 +49,46 @@ pub struct Content {
     pub title: Option<Text>,
     pub body: Option<Text>,
     pub locale: String,
+    /// Every locale the content has text in, sorted.
+    locales: Vec<String>,
 }
 
 impl Content {
-    /// Picks the locale a reader gets: the first of `wanted` (most preferred first) that the
-    /// content has, then the language of each (`ru-RU` → `ru`), then the message's locale,
-    /// then the first locale the content has.
-    pub fn pick_locale(&self, wanted: &[&str]) -> String {
-        let mut have: BTreeSet<&str> = BTreeSet::new();
-        for text in [&self.title, &self.body].into_iter().flatten() {
+    /// Content in `title` and `body`, its plain text in `locale`.
+    pub fn new(title: Option<Text>, body: Option<Text>, locale: String) -> Content {
+        let mut locales: Vec<String> = Vec::new();
+        for text in [&title, &body].into_iter().flatten() {
             match text {
-                Text::Plain(_) => {
-                    have.insert(&self.locale);
-                }
-                Text::Localized(map) => have.extend(map.keys().map(String::as_str)),
+                Text::Plain(_) => locales.push(locale.clone()),
+                Text::Localized(map) => locales.extend(map.keys().cloned()),
             }
         }
-        let language = |l: &str| l.split(['-', '_']).next().unwrap_or(l).to_owned();
-        let mut chain: Vec<String> = Vec::new();
-        for w in wanted.iter().copied().chain([self.locale.as_str()]) {
-            chain.push(w.to_owned());
-            chain.push(language(w));
+        locales.sort_unstable();
+        locales.dedup();
+        Content {
+            title,
+            body,
+            locale,
+            locales,
         }
-        chain
+    }
+
+    /// Picks the locale a reader gets: the reader's `wanted` locale if the content has it,
+    /// then its language (`ru-RU` → `ru`), then the message's locale and its language, then
+    /// the first locale the content has.
+    pub fn pick_locale(&self, wanted: Option<&str>) -> &str {
+        let language = |l: &str| -> usize { l.find(['-', '_']).unwrap_or(l.len()) };
+        let find = |l: &str| self.locales.binary_search_by(|x| x.as_str().cmp(l)).ok();
+        wanted
             .into_iter()
-            .find(|l| have.contains(l.as_str()))
-            .or_else(|| have.iter().next().map(|l| (*l).to_owned()))
-            .unwrap_or_else(|| self.locale.clone())
+            .chain([self.locale.as_str()])
+            .find_map(|l| find(l).or_else(|| find(&l[..language(l)])))
+            .or(if self.locales.is_empty() {
+                None
+            } else {
+                Some(0)
+            })
+            .map_or(&self.locale, |i| &self.locales[i])
     }
 
     /// The text of `text` in `locale` (as picked by [`Content::pick_locale`]).
@@ -300,14 +311,13 @@ impl Message {
                 }
             }
         }
-        let content = Content {
-            title: wire.title.clone(),
-            body: wire.body.clone(),
-            locale: wire
-                .locale
+        let content = Content::new(
+            wire.title.clone(),
+            wire.body.clone(),
+            wire.locale
                 .clone()
                 .unwrap_or_else(|| policy.default_locale().to_owned()),
-        };
+        );
         Ok(Message {
             id,
             category,

@@ -16,40 +16,40 @@ use crate::policy::{Consent, ContactChoice, CopyNames, PartnerRole, Policy};
 use crate::route::{Decision, Routing};
 use crate::wire::PartnerKind;
 
-/// One contact who reads a copy, and the locale they read it in.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reader {
+/// One contact who reads a copy, and the locale they read it in (one of the message's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reader<'m> {
     pub contact: ContactIx,
-    pub locale: String,
+    pub locale: &'m str,
 }
 
 /// The customer's own copy of a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CustomerCopy {
+pub struct CustomerCopy<'m> {
     pub customer: CustomerIx,
     /// The in-scope subscriptions this copy may name.
     pub subscriptions: Vec<SubscriptionIx>,
-    pub readers: Vec<Reader>,
+    pub readers: Vec<Reader<'m>>,
 }
 
 /// A partner's copy: every customer of this partner the message touches, and only this
 /// partner's subscriptions with them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PartnerCopy {
+pub struct PartnerCopy<'m> {
     pub partner: PartnerIx,
     pub customers: Vec<CustomerIx>,
     pub subscriptions: Vec<SubscriptionIx>,
-    pub readers: Vec<Reader>,
+    pub readers: Vec<Reader<'m>>,
 }
 
 /// The customer's copy for a decision, or `None` when the customer does not hear directly.
-pub fn customer_copy(
+pub fn customer_copy<'m>(
     policy: &Policy,
     directory: &Directory,
-    message: &Message,
+    message: &'m Message,
     routing: &Routing,
     decision: &Decision,
-) -> Option<CustomerCopy> {
+) -> Option<CustomerCopy<'m>> {
     if !decision.direct {
         return None;
     }
@@ -76,12 +76,12 @@ pub fn customer_copy(
 }
 
 /// The partners' copies, sorted by partner id.
-pub fn partner_copies(
+pub fn partner_copies<'m>(
     policy: &Policy,
     directory: &Directory,
-    message: &Message,
+    message: &'m Message,
     routing: &Routing,
-) -> Vec<PartnerCopy> {
+) -> Vec<PartnerCopy<'m>> {
     let category = policy.category(message.category);
     let mut copies: Vec<PartnerCopy> = Vec::new();
     let mut slot: Vec<Option<usize>> = Vec::new();
@@ -145,30 +145,30 @@ pub fn told_as(
 
 /// The contacts of an organisation that read a copy: those holding the first role of the
 /// choice that any consenting contact holds, each in its locale.
-pub fn readers(
+pub fn readers<'m>(
     directory: &Directory,
-    message: &Message,
+    message: &'m Message,
     contacts: &Range<u32>,
     org_locale: Option<&str>,
     choice: &ContactChoice,
-) -> Vec<Reader> {
+) -> Vec<Reader<'m>> {
     let list = directory.contacts(contacts);
     let consents = |c: &Contact| match choice.consent {
         None => true,
         Some(Consent::ProductNews) => c.product_news,
     };
     for role in &choice.roles {
-        let chosen: Vec<Reader> = list
+        let chosen: Vec<Reader<'m>> = list
             .iter()
             .enumerate()
             .filter(|(_, c)| c.roles.contains(*role) && consents(c))
             .map(|(i, c)| {
                 // The contact's own locale, or its organisation's when it states none
                 // (POLICY.md: its own locale, then its language, then the message's).
-                let wanted: Vec<&str> = c.locale.as_deref().or(org_locale).into_iter().collect();
+                let wanted = c.locale.as_deref().or(org_locale);
                 Reader {
                     contact: ContactIx(contacts.start + i as u32),
-                    locale: message.content.pick_locale(&wanted),
+                    locale: message.content.pick_locale(wanted),
                 }
             })
             .collect();

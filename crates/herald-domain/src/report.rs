@@ -75,7 +75,7 @@ fn readers(directory: &Directory, readers: &[Reader]) -> Vec<ReaderReport> {
             ReaderReport {
                 contact: c.id.to_string(),
                 email: c.email.clone(),
-                locale: r.locale.clone(),
+                locale: r.locale.to_owned(),
             }
         })
         .collect()

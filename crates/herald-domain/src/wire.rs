@@ -31,6 +31,51 @@ pub struct World {
     pub subscriptions: Vec<Subscription>,
 }
 
+impl World {
+    /// Reads a world from JSON. When it does not parse, the error names the record at
+    /// fault (`subscriptions[3] "contoso-e3"`) as well as what is wrong with it.
+    pub fn from_json(text: &str) -> Result<World, String> {
+        let error = match serde_json::from_str(text) {
+            Ok(world) => return Ok(world),
+            Err(e) => e,
+        };
+        let Ok(serde_json::Value::Object(root)) = serde_json::from_str::<serde_json::Value>(text)
+        else {
+            return Err(error.to_string());
+        };
+        fn check<T: serde::de::DeserializeOwned>(
+            kind: &str,
+            items: &[serde_json::Value],
+        ) -> Result<(), String> {
+            for (i, item) in items.iter().enumerate() {
+                if let Err(e) = serde_json::from_value::<T>(item.clone()) {
+                    let id = item
+                        .get("id")
+                        .and_then(|id| id.as_str())
+                        .map(|id| format!(" \"{id}\""))
+                        .unwrap_or_default();
+                    return Err(format!("{kind}[{i}]{id}: {e}"));
+                }
+            }
+            Ok(())
+        }
+        for (kind, value) in &root {
+            let Some(items) = value.as_array() else {
+                continue;
+            };
+            let found = match kind.as_str() {
+                "products" => check::<Product>(kind, items),
+                "partners" => check::<Partner>(kind, items),
+                "customers" => check::<Customer>(kind, items),
+                "subscriptions" => check::<Subscription>(kind, items),
+                _ => Ok(()),
+            };
+            found?;
+        }
+        Err(error.to_string())
+    }
+}
+
 /// A product and the services it contains.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

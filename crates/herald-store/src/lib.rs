@@ -7,6 +7,7 @@
 //! and callers validate before they write. The schema lives in `migrations/`, embedded
 //! and applied on open.
 
+mod bulk;
 mod rows;
 mod store;
 

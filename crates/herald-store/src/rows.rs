@@ -21,75 +21,84 @@ pub struct MessageRow {
     pub deliveries: i64,
 }
 
-/// A `decisions` row; list columns hold JSON arrays of ids.
+/// A `decisions` row; list columns hold JSON arrays of ids. Ids and rule ids are borrowed
+/// from the directory and the policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DecisionRow {
-    pub customer: String,
+pub struct DecisionRow<'a> {
+    pub customer: &'a str,
     pub direct: bool,
     pub partners: String,
     pub subscriptions: String,
     /// The subscriptions the customer's own copy names, when it hears directly.
     pub copy: Option<String>,
-    pub scope_rule: String,
-    pub customer_rule: String,
-    pub partners_rule: String,
+    pub scope_rule: &'a str,
+    pub customer_rule: &'a str,
+    pub partners_rule: &'a str,
 }
 
 /// A `partner_copies` row.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PartnerCopyRow {
-    pub partner: String,
+pub struct PartnerCopyRow<'a> {
+    pub partner: &'a str,
     pub customers: String,
     pub subscriptions: String,
 }
 
 /// A `deliveries` row, pending.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeliveryRow {
+pub struct DeliveryRow<'a> {
     pub recipient: &'static str,
-    pub org: String,
-    pub contact: String,
+    pub org: &'a str,
+    pub contact: &'a str,
     pub channel: &'static str,
-    pub address: String,
-    pub locale: String,
+    pub address: &'a str,
+    pub locale: &'a str,
 }
 
 /// Everything one publish writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rows {
+pub struct Rows<'a> {
     pub message: MessageRow,
-    pub decisions: Vec<DecisionRow>,
-    pub partner_copies: Vec<PartnerCopyRow>,
-    pub deliveries: Vec<DeliveryRow>,
+    pub decisions: Vec<DecisionRow<'a>>,
+    pub partner_copies: Vec<PartnerCopyRow<'a>>,
+    pub deliveries: Vec<DeliveryRow<'a>>,
 }
 
+/// A JSON array of ids. Ids are nearly always plain text, written as they are; any other is
+/// escaped by serde_json.
 fn json_ids<'a>(ids: impl Iterator<Item = &'a str>) -> String {
     let mut out = String::from("[");
     for (i, id) in ids.enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&serde_json::to_string(id).expect("a string serialises"));
+        if id.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            out.push('"');
+            out.push_str(id);
+            out.push('"');
+        } else {
+            out.push_str(&serde_json::to_string(id).expect("a string serialises"));
+        }
     }
     out.push(']');
     out
 }
 
-impl Rows {
+impl<'a> Rows<'a> {
     /// The rows for a routed message accepted at `accepted_at` (Unix milliseconds).
     pub fn build(
-        policy: &Policy,
-        directory: &Directory,
-        message: &Message,
+        policy: &'a Policy,
+        directory: &'a Directory,
+        message: &'a Message,
         routing: &Routing,
         accepted_at: i64,
-    ) -> Rows {
+    ) -> Rows<'a> {
         let category = policy.category(message.category);
-        let scope_rule = &policy.rule(category.scope_rule).id;
+        let scope_rule = policy.rule(category.scope_rule).id.as_str();
         let sub_id =
             |s: &herald_domain::ids::SubscriptionIx| directory.subscription(*s).id.as_str();
         let mut decisions = Vec::with_capacity(routing.decisions().len());
-        let mut deliveries = Vec::new();
+        let mut deliveries = Vec::with_capacity(routing.decisions().len());
         for d in routing.decisions() {
             let customer = directory.customer(d.customer);
             let copy = customer_copy(policy, directory, message, routing, d);
@@ -98,16 +107,16 @@ impl Rows {
                     let contact = directory.contact(r.contact);
                     deliveries.push(DeliveryRow {
                         recipient: "customer",
-                        org: customer.id.to_string(),
-                        contact: contact.id.to_string(),
+                        org: customer.id.as_str(),
+                        contact: contact.id.as_str(),
                         channel: "email",
-                        address: contact.email.clone(),
-                        locale: r.locale.clone(),
+                        address: &contact.email,
+                        locale: r.locale,
                     });
                 }
             }
             decisions.push(DecisionRow {
-                customer: customer.id.to_string(),
+                customer: customer.id.as_str(),
                 direct: d.direct,
                 partners: json_ids(
                     routing
@@ -117,9 +126,9 @@ impl Rows {
                 ),
                 subscriptions: json_ids(routing.subscriptions(d).iter().map(sub_id)),
                 copy: copy.map(|c| json_ids(c.subscriptions.iter().map(sub_id))),
-                scope_rule: scope_rule.clone(),
-                customer_rule: policy.rule(d.customer_rule).id.clone(),
-                partners_rule: policy.rule(d.partners_rule).id.clone(),
+                scope_rule,
+                customer_rule: &policy.rule(d.customer_rule).id,
+                partners_rule: &policy.rule(d.partners_rule).id,
             });
         }
         let copies = partner_copies(policy, directory, message, routing);
@@ -130,15 +139,15 @@ impl Rows {
                 let contact = directory.contact(r.contact);
                 deliveries.push(DeliveryRow {
                     recipient: "partner",
-                    org: partner.id.to_string(),
-                    contact: contact.id.to_string(),
+                    org: partner.id.as_str(),
+                    contact: contact.id.as_str(),
                     channel: "email",
-                    address: contact.email.clone(),
-                    locale: r.locale.clone(),
+                    address: &contact.email,
+                    locale: r.locale,
                 });
             }
             partner_rows.push(PartnerCopyRow {
-                partner: partner.id.to_string(),
+                partner: partner.id.as_str(),
                 customers: json_ids(
                     copy.customers
                         .iter()

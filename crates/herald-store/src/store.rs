@@ -9,6 +9,7 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
+use crate::bulk::{self, SqliteError};
 use crate::rows::Rows;
 
 /// What can go wrong in the store.
@@ -24,6 +25,8 @@ pub enum StoreError {
     Damaged(String),
     #[error(transparent)]
     InvalidDirectory(#[from] DirectoryError),
+    #[error("the database refused a write: {0}")]
+    Sqlite(#[from] SqliteError),
 }
 
 /// The outcome of storing a publish.
@@ -258,7 +261,7 @@ impl Store {
     /// Stores a publish in one transaction: the message, its decisions, its partner copies
     /// and its deliveries. The same message again changes nothing; another message under
     /// the same id is refused.
-    pub async fn publish(&self, rows: &Rows) -> Result<Published, StoreError> {
+    pub async fn publish(&self, rows: &Rows<'_>) -> Result<Published, StoreError> {
         let m = &rows.message;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let seq: Option<i64> = sqlx::query_scalar(
@@ -293,73 +296,10 @@ impl Store {
                 .ok_or_else(|| StoreError::Damaged(format!("message \"{}\" vanished", m.id)))?;
             return Ok(Published::Repeated(summary));
         };
-        insert(
-            &mut tx,
-            "decisions",
-            &[
-                "message",
-                "customer",
-                "direct",
-                "partners",
-                "subscriptions",
-                "copy",
-                "scope_rule",
-                "customer_rule",
-                "partners_rule",
-            ],
-            &rows.decisions,
-            |b, d| {
-                b.push_bind(seq)
-                    .push_bind(d.customer.as_str())
-                    .push_bind(d.direct)
-                    .push_bind(d.partners.as_str())
-                    .push_bind(d.subscriptions.as_str())
-                    .push_bind(d.copy.as_deref())
-                    .push_bind(d.scope_rule.as_str())
-                    .push_bind(d.customer_rule.as_str())
-                    .push_bind(d.partners_rule.as_str());
-            },
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "partner_copies",
-            &["message", "partner", "customers", "subscriptions"],
-            &rows.partner_copies,
-            |b, c| {
-                b.push_bind(seq)
-                    .push_bind(c.partner.as_str())
-                    .push_bind(c.customers.as_str())
-                    .push_bind(c.subscriptions.as_str());
-            },
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "deliveries",
-            &[
-                "message",
-                "recipient",
-                "org",
-                "contact",
-                "channel",
-                "address",
-                "locale",
-                "due_at",
-            ],
-            &rows.deliveries,
-            |b, d| {
-                b.push_bind(seq)
-                    .push_bind(d.recipient)
-                    .push_bind(d.org.as_str())
-                    .push_bind(d.contact.as_str())
-                    .push_bind(d.channel)
-                    .push_bind(d.address.as_str())
-                    .push_bind(d.locale.as_str())
-                    .push_bind(m.accepted_at);
-            },
-        )
-        .await?;
+        {
+            let mut handle = tx.lock_handle().await?;
+            write_rows(handle.as_raw_handle(), seq, rows)?;
+        }
         tx.commit().await?;
         Ok(Published::Accepted(MessageSummary {
             id: m.id.clone(),
@@ -374,9 +314,10 @@ impl Store {
         }))
     }
 
-    /// Writes `rows` under message id `id` the plainest way: one prepared `INSERT` per row in
-    /// one transaction. This is the baseline `herald bench publish` measures against.
-    pub async fn insert_rows_plainly(&self, id: &str, rows: &Rows) -> Result<(), StoreError> {
+    /// Writes `rows` under message id `id` the plainest way: the message row, then one
+    /// prepared `INSERT` per row, in one transaction, with no routing, no idempotency check
+    /// and nothing computed. This is the baseline `herald bench publish` measures against.
+    pub async fn insert_rows_plainly(&self, id: &str, rows: &Rows<'_>) -> Result<(), StoreError> {
         let m = &rows.message;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let seq: i64 = sqlx::query_scalar(
@@ -396,20 +337,9 @@ impl Store {
         .bind(m.deliveries)
         .fetch_one(&mut *tx)
         .await?;
-        for d in &rows.decisions {
-            sqlx::query("INSERT INTO decisions (message, customer, direct, partners, subscriptions, copy, scope_rule, customer_rule, partners_rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-                .bind(seq).bind(&d.customer).bind(d.direct).bind(&d.partners).bind(&d.subscriptions).bind(&d.copy).bind(&d.scope_rule).bind(&d.customer_rule).bind(&d.partners_rule)
-                .execute(&mut *tx).await?;
-        }
-        for c in &rows.partner_copies {
-            sqlx::query("INSERT INTO partner_copies (message, partner, customers, subscriptions) VALUES (?, ?, ?, ?)")
-                .bind(seq).bind(&c.partner).bind(&c.customers).bind(&c.subscriptions)
-                .execute(&mut *tx).await?;
-        }
-        for d in &rows.deliveries {
-            sqlx::query("INSERT INTO deliveries (message, recipient, org, contact, channel, address, locale, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-                .bind(seq).bind(d.recipient).bind(&d.org).bind(&d.contact).bind(d.channel).bind(&d.address).bind(&d.locale).bind(m.accepted_at)
-                .execute(&mut *tx).await?;
+        {
+            let mut handle = tx.lock_handle().await?;
+            write_rows(handle.as_raw_handle(), seq, rows)?;
         }
         tx.commit().await?;
         Ok(())
@@ -537,6 +467,60 @@ impl Store {
     pub async fn close(self) {
         self.pool.close().await;
     }
+}
+
+/// Writes a publish's decisions, partner copies and deliveries under message `seq`, on the
+/// raw handle of a connection inside an open transaction.
+fn write_rows(
+    db: std::ptr::NonNull<libsqlite3_sys::sqlite3>,
+    seq: i64,
+    rows: &Rows<'_>,
+) -> Result<(), SqliteError> {
+    bulk::insert(
+        db,
+        "INSERT INTO decisions (message, customer, direct, partners, subscriptions, copy, scope_rule, customer_rule, partners_rule) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        &rows.decisions,
+        |st, d| {
+            st.int(1, seq)?;
+            st.text(2, d.customer)?;
+            st.int(3, i64::from(d.direct))?;
+            st.text(4, &d.partners)?;
+            st.text(5, &d.subscriptions)?;
+            st.optional_text(6, d.copy.as_deref())?;
+            st.text(7, d.scope_rule)?;
+            st.text(8, d.customer_rule)?;
+            st.text(9, d.partners_rule)
+        },
+    )?;
+    bulk::insert(
+        db,
+        "INSERT INTO partner_copies (message, partner, customers, subscriptions) VALUES (?1, ?2, ?3, ?4)",
+        &rows.partner_copies,
+        |st, c| {
+            st.int(1, seq)?;
+            st.text(2, c.partner)?;
+            st.text(3, &c.customers)?;
+            st.text(4, &c.subscriptions)
+        },
+    )?;
+    let due_at = rows.message.accepted_at;
+    bulk::insert(
+        db,
+        "INSERT INTO deliveries (message, recipient, org, contact, channel, address, locale, due_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        &rows.deliveries,
+        |st, d| {
+            st.int(1, seq)?;
+            st.text(2, d.recipient)?;
+            st.text(3, d.org)?;
+            st.text(4, d.contact)?;
+            st.text(5, d.channel)?;
+            st.text(6, d.address)?;
+            st.text(7, d.locale)?;
+            st.int(8, due_at)
+        },
+    )
 }
 
 /// Inserts rows with multi-row `INSERT … VALUES` statements, as many rows per statement as

@@ -105,8 +105,12 @@ pub fn load_policy(args: &PolicyArgs) -> Result<Policy> {
 
 /// Reads and checks a world file.
 pub fn load_world(path: &Path) -> Result<Directory> {
-    let world: wire::World = serde_json::from_str(&read(path)?)
-        .with_context(|| format!("{} is not a world in the directory format", path.display()))?;
+    let world = wire::World::from_json(&read(path)?).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a world in the directory format: {e}",
+            path.display()
+        )
+    })?;
     Directory::build(world).with_context(|| format!("{} was refused", path.display()))
 }
 

@@ -283,7 +283,7 @@ fn locales(dir: &Directory, msg: &Message) -> BTreeMap<String, String> {
         .expect("a direct copy")
         .readers
         .iter()
-        .map(|r| (dir.contact(r.contact).id.to_string(), r.locale.clone()))
+        .map(|r| (dir.contact(r.contact).id.to_string(), r.locale.to_owned()))
         .collect()
 }
 
@@ -361,7 +361,7 @@ fn conformance_contacts_read_in_their_locales() {
     let read: Vec<(String, String)> = copy
         .readers
         .iter()
-        .map(|r| (dir.contact(r.contact).id.to_string(), r.locale.clone()))
+        .map(|r| (dir.contact(r.contact).id.to_string(), r.locale.to_owned()))
         .collect();
     assert_eq!(read, vec![("contoso-billing".to_owned(), "ru".to_owned())]);
     let wingtip = partner_copies(&policy, &dir, &m, &routing)

@@ -1,0 +1,127 @@
+//! Bulk inserts through SQLite's C interface: one prepared statement, bound and stepped
+//! once per row, inside a transaction the caller holds.
+//!
+//! A million-customer incident writes millions of rows. sqlx sends every statement to a
+//! worker thread and copies every bound value; for bulk rows that dominates the cost. Here
+//! the rows are bound in place (they outlive each step) on the connection's own handle, which
+//! sqlx lends while the transaction is open, so the writes stay inside that transaction.
+
+use std::ffi::{c_int, CStr};
+use std::ptr::{self, NonNull};
+
+use libsqlite3_sys as ffi;
+
+/// A failure reported by SQLite, with its message.
+#[derive(Debug, thiserror::Error)]
+#[error("SQLite: {0}")]
+pub struct SqliteError(pub String);
+
+/// A prepared statement on a borrowed connection handle.
+pub struct Statement {
+    db: NonNull<ffi::sqlite3>,
+    raw: NonNull<ffi::sqlite3_stmt>,
+}
+
+fn error(db: NonNull<ffi::sqlite3>) -> SqliteError {
+    // SAFETY: `db` is a live connection handle; the message is copied before any other call.
+    let message = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(db.as_ptr())) };
+    SqliteError(message.to_string_lossy().into_owned())
+}
+
+impl Statement {
+    /// Prepares `sql` on the connection `db`, which must stay open and unused by anyone
+    /// else while the statement lives.
+    pub fn prepare(db: NonNull<ffi::sqlite3>, sql: &str) -> Result<Statement, SqliteError> {
+        let mut raw = ptr::null_mut();
+        // SAFETY: `db` is a live handle; `sql` is passed with its length, so it needs no NUL.
+        let rc = unsafe {
+            ffi::sqlite3_prepare_v2(
+                db.as_ptr(),
+                sql.as_ptr().cast(),
+                sql.len() as c_int,
+                &mut raw,
+                ptr::null_mut(),
+            )
+        };
+        match NonNull::new(raw) {
+            Some(raw) if rc == ffi::SQLITE_OK => Ok(Statement { db, raw }),
+            _ => Err(error(db)),
+        }
+    }
+
+    fn check(&self, rc: c_int) -> Result<(), SqliteError> {
+        if rc == ffi::SQLITE_OK {
+            Ok(())
+        } else {
+            Err(error(self.db))
+        }
+    }
+
+    /// Binds text to parameter `i` (from 1). SQLite copies it, so it need not outlive the
+    /// statement.
+    pub fn text(&mut self, i: c_int, value: &str) -> Result<(), SqliteError> {
+        // SAFETY: the statement is live; SQLITE_TRANSIENT makes SQLite copy the bytes now.
+        let rc = unsafe {
+            ffi::sqlite3_bind_text(
+                self.raw.as_ptr(),
+                i,
+                value.as_ptr().cast(),
+                value.len() as c_int,
+                ffi::SQLITE_TRANSIENT(),
+            )
+        };
+        self.check(rc)
+    }
+
+    /// Binds text or NULL to parameter `i`.
+    pub fn optional_text(&mut self, i: c_int, value: Option<&str>) -> Result<(), SqliteError> {
+        match value {
+            Some(v) => self.text(i, v),
+            // SAFETY: the statement is live.
+            None => self.check(unsafe { ffi::sqlite3_bind_null(self.raw.as_ptr(), i) }),
+        }
+    }
+
+    /// Binds an integer to parameter `i`.
+    pub fn int(&mut self, i: c_int, value: i64) -> Result<(), SqliteError> {
+        // SAFETY: the statement is live.
+        self.check(unsafe { ffi::sqlite3_bind_int64(self.raw.as_ptr(), i, value) })
+    }
+
+    /// Runs the statement once with the bound values, then makes it ready for the next row.
+    pub fn run(&mut self) -> Result<(), SqliteError> {
+        // SAFETY: the statement is live; reset keeps the bindings for the caller to replace.
+        unsafe {
+            let rc = ffi::sqlite3_step(self.raw.as_ptr());
+            let reset = ffi::sqlite3_reset(self.raw.as_ptr());
+            if rc != ffi::SQLITE_DONE {
+                return Err(error(self.db));
+            }
+            self.check(reset)
+        }
+    }
+}
+
+impl Drop for Statement {
+    fn drop(&mut self) {
+        // SAFETY: the statement is live and finalized exactly once.
+        unsafe {
+            ffi::sqlite3_finalize(self.raw.as_ptr());
+        }
+    }
+}
+
+/// Inserts `rows` with `sql` (one `?` per column), binding each row with `bind`.
+pub fn insert<T>(
+    db: NonNull<ffi::sqlite3>,
+    sql: &str,
+    rows: &[T],
+    mut bind: impl FnMut(&mut Statement, &T) -> Result<(), SqliteError>,
+) -> Result<(), SqliteError> {
+    let mut statement = Statement::prepare(db, sql)?;
+    for row in rows {
+        bind(&mut statement, row)?;
+        statement.run()?;
+    }
+    Ok(())
+}
