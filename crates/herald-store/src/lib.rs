@@ -13,6 +13,6 @@ mod store;
 
 pub use rows::{DecisionRow, DeliveryRow, MessageRow, PartnerCopyRow, Rows};
 pub use store::{
-    Counts, DeliveryView, ImportSummary, MessageDetail, MessageSummary, Published, Store,
-    StoreError,
+    Counts, DecisionView, DeliveryView, ImportSummary, MessageDetail, MessageSummary,
+    PartnerCopyView, Published, Store, StoreError,
 };

@@ -137,7 +137,7 @@ fn route_file(world: &Path, messages: &Path, policy: &PolicyArgs) -> Result<Exit
     let messages = load_messages(messages)?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    for item in messages {
+    let written = messages.into_iter().try_for_each(|item| {
         let parsed = item.and_then(|w| {
             Message::parse(w, &policy, &directory).map_err(|e| (e.message, e.reason))
         });
@@ -151,10 +151,14 @@ fn route_file(world: &Path, messages: &Path, policy: &PolicyArgs) -> Result<Exit
                 &serde_json::json!({"message": id, "error": reason}),
             )?,
         }
-        out.write_all(b"\n")?;
+        out.write_all(b"\n")
+    });
+    match written.and_then(|()| out.flush()) {
+        // A reader that stops early (`herald route … | head`) is not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e.into()),
+        Ok(()) => Ok(ExitCode::SUCCESS),
     }
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
 }
 
 fn explain(
@@ -226,7 +230,7 @@ async fn import(world: &Path, db: &Path) -> Result<ExitCode> {
 async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<ExitCode> {
     let policy = load_policy(policy)?;
     let messages = load_messages(messages)?;
-    let store = Store::open(db).await?;
+    let store = open_existing(db).await?;
     let directory = store.load_directory().await?;
     let mut refused = 0;
     for item in messages {
@@ -267,8 +271,16 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
     })
 }
 
+/// Opens a database that must already exist: reading commands never create one.
+async fn open_existing(db: &Path) -> Result<Store> {
+    if !db.exists() {
+        bail!("there is no database at {}; create it with `herald import WORLD` (or name another with --db)", db.display());
+    }
+    Ok(Store::open(db).await?)
+}
+
 async fn list(db: &Path) -> Result<ExitCode> {
-    let store = Store::open(db).await?;
+    let store = open_existing(db).await?;
     let messages = store.messages().await?;
     if messages.is_empty() {
         println!("no messages in {}", db.display());
@@ -295,7 +307,7 @@ async fn list(db: &Path) -> Result<ExitCode> {
 }
 
 async fn show(id: &str, json: bool, db: &Path) -> Result<ExitCode> {
-    let store = Store::open(db).await?;
+    let store = open_existing(db).await?;
     let Some(detail) = store.message(id).await? else {
         bail!("no message \"{id}\" in {}", db.display());
     };
@@ -337,7 +349,7 @@ async fn show(id: &str, json: bool, db: &Path) -> Result<ExitCode> {
     println!("partner copies:");
     for c in detail.partner_copies.iter().take(SHOWN) {
         println!(
-            "  {:<24} {} customer(s): {}",
+            "  {:<24} {} customer(s), subscriptions: {}",
             c.partner,
             c.customers.len(),
             c.subscriptions.join(", ")

@@ -1,0 +1,23 @@
+//! Herald's store, tested against real SQLite files in temporary folders: one integration
+//! test binary for the crate, with one module per promise of `herald_store`.
+//!
+//! - `import`: a directory import round-trips and replaces the previous directory whole.
+//! - `publish`: a publish writes the message, its decisions, partner copies and deliveries
+//!   in one transaction, or nothing; a repeat changes nothing; a different message under
+//!   the same id is refused.
+//! - `durability`: what was committed is there after the file is closed and reopened.
+//! - `concurrency`: publishers racing on one message id yield exactly one acceptance.
+//!
+//! The data is the public conformance world and messages kept by `herald-domain`.
+//! A crate root resolves `mod x;` next to itself, hence the `#[path]`s into `store/`.
+
+#[path = "store/common.rs"]
+mod common;
+#[path = "store/concurrency.rs"]
+mod concurrency;
+#[path = "store/durability.rs"]
+mod durability;
+#[path = "store/import.rs"]
+mod import;
+#[path = "store/publish.rs"]
+mod publish;

@@ -1,0 +1,323 @@
+//! Shared fixtures: the conformance world and messages (built once, `'static`, so spawned
+//! tasks can borrow them), fresh stores in temporary folders, and the rows of a publish
+//! and a stored message read back in one comparable shape.
+
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use herald_domain::{route, wire, Directory, Message, Policy};
+use herald_store::{Counts, MessageDetail, Rows, Store};
+use tempfile::TempDir;
+
+/// A fixed acceptance time (Unix milliseconds): tests pass time in, they never read a clock.
+pub const ACCEPTED_AT: i64 = 1_700_000_000_000;
+
+/// A file of the conformance suite kept by `herald-domain`.
+pub fn conformance_path(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../herald-domain/tests/data/conformance")
+        .join(file)
+}
+
+fn read_conformance(file: &str) -> String {
+    let path = conformance_path(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// The conformance `world.json`.
+pub fn conformance_world() -> wire::World {
+    serde_json::from_str(&read_conformance("world.json")).expect("world.json has the wire shape")
+}
+
+/// Every conformance message, in file order, as published.
+pub fn conformance_wires() -> Vec<wire::Message> {
+    wire::Message::batch_from_str(&read_conformance("messages.json"))
+        .expect("messages.json is a batch")
+        .into_iter()
+        .map(|m| m.expect("every conformance message has the wire shape"))
+        .collect()
+}
+
+/// One decision of `expected.json`: customer, direct, partners.
+pub type Triple = (String, bool, Vec<String>);
+
+/// The expected decisions of a conformance message, or `None` when it is to be rejected.
+pub fn expected_decisions(id: &str) -> Option<Vec<Triple>> {
+    let all: Vec<serde_json::Value> =
+        serde_json::from_str(&read_conformance("expected.json")).expect("expected.json parses");
+    let case = all
+        .iter()
+        .find(|c| c["message"] == id)
+        .unwrap_or_else(|| panic!("expected.json has no case {id}"));
+    if case["rejected"] == true {
+        return None;
+    }
+    let decisions = case["decisions"].as_array().expect("decisions is a list");
+    Some(
+        decisions
+            .iter()
+            .map(|d| {
+                (
+                    d["customer"].as_str().expect("customer id").to_owned(),
+                    d["direct"].as_bool().expect("direct flag"),
+                    serde_json::from_value(d["partners"].clone()).expect("partner ids"),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The default policy, the conformance directory and its accepted messages.
+pub struct Fixture {
+    pub policy: Policy,
+    pub directory: Directory,
+    pub messages: Vec<Message>,
+}
+
+static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
+    let policy = Policy::default_policy();
+    let directory = Directory::build(conformance_world()).unwrap_or_else(|e| panic!("{e}"));
+    let messages = conformance_wires()
+        .into_iter()
+        .filter_map(|w| Message::parse(w, &policy, &directory).ok())
+        .collect();
+    Fixture {
+        policy,
+        directory,
+        messages,
+    }
+});
+
+/// The shared fixture.
+pub fn fixture() -> &'static Fixture {
+    &FIXTURE
+}
+
+impl Fixture {
+    /// An accepted conformance message by id.
+    pub fn message(&self, id: &str) -> &Message {
+        self.messages
+            .iter()
+            .find(|m| m.id.as_str() == id)
+            .unwrap_or_else(|| panic!("no accepted conformance message {id}"))
+    }
+
+    /// The rows publishing conformance message `id` writes.
+    pub fn rows(&self, id: &str, accepted_at: i64) -> Rows<'_> {
+        self.rows_of(self.message(id), accepted_at)
+    }
+
+    /// The rows publishing `message` (checked against this directory) writes.
+    pub fn rows_of<'a>(&'a self, message: &'a Message, accepted_at: i64) -> Rows<'a> {
+        let routing = route(&self.policy, &self.directory, message);
+        Rows::build(
+            &self.policy,
+            &self.directory,
+            message,
+            &routing,
+            accepted_at,
+        )
+    }
+
+    /// The directory's own row counts, with no message.
+    pub fn directory_counts(&self) -> Counts {
+        Counts {
+            products: self.directory.products().len() as i64,
+            partners: self.directory.partners().len() as i64,
+            customers: self.directory.customers().len() as i64,
+            subscriptions: self.directory.subscriptions().len() as i64,
+            ..Counts::default()
+        }
+    }
+}
+
+/// A store on a fresh file in its own temporary folder (removed on drop).
+pub struct TempStore {
+    pub store: Store,
+    pub path: PathBuf,
+    _dir: TempDir,
+}
+
+/// Opens a store on a new file.
+pub async fn temp_store() -> TempStore {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("herald.db");
+    let store = Store::open(&path).await.expect("the store opens");
+    TempStore {
+        store,
+        path,
+        _dir: dir,
+    }
+}
+
+/// Opens a store on a new file holding the conformance directory.
+pub async fn store_with_directory() -> TempStore {
+    let t = temp_store().await;
+    t.store
+        .import(&fixture().directory)
+        .await
+        .expect("the conformance directory imports");
+    t
+}
+
+/// `counts` plus the rows of `rows`, as publishing it should leave them.
+pub fn counts_plus(counts: Counts, rows: &Rows<'_>) -> Counts {
+    Counts {
+        messages: counts.messages + 1,
+        decisions: counts.decisions + rows.decisions.len() as i64,
+        partner_copies: counts.partner_copies + rows.partner_copies.len() as i64,
+        deliveries: counts.deliveries + rows.deliveries.len() as i64,
+        ..counts
+    }
+}
+
+fn ids(json: &str) -> Vec<String> {
+    serde_json::from_str(json).expect("a row's list column is a JSON array of ids")
+}
+
+/// A decision: customer, direct, partners, subscriptions, copy, rules (scope, customer,
+/// partners).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Decision {
+    pub customer: String,
+    pub direct: bool,
+    pub partners: Vec<String>,
+    pub subscriptions: Vec<String>,
+    pub copy: Option<Vec<String>>,
+    pub rules: [String; 3],
+}
+
+/// A partner copy: partner, customers, subscriptions.
+pub type Copy = (String, Vec<String>, Vec<String>);
+
+/// A delivery: recipient, org, contact, channel, address, locale.
+pub type Delivery = (String, String, String, String, String, String);
+
+/// What a publish writes, in the comparable shape.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Written {
+    pub decisions: Vec<Decision>,
+    pub copies: Vec<Copy>,
+    pub deliveries: Vec<Delivery>,
+}
+
+impl Written {
+    /// From the rows a publish is given (decisions and copies sorted by id, deliveries in
+    /// row order, which is the order they are inserted in).
+    pub fn of_rows(rows: &Rows<'_>) -> Written {
+        let mut decisions: Vec<Decision> = rows
+            .decisions
+            .iter()
+            .map(|d| Decision {
+                customer: d.customer.to_string(),
+                direct: d.direct,
+                partners: ids(&d.partners),
+                subscriptions: ids(&d.subscriptions),
+                copy: d.copy.as_deref().map(ids),
+                rules: [
+                    d.scope_rule.to_string(),
+                    d.customer_rule.to_string(),
+                    d.partners_rule.to_string(),
+                ],
+            })
+            .collect();
+        decisions.sort();
+        let mut copies: Vec<Copy> = rows
+            .partner_copies
+            .iter()
+            .map(|c| {
+                (
+                    c.partner.to_string(),
+                    ids(&c.customers),
+                    ids(&c.subscriptions),
+                )
+            })
+            .collect();
+        copies.sort();
+        let deliveries = rows
+            .deliveries
+            .iter()
+            .map(|d| {
+                (
+                    d.recipient.to_string(),
+                    d.org.to_string(),
+                    d.contact.to_string(),
+                    d.channel.to_string(),
+                    d.address.to_string(),
+                    d.locale.to_string(),
+                )
+            })
+            .collect();
+        Written {
+            decisions,
+            copies,
+            deliveries,
+        }
+    }
+
+    /// From a stored message.
+    pub fn of_detail(detail: &MessageDetail) -> Written {
+        let rule = |d: &serde_json::Value, which: &str| {
+            d[which]
+                .as_str()
+                .unwrap_or_else(|| panic!("stored rules lack `{which}`: {d}"))
+                .to_owned()
+        };
+        let mut decisions: Vec<Decision> = detail
+            .decisions
+            .iter()
+            .map(|d| Decision {
+                customer: d.customer.clone(),
+                direct: d.direct,
+                partners: d.partners.clone(),
+                subscriptions: d.subscriptions.clone(),
+                copy: d.copy.clone(),
+                rules: [
+                    rule(&d.rules, "scope"),
+                    rule(&d.rules, "customer"),
+                    rule(&d.rules, "partners"),
+                ],
+            })
+            .collect();
+        decisions.sort();
+        let mut copies: Vec<Copy> = detail
+            .partner_copies
+            .iter()
+            .map(|c| {
+                (
+                    c.partner.clone(),
+                    c.customers.clone(),
+                    c.subscriptions.clone(),
+                )
+            })
+            .collect();
+        copies.sort();
+        let deliveries = detail
+            .deliveries
+            .iter()
+            .map(|d| {
+                (
+                    d.recipient.clone(),
+                    d.org.clone(),
+                    d.contact.clone(),
+                    d.channel.clone(),
+                    d.address.clone(),
+                    d.locale.clone(),
+                )
+            })
+            .collect();
+        Written {
+            decisions,
+            copies,
+            deliveries,
+        }
+    }
+
+    /// The (customer, direct, partners) triples, the conformance contract.
+    pub fn triples(&self) -> Vec<Triple> {
+        self.decisions
+            .iter()
+            .map(|d| (d.customer.clone(), d.direct, d.partners.clone()))
+            .collect()
+    }
+}

@@ -1,0 +1,76 @@
+//! Durability: what a store committed is in the file, for a store opened on it later or
+//! at the same time.
+
+use herald_store::{Published, Store};
+
+use crate::common::{counts_plus, fixture, temp_store, ACCEPTED_AT};
+
+#[tokio::test]
+async fn a_reopened_file_holds_everything_committed() {
+    let fx = fixture();
+    let t = temp_store().await;
+    t.store.import(&fx.directory).await.unwrap();
+    let ids = ["price-change-mixed", "incident-teams-everywhere"];
+    let mut expected = fx.directory_counts();
+    for id in ids {
+        let rows = fx.rows(id, ACCEPTED_AT);
+        t.store.publish(&rows).await.unwrap();
+        expected = counts_plus(expected, &rows);
+    }
+    let counts = t.store.counts().await.unwrap();
+    assert_eq!(counts, expected);
+    let world = t.store.load_world().await.unwrap();
+    let listed = t.store.messages().await.unwrap();
+    let mut details = Vec::new();
+    for id in ids {
+        details.push(t.store.message(id).await.unwrap().expect("stored"));
+    }
+    t.store.close().await;
+
+    let reopened = Store::open(&t.path).await.expect("the file opens again");
+    assert_eq!(reopened.counts().await.unwrap(), counts);
+    assert_eq!(reopened.load_world().await.unwrap(), world);
+    assert_eq!(
+        reopened.load_directory().await.unwrap().to_world(),
+        fx.directory.to_world()
+    );
+    assert_eq!(reopened.messages().await.unwrap(), listed);
+    for (id, detail) in ids.into_iter().zip(&details) {
+        assert_eq!(reopened.message(id).await.unwrap().as_ref(), Some(detail));
+    }
+    // The reopened store still knows what it accepted.
+    let again = reopened
+        .publish(&fx.rows(ids[0], ACCEPTED_AT))
+        .await
+        .unwrap();
+    assert_eq!(again, Published::Repeated(details[0].summary.clone()));
+    assert_eq!(reopened.counts().await.unwrap(), counts);
+    reopened.close().await;
+}
+
+#[tokio::test]
+async fn a_second_store_on_the_same_file_sees_each_commit() {
+    let fx = fixture();
+    let t = temp_store().await;
+    let other = Store::open(&t.path).await.expect("a second store opens");
+    t.store.import(&fx.directory).await.unwrap();
+    assert_eq!(other.counts().await.unwrap(), fx.directory_counts());
+
+    let rows = fx.rows("price-change-mixed", ACCEPTED_AT);
+    let Published::Accepted(summary) = t.store.publish(&rows).await.unwrap() else {
+        panic!("not accepted");
+    };
+    assert_eq!(
+        other.counts().await.unwrap(),
+        counts_plus(fx.directory_counts(), &rows)
+    );
+    assert_eq!(
+        other.summary("price-change-mixed").await.unwrap(),
+        Some(summary.clone())
+    );
+    assert_eq!(
+        other.publish(&rows).await.unwrap(),
+        Published::Repeated(summary)
+    );
+    other.close().await;
+}

@@ -1,0 +1,262 @@
+//! Publishing: the message, its decisions, partner copies and deliveries in one
+//! transaction; a repeat changes nothing; a different message under a published id is
+//! refused; a publish that fails part way leaves no trace.
+
+use herald_domain::wire::Text;
+use herald_domain::Message;
+use herald_store::{Counts, Published, StoreError};
+
+use crate::common::{
+    counts_plus, expected_decisions, fixture, store_with_directory, Written, ACCEPTED_AT,
+};
+
+/// Publishes conformance message `id` into a store holding the conformance directory and
+/// checks everything it wrote against the rows it was given and `expected.json`.
+async fn publish_and_read_back(id: &str) -> Written {
+    let fx = fixture();
+    let t = store_with_directory().await;
+    let before = t.store.counts().await.unwrap();
+    assert_eq!(before, fx.directory_counts());
+
+    let rows = fx.rows(id, ACCEPTED_AT);
+    let Published::Accepted(summary) = t.store.publish(&rows).await.expect("publishes") else {
+        panic!("{id} was not accepted into an empty store");
+    };
+    let m = &rows.message;
+    assert_eq!(summary.id, id);
+    assert_eq!(
+        (summary.cloud.as_str(), summary.category.as_str()),
+        (m.cloud.as_str(), m.category.as_str())
+    );
+    assert_eq!(summary.policy_version, "default/1");
+    assert_eq!(summary.accepted_at, ACCEPTED_AT);
+    assert_eq!(summary.customers_in_scope, rows.decisions.len() as i64);
+    assert_eq!(
+        summary.customers_direct,
+        rows.decisions.iter().filter(|d| d.direct).count() as i64
+    );
+    assert_eq!(summary.partners_told, rows.partner_copies.len() as i64);
+    assert_eq!(summary.deliveries, rows.deliveries.len() as i64);
+
+    assert_eq!(t.store.counts().await.unwrap(), counts_plus(before, &rows));
+
+    let detail = t.store.message(id).await.unwrap().expect("stored");
+    assert_eq!(detail.summary, summary);
+    assert_eq!(t.store.summary(id).await.unwrap(), Some(summary));
+    assert_eq!(
+        detail.request,
+        serde_json::to_value(&fx.message(id).wire).unwrap(),
+        "the stored request is the message as published"
+    );
+    let written = Written::of_detail(&detail);
+    assert_eq!(written, Written::of_rows(&rows));
+    assert_eq!(Some(written.triples()), expected_decisions(id));
+    for d in &detail.deliveries {
+        assert_eq!((d.status.as_str(), d.attempts), ("pending", 0), "{d:?}");
+    }
+    let mut delivery_ids: Vec<i64> = detail.deliveries.iter().map(|d| d.id).collect();
+    delivery_ids.dedup();
+    assert_eq!(delivery_ids.len(), detail.deliveries.len());
+    written
+}
+
+#[tokio::test]
+async fn publishing_price_change_mixed_stores_every_row() {
+    let written = publish_and_read_back("price-change-mixed").await;
+    // R2 and R4 meet: contoso's own copy names only its direct subscription, and fabrikam's
+    // copy only the one it sold.
+    assert_eq!(written.decisions.len(), 1);
+    assert_eq!(
+        written.decisions[0].copy,
+        Some(vec!["contoso-azure".to_owned()])
+    );
+    assert_eq!(
+        written.copies,
+        vec![(
+            "fabrikam".to_owned(),
+            vec!["contoso".to_owned()],
+            vec!["contoso-e3".to_owned()]
+        )]
+    );
+    let orgs: Vec<(&str, &str)> = written
+        .deliveries
+        .iter()
+        .map(|d| (d.0.as_str(), d.1.as_str()))
+        .collect();
+    assert_eq!(orgs, [("customer", "contoso"), ("partner", "fabrikam")]);
+}
+
+#[tokio::test]
+async fn publishing_incident_teams_everywhere_stores_every_row() {
+    let written = publish_and_read_back("incident-teams-everywhere").await;
+    assert_eq!(written.decisions.len(), 5);
+    assert!(written.decisions.iter().all(|d| d.direct));
+    let partners: Vec<&str> = written.copies.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(
+        partners,
+        ["fabrikam", "litware", "northwind", "tailspin", "wingtip"]
+    );
+    // Every customer and every partner told has someone to read its copy.
+    assert_eq!(written.deliveries.len(), 10);
+}
+
+#[tokio::test]
+async fn every_accepted_conformance_message_is_stored_in_publish_order() {
+    let fx = fixture();
+    let t = store_with_directory().await;
+    let mut expected = fx.directory_counts();
+    for message in &fx.messages {
+        let rows = fx.rows_of(message, ACCEPTED_AT);
+        let published = t.store.publish(&rows).await.expect("publishes");
+        assert!(
+            matches!(published, Published::Accepted(_)),
+            "{}: {published:?}",
+            message.id
+        );
+        expected = counts_plus(expected, &rows);
+        let detail = t.store.message(message.id.as_str()).await.unwrap().unwrap();
+        assert_eq!(
+            Some(Written::of_detail(&detail).triples()),
+            expected_decisions(message.id.as_str()),
+            "{}",
+            message.id
+        );
+    }
+    assert_eq!(t.store.counts().await.unwrap(), expected);
+    assert_eq!(expected.messages, 17);
+    let listed: Vec<String> = t
+        .store
+        .messages()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    let published: Vec<String> = fx.messages.iter().map(|m| m.id.to_string()).collect();
+    assert_eq!(listed, published);
+}
+
+#[tokio::test]
+async fn publishing_the_same_message_again_changes_nothing() {
+    let fx = fixture();
+    let t = store_with_directory().await;
+    let rows = fx.rows("incident-teams-everywhere", ACCEPTED_AT);
+    let Published::Accepted(first) = t.store.publish(&rows).await.unwrap() else {
+        panic!("the first publish was not accepted");
+    };
+    let counts = t.store.counts().await.unwrap();
+    let detail = t.store.message("incident-teams-everywhere").await.unwrap();
+
+    assert_eq!(
+        t.store.publish(&rows).await.unwrap(),
+        Published::Repeated(first.clone())
+    );
+    // Published again a minute later: still the same message, accepted at the first time.
+    let later = fx.rows("incident-teams-everywhere", ACCEPTED_AT + 60_000);
+    assert_eq!(
+        t.store.publish(&later).await.unwrap(),
+        Published::Repeated(first)
+    );
+
+    assert_eq!(t.store.counts().await.unwrap(), counts);
+    assert_eq!(
+        t.store.message("incident-teams-everywhere").await.unwrap(),
+        detail
+    );
+}
+
+#[tokio::test]
+async fn a_different_message_under_a_published_id_is_refused() {
+    let fx = fixture();
+    let t = store_with_directory().await;
+    let id = "price-change-mixed";
+    t.store.publish(&fx.rows(id, ACCEPTED_AT)).await.unwrap();
+    let counts = t.store.counts().await.unwrap();
+    let detail = t.store.message(id).await.unwrap();
+
+    // Another message altogether under the same id.
+    let mut other = fx.message("incident-teams-everywhere").wire.clone();
+    other.id = id.into();
+    // The same message with its title corrected.
+    let mut retitled = fx.message(id).wire.clone();
+    retitled.title = Some(Text::Plain("Price change (corrected)".to_owned()));
+
+    for wire in [other, retitled] {
+        let message = Message::parse(wire, &fx.policy, &fx.directory).expect("a valid message");
+        match t
+            .store
+            .publish(&fx.rows_of(&message, ACCEPTED_AT + 1))
+            .await
+        {
+            Err(e @ StoreError::Conflict(_)) => {
+                assert!(matches!(&e, StoreError::Conflict(got) if got == id));
+                let text = e.to_string();
+                assert!(
+                    text.contains(id) && text.contains("different content"),
+                    "{text}"
+                );
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        assert_eq!(t.store.counts().await.unwrap(), counts);
+        assert_eq!(t.store.message(id).await.unwrap(), detail);
+    }
+}
+
+#[tokio::test]
+async fn a_publish_that_fails_part_way_leaves_no_trace() {
+    let fx = fixture();
+    let t = store_with_directory().await;
+    let id = "incident-teams-everywhere";
+    let good = fx.rows(id, ACCEPTED_AT);
+
+    // The last delivery breaks a constraint: the message, decisions and partner copies
+    // were already written inside the transaction when it fails.
+    let mut bad_delivery = good.clone();
+    bad_delivery
+        .deliveries
+        .last_mut()
+        .expect("deliveries")
+        .recipient = "nobody";
+    // A customer decided twice breaks the decisions' key.
+    let mut twice = good.clone();
+    twice.decisions.push(good.decisions[0].clone());
+
+    for bad in [bad_delivery, twice] {
+        // Whichever layer reports it, the database refused the write.
+        match t.store.publish(&bad).await {
+            Err(StoreError::Conflict(_)) | Ok(_) => {
+                panic!("rows breaking the schema were not refused by the database")
+            }
+            Err(_) => {}
+        }
+        assert_eq!(t.store.counts().await.unwrap(), fx.directory_counts());
+        assert_eq!(t.store.message(id).await.unwrap(), None);
+        assert!(t.store.messages().await.unwrap().is_empty());
+    }
+
+    // The failed attempts held nothing back: the good rows are accepted as new.
+    assert!(matches!(
+        t.store.publish(&good).await.unwrap(),
+        Published::Accepted(_)
+    ));
+    assert_eq!(
+        t.store.counts().await.unwrap(),
+        counts_plus(fx.directory_counts(), &good)
+    );
+}
+
+#[tokio::test]
+async fn an_empty_store_has_nothing_to_show() {
+    let t = store_with_directory().await;
+    assert_eq!(t.store.message("nope").await.unwrap(), None);
+    assert_eq!(t.store.summary("nope").await.unwrap(), None);
+    assert!(t.store.messages().await.unwrap().is_empty());
+    assert_eq!(
+        t.store.counts().await.unwrap(),
+        Counts {
+            messages: 0,
+            ..fixture().directory_counts()
+        }
+    );
+}

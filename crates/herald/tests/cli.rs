@@ -1,0 +1,30 @@
+//! The `herald` binary, run as a user runs it: one integration test binary for the crate,
+//! each test in its own scratch folder (the working directory, the database, the files it
+//! writes), with one module per group of subcommands.
+//!
+//! - `route`: the conformance contract (`herald route --world W M`), arrays and NDJSON,
+//!   invalid worlds and unreadable input.
+//! - `store`: `import`, `publish`, `messages` and `show` over a real SQLite file, checked
+//!   through `herald_store` as well as through the output.
+//! - `explain`: why a customer or partner did or did not hear, as text and JSON.
+//! - `policy`: `policy show` and `policy check`.
+//! - `demo`: the whole job on a generated directory, and its refusal to reuse a database.
+//! - `bench`: `bench route` and `bench publish` print their figures as JSON (no timing is
+//!   asserted).
+//!
+//! A crate root resolves `mod x;` next to itself, hence the `#[path]`s into `cli/`.
+
+#[path = "cli/bench.rs"]
+mod bench;
+#[path = "cli/common.rs"]
+mod common;
+#[path = "cli/demo.rs"]
+mod demo;
+#[path = "cli/explain.rs"]
+mod explain;
+#[path = "cli/policy.rs"]
+mod policy;
+#[path = "cli/route.rs"]
+mod route;
+#[path = "cli/store.rs"]
+mod store;

@@ -1,0 +1,82 @@
+//! `herald bench route` and `herald bench publish`: one JSON object of figures each, with
+//! a positive ratio to the baseline. Speed is measured, not asserted.
+
+use serde_json::Value;
+
+use crate::common::Scratch;
+
+fn positive(value: &Value, what: &str) -> f64 {
+    let x = value
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what} is not a number: {value}"));
+    assert!(x.is_finite() && x > 0.0, "{what} is {x}");
+    x
+}
+
+#[test]
+fn bench_route_prints_its_figures_as_json() {
+    let s = Scratch::new();
+    let run = s
+        .run(&["bench", "route", "--customers", "2000", "--json"])
+        .success();
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    let figures = run.json();
+    assert_eq!(figures["bench"], "route");
+    assert_eq!(figures["customers"], 2000);
+    positive(
+        &figures["incident"]["ratio_to_baseline"],
+        "incident.ratio_to_baseline",
+    );
+    positive(&figures["incident"]["seconds"], "incident.seconds");
+    assert!(figures["incident"]["decisions"]
+        .as_u64()
+        .is_some_and(|d| d > 0));
+}
+
+#[test]
+fn bench_publish_prints_its_figures_and_leaves_the_folder_as_it_found_it() {
+    let s = Scratch::new();
+    let dir = s.path("bench");
+    std::fs::create_dir(&dir).unwrap();
+    let mine = format!("{dir}/keep.txt");
+    std::fs::write(&mine, "not the benchmark's").unwrap();
+
+    let run = s
+        .run(&[
+            "bench",
+            "publish",
+            "--customers",
+            "2000",
+            "--json",
+            "--dir",
+            &dir,
+        ])
+        .success();
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    let figures = run.json();
+    assert_eq!(figures["bench"], "publish");
+    positive(&figures["ratio_to_baseline"], "ratio_to_baseline");
+    let rows = &figures["rows"];
+    let part = |k: &str| {
+        rows[k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("rows.{k}: {rows}"))
+    };
+    assert!(part("decisions") > 0 && part("deliveries") > 0, "{rows}");
+    assert_eq!(
+        part("total"),
+        part("messages") + part("decisions") + part("partner_copies") + part("deliveries")
+    );
+
+    // The folder was the caller's: the benchmark removes its own database, nothing else.
+    assert_eq!(
+        std::fs::read_to_string(&mine).ok().as_deref(),
+        Some("not the benchmark's"),
+        "the benchmark removed a file it did not make"
+    );
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["keep.txt"]);
+}

@@ -1,0 +1,234 @@
+//! Running the built `herald` in a scratch folder, the conformance files, and reading a
+//! database back through `herald_store` to see exactly what a command changed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use herald_domain::wire;
+use herald_store::{Counts, MessageSummary, Store};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// A file of the conformance suite kept by `herald-domain`.
+pub fn conformance(file: &str) -> String {
+    path_arg(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../herald-domain/tests/data/conformance")
+            .join(file),
+    )
+}
+
+/// A test policy kept by `herald-domain`.
+pub fn domain_policy(file: &str) -> String {
+    path_arg(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../herald-domain/tests/data/policies")
+            .join(file),
+    )
+}
+
+fn path_arg(path: &Path) -> String {
+    path.to_str().expect("test paths are UTF-8").to_owned()
+}
+
+/// The conformance messages as JSON values, in file order.
+pub fn conformance_messages() -> Vec<Value> {
+    serde_json::from_str(&read(&conformance("messages.json"))).expect("messages.json parses")
+}
+
+/// The cases of `expected.json`, in file order.
+pub fn expected() -> Vec<Value> {
+    serde_json::from_str(&read(&conformance("expected.json"))).expect("expected.json parses")
+}
+
+pub fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+/// (customer, direct, partners) of every decision of a routing or a stored message.
+pub fn triples(decisions: &Value) -> Vec<(String, bool, Vec<String>)> {
+    decisions
+        .as_array()
+        .unwrap_or_else(|| panic!("decisions is not a list: {decisions}"))
+        .iter()
+        .map(|d| {
+            (
+                d["customer"].as_str().expect("customer").to_owned(),
+                d["direct"].as_bool().expect("direct"),
+                serde_json::from_value(d["partners"].clone()).expect("partners"),
+            )
+        })
+        .collect()
+}
+
+/// A scratch folder: the working directory of every run, and where its files go.
+pub struct Scratch {
+    dir: TempDir,
+}
+
+/// What a run of `herald` did.
+#[derive(Debug)]
+pub struct Run {
+    pub args: Vec<String>,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts the run exited 0.
+    #[track_caller]
+    pub fn success(self) -> Run {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "herald {:?} failed:\n{}",
+            self.args,
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts the run exited non-zero, with something on stderr.
+    #[track_caller]
+    pub fn failure(self) -> Run {
+        assert!(
+            self.code.is_some_and(|c| c != 0),
+            "herald {:?} succeeded (or was killed): {:?}\nstdout:\n{}",
+            self.args,
+            self.code,
+            self.stdout
+        );
+        assert!(
+            !self.stderr.trim().is_empty(),
+            "herald {:?} failed silently",
+            self.args
+        );
+        self
+    }
+
+    /// Every line of stdout parsed as JSON.
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+
+    /// Stdout parsed as one JSON value.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("a temporary folder"),
+        }
+    }
+
+    /// A path inside the folder.
+    pub fn path(&self, name: &str) -> String {
+        path_arg(&self.dir.path().join(name))
+    }
+
+    /// The database most tests use.
+    pub fn db(&self) -> String {
+        self.path("herald.db")
+    }
+
+    /// Writes a file into the folder and gives its path.
+    pub fn write(&self, name: &str, text: &str) -> String {
+        let path = self.path(name);
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("writing {path}: {e}"));
+        path
+    }
+
+    /// Writes a JSON value into the folder and gives its path.
+    pub fn write_json(&self, name: &str, value: &Value) -> String {
+        self.write(name, &serde_json::to_string_pretty(value).unwrap())
+    }
+
+    /// Runs `herald args…` in the folder, with no Herald setting from the environment.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    /// Runs `herald args…` in the folder with the environment variables `env`.
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("HERALD_DB")
+            .env_remove("HERALD_POLICY");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let out = command.output().expect("herald runs");
+        Run {
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            code: out.status.code(),
+            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        }
+    }
+}
+
+/// Everything a database holds, in numbers, records and messages.
+#[derive(Debug, PartialEq)]
+pub struct State {
+    pub counts: Counts,
+    pub world: wire::World,
+    pub messages: Vec<MessageSummary>,
+}
+
+/// Reads a database through the store crate.
+pub fn state(db: &str) -> State {
+    assert!(PathBuf::from(db).exists(), "{db} does not exist");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(async {
+            let store = Store::open(Path::new(db))
+                .await
+                .expect("the database opens");
+            let state = State {
+                counts: store.counts().await.unwrap(),
+                world: store.load_world().await.unwrap(),
+                messages: store.messages().await.unwrap(),
+            };
+            store.close().await;
+            state
+        })
+}
+
+/// One stored message as the store crate reads it, serialised.
+pub fn stored_message(db: &str, id: &str) -> Option<Value> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(async {
+            let store = Store::open(Path::new(db))
+                .await
+                .expect("the database opens");
+            let detail = store.message(id).await.unwrap();
+            store.close().await;
+            detail.map(|d| serde_json::to_value(d).unwrap())
+        })
+}
+
+/// The conformance world with a subscription naming a customer that does not exist.
+pub fn world_with_unknown_customer() -> Value {
+    let mut world: Value =
+        serde_json::from_str(&read(&conformance("world.json"))).expect("world.json parses");
+    world["subscriptions"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"id": "ghost-e3", "customer": "ghost", "product": "m365-e3", "partner": "fabrikam"}));
+    world
+}

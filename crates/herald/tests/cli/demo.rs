@@ -1,0 +1,56 @@
+//! `herald demo`: the whole job on a generated directory, into a fresh database only.
+
+use crate::common::{state, Scratch};
+
+const DEMO_MESSAGES: [&str; 7] = [
+    "demo-price-change",
+    "demo-renewal-two-tier",
+    "demo-product-azure",
+    "demo-incident-exchange-eu",
+    "demo-incident-gov-teams",
+    "demo-maintenance-compute-apac",
+    "demo-tenant-migration",
+];
+
+#[test]
+fn demo_publishes_every_category_and_explains_two_decisions() {
+    let s = Scratch::new();
+    let db = s.path("demo.db");
+    let run = s
+        .run(&["demo", "--customers", "400", "--db", &db])
+        .success();
+    let out = &run.stdout;
+    for id in DEMO_MESSAGES {
+        assert!(out.contains(id), "{id} is missing from:\n{out}");
+    }
+    assert!(out.contains("Why did"), "{out}");
+    assert!(
+        out.contains("hears about message demo-price-change directly, by rule R4"),
+        "{out}"
+    );
+    assert!(out.contains("Was reseller"), "{out}");
+    assert!(
+        out.contains("about message demo-renewal-two-tier by rule R2"),
+        "{out}"
+    );
+
+    let stored = state(&db);
+    let ids: Vec<&str> = stored.messages.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, DEMO_MESSAGES);
+    assert_eq!(stored.counts.customers, 400);
+    let queued: i64 = stored.messages.iter().map(|m| m.deliveries).sum();
+    assert_eq!(queued, stored.counts.deliveries);
+    assert!(
+        out.contains(&format!("{queued} deliveries queued")),
+        "{out}"
+    );
+
+    // A second run wants a fresh database and leaves this one alone.
+    let again = s
+        .run(&["demo", "--customers", "400", "--db", &db])
+        .failure();
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    assert!(again.stderr.contains(&db), "{}", again.stderr);
+    assert_eq!(again.stdout, "");
+    assert_eq!(state(&db), stored);
+}
