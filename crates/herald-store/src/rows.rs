@@ -3,7 +3,7 @@
 //! Building the rows is pure and separate from writing them, so the benchmark can write the
 //! very same rows through a bare `INSERT` as its baseline.
 
-use herald_domain::plan::{customer_copy, partner_copies};
+use herald_domain::plan::{customer_copy, partner_copies, Reader};
 use herald_domain::{Directory, Message, Policy, Routing};
 
 /// The `messages` row.
@@ -103,17 +103,11 @@ impl<'a> Rows<'a> {
             let customer = directory.customer(d.customer);
             let copy = customer_copy(policy, directory, message, routing, d);
             if let Some(copy) = &copy {
-                for r in &copy.readers {
-                    let contact = directory.contact(r.contact);
-                    deliveries.push(DeliveryRow {
-                        recipient: "customer",
-                        org: customer.id.as_str(),
-                        contact: contact.id.as_str(),
-                        channel: "email",
-                        address: &contact.email,
-                        locale: r.locale,
-                    });
-                }
+                deliveries.extend(
+                    copy.readers
+                        .iter()
+                        .map(|r| delivery(directory, "customer", customer.id.as_str(), r)),
+                );
             }
             decisions.push(DecisionRow {
                 customer: customer.id.as_str(),
@@ -135,17 +129,11 @@ impl<'a> Rows<'a> {
         let mut partner_rows = Vec::with_capacity(copies.len());
         for copy in &copies {
             let partner = directory.partner(copy.partner);
-            for r in &copy.readers {
-                let contact = directory.contact(r.contact);
-                deliveries.push(DeliveryRow {
-                    recipient: "partner",
-                    org: partner.id.as_str(),
-                    contact: contact.id.as_str(),
-                    channel: "email",
-                    address: &contact.email,
-                    locale: r.locale,
-                });
-            }
+            deliveries.extend(
+                copy.readers
+                    .iter()
+                    .map(|r| delivery(directory, "partner", partner.id.as_str(), r)),
+            );
             partner_rows.push(PartnerCopyRow {
                 partner: partner.id.as_str(),
                 customers: json_ids(
@@ -173,6 +161,24 @@ impl<'a> Rows<'a> {
             partner_copies: partner_rows,
             deliveries,
         }
+    }
+}
+
+/// The pending email delivery of a copy to one of its readers.
+fn delivery<'a>(
+    directory: &'a Directory,
+    recipient: &'static str,
+    org: &'a str,
+    reader: &Reader<'a>,
+) -> DeliveryRow<'a> {
+    let contact = directory.contact(reader.contact);
+    DeliveryRow {
+        recipient,
+        org,
+        contact: contact.id.as_str(),
+        channel: "email",
+        address: &contact.email,
+        locale: reader.locale,
     }
 }
 

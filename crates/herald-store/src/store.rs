@@ -10,7 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
 use crate::bulk::{self, SqliteError};
-use crate::rows::Rows;
+use crate::rows::{MessageRow, Rows};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -264,23 +264,7 @@ impl Store {
     pub async fn publish(&self, rows: &Rows<'_>) -> Result<Published, StoreError> {
         let m = &rows.message;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let seq: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO messages (id, cloud, category, policy_version, request, accepted_at, \
-             customers_in_scope, customers_direct, partners_told, deliveries) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq",
-        )
-        .bind(&m.id)
-        .bind(&m.cloud)
-        .bind(&m.category)
-        .bind(&m.policy_version)
-        .bind(&m.request)
-        .bind(m.accepted_at)
-        .bind(m.customers_in_scope)
-        .bind(m.customers_direct)
-        .bind(m.partners_told)
-        .bind(m.deliveries)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let seq = insert_message(&mut tx, &m.id, m).await?;
         let Some(seq) = seq else {
             let request: String = sqlx::query_scalar("SELECT request FROM messages WHERE id = ?")
                 .bind(&m.id)
@@ -320,23 +304,9 @@ impl Store {
     pub async fn insert_rows_plainly(&self, id: &str, rows: &Rows<'_>) -> Result<(), StoreError> {
         let m = &rows.message;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO messages (id, cloud, category, policy_version, request, accepted_at, \
-             customers_in_scope, customers_direct, partners_told, deliveries) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
-        )
-        .bind(id)
-        .bind(&m.cloud)
-        .bind(&m.category)
-        .bind(&m.policy_version)
-        .bind(&m.request)
-        .bind(m.accepted_at)
-        .bind(m.customers_in_scope)
-        .bind(m.customers_direct)
-        .bind(m.partners_told)
-        .bind(m.deliveries)
-        .fetch_one(&mut *tx)
-        .await?;
+        let seq = insert_message(&mut tx, id, m)
+            .await?
+            .ok_or_else(|| StoreError::Conflict(id.to_owned()))?;
         {
             let mut handle = tx.lock_handle().await?;
             write_rows(handle.as_raw_handle(), seq, rows)?;
@@ -467,6 +437,32 @@ impl Store {
     pub async fn close(self) {
         self.pool.close().await;
     }
+}
+
+/// Inserts the `messages` row under `id`, returning its sequence number, or `None` when a
+/// message with that id is already stored.
+async fn insert_message(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: &str,
+    m: &MessageRow,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO messages (id, cloud, category, policy_version, request, accepted_at, \
+         customers_in_scope, customers_direct, partners_told, deliveries) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq",
+    )
+    .bind(id)
+    .bind(&m.cloud)
+    .bind(&m.category)
+    .bind(&m.policy_version)
+    .bind(&m.request)
+    .bind(m.accepted_at)
+    .bind(m.customers_in_scope)
+    .bind(m.customers_direct)
+    .bind(m.partners_told)
+    .bind(m.deliveries)
+    .fetch_optional(&mut **tx)
+    .await?)
 }
 
 /// Writes a publish's decisions, partner copies and deliveries under message `seq`, on the
