@@ -66,8 +66,12 @@ pub struct Rows<'a> {
 
 /// A JSON array of ids. Ids are nearly always plain text, written as they are; any other is
 /// escaped by serde_json.
-fn json_ids<'a>(ids: impl Iterator<Item = &'a str>) -> String {
-    let mut out = String::from("[");
+fn json_ids<'a, I>(ids: I) -> String
+where
+    I: Iterator<Item = &'a str> + Clone,
+{
+    let mut out = String::with_capacity(2 + ids.clone().map(|id| id.len() + 3).sum::<usize>());
+    out.push('[');
     for (i, id) in ids.enumerate() {
         if i > 0 {
             out.push(',');

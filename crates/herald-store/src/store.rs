@@ -144,6 +144,9 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30))
+            // A large publish touches tens of thousands of pages; a 64 MiB page cache keeps
+            // them from spilling to the log before the commit.
+            .pragma("cache_size", "-65536")
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
