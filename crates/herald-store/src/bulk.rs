@@ -7,6 +7,7 @@
 //! sqlx lends while the transaction is open, so the writes stay inside that transaction.
 
 use std::ffi::{c_int, CStr};
+use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 
 use libsqlite3_sys as ffi;
@@ -16,10 +17,12 @@ use libsqlite3_sys as ffi;
 #[error("SQLite: {0}")]
 pub struct SqliteError(pub String);
 
-/// A prepared statement on a borrowed connection handle.
-pub struct Statement {
+/// A prepared statement on a borrowed connection handle. Text bound to it must live as long
+/// as the statement (`'a`): SQLite reads it in place, without a copy.
+pub struct Statement<'a> {
     db: NonNull<ffi::sqlite3>,
     raw: NonNull<ffi::sqlite3_stmt>,
+    bound: PhantomData<&'a str>,
 }
 
 fn error(db: NonNull<ffi::sqlite3>) -> SqliteError {
@@ -28,10 +31,10 @@ fn error(db: NonNull<ffi::sqlite3>) -> SqliteError {
     SqliteError(message.to_string_lossy().into_owned())
 }
 
-impl Statement {
+impl<'a> Statement<'a> {
     /// Prepares `sql` on the connection `db`, which must stay open and unused by anyone
     /// else while the statement lives.
-    pub fn prepare(db: NonNull<ffi::sqlite3>, sql: &str) -> Result<Statement, SqliteError> {
+    pub fn prepare(db: NonNull<ffi::sqlite3>, sql: &str) -> Result<Statement<'a>, SqliteError> {
         let mut raw = ptr::null_mut();
         // SAFETY: `db` is a live handle; `sql` is passed with its length, so it needs no NUL.
         let rc = unsafe {
@@ -44,7 +47,11 @@ impl Statement {
             )
         };
         match NonNull::new(raw) {
-            Some(raw) if rc == ffi::SQLITE_OK => Ok(Statement { db, raw }),
+            Some(raw) if rc == ffi::SQLITE_OK => Ok(Statement {
+                db,
+                raw,
+                bound: PhantomData,
+            }),
             _ => Err(error(db)),
         }
     }
@@ -74,7 +81,7 @@ impl Statement {
     }
 
     /// Binds text or NULL to parameter `i`.
-    pub fn optional_text(&mut self, i: c_int, value: Option<&str>) -> Result<(), SqliteError> {
+    pub fn optional_text(&mut self, i: c_int, value: Option<&'a str>) -> Result<(), SqliteError> {
         match value {
             Some(v) => self.text(i, v),
             // SAFETY: the statement is live.
@@ -102,7 +109,7 @@ impl Statement {
     }
 }
 
-impl Drop for Statement {
+impl Drop for Statement<'_> {
     fn drop(&mut self) {
         // SAFETY: the statement is live and finalized exactly once.
         unsafe {
@@ -112,11 +119,11 @@ impl Drop for Statement {
 }
 
 /// Inserts `rows` with `sql` (one `?` per column), binding each row with `bind`.
-pub fn insert<T>(
+pub fn insert<'a, T>(
     db: NonNull<ffi::sqlite3>,
     sql: &str,
-    rows: &[T],
-    mut bind: impl FnMut(&mut Statement, &T) -> Result<(), SqliteError>,
+    rows: &'a [T],
+    mut bind: impl FnMut(&mut Statement<'a>, &'a T) -> Result<(), SqliteError>,
 ) -> Result<(), SqliteError> {
     let mut statement = Statement::prepare(db, sql)?;
     for row in rows {

@@ -318,6 +318,32 @@ impl Store {
         Ok(())
     }
 
+    /// Inserts `n` one-integer rows into a scratch table in one transaction, then drops it:
+    /// the floor under any insert on this machine and disk, for the benchmark to report.
+    pub async fn insert_scratch_rows(&self, n: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS scratch (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        {
+            let mut handle = tx.lock_handle().await?;
+            let values: Vec<i64> = (0..n).collect();
+            bulk::insert(
+                handle.as_raw_handle(),
+                "INSERT INTO scratch (value) VALUES (?1)",
+                &values,
+                |st, v| st.int(1, *v),
+            )?;
+        }
+        tx.commit().await?;
+        sqlx::query("DROP TABLE scratch")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     const SUMMARY_COLUMNS: &'static str = "id, cloud, category, policy_version, accepted_at, customers_in_scope, customers_direct, partners_told, deliveries";
 
     fn summary_from(row: &sqlx::sqlite::SqliteRow) -> MessageSummary {
