@@ -5,6 +5,7 @@
 //! publishes a message of every category, and prints, per message, who heard directly,
 //! which partners were told and how many deliveries were queued, then two explanations.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -177,6 +178,7 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("a valid template"),
     );
     let mut rows_printed = Vec::new();
+    let mut by_locale: BTreeMap<String, usize> = BTreeMap::new();
     for value in &messages {
         let wire: wire::Message =
             serde_json::from_value(value.clone()).context("a demo message is malformed")?;
@@ -190,6 +192,9 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
             &routing,
             crate::commands::millis_now(),
         );
+        for d in &rows.deliveries {
+            *by_locale.entry(d.locale.to_owned()).or_default() += 1;
+        }
         let Published::Accepted(summary) = store.publish(&rows).await? else {
             bail!(
                 "demo message {} was already in the fresh database",
@@ -223,6 +228,8 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
         "{total} deliveries queued (pending, by email) in {}",
         db.display()
     );
+    let locales: Vec<String> = by_locale.iter().map(|(l, n)| format!("{l} {n}")).collect();
+    println!("each in its reader's language: {}", locales.join(", "));
 
     println!();
     let (_, _, price, price_routing) = &rows_printed[0];
