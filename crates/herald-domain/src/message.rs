@@ -77,12 +77,11 @@ impl Content {
     /// then its language (`ru-RU` → `ru`), then the message's locale and its language, then
     /// the first locale the content has.
     pub fn pick_locale(&self, wanted: Option<&str>) -> &str {
-        let language = |l: &str| -> usize { l.find(['-', '_']).unwrap_or(l.len()) };
         let find = |l: &str| self.locales.binary_search_by(|x| x.as_str().cmp(l)).ok();
         wanted
             .into_iter()
             .chain([self.locale.as_str()])
-            .find_map(|l| find(l).or_else(|| find(&l[..language(l)])))
+            .find_map(|l| find(l).or_else(|| find(language(l))))
             .or(if self.locales.is_empty() {
                 None
             } else {
@@ -91,18 +90,25 @@ impl Content {
             .map_or(&self.locale, |i| &self.locales[i])
     }
 
-    /// The text of `text` in `locale` (as picked by [`Content::pick_locale`]).
+    /// The text of `text` for a reader of `locale` (as picked by [`Content::pick_locale`]):
+    /// that locale, its language, the message's locale, its language, then any.
     pub fn text<'a>(&'a self, text: &'a Option<Text>, locale: &str) -> &'a str {
         match text {
             None => "",
             Some(Text::Plain(s)) => s,
-            Some(Text::Localized(map)) => map
-                .get(locale)
-                .or_else(|| map.get(&self.locale))
+            Some(Text::Localized(map)) => [locale, self.locale.as_str()]
+                .into_iter()
+                .flat_map(|l| [l, language(l)])
+                .find_map(|l| map.get(l))
                 .or_else(|| map.values().next())
                 .map_or("", String::as_str),
         }
     }
+}
+
+/// The language of a locale tag: `ru-RU` → `ru`.
+fn language(locale: &str) -> &str {
+    locale.split(['-', '_']).next().unwrap_or(locale)
 }
 
 /// A refused message and the reason, as a sentence.

@@ -200,6 +200,9 @@ impl Policy {
         if raw.categories.is_empty() {
             return invalid("the policy defines no category under [categories]".into());
         }
+        if raw.rules.len() > usize::from(u16::MAX) || raw.categories.len() > usize::from(u16::MAX) {
+            return invalid("a policy may define at most 65535 rules and 65535 categories".into());
+        }
         let rules: Vec<Rule> = raw
             .rules
             .into_iter()

@@ -324,8 +324,7 @@ impl Message {
         let values: Vec<serde_json::Value> = if trimmed.starts_with('[') {
             serde_json::from_str(text).map_err(|e| format!("not a JSON array of messages: {e}"))?
         } else {
-            trimmed
-                .lines()
+            text.lines()
                 .enumerate()
                 .filter(|(_, line)| !line.trim().is_empty())
                 .map(|(n, line)| {

@@ -1,24 +1,28 @@
 //! Bulk inserts through SQLite's C interface: one prepared statement, bound and stepped
-//! once per row, inside a transaction the caller holds.
+//! once per row, on the connection of a transaction the caller holds.
 //!
 //! A million-customer incident writes millions of rows. sqlx sends every statement to a
 //! worker thread and copies every bound value; for bulk rows that dominates the cost. Here
-//! the rows are bound in place (they outlive each step) on the connection's own handle, which
-//! sqlx lends while the transaction is open, so the writes stay inside that transaction.
+//! the rows are bound in place on the connection's own handle, which sqlx lends (and keeps
+//! locked) while the transaction is open, so the writes stay inside that transaction.
+//!
+//! Soundness rests on two borrows: [`insert`] holds the lent handle mutably for as long as
+//! its statement lives, so nothing else uses the connection, and the statement cannot
+//! outlive the rows (`'a`) whose text SQLite reads in place.
 
-use std::ffi::{c_int, CStr};
+use std::ffi::{c_int, c_uchar, CStr};
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 
 use libsqlite3_sys as ffi;
+use sqlx::sqlite::LockedSqliteHandle;
 
 /// A failure reported by SQLite, with its message.
 #[derive(Debug, thiserror::Error)]
 #[error("SQLite: {0}")]
 pub struct SqliteError(pub String);
 
-/// A prepared statement on a borrowed connection handle. Text bound to it must live as long
-/// as the statement (`'a`): SQLite reads it in place, without a copy.
+/// A prepared statement; text bound to it lives at least as long as it does (`'a`).
 pub struct Statement<'a> {
     db: NonNull<ffi::sqlite3>,
     raw: NonNull<ffi::sqlite3_stmt>,
@@ -32,16 +36,17 @@ fn error(db: NonNull<ffi::sqlite3>) -> SqliteError {
 }
 
 impl<'a> Statement<'a> {
-    /// Prepares `sql` on the connection `db`, which must stay open and unused by anyone
-    /// else while the statement lives.
-    pub fn prepare(db: NonNull<ffi::sqlite3>, sql: &str) -> Result<Statement<'a>, SqliteError> {
+    fn prepare(db: NonNull<ffi::sqlite3>, sql: &str) -> Result<Statement<'a>, SqliteError> {
+        let length = c_int::try_from(sql.len())
+            .map_err(|_| SqliteError("a statement is too long".into()))?;
         let mut raw = ptr::null_mut();
-        // SAFETY: `db` is a live handle; `sql` is passed with its length, so it needs no NUL.
+        // SAFETY: `db` is a live handle lent to our caller; `sql` is passed with its length,
+        // so it needs no NUL.
         let rc = unsafe {
             ffi::sqlite3_prepare_v2(
                 db.as_ptr(),
                 sql.as_ptr().cast(),
-                sql.len() as c_int,
+                length,
                 &mut raw,
                 ptr::null_mut(),
             )
@@ -64,17 +69,19 @@ impl<'a> Statement<'a> {
         }
     }
 
-    /// Binds text to parameter `i` (from 1). SQLite copies it, so it need not outlive the
-    /// statement.
-    pub fn text(&mut self, i: c_int, value: &str) -> Result<(), SqliteError> {
-        // SAFETY: the statement is live; SQLITE_TRANSIENT makes SQLite copy the bytes now.
+    /// Binds text to parameter `i` (from 1); SQLite reads it in place until the statement ends.
+    pub fn text(&mut self, i: c_int, value: &'a str) -> Result<(), SqliteError> {
+        // SAFETY: the statement is live; SQLITE_STATIC lets SQLite read the bytes in place,
+        // which is sound because `value` outlives the statement (`'a`). The length is
+        // passed as 64 bits, so no length is truncated.
         let rc = unsafe {
-            ffi::sqlite3_bind_text(
+            ffi::sqlite3_bind_text64(
                 self.raw.as_ptr(),
                 i,
                 value.as_ptr().cast(),
-                value.len() as c_int,
-                ffi::SQLITE_TRANSIENT(),
+                value.len() as u64,
+                ffi::SQLITE_STATIC(),
+                ffi::SQLITE_UTF8 as c_uchar,
             )
         };
         self.check(rc)
@@ -96,7 +103,7 @@ impl<'a> Statement<'a> {
     }
 
     /// Runs the statement once with the bound values, then makes it ready for the next row.
-    pub fn run(&mut self) -> Result<(), SqliteError> {
+    fn run(&mut self) -> Result<(), SqliteError> {
         // SAFETY: the statement is live; reset keeps the bindings for the caller to replace.
         unsafe {
             let rc = ffi::sqlite3_step(self.raw.as_ptr());
@@ -118,14 +125,15 @@ impl Drop for Statement<'_> {
     }
 }
 
-/// Inserts `rows` with `sql` (one `?` per column), binding each row with `bind`.
+/// Inserts `rows` with `sql` (one `?N` per column) on the lent connection, binding each row
+/// with `bind`.
 pub fn insert<'a, T>(
-    db: NonNull<ffi::sqlite3>,
+    handle: &mut LockedSqliteHandle<'_>,
     sql: &str,
     rows: &'a [T],
     mut bind: impl FnMut(&mut Statement<'a>, &'a T) -> Result<(), SqliteError>,
 ) -> Result<(), SqliteError> {
-    let mut statement = Statement::prepare(db, sql)?;
+    let mut statement = Statement::prepare(handle.as_raw_handle(), sql)?;
     for row in rows {
         bind(&mut statement, row)?;
         statement.run()?;

@@ -285,7 +285,7 @@ impl Store {
         };
         {
             let mut handle = tx.lock_handle().await?;
-            write_rows(handle.as_raw_handle(), seq, rows)?;
+            write_rows(&mut handle, seq, rows)?;
         }
         tx.commit().await?;
         Ok(Published::Accepted(MessageSummary {
@@ -312,7 +312,7 @@ impl Store {
             .ok_or_else(|| StoreError::Conflict(id.to_owned()))?;
         {
             let mut handle = tx.lock_handle().await?;
-            write_rows(handle.as_raw_handle(), seq, rows)?;
+            write_rows(&mut handle, seq, rows)?;
         }
         tx.commit().await?;
         Ok(())
@@ -331,7 +331,7 @@ impl Store {
             let mut handle = tx.lock_handle().await?;
             let values: Vec<i64> = (0..n).collect();
             bulk::insert(
-                handle.as_raw_handle(),
+                &mut handle,
                 "INSERT INTO scratch (value) VALUES (?1)",
                 &values,
                 |st, v| st.int(1, *v),
@@ -497,7 +497,7 @@ async fn insert_message(
 /// Writes a publish's decisions, partner copies and deliveries under message `seq`, on the
 /// raw handle of a connection inside an open transaction.
 fn write_rows(
-    db: std::ptr::NonNull<libsqlite3_sys::sqlite3>,
+    db: &mut sqlx::sqlite::LockedSqliteHandle<'_>,
     seq: i64,
     rows: &Rows<'_>,
 ) -> Result<(), SqliteError> {

@@ -479,6 +479,19 @@ impl DirectoryBuilder {
         customers
             .iter_mut()
             .for_each(|c| c.cloud = CloudIx(cloud_new[c.cloud.get()]));
+        // Contacts follow their organisations' order, so equal records make equal directories.
+        let mut contact_order: Vec<u32> = Vec::with_capacity(contacts.len());
+        for range in partners
+            .iter_mut()
+            .map(|p| &mut p.contacts)
+            .chain(customers.iter_mut().map(|c| &mut c.contacts))
+        {
+            let start = contact_order.len() as u32;
+            contact_order.extend(range.clone());
+            *range = start..contact_order.len() as u32;
+        }
+        let contacts = permute(contacts, &contact_order);
+        drop(contact_order);
         let mut region_pool = region_pool;
         region_pool
             .iter_mut()
@@ -496,9 +509,17 @@ impl DirectoryBuilder {
         }
         subscriptions
             .sort_unstable_by(|a, b| a.customer.cmp(&b.customer).then_with(|| a.id.cmp(&b.id)));
-        for s in &subscriptions {
-            region_pool[s.regions.start as usize..s.regions.end as usize].sort_unstable();
+        // Each subscription's regions, sorted, laid out in subscription order, so equal
+        // records make equal directories.
+        let mut sorted_pool = Vec::with_capacity(region_pool.len());
+        for s in &mut subscriptions {
+            let start = sorted_pool.len();
+            sorted_pool
+                .extend_from_slice(&region_pool[s.regions.start as usize..s.regions.end as usize]);
+            sorted_pool[start..].sort_unstable();
+            s.regions = start as u32..sorted_pool.len() as u32;
         }
+        drop(region_pool);
 
         let mut subscriptions_by_id: Vec<SubscriptionIx> = (0..subscriptions.len() as u32)
             .map(SubscriptionIx)
@@ -547,7 +568,7 @@ impl DirectoryBuilder {
             subscriptions_by_id,
             product_subscriptions,
             regions,
-            region_pool,
+            region_pool: sorted_pool,
             contacts,
         })
     }

@@ -300,3 +300,10 @@ fn the_runner_reports_every_mismatch_at_once() {
         );
     }
 }
+
+#[test]
+fn a_malformed_line_of_newline_delimited_messages_is_named_by_its_line_in_the_file() {
+    let text = "\n\n{\"id\": \"a\", \"category\": \"subscription\", \"subscriptions\": [\"x\"]}\n{not json\n";
+    let error = herald_domain::wire::Message::batch_from_str(text).expect_err("line 4 is not JSON");
+    assert!(error.starts_with("line 4:"), "{error}");
+}

@@ -371,3 +371,29 @@ fn conformance_contacts_read_in_their_locales() {
     assert_eq!(wingtip.readers.len(), 1);
     assert_eq!(wingtip.readers[0].locale, "en");
 }
+
+#[test]
+fn each_field_falls_back_through_the_language_on_its_own() {
+    use herald_domain::message::Content;
+    use herald_domain::wire::Text;
+    let localized = |pairs: &[(&str, &str)]| {
+        Some(Text::Localized(
+            pairs
+                .iter()
+                .map(|(l, t)| ((*l).to_owned(), (*t).to_owned()))
+                .collect(),
+        ))
+    };
+    let content = Content::new(
+        localized(&[("en", "Outage"), ("ru-RU", "Сбой")]),
+        localized(&[("en", "Details"), ("ru", "Подробности")]),
+        "en".to_owned(),
+    );
+    let locale = content.pick_locale(Some("ru-RU"));
+    assert_eq!(locale, "ru-RU");
+    assert_eq!(content.text(&content.title, locale), "Сбой");
+    assert_eq!(content.text(&content.body, locale), "Подробности");
+    let german = content.pick_locale(Some("de-DE"));
+    assert_eq!(german, "en");
+    assert_eq!(content.text(&content.body, german), "Details");
+}

@@ -346,3 +346,20 @@ fn a_refused_world_names_every_problem_at_once() {
     assert_problem(&err.problems, "product", "vault", "id");
     assert!(err.to_string().contains("4 problems"), "{err}");
 }
+
+#[test]
+fn the_same_records_in_any_order_make_the_same_directory() {
+    let text = crate::common::read_data("conformance/world.json");
+    let world: wire::World = serde_json::from_str(&text).expect("the conformance world parses");
+    let mut reversed = world.clone();
+    reversed.products.reverse();
+    reversed.partners.reverse();
+    reversed.customers.reverse();
+    reversed.subscriptions.reverse();
+    for c in &mut reversed.customers {
+        c.contacts.reverse();
+    }
+    let a = Directory::build(world).expect("valid");
+    let b = Directory::build(reversed).expect("valid");
+    assert_eq!(a, b);
+}
