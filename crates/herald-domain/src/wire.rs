@@ -307,6 +307,35 @@ pub struct Message {
 pub type Parsed = Result<Message, (Option<MessageId>, String)>;
 
 impl Message {
+    /// The message in a canonical JSON form: scope lists sorted and without repeats, the
+    /// cloud spelled out. The same message always gives the same text, however its lists
+    /// were ordered, so a repeat is recognised and a different message under the same id is
+    /// not.
+    pub fn canonical(&self) -> String {
+        fn tidy<T: Ord>(list: &Option<Vec<T>>) -> Option<Vec<&T>> {
+            list.as_ref().map(|l| {
+                let mut l: Vec<&T> = l.iter().collect();
+                l.sort_unstable();
+                l.dedup();
+                l
+            })
+        }
+        let canonical = serde_json::json!({
+            "id": self.id,
+            "category": self.category,
+            "cloud": self.cloud.clone().unwrap_or_else(CloudId::global),
+            "subscriptions": tidy(&self.subscriptions),
+            "products": tidy(&self.products),
+            "services": tidy(&self.services),
+            "regions": tidy(&self.regions),
+            "customers": tidy(&self.customers),
+            "locale": self.locale,
+            "title": self.title,
+            "body": self.body,
+        });
+        canonical.to_string()
+    }
+
     /// Reads one message from JSON, keeping its id when the rest does not parse, so the
     /// rejection can name it.
     pub fn from_value(value: serde_json::Value) -> Parsed {

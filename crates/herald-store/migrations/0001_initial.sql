@@ -22,6 +22,14 @@ CREATE TABLE subscriptions (
     body     TEXT NOT NULL
 ) WITHOUT ROWID;
 
+-- Which directory is stored: every import counts one up, so a publish routed against an
+-- older directory is refused rather than stored against a newer one.
+CREATE TABLE directory_state (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+);
+INSERT INTO directory_state (id, generation) VALUES (1, 0);
+
 -- Accepted messages. `request` is the message as published, to recognise a repeat.
 CREATE TABLE messages (
     seq                INTEGER PRIMARY KEY,

@@ -14,5 +14,5 @@ mod store;
 pub use rows::{DecisionRow, DeliveryRow, MessageRow, PartnerCopyRow, Rows};
 pub use store::{
     Counts, DecisionView, DeliveryView, ImportSummary, MessageDetail, MessageSummary,
-    PartnerCopyView, Published, Store, StoreError,
+    PartnerCopyView, Published, Snapshot, Store, StoreError,
 };

@@ -154,7 +154,7 @@ impl<'a> Rows<'a> {
                 cloud: directory.cloud(message.cloud).to_string(),
                 category: category.name.clone(),
                 policy_version: policy.version().to_owned(),
-                request: canonical_request(message),
+                request: message.wire.canonical(),
                 accepted_at,
                 customers_in_scope: decisions.len() as i64,
                 customers_direct: decisions.iter().filter(|d| d.direct).count() as i64,
@@ -184,10 +184,4 @@ fn delivery<'a>(
         address: &contact.email,
         locale: reader.locale,
     }
-}
-
-/// The message as published, in a canonical JSON form: the same message always gives the
-/// same text, so a repeat is recognised and a different message under the same id is not.
-pub fn canonical_request(message: &Message) -> String {
-    serde_json::to_string(&message.wire).expect("a message serialises")
 }

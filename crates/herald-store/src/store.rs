@@ -21,6 +21,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("message \"{0}\" was already published with different content; publish changes under a new id")]
     Conflict(String),
+    #[error("the directory was replaced while the message was being routed; route it again")]
+    DirectoryChanged,
     #[error("the stored directory is damaged: {0}")]
     Damaged(String),
     #[error(transparent)]
@@ -95,6 +97,13 @@ pub struct MessageDetail {
     pub deliveries: Vec<DeliveryView>,
 }
 
+/// The stored directory as read at one moment, and which import it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    pub directory: Directory,
+    pub generation: i64,
+}
+
 /// What an import wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
@@ -165,6 +174,9 @@ impl Store {
     pub async fn import(&self, directory: &Directory) -> Result<ImportSummary, StoreError> {
         let world = directory.to_world();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("UPDATE directory_state SET generation = generation + 1")
+            .execute(&mut *tx)
+            .await?;
         for table in ["subscriptions", "customers", "partners", "products"] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *tx)
@@ -230,15 +242,16 @@ impl Store {
         })
     }
 
-    /// The stored directory, as a world (records sorted by id).
-    pub async fn load_world(&self) -> Result<wire::World, StoreError> {
+    /// The stored directory, as a world (records sorted by id), and its generation, read
+    /// from one snapshot: an import committing meanwhile is seen whole or not at all.
+    async fn read_world(&self) -> Result<(wire::World, i64), StoreError> {
         async fn bodies<T: serde::de::DeserializeOwned>(
-            pool: &SqlitePool,
+            tx: &mut Transaction<'_, Sqlite>,
             table: &str,
         ) -> Result<Vec<T>, StoreError> {
             let rows: Vec<(String, String)> =
                 sqlx::query_as(&format!("SELECT id, body FROM {table} ORDER BY id"))
-                    .fetch_all(pool)
+                    .fetch_all(&mut **tx)
                     .await?;
             rows.into_iter()
                 .map(|(id, body)| {
@@ -248,25 +261,75 @@ impl Store {
                 })
                 .collect()
         }
-        Ok(wire::World {
-            products: bodies(&self.pool, "products").await?,
-            partners: bodies(&self.pool, "partners").await?,
-            customers: bodies(&self.pool, "customers").await?,
-            subscriptions: bodies(&self.pool, "subscriptions").await?,
-        })
+        let mut tx = self.pool.begin().await?;
+        let generation: i64 =
+            sqlx::query_scalar("SELECT generation FROM directory_state WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?;
+        let world = wire::World {
+            products: bodies(&mut tx, "products").await?,
+            partners: bodies(&mut tx, "partners").await?,
+            customers: bodies(&mut tx, "customers").await?,
+            subscriptions: bodies(&mut tx, "subscriptions").await?,
+        };
+        tx.rollback().await?;
+        Ok((world, generation))
+    }
+
+    /// The stored directory, as a world (records sorted by id), read from one snapshot.
+    pub async fn load_world(&self) -> Result<wire::World, StoreError> {
+        Ok(self.read_world().await?.0)
     }
 
     /// The stored directory.
     pub async fn load_directory(&self) -> Result<Directory, StoreError> {
-        Ok(Directory::build(self.load_world().await?)?)
+        Ok(self.load_snapshot().await?.directory)
+    }
+
+    /// The stored directory with its generation, to route against and then publish with
+    /// [`Store::publish`].
+    pub async fn load_snapshot(&self) -> Result<Snapshot, StoreError> {
+        let (world, generation) = self.read_world().await?;
+        Ok(Snapshot {
+            directory: Directory::build(world)?,
+            generation,
+        })
+    }
+
+    /// The canonical request of a stored message, if `id` is stored.
+    pub async fn request(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT request FROM messages WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Stores a publish in one transaction: the message, its decisions, its partner copies
     /// and its deliveries. The same message again changes nothing; another message under
     /// the same id is refused.
-    pub async fn publish(&self, rows: &Rows<'_>) -> Result<Published, StoreError> {
+    ///
+    /// `directory` is the generation of the stored directory the rows were routed against
+    /// ([`Snapshot::generation`]); when an import has replaced it since, nothing is written
+    /// and [`StoreError::DirectoryChanged`] says to route again. `None` skips the check, for
+    /// rows routed against a directory that is not the stored one.
+    pub async fn publish(
+        &self,
+        rows: &Rows<'_>,
+        directory: Option<i64>,
+    ) -> Result<Published, StoreError> {
         let m = &rows.message;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(expected) = directory {
+            let stored: i64 =
+                sqlx::query_scalar("SELECT generation FROM directory_state WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if stored != expected {
+                return Err(StoreError::DirectoryChanged);
+            }
+        }
         let seq = insert_message(&mut tx, &m.id, m).await?;
         let Some(seq) = seq else {
             let request: String = sqlx::query_scalar("SELECT request FROM messages WHERE id = ?")

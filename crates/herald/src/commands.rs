@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::report::report;
 use herald_domain::{route, wire, Directory, Message, Policy};
-use herald_store::{Published, Rows, Store};
+use herald_store::{Published, Rows, Snapshot, Store, StoreError};
 
 use crate::cli::{Cli, Command, PolicyArgs, PolicyCommand};
 
@@ -231,36 +231,46 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
     let policy = load_policy(policy)?;
     let messages = load_messages(messages)?;
     let store = open_existing(db).await?;
-    let directory = store.load_directory().await?;
+    let mut snapshot = store.load_snapshot().await?;
     let mut refused = 0;
     for item in messages {
-        let parsed = item.and_then(|w| {
-            Message::parse(w, &policy, &directory).map_err(|e| (e.message, e.reason))
-        });
-        let message = match parsed {
-            Ok(m) => m,
+        let wire = match item {
+            Ok(wire) => wire,
             Err((id, reason)) => {
                 refused += 1;
-                eprintln!(
-                    "refused {}: {reason}",
-                    id.map_or_else(|| "a message without id".to_owned(), |i| i.0)
-                );
+                let id = id.map_or_else(|| "a message without id".to_owned(), |i| i.0);
+                eprintln!("refused {id}: {reason}");
                 continue;
             }
         };
-        let routing = route(&policy, &directory, &message);
-        let rows = Rows::build(&policy, &directory, &message, &routing, millis_now());
-        match store.publish(&rows).await {
+        // A repeat is recognised before the message is checked against today's directory:
+        // a retry after the directory changed is still the message already accepted.
+        if let Some(stored) = store.request(wire.id.as_str()).await? {
+            if stored == wire.canonical() {
+                println!(
+                    "already published {} with the same content: nothing changed",
+                    wire.id
+                );
+            } else {
+                refused += 1;
+                eprintln!(
+                    "refused {}: {}",
+                    wire.id,
+                    herald_store::StoreError::Conflict(wire.id.to_string())
+                );
+            }
+            continue;
+        }
+        match publish_one(&store, &mut snapshot, &policy, &wire).await? {
             Ok(Published::Accepted(s)) => println!(
                 "accepted {}: {} customer(s) in scope, {} told directly, {} partner(s) told, {} deliveries queued",
                 s.id, s.customers_in_scope, s.customers_direct, s.partners_told, s.deliveries
             ),
             Ok(Published::Repeated(s)) => println!("already published {} with the same content: nothing changed", s.id),
-            Err(e @ herald_store::StoreError::Conflict(_)) => {
+            Err(reason) => {
                 refused += 1;
-                eprintln!("refused {}: {e}", message.id);
+                eprintln!("refused {}: {reason}", wire.id);
             }
-            Err(e) => return Err(e.into()),
         }
     }
     store.close().await;
@@ -269,6 +279,38 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Routes one message against the stored directory and stores it, routing again when an
+/// import replaced the directory in between. The inner error is a refusal to report.
+async fn publish_one(
+    store: &Store,
+    snapshot: &mut Snapshot,
+    policy: &Policy,
+    wire: &wire::Message,
+) -> Result<Result<Published, String>> {
+    loop {
+        let message = match Message::parse(wire.clone(), policy, &snapshot.directory) {
+            Ok(message) => message,
+            Err(e) => return Ok(Err(e.reason)),
+        };
+        let routing = route(policy, &snapshot.directory, &message);
+        let rows = Rows::build(
+            policy,
+            &snapshot.directory,
+            &message,
+            &routing,
+            millis_now(),
+        );
+        let outcome = store.publish(&rows, Some(snapshot.generation)).await;
+        drop(rows);
+        match outcome {
+            Ok(published) => return Ok(Ok(published)),
+            Err(StoreError::DirectoryChanged) => *snapshot = store.load_snapshot().await?,
+            Err(e @ StoreError::Conflict(_)) => return Ok(Err(e.to_string())),
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Opens a database that must already exist: reading commands never create one.

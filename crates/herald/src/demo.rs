@@ -16,7 +16,7 @@ use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::synthetic::{self, Options};
 use herald_domain::wire;
 use herald_domain::{route, Directory, Message, Policy};
-use herald_store::{Published, Rows, Store};
+use herald_store::{Published, Rows, Snapshot, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -138,7 +138,10 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
     let bar = spinner("importing it into the store");
     let store = Store::open(&db).await?;
     store.import(&directory).await?;
-    let directory = store.load_directory().await?;
+    let Snapshot {
+        directory,
+        generation,
+    } = store.load_snapshot().await?;
     bar.finish_and_clear();
     println!("  imported and read back in {:.1?}", started.elapsed());
 
@@ -195,7 +198,7 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
         for d in &rows.deliveries {
             *by_locale.entry(d.locale.to_owned()).or_default() += 1;
         }
-        let Published::Accepted(summary) = store.publish(&rows).await? else {
+        let Published::Accepted(summary) = store.publish(&rows, Some(generation)).await? else {
             bail!(
                 "demo message {} was already in the fresh database",
                 message.id

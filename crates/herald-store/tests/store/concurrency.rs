@@ -35,7 +35,7 @@ async fn two_tasks_publishing_the_same_rows_accept_it_once() {
     let tasks: Vec<_> = (0..2)
         .map(|_| {
             let (store, rows) = (t.store.clone(), Arc::clone(&rows));
-            tokio::spawn(async move { store.publish(&rows).await })
+            tokio::spawn(async move { store.publish(&rows, None).await })
         })
         .collect();
     let mut outcomes = Vec::new();
@@ -63,7 +63,7 @@ async fn two_stores_racing_on_every_message_accept_each_once() {
             .into_iter()
             .map(|store| {
                 let rows = Arc::clone(&rows);
-                tokio::spawn(async move { store.publish(&rows).await })
+                tokio::spawn(async move { store.publish(&rows, None).await })
             })
             .collect();
         tasks.push((message.id.to_string(), pair));
@@ -93,8 +93,8 @@ async fn racing_different_content_under_one_id_accepts_one_and_refuses_the_other
     let impostor_rows = fx.rows_of(&impostor, ACCEPTED_AT);
 
     let (a, b) = tokio::join!(
-        t.store.publish(&original_rows),
-        other.publish(&impostor_rows)
+        t.store.publish(&original_rows, None),
+        other.publish(&impostor_rows, None)
     );
     let stored = t
         .store

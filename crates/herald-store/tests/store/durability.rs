@@ -14,7 +14,7 @@ async fn a_reopened_file_holds_everything_committed() {
     let mut expected = fx.directory_counts();
     for id in ids {
         let rows = fx.rows(id, ACCEPTED_AT);
-        t.store.publish(&rows).await.unwrap();
+        t.store.publish(&rows, None).await.unwrap();
         expected = counts_plus(expected, &rows);
     }
     let counts = t.store.counts().await.unwrap();
@@ -40,7 +40,7 @@ async fn a_reopened_file_holds_everything_committed() {
     }
     // The reopened store still knows what it accepted.
     let again = reopened
-        .publish(&fx.rows(ids[0], ACCEPTED_AT))
+        .publish(&fx.rows(ids[0], ACCEPTED_AT), None)
         .await
         .unwrap();
     assert_eq!(again, Published::Repeated(details[0].summary.clone()));
@@ -57,7 +57,7 @@ async fn a_second_store_on_the_same_file_sees_each_commit() {
     assert_eq!(other.counts().await.unwrap(), fx.directory_counts());
 
     let rows = fx.rows("price-change-mixed", ACCEPTED_AT);
-    let Published::Accepted(summary) = t.store.publish(&rows).await.unwrap() else {
+    let Published::Accepted(summary) = t.store.publish(&rows, None).await.unwrap() else {
         panic!("not accepted");
     };
     assert_eq!(
@@ -69,7 +69,7 @@ async fn a_second_store_on_the_same_file_sees_each_commit() {
         Some(summary.clone())
     );
     assert_eq!(
-        other.publish(&rows).await.unwrap(),
+        other.publish(&rows, None).await.unwrap(),
         Published::Repeated(summary)
     );
     other.close().await;

@@ -19,7 +19,8 @@ async fn publish_and_read_back(id: &str) -> Written {
     assert_eq!(before, fx.directory_counts());
 
     let rows = fx.rows(id, ACCEPTED_AT);
-    let Published::Accepted(summary) = t.store.publish(&rows).await.expect("publishes") else {
+    let Published::Accepted(summary) = t.store.publish(&rows, None).await.expect("publishes")
+    else {
         panic!("{id} was not accepted into an empty store");
     };
     let m = &rows.message;
@@ -45,8 +46,8 @@ async fn publish_and_read_back(id: &str) -> Written {
     assert_eq!(t.store.summary(id).await.unwrap(), Some(summary));
     assert_eq!(
         detail.request,
-        serde_json::to_value(&fx.message(id).wire).unwrap(),
-        "the stored request is the message as published"
+        serde_json::from_str::<serde_json::Value>(&fx.message(id).wire.canonical()).unwrap(),
+        "the stored request is the message as published, in canonical form"
     );
     let written = Written::of_detail(&detail);
     assert_eq!(written, Written::of_rows(&rows));
@@ -107,7 +108,7 @@ async fn every_accepted_conformance_message_is_stored_in_publish_order() {
     let mut expected = fx.directory_counts();
     for message in &fx.messages {
         let rows = fx.rows_of(message, ACCEPTED_AT);
-        let published = t.store.publish(&rows).await.expect("publishes");
+        let published = t.store.publish(&rows, None).await.expect("publishes");
         assert!(
             matches!(published, Published::Accepted(_)),
             "{}: {published:?}",
@@ -141,20 +142,20 @@ async fn publishing_the_same_message_again_changes_nothing() {
     let fx = fixture();
     let t = store_with_directory().await;
     let rows = fx.rows("incident-teams-everywhere", ACCEPTED_AT);
-    let Published::Accepted(first) = t.store.publish(&rows).await.unwrap() else {
+    let Published::Accepted(first) = t.store.publish(&rows, None).await.unwrap() else {
         panic!("the first publish was not accepted");
     };
     let counts = t.store.counts().await.unwrap();
     let detail = t.store.message("incident-teams-everywhere").await.unwrap();
 
     assert_eq!(
-        t.store.publish(&rows).await.unwrap(),
+        t.store.publish(&rows, None).await.unwrap(),
         Published::Repeated(first.clone())
     );
     // Published again a minute later: still the same message, accepted at the first time.
     let later = fx.rows("incident-teams-everywhere", ACCEPTED_AT + 60_000);
     assert_eq!(
-        t.store.publish(&later).await.unwrap(),
+        t.store.publish(&later, None).await.unwrap(),
         Published::Repeated(first)
     );
 
@@ -170,7 +171,10 @@ async fn a_different_message_under_a_published_id_is_refused() {
     let fx = fixture();
     let t = store_with_directory().await;
     let id = "price-change-mixed";
-    t.store.publish(&fx.rows(id, ACCEPTED_AT)).await.unwrap();
+    t.store
+        .publish(&fx.rows(id, ACCEPTED_AT), None)
+        .await
+        .unwrap();
     let counts = t.store.counts().await.unwrap();
     let detail = t.store.message(id).await.unwrap();
 
@@ -185,7 +189,7 @@ async fn a_different_message_under_a_published_id_is_refused() {
         let message = Message::parse(wire, &fx.policy, &fx.directory).expect("a valid message");
         match t
             .store
-            .publish(&fx.rows_of(&message, ACCEPTED_AT + 1))
+            .publish(&fx.rows_of(&message, ACCEPTED_AT + 1), None)
             .await
         {
             Err(e @ StoreError::Conflict(_)) => {
@@ -224,7 +228,7 @@ async fn a_publish_that_fails_part_way_leaves_no_trace() {
 
     for bad in [bad_delivery, twice] {
         // Whichever layer reports it, the database refused the write.
-        match t.store.publish(&bad).await {
+        match t.store.publish(&bad, None).await {
             Err(StoreError::Conflict(_)) | Ok(_) => {
                 panic!("rows breaking the schema were not refused by the database")
             }
@@ -237,7 +241,7 @@ async fn a_publish_that_fails_part_way_leaves_no_trace() {
 
     // The failed attempts held nothing back: the good rows are accepted as new.
     assert!(matches!(
-        t.store.publish(&good).await.unwrap(),
+        t.store.publish(&good, None).await.unwrap(),
         Published::Accepted(_)
     ));
     assert_eq!(
@@ -259,4 +263,33 @@ async fn an_empty_store_has_nothing_to_show() {
             ..fixture().directory_counts()
         }
     );
+}
+
+#[tokio::test]
+async fn rows_routed_against_a_replaced_directory_are_refused_and_change_nothing() {
+    let fx = fixture();
+    let t = store_with_directory().await;
+    let snapshot = t.store.load_snapshot().await.unwrap();
+    assert_eq!(snapshot.directory, fx.directory);
+
+    // An import replaces the directory after the rows were routed against it.
+    t.store.import(&fx.directory).await.unwrap();
+    let newer = t.store.load_snapshot().await.unwrap();
+    assert_eq!(newer.generation, snapshot.generation + 1);
+
+    let before = t.store.counts().await.unwrap();
+    let rows = fx.rows("price-change-mixed", ACCEPTED_AT);
+    match t.store.publish(&rows, Some(snapshot.generation)).await {
+        Err(StoreError::DirectoryChanged) => {}
+        other => panic!("expected DirectoryChanged, got {other:?}"),
+    }
+    assert_eq!(t.store.counts().await.unwrap(), before);
+
+    // Routed against the current directory, the same rows are accepted.
+    let accepted = t
+        .store
+        .publish(&rows, Some(newer.generation))
+        .await
+        .unwrap();
+    assert!(matches!(accepted, Published::Accepted(_)), "{accepted:?}");
 }

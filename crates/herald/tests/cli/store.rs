@@ -276,3 +276,43 @@ fn show_of_an_unknown_message_names_it() {
     assert_eq!(run.stdout, "");
     assert!(run.stderr.contains("\"nope\""), "{}", run.stderr);
 }
+
+#[test]
+fn a_retry_is_recognised_whatever_its_list_order_and_after_the_directory_changed() {
+    let s = imported();
+    let db = s.db();
+    let first = json!({"id": "renewals", "category": "subscription", "subscriptions": ["contoso-e3", "adatum-bp"], "title": "Renewals"});
+    let file = s.write_json("first.json", &json!([first]));
+    s.run(&["publish", &file, "--db", &db]).success();
+    let after = state(&db);
+
+    // The same message with its list reordered and its cloud spelled out is a repeat.
+    let retry = json!({"id": "renewals", "cloud": "global", "category": "subscription", "subscriptions": ["adatum-bp", "contoso-e3", "adatum-bp"], "title": "Renewals"});
+    let file = s.write_json("retry.json", &json!([retry]));
+    let run = s.run(&["publish", &file, "--db", &db]).success();
+    assert!(
+        run.stdout.contains("already published renewals"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(state(&db), after);
+
+    // After an import that drops a subscription it names, a retry is still a repeat, not
+    // a message about an unknown subscription.
+    let mut world: serde_json::Value =
+        serde_json::from_str(&crate::common::read(&conformance("world.json"))).unwrap();
+    world["subscriptions"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|sub| sub["id"] != "adatum-bp");
+    let smaller = s.write_json("smaller.json", &world);
+    s.run(&["import", &smaller, "--db", &db]).success();
+    let imported_again = state(&db);
+    let run = s.run(&["publish", &file, "--db", &db]).success();
+    assert!(
+        run.stdout.contains("already published renewals"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(state(&db), imported_again);
+}
