@@ -70,6 +70,8 @@ pub struct Customer {
     pub agreements: Vec<AgreementKind>,
     pub locale: Option<Locale>,
     pub contacts: Range<u32>,
+    /// The customer's advisors, sorted by id.
+    pub advisors: Vec<PartnerIx>,
     /// The customer's subscriptions: a range of [`SubscriptionIx`].
     pub subscriptions: Range<u32>,
 }
@@ -453,6 +455,11 @@ impl Directory {
                     name: c.name.clone(),
                     cloud: cloud(c.cloud),
                     agreements: c.agreements.clone(),
+                    advisors: c
+                        .advisors
+                        .iter()
+                        .map(|a| self.partner(*a).id.clone())
+                        .collect(),
                     locale: c.locale.as_deref().map(str::to_owned),
                     contacts: contacts(&c.contacts),
                 })

@@ -12,7 +12,7 @@ use crate::directory::{Directory, Holding};
 use crate::ids::{PartnerIx, SubscriptionIx};
 use crate::message::Message;
 use crate::plan::{customer_copy, partner_copies, told_as};
-use crate::policy::{PartnersOf, Policy, RuleIx};
+use crate::policy::{PartnerRole, PartnersOf, Policy, RuleIx};
 use crate::route::{Admission, Matcher, Routing};
 use crate::wire::PartnerKind;
 
@@ -240,10 +240,14 @@ pub fn explain_customer(
                 .filter(|s| told_as(directory, **s, *p).is_some())
                 .map(|s| directory.subscription(*s).id.to_string())
                 .collect();
+            let why = if theirs.is_empty() {
+                "as its advisor".to_owned()
+            } else {
+                format!("for {}", theirs.join(", "))
+            };
             w.line(format!(
-                "Partner {} is told about {customer} (rule {prule}), for {}.",
-                directory.partner(*p).id,
-                theirs.join(", ")
+                "Partner {} is told about {customer} (rule {prule}), {why}.",
+                directory.partner(*p).id
             ));
         }
     }
@@ -320,7 +324,11 @@ pub fn explain_partner(
         return Ok(w.out);
     }
     if directory.partner(ix).kind == PartnerKind::Advisor {
-        w.line(format!("{partner} is an advisor: it sells and bills nothing, so it holds no subscription a message could concern, and rule {rule} tells only the partners of in-scope CSP subscriptions."));
+        if category.tells(PartnerRole::Advisor) {
+            w.line(format!("Rule {rule} tells the advisors of in-scope customers, and no in-scope customer names {partner} among its advisors."));
+        } else {
+            w.line(format!("{partner} is an advisor: it sells and bills nothing, so it holds no subscription a message could concern, and rule {rule} tells only the partners of in-scope CSP subscriptions."));
+        }
         return Ok(w.out);
     }
     let own: Vec<SubscriptionIx> = (0..directory.subscriptions().len() as u32)

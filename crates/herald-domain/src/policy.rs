@@ -100,14 +100,17 @@ pub enum PartnersOf {
     None,
 }
 
-/// A partner's part in a CSP subscription.
+/// A partner's part with an in-scope customer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PartnerRole {
-    /// The partner of record (`direct_bill` or `indirect_provider`).
+    /// The partner of record of an in-scope CSP subscription (`direct_bill` or
+    /// `indirect_provider`).
     Partner,
-    /// The `indirect_reseller`.
+    /// The `indirect_reseller` of an in-scope CSP subscription.
     Reseller,
+    /// An `advisor` the customer names in its `advisors`.
+    Advisor,
 }
 
 /// Which in-scope subscriptions the customer's own copy names.

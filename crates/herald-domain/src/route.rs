@@ -183,6 +183,7 @@ pub fn route(policy: &Policy, directory: &Directory, message: &Message) -> Routi
         directory,
         tells_partner: category.tells(PartnerRole::Partner),
         tells_reseller: category.tells(PartnerRole::Reseller),
+        tells_advisor: category.tells(PartnerRole::Advisor),
         routing: Routing::default(),
     };
     let scope = &message.scope;
@@ -253,6 +254,7 @@ struct Builder<'a> {
     directory: &'a Directory,
     tells_partner: bool,
     tells_reseller: bool,
+    tells_advisor: bool,
     routing: Routing,
 }
 
@@ -291,6 +293,10 @@ impl Builder<'_> {
                     r.partner_pool.push(reseller);
                 }
             }
+        }
+        if self.tells_advisor {
+            r.partner_pool
+                .extend_from_slice(&dir.customer(customer).advisors);
         }
         let told = &mut r.partner_pool[start..];
         if told.len() > 1 {

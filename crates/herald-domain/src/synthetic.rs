@@ -279,6 +279,7 @@ pub fn generate<S: Sink>(options: Options, sink: &mut S) {
             }),
             cloud: (ci > 0).then(|| CloudId::from(clouds[ci].0)),
             agreements: agreements.clone(),
+            advisors: Vec::new(),
             locale: Some(locale.to_owned()),
             contacts,
         });

@@ -167,6 +167,9 @@ pub struct Customer {
     pub cloud: Option<CloudId>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agreements: Vec<AgreementKind>,
+    /// The `advisor` partners that advise this customer (a policy may tell them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub advisors: Vec<PartnerId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

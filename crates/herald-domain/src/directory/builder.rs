@@ -229,6 +229,27 @@ impl DirectoryBuilder {
         agreements.sort_unstable();
         agreements.dedup();
         let locale = self.locale(c.locale);
+        let mut advisors = Vec::with_capacity(c.advisors.len());
+        for a in &c.advisors {
+            let Some(ix) = self.partner_index.get(a.as_str()).copied() else {
+                self.problem(
+                    "customer",
+                    c.id.as_str(),
+                    "advisors",
+                    format!("names advisor \"{a}\", which is not in the directory"),
+                );
+                continue;
+            };
+            let p = &self.partners[ix as usize];
+            if p.kind != PartnerKind::Advisor {
+                let what = format!("names \"{a}\" as an advisor, but it is a `{}`; only `advisor` partners advise customers", p.kind.as_str());
+                self.problem("customer", c.id.as_str(), "advisors", what);
+            } else if p.cloud != cloud {
+                let what = format!("names advisor \"{a}\" of cloud \"{}\", but the customer is in cloud \"{}\"; clouds never mix", self.clouds[p.cloud.get()], self.clouds[cloud.get()]);
+                self.problem("customer", c.id.as_str(), "advisors", what);
+            }
+            advisors.push(PartnerIx(ix));
+        }
         self.customers.push(Customer {
             id: c.id,
             name: c.name,
@@ -236,6 +257,7 @@ impl DirectoryBuilder {
             agreements,
             locale,
             contacts,
+            advisors,
             subscriptions: 0..0,
         });
     }
@@ -476,9 +498,14 @@ impl DirectoryBuilder {
         partners
             .iter_mut()
             .for_each(|p| p.cloud = CloudIx(cloud_new[p.cloud.get()]));
-        customers
-            .iter_mut()
-            .for_each(|c| c.cloud = CloudIx(cloud_new[c.cloud.get()]));
+        for c in &mut customers {
+            c.cloud = CloudIx(cloud_new[c.cloud.get()]);
+            c.advisors
+                .iter_mut()
+                .for_each(|a| *a = PartnerIx(partner_new[a.get()]));
+            c.advisors.sort_unstable();
+            c.advisors.dedup();
+        }
         // Contacts follow their organisations' order, so equal records make equal directories.
         let mut contact_order: Vec<u32> = Vec::with_capacity(contacts.len());
         for range in partners

@@ -363,3 +363,34 @@ fn the_same_records_in_any_order_make_the_same_directory() {
     let b = Directory::build(reversed).expect("valid");
     assert_eq!(a, b);
 }
+
+#[test]
+fn a_customers_advisors_must_be_advisor_partners_of_its_cloud() {
+    let world = |advisors: serde_json::Value| {
+        json!({
+            "partners": [
+                {"id": "adv", "kind": "advisor"},
+                {"id": "gov-adv", "kind": "advisor", "cloud": "us-gov"},
+                {"id": "db", "kind": "direct_bill"}
+            ],
+            "customers": [{"id": "c", "advisors": advisors}]
+        })
+    };
+    let build = |advisors| {
+        Directory::build(serde_json::from_value::<wire::World>(world(advisors)).unwrap())
+    };
+    assert!(build(json!(["adv"])).is_ok());
+    for (advisors, says) in [
+        (json!(["nobody"]), "not in the directory"),
+        (json!(["db"]), "only `advisor` partners"),
+        (json!(["gov-adv"]), "clouds never mix"),
+    ] {
+        let error = build(advisors).expect_err("refused");
+        let problem = &error.problems[0];
+        assert_eq!(
+            (problem.kind, problem.id.as_str(), problem.field),
+            ("customer", "c", "advisors")
+        );
+        assert!(problem.what.contains(says), "{}", problem.what);
+    }
+}

@@ -341,3 +341,55 @@ fn a_policy_telling_only_partners_of_record_about_incidents_stops_telling_resell
         vec![row("adatum", false, &["northwind", "tailspin"])]
     );
 }
+
+#[test]
+fn a_policy_telling_advisors_about_incidents_tells_the_affected_customers_advisors_only() {
+    let mut world: serde_json::Value =
+        serde_json::from_str(&crate::common::read_data("conformance/world.json")).unwrap();
+    for c in world["customers"].as_array_mut().unwrap() {
+        if c["id"] == "adatum" {
+            c["advisors"] = serde_json::json!(["proseware"]);
+        }
+    }
+    let dir = crate::common::directory(world);
+    let incident = conformance_wire("incident-teams-everywhere");
+
+    // The default policy tells no advisor.
+    let default = Policy::default_policy();
+    let message = herald_domain::Message::parse(incident.clone(), &default, &dir).unwrap();
+    let rows = route_rows_with(&default, &dir, &message);
+    assert!(
+        rows.iter().all(|r| !r.2.contains(&"proseware".to_owned())),
+        "{rows:?}"
+    );
+
+    // The variant tells proseware about adatum, and names no subscription to it.
+    let policy = variant("incident-advisors");
+    let message = herald_domain::Message::parse(incident, &policy, &dir).unwrap();
+    let rows = route_rows_with(&policy, &dir, &message);
+    assert!(
+        rows.contains(&row(
+            "adatum",
+            true,
+            &["northwind", "proseware", "tailspin"]
+        )),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&row("bellows", true, &["litware"])),
+        "{rows:?}"
+    );
+    let routing = route(&policy, &dir, &message);
+    let copies = partner_copies(&policy, &dir, &message, &routing);
+    let advisor = copies
+        .iter()
+        .find(|c| dir.partner(c.partner).id.as_str() == "proseware")
+        .expect("proseware gets a copy");
+    let customers: Vec<&str> = advisor
+        .customers
+        .iter()
+        .map(|c| dir.customer(*c).id.as_str())
+        .collect();
+    assert_eq!(customers, ["adatum"]);
+    assert!(advisor.subscriptions.is_empty());
+}

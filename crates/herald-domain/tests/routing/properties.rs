@@ -224,6 +224,7 @@ fn world(spec: &WorldSpec) -> wire::World {
         .map(|(i, c)| {
             let id = format!("c{i}");
             wire::Customer {
+                advisors: Vec::new(),
                 contacts: c
                     .contacts
                     .iter()
