@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use herald_domain::plan::{customer_copy, partner_copies};
 use herald_domain::report::report;
+use herald_domain::synthetic::Rng;
 use herald_domain::wire::{self, AgreementKind, PartnerKind, Role, Status, Text};
 use herald_domain::{route, Directory, Message, Policy};
 use proptest::prelude::*;
@@ -520,23 +521,12 @@ fn model(world: &wire::World, m: &wire::Message) -> Vec<Row> {
         .collect()
 }
 
-/// A small seeded generator for permutations (SplitMix64).
-struct Shuffler(u64);
+/// Shuffles with the seeded generator the synthetic directories use.
+struct Shuffler(Rng);
 
 impl Shuffler {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
     fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
+        self.0.shuffle(v);
     }
 
     fn shuffle_contacts(&mut self, contacts: &mut [wire::Contact]) {
@@ -550,7 +540,7 @@ impl Shuffler {
 /// The same world with every list in another order.
 fn shuffled(world: &wire::World, seed: u64) -> wire::World {
     let mut w = world.clone();
-    let mut r = Shuffler(seed);
+    let mut r = Shuffler(Rng(seed));
     r.shuffle(&mut w.products);
     for p in &mut w.products {
         r.shuffle(&mut p.services);
@@ -685,7 +675,7 @@ proptest! {
         let (w, dir, messages) = setup(&spec, &msgs);
         let policy = Policy::default_policy();
         let other = Directory::build(shuffled(&w, seed)).expect("the same world, reordered");
-        let mut r = Shuffler(seed ^ 0x5EED);
+        let mut r = Shuffler(Rng(seed ^ 0x5EED));
         for m in &messages {
             let mut wm = m.wire.clone();
             // The message's own lists, reordered too.
