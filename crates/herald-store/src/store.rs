@@ -4,10 +4,11 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use herald_domain::ids::CloudId;
 use herald_domain::{wire, Directory, DirectoryError};
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use crate::bulk::{self, SqliteError};
 use crate::rows::{MessageRow, Rows};
@@ -126,14 +127,29 @@ pub struct Counts {
     pub deliveries: i64,
 }
 
+/// A directory record as stored: its id, its key column (the cloud, or for a subscription
+/// its customer) and its body in the world format.
+struct Record<'a> {
+    id: &'a str,
+    key: String,
+    body: String,
+}
+
+impl<'a> Record<'a> {
+    fn new(id: &'a str, key: String, record: &impl Serialize) -> Self {
+        Record {
+            id,
+            key,
+            body: to_json(record),
+        }
+    }
+}
+
 /// The store: a pool of connections to one SQLite file.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
 }
-
-/// SQLite allows 32,766 bound values per statement; stay well inside.
-const VALUES_PER_STATEMENT: usize = 30_000;
 
 fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("records serialise")
@@ -182,57 +198,59 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let cloud = |c: &Option<herald_domain::ids::CloudId>| {
-            c.clone()
-                .unwrap_or_else(herald_domain::ids::CloudId::global)
-                .0
-        };
-        insert(
-            &mut tx,
-            "products",
-            &["id", "body"],
-            &world.products,
-            |b, p| {
-                b.push_bind(p.id.0.clone()).push_bind(to_json(p));
-            },
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "partners",
-            &["id", "cloud", "body"],
-            &world.partners,
-            |b, p| {
-                b.push_bind(p.id.0.clone())
-                    .push_bind(cloud(&p.cloud))
-                    .push_bind(to_json(p));
-            },
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "customers",
-            &["id", "cloud", "body"],
-            &world.customers,
-            |b, c| {
-                b.push_bind(c.id.0.clone())
-                    .push_bind(cloud(&c.cloud))
-                    .push_bind(to_json(c));
-            },
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "subscriptions",
-            &["id", "customer", "body"],
-            &world.subscriptions,
-            |b, s| {
-                b.push_bind(s.id.0.clone())
-                    .push_bind(s.customer.0.clone())
-                    .push_bind(to_json(s));
-            },
-        )
-        .await?;
+        let cloud = |c: &Option<CloudId>| c.as_ref().map_or("global", CloudId::as_str).to_owned();
+        let products: Vec<Record> = world
+            .products
+            .iter()
+            .map(|p| Record::new(&p.id.0, String::new(), p))
+            .collect();
+        let partners: Vec<Record> = world
+            .partners
+            .iter()
+            .map(|p| Record::new(&p.id.0, cloud(&p.cloud), p))
+            .collect();
+        let customers: Vec<Record> = world
+            .customers
+            .iter()
+            .map(|c| Record::new(&c.id.0, cloud(&c.cloud), c))
+            .collect();
+        let subscriptions: Vec<Record> = world
+            .subscriptions
+            .iter()
+            .map(|s| Record::new(&s.id.0, s.customer.0.clone(), s))
+            .collect();
+        {
+            let mut handle = tx.lock_handle().await?;
+            bulk::insert(
+                &mut handle,
+                "INSERT INTO products (id, body) VALUES (?1, ?2)",
+                &products,
+                |st, r| {
+                    st.text(1, r.id)?;
+                    st.text(2, &r.body)
+                },
+            )?;
+            for (sql, records) in [
+                (
+                    "INSERT INTO partners (id, body, cloud) VALUES (?1, ?2, ?3)",
+                    &partners,
+                ),
+                (
+                    "INSERT INTO customers (id, body, cloud) VALUES (?1, ?2, ?3)",
+                    &customers,
+                ),
+                (
+                    "INSERT INTO subscriptions (id, body, customer) VALUES (?1, ?2, ?3)",
+                    &subscriptions,
+                ),
+            ] {
+                bulk::insert(&mut handle, sql, records, |st, r| {
+                    st.text(1, r.id)?;
+                    st.text(2, &r.body)?;
+                    st.text(3, &r.key)
+                })?;
+            }
+        }
         tx.commit().await?;
         Ok(ImportSummary {
             products: world.products.len(),
@@ -609,23 +627,4 @@ fn write_rows(
             st.int(8, due_at)
         },
     )
-}
-
-/// Inserts rows with multi-row `INSERT … VALUES` statements, as many rows per statement as
-/// SQLite's limit on bound values allows.
-async fn insert<'r, T>(
-    tx: &mut Transaction<'_, Sqlite>,
-    table: &str,
-    columns: &[&str],
-    rows: &'r [T],
-    mut bind: impl FnMut(&mut sqlx::query_builder::Separated<'_, 'r, Sqlite, &'static str>, &'r T),
-) -> Result<(), StoreError> {
-    let per_statement = (VALUES_PER_STATEMENT / columns.len()).max(1);
-    for chunk in rows.chunks(per_statement) {
-        let mut builder: QueryBuilder<'r, Sqlite> =
-            QueryBuilder::new(format!("INSERT INTO {table} ({}) ", columns.join(", ")));
-        builder.push_values(chunk, |mut b, row| bind(&mut b, row));
-        builder.build().execute(&mut **tx).await?;
-    }
-    Ok(())
 }
