@@ -41,12 +41,17 @@ pub struct DirectoryBuilder {
     locales: HashMap<String, Locale>,
 }
 
-fn intern(names: &mut Vec<String>, index: &mut HashMap<String, u32>, name: &str) -> u32 {
+/// The position of `name` in `names`, appending it the first time it is seen.
+fn intern<T: for<'a> From<&'a str>>(
+    names: &mut Vec<T>,
+    index: &mut HashMap<String, u32>,
+    name: &str,
+) -> u32 {
     if let Some(ix) = index.get(name) {
         return *ix;
     }
     let ix = names.len() as u32;
-    names.push(name.to_owned());
+    names.push(T::from(name));
     index.insert(name.to_owned(), ix);
     ix
 }
@@ -117,13 +122,7 @@ impl DirectoryBuilder {
 
     fn cloud(&mut self, cloud: &Option<CloudId>) -> CloudIx {
         let name = cloud.as_ref().map_or("global", |c| c.as_str());
-        if let Some(ix) = self.cloud_index.get(name) {
-            return CloudIx(*ix);
-        }
-        let ix = self.clouds.len() as u32;
-        self.clouds.push(CloudId::from(name));
-        self.cloud_index.insert(name.to_owned(), ix);
-        CloudIx(ix)
+        CloudIx(intern(&mut self.clouds, &mut self.cloud_index, name))
     }
 
     fn locale(&mut self, locale: Option<String>) -> Option<Locale> {
@@ -180,10 +179,10 @@ impl DirectoryBuilder {
             .services
             .iter()
             .map(|s| {
-                ServiceIx(intern_service(
+                ServiceIx(intern(
                     &mut self.services,
                     &mut self.service_index,
-                    s,
+                    s.as_str(),
                 ))
             })
             .collect();
@@ -599,18 +598,4 @@ impl DirectoryBuilder {
             contacts,
         })
     }
-}
-
-fn intern_service(
-    services: &mut Vec<ServiceId>,
-    index: &mut HashMap<String, u32>,
-    s: &ServiceId,
-) -> u32 {
-    if let Some(ix) = index.get(s.as_str()) {
-        return *ix;
-    }
-    let ix = services.len() as u32;
-    services.push(s.clone());
-    index.insert(s.0.clone(), ix);
-    ix
 }
