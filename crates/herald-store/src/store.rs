@@ -280,10 +280,7 @@ impl Store {
                 .collect()
         }
         let mut tx = self.pool.begin().await?;
-        let generation: i64 =
-            sqlx::query_scalar("SELECT generation FROM directory_state WHERE id = 1")
-                .fetch_one(&mut *tx)
-                .await?;
+        let generation = directory_generation(&mut tx).await?;
         let world = wire::World {
             products: bodies(&mut tx, "products").await?,
             partners: bodies(&mut tx, "partners").await?,
@@ -340,11 +337,7 @@ impl Store {
         let m = &rows.message;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if let Some(expected) = directory {
-            let stored: i64 =
-                sqlx::query_scalar("SELECT generation FROM directory_state WHERE id = 1")
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if stored != expected {
+            if directory_generation(&mut tx).await? != expected {
                 return Err(StoreError::DirectoryChanged);
             }
         }
@@ -547,6 +540,15 @@ impl Store {
     pub async fn close(self) {
         self.pool.close().await;
     }
+}
+
+/// The generation of the stored directory, as the transaction sees it.
+async fn directory_generation(tx: &mut Transaction<'_, Sqlite>) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT generation FROM directory_state WHERE id = 1")
+            .fetch_one(&mut **tx)
+            .await?,
+    )
 }
 
 /// Inserts the `messages` row under `id`, returning its sequence number, or `None` when a
