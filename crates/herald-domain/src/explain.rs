@@ -154,12 +154,8 @@ pub fn explain_customer(
             "Scope rule {scope_rule}: {}",
             policy.rule(category.scope_rule).means
         ));
-        out_of_scope(
-            &mut w,
-            policy,
-            message,
-            directory.customer_subscriptions(ix),
-        );
+        let matcher = Matcher::new(policy, directory, message);
+        out_of_scope(&mut w, &matcher, directory.customer_subscriptions(ix));
         if let Some(named) = &message.scope.customers {
             if named.binary_search(&ix).is_err() {
                 w.line(format!("The message is narrowed to {} named customer(s), and {customer} is not one of them.", named.len()));
@@ -256,11 +252,9 @@ pub fn explain_customer(
 
 fn out_of_scope(
     w: &mut Writer<'_>,
-    policy: &Policy,
-    message: &Message,
+    matcher: &Matcher<'_>,
     subs: impl Iterator<Item = SubscriptionIx>,
 ) {
-    let matcher = Matcher::new(policy, w.directory, message);
     let mut any = false;
     for s in subs.take(50) {
         any = true;
@@ -346,6 +340,6 @@ pub fn explain_partner(
     if own.iter().any(|s| matcher.admit(*s) == Admission::In) {
         w.line(format!("Some of {partner}'s subscriptions are in scope, but this policy does not tell a partner in its part ({}) about `{}` messages.", if directory.partner(ix).kind == PartnerKind::IndirectReseller { "reseller" } else { "partner of record" }, category.name));
     }
-    out_of_scope(&mut w, policy, message, own.into_iter());
+    out_of_scope(&mut w, &matcher, own.into_iter());
     Ok(w.out)
 }
