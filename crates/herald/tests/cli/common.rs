@@ -185,9 +185,8 @@ pub struct State {
     pub messages: Vec<MessageSummary>,
 }
 
-/// Reads a database through the store crate.
-pub fn state(db: &str) -> State {
-    assert!(PathBuf::from(db).exists(), "{db} does not exist");
+/// Opens the database at `db` through the store crate, reads it with `read`, and closes it.
+fn read_store<T>(db: &str, read: impl AsyncFnOnce(&Store) -> T) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -196,30 +195,28 @@ pub fn state(db: &str) -> State {
             let store = Store::open(Path::new(db))
                 .await
                 .expect("the database opens");
-            let state = State {
-                counts: store.counts().await.unwrap(),
-                world: store.load_world().await.unwrap(),
-                messages: store.messages().await.unwrap(),
-            };
+            let out = read(&store).await;
             store.close().await;
-            state
+            out
         })
+}
+
+/// Reads a database through the store crate.
+pub fn state(db: &str) -> State {
+    assert!(PathBuf::from(db).exists(), "{db} does not exist");
+    read_store(db, async |store| State {
+        counts: store.counts().await.unwrap(),
+        world: store.load_world().await.unwrap(),
+        messages: store.messages().await.unwrap(),
+    })
 }
 
 /// One stored message as the store crate reads it, serialised.
 pub fn stored_message(db: &str, id: &str) -> Option<Value> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-        .block_on(async {
-            let store = Store::open(Path::new(db))
-                .await
-                .expect("the database opens");
-            let detail = store.message(id).await.unwrap();
-            store.close().await;
-            detail.map(|d| serde_json::to_value(d).unwrap())
-        })
+    read_store(db, async |store| {
+        let detail = store.message(id).await.unwrap();
+        detail.map(|d| serde_json::to_value(d).unwrap())
+    })
 }
 
 /// The conformance world with a subscription naming a customer that does not exist.
