@@ -12,7 +12,7 @@ use std::ops::Range;
 use crate::directory::{Contact, Directory};
 use crate::ids::{ContactIx, CustomerIx, PartnerIx, SubscriptionIx};
 use crate::message::Message;
-use crate::policy::{Consent, ContactChoice, CopyNames, PartnerRole, Policy};
+use crate::policy::{Category, Consent, ContactChoice, CopyNames, PartnerRole, Policy};
 use crate::route::{Decision, Routing};
 use crate::wire::PartnerKind;
 
@@ -101,25 +101,48 @@ pub fn partner_copies<'m>(
             });
             let copy = &mut copies[i];
             copy.customers.push(d.customer);
-            copy.subscriptions.extend(
-                routing.subscriptions(d).iter().copied().filter(|s| {
-                    told_as(directory, *s, *p).is_some_and(|role| category.tells(role))
-                }),
-            );
+            copy.subscriptions
+                .extend(partner_share(category, directory, routing, d, *p));
         }
     }
     copies.sort_unstable_by_key(|c| c.partner);
     for copy in &mut copies {
-        let partner = directory.partner(copy.partner);
-        copy.readers = readers(
-            directory,
-            message,
-            &partner.contacts,
-            partner.locale.as_deref(),
-            &category.partner_contacts,
-        );
+        copy.readers = partner_readers(policy, directory, message, copy.partner);
     }
     copies
+}
+
+/// The in-scope subscriptions of a decision's customer that partner `p`'s copy names: those
+/// it is told about in a role the category tells.
+pub fn partner_share<'r>(
+    category: &'r Category,
+    directory: &'r Directory,
+    routing: &'r Routing,
+    decision: &Decision,
+    p: PartnerIx,
+) -> impl Iterator<Item = SubscriptionIx> + 'r {
+    routing
+        .subscriptions(decision)
+        .iter()
+        .copied()
+        .filter(move |s| told_as(directory, *s, p).is_some_and(|role| category.tells(role)))
+}
+
+/// The readers of partner `p`'s copy of a message.
+pub fn partner_readers<'m>(
+    policy: &Policy,
+    directory: &Directory,
+    message: &'m Message,
+    p: PartnerIx,
+) -> Vec<Reader<'m>> {
+    let partner = directory.partner(p);
+    readers(
+        directory,
+        message,
+        &partner.contacts,
+        partner.locale.as_deref(),
+        &policy.category(message.category).partner_contacts,
+    )
 }
 
 /// The part `partner` plays in a subscription, if any.

@@ -37,6 +37,7 @@ CREATE TABLE messages (
     cloud              TEXT NOT NULL,
     category           TEXT NOT NULL,
     policy_version     TEXT NOT NULL,
+    scope_rule         TEXT NOT NULL,
     request            TEXT NOT NULL,
     accepted_at        INTEGER NOT NULL,
     customers_in_scope INTEGER NOT NULL,
@@ -45,43 +46,45 @@ CREATE TABLE messages (
     deliveries         INTEGER NOT NULL
 );
 
--- One decision per in-scope customer, with the rules that made it.
-CREATE TABLE decisions (
-    message       INTEGER NOT NULL REFERENCES messages (seq),
-    customer      TEXT NOT NULL,
-    direct        INTEGER NOT NULL,
-    partners      TEXT NOT NULL,
-    subscriptions TEXT NOT NULL,
-    copy          TEXT,
-    scope_rule    TEXT NOT NULL,
-    customer_rule TEXT NOT NULL,
-    partners_rule TEXT NOT NULL,
-    PRIMARY KEY (message, customer)
-) WITHOUT ROWID;
+-- The decisions of up to 1,024 consecutive in-scope customers (in id order) per row, so a
+-- million-customer incident is a thousand rows. `body` is a JSON array with one entry per
+-- customer: [customer, direct, partners, subscriptions, copy, customer rule, partners rule],
+-- where `copy` lists the subscriptions the customer's own copy names, or is null.
+CREATE TABLE decision_batches (
+    id             INTEGER PRIMARY KEY,
+    message        INTEGER NOT NULL REFERENCES messages (seq),
+    first_customer TEXT NOT NULL,
+    customers      INTEGER NOT NULL CHECK (customers BETWEEN 1 AND 1024),
+    body           TEXT NOT NULL,
+    UNIQUE (message, first_customer)
+);
 
--- One copy per partner told: only its own customers and subscriptions.
+-- One copy per partner told: only its own customers and subscriptions, as JSON arrays of
+-- ids. A large incident gives a partner a long list, so the rows live in a rowid table
+-- (long rows do not suit a table clustered on its key).
 CREATE TABLE partner_copies (
+    id            INTEGER PRIMARY KEY,
     message       INTEGER NOT NULL REFERENCES messages (seq),
     partner       TEXT NOT NULL,
     customers     TEXT NOT NULL,
     subscriptions TEXT NOT NULL,
-    PRIMARY KEY (message, partner)
-) WITHOUT ROWID;
+    UNIQUE (message, partner)
+);
 
--- One delivery per reader and channel; workers lease the pending ones.
-CREATE TABLE deliveries (
+-- Up to 1,024 deliveries of one message to one kind of recipient on one channel per row.
+-- `body` is a JSON array with one entry per delivery: [organisation, contact, address,
+-- locale]. Entry `n` of batch `id` is delivery `id * 1024 + n`. Workers lease whole
+-- batches; a batch is pending until each of its deliveries is settled.
+CREATE TABLE delivery_batches (
     id          INTEGER PRIMARY KEY,
     message     INTEGER NOT NULL REFERENCES messages (seq),
     recipient   TEXT NOT NULL CHECK (recipient IN ('customer', 'partner')),
-    org         TEXT NOT NULL,
-    contact     TEXT NOT NULL,
     channel     TEXT NOT NULL,
-    address     TEXT NOT NULL,
-    locale      TEXT NOT NULL,
+    deliveries  INTEGER NOT NULL CHECK (deliveries BETWEEN 1 AND 1024),
+    body        TEXT NOT NULL,
     status      TEXT NOT NULL DEFAULT 'pending',
-    attempts    INTEGER NOT NULL DEFAULT 0,
     due_at      INTEGER NOT NULL,
     lease_until INTEGER
 );
 
-CREATE INDEX deliveries_by_message ON deliveries (message);
+CREATE INDEX delivery_batches_by_message ON delivery_batches (message);

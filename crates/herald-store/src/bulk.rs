@@ -6,9 +6,11 @@
 //! the rows are bound in place on the connection's own handle, which sqlx lends (and keeps
 //! locked) while the transaction is open, so the writes stay inside that transaction.
 //!
-//! Soundness rests on two borrows: [`insert`] holds the lent handle mutably for as long as
-//! its statement lives, so nothing else uses the connection, and the statement cannot
-//! outlive the rows (`'a`) whose text SQLite reads in place.
+//! Soundness rests on two borrows: a [`Connection`] holds the lent handle mutably for as
+//! long as it lives, and its statements cannot outlive it, so nothing else uses the
+//! connection meanwhile; and [`Statement::insert`] binds a
+//! row's text in place only for the duration of that row's insert, clearing every binding
+//! before it returns, so SQLite never holds a pointer to text that may be gone.
 
 use std::ffi::{c_int, c_uchar, CStr};
 use std::marker::PhantomData;
@@ -22,11 +24,24 @@ use sqlx::sqlite::LockedSqliteHandle;
 #[error("SQLite: {0}")]
 pub struct SqliteError(pub String);
 
-/// A prepared statement; text bound to it lives at least as long as it does (`'a`).
-pub struct Statement<'a> {
+/// The connection sqlx lends (`'h`), held exclusively while statements run on it.
+pub struct Connection<'h> {
+    db: NonNull<ffi::sqlite3>,
+    lent: PhantomData<&'h mut ()>,
+}
+
+/// A prepared statement on a [`Connection`] (`'c`).
+pub struct Statement<'c> {
     db: NonNull<ffi::sqlite3>,
     raw: NonNull<ffi::sqlite3_stmt>,
-    bound: PhantomData<&'a str>,
+    connection: PhantomData<&'c ()>,
+}
+
+/// The parameters of one row, bound to text that lives at least as long as the row is
+/// being inserted (`'r`).
+pub struct Binder<'s, 'r> {
+    statement: &'s Statement<'s>,
+    text: PhantomData<&'r str>,
 }
 
 fn error(db: NonNull<ffi::sqlite3>) -> SqliteError {
@@ -35,8 +50,26 @@ fn error(db: NonNull<ffi::sqlite3>) -> SqliteError {
     SqliteError(message.to_string_lossy().into_owned())
 }
 
-impl<'a> Statement<'a> {
-    fn prepare(db: NonNull<ffi::sqlite3>, sql: &str) -> Result<Statement<'a>, SqliteError> {
+fn check(db: NonNull<ffi::sqlite3>, rc: c_int) -> Result<(), SqliteError> {
+    if rc == ffi::SQLITE_OK {
+        Ok(())
+    } else {
+        Err(error(db))
+    }
+}
+
+impl<'h> Connection<'h> {
+    /// The connection `handle` lends, borrowed for as long as this lives.
+    pub fn new(handle: &'h mut LockedSqliteHandle<'_>) -> Connection<'h> {
+        Connection {
+            db: handle.as_raw_handle(),
+            lent: PhantomData,
+        }
+    }
+
+    /// Prepares `sql`; the statement cannot outlive the connection.
+    pub fn prepare(&self, sql: &str) -> Result<Statement<'_>, SqliteError> {
+        let db = self.db;
         let length = c_int::try_from(sql.len())
             .map_err(|_| SqliteError("a statement is too long".into()))?;
         let mut raw = ptr::null_mut();
@@ -55,28 +88,55 @@ impl<'a> Statement<'a> {
             Some(raw) if rc == ffi::SQLITE_OK => Ok(Statement {
                 db,
                 raw,
-                bound: PhantomData,
+                connection: PhantomData,
             }),
             _ => Err(error(db)),
         }
     }
+}
 
-    fn check(&self, rc: c_int) -> Result<(), SqliteError> {
-        if rc == ffi::SQLITE_OK {
-            Ok(())
-        } else {
-            Err(error(self.db))
+impl Statement<'_> {
+    /// Inserts one row: `bind` binds its values, the statement runs once, and every binding
+    /// is cleared again before this returns, so SQLite keeps no pointer into the row.
+    pub fn insert<'r>(
+        &mut self,
+        bind: impl FnOnce(&mut Binder<'_, 'r>) -> Result<(), SqliteError>,
+    ) -> Result<(), SqliteError> {
+        let bound = bind(&mut Binder {
+            statement: self,
+            text: PhantomData,
+        });
+        // SAFETY: the statement is live. Whatever `bind` did, the step (when binding
+        // succeeded), the reset and the clearing of the bindings all happen before the
+        // borrowed text (`'r`) may go away.
+        unsafe {
+            let stepped = match bound {
+                Ok(()) => match ffi::sqlite3_step(self.raw.as_ptr()) {
+                    ffi::SQLITE_DONE => Ok(()),
+                    _ => Err(error(self.db)),
+                },
+                Err(e) => Err(e),
+            };
+            let reset = ffi::sqlite3_reset(self.raw.as_ptr());
+            ffi::sqlite3_clear_bindings(self.raw.as_ptr());
+            stepped?;
+            check(self.db, reset)
         }
     }
+}
 
-    /// Binds text to parameter `i` (from 1); SQLite reads it in place until the statement ends.
-    pub fn text(&mut self, i: c_int, value: &'a str) -> Result<(), SqliteError> {
+impl<'r> Binder<'_, 'r> {
+    /// Binds text to parameter `i` (from 1); SQLite reads it in place while the row is
+    /// inserted.
+    pub fn text(&mut self, i: c_int, value: &'r str) -> Result<(), SqliteError> {
+        let st = self.statement;
         // SAFETY: the statement is live; SQLITE_STATIC lets SQLite read the bytes in place,
-        // which is sound because `value` outlives the statement (`'a`). The length is
-        // passed as 64 bits, so no length is truncated.
+        // which is sound because `value` outlives the insert of this row (`'r`), after
+        // which the binding is cleared. The length is passed as 64 bits, so none is
+        // truncated.
         let rc = unsafe {
             ffi::sqlite3_bind_text64(
-                self.raw.as_ptr(),
+                st.raw.as_ptr(),
                 i,
                 value.as_ptr().cast(),
                 value.len() as u64,
@@ -84,35 +144,16 @@ impl<'a> Statement<'a> {
                 ffi::SQLITE_UTF8 as c_uchar,
             )
         };
-        self.check(rc)
-    }
-
-    /// Binds text or NULL to parameter `i`.
-    pub fn optional_text(&mut self, i: c_int, value: Option<&'a str>) -> Result<(), SqliteError> {
-        match value {
-            Some(v) => self.text(i, v),
-            // SAFETY: the statement is live.
-            None => self.check(unsafe { ffi::sqlite3_bind_null(self.raw.as_ptr(), i) }),
-        }
+        check(st.db, rc)
     }
 
     /// Binds an integer to parameter `i`.
     pub fn int(&mut self, i: c_int, value: i64) -> Result<(), SqliteError> {
+        let st = self.statement;
         // SAFETY: the statement is live.
-        self.check(unsafe { ffi::sqlite3_bind_int64(self.raw.as_ptr(), i, value) })
-    }
-
-    /// Runs the statement once with the bound values, then makes it ready for the next row.
-    fn run(&mut self) -> Result<(), SqliteError> {
-        // SAFETY: the statement is live; reset keeps the bindings for the caller to replace.
-        unsafe {
-            let rc = ffi::sqlite3_step(self.raw.as_ptr());
-            let reset = ffi::sqlite3_reset(self.raw.as_ptr());
-            if rc != ffi::SQLITE_DONE {
-                return Err(error(self.db));
-            }
-            self.check(reset)
-        }
+        check(st.db, unsafe {
+            ffi::sqlite3_bind_int64(st.raw.as_ptr(), i, value)
+        })
     }
 }
 
@@ -127,16 +168,15 @@ impl Drop for Statement<'_> {
 
 /// Inserts `rows` with `sql` (one `?N` per column) on the lent connection, binding each row
 /// with `bind`.
-pub fn insert<'a, T>(
-    handle: &mut LockedSqliteHandle<'_>,
+pub fn insert<'r, T>(
+    connection: &Connection<'_>,
     sql: &str,
-    rows: &'a [T],
-    mut bind: impl FnMut(&mut Statement<'a>, &'a T) -> Result<(), SqliteError>,
+    rows: &'r [T],
+    mut bind: impl FnMut(&mut Binder<'_, 'r>, &'r T) -> Result<(), SqliteError>,
 ) -> Result<(), SqliteError> {
-    let mut statement = Statement::prepare(handle.as_raw_handle(), sql)?;
+    let mut statement = connection.prepare(sql)?;
     for row in rows {
-        bind(&mut statement, row)?;
-        statement.run()?;
+        statement.insert(|b| bind(b, row))?;
     }
     Ok(())
 }

@@ -11,7 +11,10 @@ mod bulk;
 mod rows;
 mod store;
 
-pub use rows::{DecisionRow, DeliveryRow, MessageRow, PartnerCopyRow, Rows};
+pub use rows::{
+    DecisionBatch, DecisionEntry, DeliveryBatch, DeliveryEntry, MessageRow, PartnerCopyRow,
+    Publish, Recipient, Rows, BATCH,
+};
 pub use store::{
     Counts, DecisionView, DeliveryView, ImportSummary, MessageDetail, MessageSummary,
     PartnerCopyView, Published, Snapshot, Store, StoreError,

@@ -1,10 +1,32 @@
 //! The rows a publish writes, computed from a routing before any I/O.
 //!
-//! Building the rows is pure and separate from writing them, so the benchmark can write the
-//! very same rows through a bare `INSERT` as its baseline.
+//! Decisions and deliveries are written in batches: one `decision_batches` row holds up to
+//! [`BATCH`] consecutive customers' decisions, and one `delivery_batches` row up to
+//! [`BATCH`] deliveries, each batch body a JSON array with one entry per decision or
+//! delivery. A million-customer incident is then about two thousand rows rather than two
+//! million, which is what lets it be durably enqueued in a second or two: SQLite's cost is
+//! per row far more than per byte. The bodies stay JSON, so SQLite's `json_each` can still
+//! look inside them.
+//!
+//! [`stream`] builds the batches on every core, each thread from its own consecutive runs of
+//! decisions, and hands each to its caller as soon as it is built: the store writes one
+//! batch while the next is being built, and hands its text back to be filled again, so a
+//! million customers' rows never exist all at once. The partners' copies are gathered in
+//! the same pass, while each customer's ids are in the cache, and come last. [`Rows::build`]
+//! collects the same rows, for the benchmark's baseline and for tests.
 
-use herald_domain::plan::{customer_copy, partner_copies, Reader};
+use std::num::NonZeroUsize;
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Mutex;
+
+use herald_domain::ids::{PartnerIx, SubscriptionIx};
+use herald_domain::plan::{customer_copy, partner_readers, partner_share, Reader};
+use herald_domain::route::Decision;
 use herald_domain::{Directory, Message, Policy, Routing};
+use serde::Deserialize;
+
+/// The most decisions, or deliveries, one batch row holds.
+pub const BATCH: usize = 1024;
 
 /// The `messages` row.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,6 +35,8 @@ pub struct MessageRow {
     pub cloud: String,
     pub category: String,
     pub policy_version: String,
+    /// The scope rule behind every decision of this message.
+    pub scope_rule: String,
     pub request: String,
     pub accepted_at: i64,
     pub customers_in_scope: i64,
@@ -21,19 +45,44 @@ pub struct MessageRow {
     pub deliveries: i64,
 }
 
-/// A `decisions` row; list columns hold JSON arrays of ids. Ids and rule ids are borrowed
-/// from the directory and the policy.
+/// A `decision_batches` row: the decisions of up to [`BATCH`] customers, in id order.
+///
+/// Each entry of `body` is `[customer, direct, partners, subscriptions, copy, customer rule,
+/// partners rule]`, where `copy` lists the subscriptions the customer's own copy names when
+/// it hears directly, and is `null` otherwise.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DecisionRow<'a> {
-    pub customer: &'a str,
-    pub direct: bool,
-    pub partners: String,
-    pub subscriptions: String,
-    /// The subscriptions the customer's own copy names, when it hears directly.
-    pub copy: Option<String>,
-    pub scope_rule: &'a str,
-    pub customer_rule: &'a str,
-    pub partners_rule: &'a str,
+pub struct DecisionBatch<'a> {
+    pub first_customer: &'a str,
+    pub customers: usize,
+    pub body: String,
+}
+
+/// Who a delivery goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recipient {
+    Customer,
+    Partner,
+}
+
+impl Recipient {
+    /// The name stored in the `recipient` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Recipient::Customer => "customer",
+            Recipient::Partner => "partner",
+        }
+    }
+}
+
+/// A `delivery_batches` row: up to [`BATCH`] pending deliveries of one message, to one kind
+/// of recipient, on one channel. Each entry of `body` is `[organisation, contact, address,
+/// locale]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryBatch {
+    pub recipient: Recipient,
+    pub channel: &'static str,
+    pub deliveries: usize,
+    pub body: String,
 }
 
 /// A `partner_copies` row.
@@ -44,144 +93,513 @@ pub struct PartnerCopyRow<'a> {
     pub subscriptions: String,
 }
 
-/// A `deliveries` row, pending.
+/// What a publish is made from: a message routed against a directory under a policy,
+/// accepted at `accepted_at` (Unix milliseconds).
+#[derive(Clone, Copy, Debug)]
+pub struct Publish<'a> {
+    pub policy: &'a Policy,
+    pub directory: &'a Directory,
+    pub message: &'a Message,
+    pub routing: &'a Routing,
+    pub accepted_at: i64,
+}
+
+/// A batch row, handed over as soon as it is built.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeliveryRow<'a> {
-    pub recipient: &'static str,
-    pub org: &'a str,
-    pub contact: &'a str,
-    pub channel: &'static str,
-    pub address: &'a str,
-    pub locale: &'a str,
+pub enum Batch<'a> {
+    Decisions(DecisionBatch<'a>),
+    Deliveries(DeliveryBatch),
+}
+
+impl Batch<'_> {
+    /// The batch's text, to be filled again once it is written.
+    pub fn into_body(self) -> String {
+        match self {
+            Batch::Decisions(b) => b.body,
+            Batch::Deliveries(b) => b.body,
+        }
+    }
+}
+
+/// What is left to write once every batch is: the message with its final counts, and the
+/// partners' copies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tail<'a> {
+    pub message: MessageRow,
+    pub partner_copies: Vec<PartnerCopyRow<'a>>,
 }
 
 /// Everything one publish writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rows<'a> {
     pub message: MessageRow,
-    pub decisions: Vec<DecisionRow<'a>>,
+    pub decisions: Vec<DecisionBatch<'a>>,
     pub partner_copies: Vec<PartnerCopyRow<'a>>,
-    pub deliveries: Vec<DeliveryRow<'a>>,
+    pub deliveries: Vec<DeliveryBatch>,
 }
 
-/// A JSON array of ids. Ids are nearly always plain text, written as they are; any other is
-/// escaped by serde_json.
-fn json_ids<'a, I>(ids: I) -> String
-where
-    I: Iterator<Item = &'a str> + Clone,
-{
-    let mut out = String::with_capacity(2 + ids.clone().map(|id| id.len() + 3).sum::<usize>());
+/// One decision as a batch body holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct DecisionEntry(
+    pub String,
+    pub bool,
+    pub Vec<String>,
+    pub Vec<String>,
+    pub Option<Vec<String>>,
+    pub String,
+    pub String,
+);
+
+/// One delivery as a batch body holds it: organisation, contact, address, locale.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct DeliveryEntry(pub String, pub String, pub String, pub String);
+
+/// Appends `text` as a JSON string. Ids and addresses are nearly always plain text, written
+/// as they are; any other is escaped by serde_json.
+fn push_string(out: &mut String, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(text).expect("a string serialises"));
+    }
+}
+
+/// Appends a JSON array of strings.
+fn push_strings<'s>(out: &mut String, texts: impl Iterator<Item = &'s str>) {
     out.push('[');
-    for (i, id) in ids.enumerate() {
+    for (i, text) in texts.enumerate() {
         if i > 0 {
             out.push(',');
         }
-        if id.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-            out.push('"');
-            out.push_str(id);
-            out.push('"');
-        } else {
-            out.push_str(&serde_json::to_string(id).expect("a string serialises"));
+        push_string(out, text);
+    }
+    out.push(']');
+}
+
+/// Text buffers handed back after their batch is written, to be filled again.
+#[derive(Default)]
+struct Buffers(Mutex<Vec<String>>);
+
+impl Buffers {
+    /// An empty buffer of at least `size` bytes.
+    fn take(&self, size: usize) -> String {
+        let reused = self.0.lock().expect("no thread panics holding it").pop();
+        let mut text = reused.unwrap_or_default();
+        text.clear();
+        text.reserve(size);
+        text
+    }
+
+    fn give(&self, text: String) {
+        self.0
+            .lock()
+            .expect("no thread panics holding it")
+            .push(text);
+    }
+}
+
+/// Builds delivery batches, cutting one every [`BATCH`] entries.
+struct DeliveryBatches {
+    recipient: Recipient,
+    body: String,
+    count: usize,
+    /// The size to give the next body: a little more than the last one's.
+    body_size: usize,
+}
+
+impl DeliveryBatches {
+    fn new(recipient: Recipient) -> Self {
+        DeliveryBatches {
+            recipient,
+            body: String::new(),
+            count: 0,
+            body_size: 0,
         }
+    }
+
+    /// Adds the email delivery of a copy of organisation `org` to one of its readers, and
+    /// returns the batch it completes, if it does.
+    fn push(
+        &mut self,
+        directory: &Directory,
+        buffers: &Buffers,
+        org: &str,
+        reader: &Reader<'_>,
+    ) -> Option<DeliveryBatch> {
+        let contact = directory.contact(reader.contact);
+        if self.count == 0 {
+            self.body = buffers.take(self.body_size);
+            self.body.push('[');
+        } else {
+            self.body.push(',');
+        }
+        self.body.push('[');
+        push_string(&mut self.body, org);
+        self.body.push(',');
+        push_string(&mut self.body, contact.id.as_str());
+        self.body.push(',');
+        push_string(&mut self.body, &contact.email);
+        self.body.push(',');
+        push_string(&mut self.body, reader.locale);
+        self.body.push(']');
+        self.count += 1;
+        (self.count == BATCH).then(|| self.cut())
+    }
+
+    /// The batch of the deliveries pushed since the last one, if any.
+    fn finish(&mut self) -> Option<DeliveryBatch> {
+        (self.count > 0).then(|| self.cut())
+    }
+
+    fn cut(&mut self) -> DeliveryBatch {
+        self.body.push(']');
+        self.body_size = self.body.len() + self.body.len() / 8;
+        let deliveries = std::mem::take(&mut self.count);
+        DeliveryBatch {
+            recipient: self.recipient,
+            channel: "email",
+            deliveries,
+            body: std::mem::take(&mut self.body),
+        }
+    }
+}
+
+/// What one partner's copy gathers from one thread's share of the decisions: the ids of
+/// its customers and of its subscriptions, each as the inside of a JSON array.
+struct PartnerPart {
+    partner: PartnerIx,
+    customers: String,
+    subscriptions: String,
+}
+
+/// What one thread gathers besides the batches it hands over.
+#[derive(Default)]
+struct Share {
+    direct: usize,
+    deliveries: usize,
+    partners: Vec<PartnerPart>,
+}
+
+/// Appends `text` to the inside of a JSON array, after a comma unless it is the first.
+fn push_item(list: &mut String, text: &str) {
+    if !list.is_empty() {
+        list.push(',');
+    }
+    push_string(list, text);
+}
+
+/// Joins the insides of JSON arrays, in order, into one array.
+fn join_lists<'s>(parts: impl Iterator<Item = &'s str>) -> String {
+    let mut out = String::from("[");
+    for part in parts.filter(|p| !p.is_empty()) {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(part);
     }
     out.push(']');
     out
 }
 
-impl<'a> Rows<'a> {
-    /// The rows for a routed message accepted at `accepted_at` (Unix milliseconds).
-    pub fn build(
-        policy: &'a Policy,
-        directory: &'a Directory,
-        message: &'a Message,
-        routing: &Routing,
-        accepted_at: i64,
-    ) -> Rows<'a> {
+/// One builder thread: its share of the decisions, the buffers it fills and where it hands
+/// its batches.
+struct Builder<'p, 'a> {
+    publish: &'p Publish<'a>,
+    buffers: &'p Buffers,
+    out: SyncSender<Batch<'a>>,
+}
+
+impl<'a> Builder<'_, 'a> {
+    /// Builds and hands over the batches of consecutive `runs` of decisions, and gathers
+    /// the partners' copies while each customer's ids are at hand. Stops early, with what
+    /// it has, when the receiver is gone.
+    fn share(&self, runs: &[&[Decision]]) -> Share {
+        let Publish {
+            policy,
+            directory,
+            message,
+            routing,
+            ..
+        } = *self.publish;
         let category = policy.category(message.category);
-        let scope_rule = policy.rule(category.scope_rule).id.as_str();
-        let sub_id =
-            |s: &herald_domain::ids::SubscriptionIx| directory.subscription(*s).id.as_str();
-        let mut decisions = Vec::with_capacity(routing.decisions().len());
-        let mut deliveries = Vec::with_capacity(routing.decisions().len());
-        for d in routing.decisions() {
-            let customer = directory.customer(d.customer);
-            let copy = customer_copy(policy, directory, message, routing, d);
-            if let Some(copy) = &copy {
-                deliveries.extend(
-                    copy.readers
-                        .iter()
-                        .map(|r| delivery(directory, "customer", customer.id.as_str(), r)),
-                );
+        let mut share = Share::default();
+        let mut slot: Vec<u32> = vec![u32::MAX; directory.partners().len()];
+        // How many customers, and in-scope subscriptions, each partner's part lists at most,
+        // so its lists are sized once.
+        let mut sizes: Vec<(u32, u32)> = vec![(0, 0); directory.partners().len()];
+        for d in runs.iter().flat_map(|run| run.iter()) {
+            for p in routing.partners(d) {
+                let size = &mut sizes[p.get()];
+                size.0 += 1;
+                size.1 += routing.subscriptions(d).len() as u32;
             }
-            decisions.push(DecisionRow {
-                customer: customer.id.as_str(),
-                direct: d.direct,
-                partners: json_ids(
-                    routing
-                        .partners(d)
-                        .iter()
-                        .map(|p| directory.partner(*p).id.as_str()),
-                ),
-                subscriptions: json_ids(routing.subscriptions(d).iter().map(sub_id)),
-                copy: copy.map(|c| json_ids(c.subscriptions.iter().map(sub_id))),
-                scope_rule,
-                customer_rule: &policy.rule(d.customer_rule).id,
-                partners_rule: &policy.rule(d.partners_rule).id,
-            });
         }
-        let copies = partner_copies(policy, directory, message, routing);
-        let mut partner_rows = Vec::with_capacity(copies.len());
-        for copy in &copies {
-            let partner = directory.partner(copy.partner);
-            deliveries.extend(
-                copy.readers
+        let mut deliveries = DeliveryBatches::new(Recipient::Customer);
+        let mut body_size = 0;
+        for run in runs {
+            let batch = self.decisions(run, body_size, &mut deliveries, &mut share);
+            body_size = batch.body.len() + batch.body.len() / 8;
+            if self.out.send(Batch::Decisions(batch)).is_err() {
+                return share;
+            }
+            for d in run.iter() {
+                let customer = directory.customer(d.customer).id.as_str();
+                for p in routing.partners(d) {
+                    let i = &mut slot[p.get()];
+                    if *i == u32::MAX {
+                        *i = share.partners.len() as u32;
+                        let (customers, subscriptions) = sizes[p.get()];
+                        let id_size = |id: &str| id.len() + 3;
+                        let sub_size = routing
+                            .subscriptions(d)
+                            .first()
+                            .map_or(0, |s| id_size(directory.subscription(*s).id.as_str()));
+                        share.partners.push(PartnerPart {
+                            partner: *p,
+                            customers: String::with_capacity(
+                                customers as usize * id_size(customer),
+                            ),
+                            subscriptions: String::with_capacity(subscriptions as usize * sub_size),
+                        });
+                    }
+                    let part = &mut share.partners[*i as usize];
+                    push_item(&mut part.customers, customer);
+                    for s in partner_share(category, directory, routing, d, *p) {
+                        push_item(
+                            &mut part.subscriptions,
+                            directory.subscription(s).id.as_str(),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(batch) = deliveries.finish() {
+            share.deliveries += batch.deliveries;
+            let _ = self.out.send(Batch::Deliveries(batch));
+        }
+        share
+    }
+
+    /// The batch of one run of decisions, with a body of about `body_size` bytes. The
+    /// deliveries of the customers' own copies go to `deliveries`, and each batch of them
+    /// it completes is handed over.
+    fn decisions(
+        &self,
+        decisions: &[Decision],
+        body_size: usize,
+        deliveries: &mut DeliveryBatches,
+        share: &mut Share,
+    ) -> DecisionBatch<'a> {
+        let Publish {
+            policy,
+            directory,
+            message,
+            routing,
+            ..
+        } = *self.publish;
+        let sub_id = |s: &SubscriptionIx| directory.subscription(*s).id.as_str();
+        let mut body = self.buffers.take(body_size);
+        body.push('[');
+        for (i, d) in decisions.iter().enumerate() {
+            let customer = directory.customer(d.customer);
+            if i > 0 {
+                body.push(',');
+            }
+            body.push('[');
+            push_string(&mut body, customer.id.as_str());
+            body.push_str(if d.direct { ",true," } else { ",false," });
+            push_strings(
+                &mut body,
+                routing
+                    .partners(d)
                     .iter()
-                    .map(|r| delivery(directory, "partner", partner.id.as_str(), r)),
+                    .map(|p| directory.partner(*p).id.as_str()),
             );
-            partner_rows.push(PartnerCopyRow {
-                partner: partner.id.as_str(),
-                customers: json_ids(
-                    copy.customers
-                        .iter()
-                        .map(|c| directory.customer(*c).id.as_str()),
-                ),
-                subscriptions: json_ids(copy.subscriptions.iter().map(sub_id)),
-            });
+            body.push(',');
+            push_strings(&mut body, routing.subscriptions(d).iter().map(sub_id));
+            body.push(',');
+            match customer_copy(policy, directory, message, routing, d) {
+                Some(copy) => {
+                    share.direct += 1;
+                    push_strings(&mut body, copy.subscriptions.iter().map(sub_id));
+                    for reader in &copy.readers {
+                        let full =
+                            deliveries.push(directory, self.buffers, customer.id.as_str(), reader);
+                        if let Some(batch) = full {
+                            share.deliveries += batch.deliveries;
+                            // A receiver that is gone is seen when the decisions are sent.
+                            let _ = self.out.send(Batch::Deliveries(batch));
+                        }
+                    }
+                }
+                None => body.push_str("null"),
+            }
+            body.push(',');
+            push_string(&mut body, &policy.rule(d.customer_rule).id);
+            body.push(',');
+            push_string(&mut body, &policy.rule(d.partners_rule).id);
+            body.push(']');
         }
-        Rows {
-            message: MessageRow {
-                id: message.id.to_string(),
-                cloud: directory.cloud(message.cloud).to_string(),
-                category: category.name.clone(),
-                policy_version: policy.version().to_owned(),
-                request: message.wire.canonical(),
-                accepted_at,
-                customers_in_scope: decisions.len() as i64,
-                customers_direct: decisions.iter().filter(|d| d.direct).count() as i64,
-                partners_told: partner_rows.len() as i64,
-                deliveries: deliveries.len() as i64,
-            },
-            decisions,
-            partner_copies: partner_rows,
-            deliveries,
+        body.push(']');
+        DecisionBatch {
+            first_customer: directory.customer(decisions[0].customer).id.as_str(),
+            customers: decisions.len(),
+            body,
         }
     }
 }
 
-/// The pending email delivery of a copy to one of its readers.
-fn delivery<'a>(
-    directory: &'a Directory,
-    recipient: &'static str,
-    org: &'a str,
-    reader: &Reader<'a>,
-) -> DeliveryRow<'a> {
-    let contact = directory.contact(reader.contact);
-    DeliveryRow {
-        recipient,
-        org,
-        contact: contact.id.as_str(),
-        channel: "email",
-        address: &contact.email,
-        locale: reader.locale,
+impl MessageRow {
+    /// The message row of a publish, before its batches are counted.
+    pub fn new(publish: &Publish<'_>) -> MessageRow {
+        let Publish {
+            policy,
+            directory,
+            message,
+            routing,
+            accepted_at,
+        } = *publish;
+        let category = policy.category(message.category);
+        MessageRow {
+            id: message.id.to_string(),
+            cloud: directory.cloud(message.cloud).to_string(),
+            category: category.name.clone(),
+            policy_version: policy.version().to_owned(),
+            scope_rule: policy.rule(category.scope_rule).id.clone(),
+            request: message.wire.canonical(),
+            accepted_at,
+            customers_in_scope: routing.decisions().len() as i64,
+            customers_direct: 0,
+            partners_told: 0,
+            deliveries: 0,
+        }
+    }
+}
+
+/// Builds the rows of a publish on up to `threads` threads, handing each batch to `sink` on
+/// the calling thread as soon as it is built; `sink` may hand the batch's text back, to be
+/// filled again. Decision batches come in customer order within each thread's share, and
+/// partner deliveries last. Returns the message row, counted, and the partners' copies;
+/// stops at the first error of `sink`.
+pub fn stream<'a, E>(
+    publish: &Publish<'a>,
+    threads: usize,
+    mut sink: impl FnMut(Batch<'a>) -> Result<Option<String>, E>,
+) -> Result<Tail<'a>, E> {
+    let Publish {
+        policy,
+        directory,
+        message,
+        routing,
+        ..
+    } = *publish;
+    let runs: Vec<&[Decision]> = routing.decisions().chunks(BATCH).collect();
+    let per_thread = runs.len().div_ceil(threads.max(1)).max(1);
+    let buffers = Buffers::default();
+    let (out, batches) = sync_channel(4 * threads.max(1));
+    let (shares, failure) = std::thread::scope(|scope| {
+        let handles: Vec<_> = runs
+            .chunks(per_thread)
+            .map(|runs| {
+                let builder = Builder {
+                    publish,
+                    buffers: &buffers,
+                    out: out.clone(),
+                };
+                scope.spawn(move || builder.share(runs))
+            })
+            .collect();
+        drop(out);
+        let mut failure = None;
+        for batch in batches {
+            match sink(batch) {
+                Ok(Some(text)) => buffers.give(text),
+                Ok(None) => {}
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let shares: Vec<Share> = handles
+            .into_iter()
+            .map(|h| h.join().expect("building rows does not panic"))
+            .collect();
+        (shares, failure)
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+
+    let mut row = MessageRow::new(publish);
+    let mut parts = Vec::new();
+    for share in shares {
+        row.customers_direct += share.direct as i64;
+        row.deliveries += share.deliveries as i64;
+        parts.extend(share.partners);
+    }
+    // Each partner's parts, in customer order, make its copy; copies go in partner id order.
+    parts.sort_by_key(|part| part.partner);
+    let mut partner_copies = Vec::new();
+    let mut partner_deliveries = DeliveryBatches::new(Recipient::Partner);
+    let mut hand_over = |batch: DeliveryBatch, row: &mut MessageRow| {
+        row.deliveries += batch.deliveries as i64;
+        sink(Batch::Deliveries(batch)).map(|_| ())
+    };
+    for group in parts.chunk_by(|a, b| a.partner == b.partner) {
+        let partner = directory.partner(group[0].partner);
+        for reader in &partner_readers(policy, directory, message, group[0].partner) {
+            if let Some(batch) =
+                partner_deliveries.push(directory, &buffers, partner.id.as_str(), reader)
+            {
+                hand_over(batch, &mut row)?;
+            }
+        }
+        partner_copies.push(PartnerCopyRow {
+            partner: partner.id.as_str(),
+            customers: join_lists(group.iter().map(|p| p.customers.as_str())),
+            subscriptions: join_lists(group.iter().map(|p| p.subscriptions.as_str())),
+        });
+    }
+    if let Some(batch) = partner_deliveries.finish() {
+        hand_over(batch, &mut row)?;
+    }
+    row.partners_told = partner_copies.len() as i64;
+    Ok(Tail {
+        message: row,
+        partner_copies,
+    })
+}
+
+/// How many threads build rows: one per core.
+pub fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
+
+impl<'a> Rows<'a> {
+    /// Every row of a publish, collected.
+    pub fn build(publish: &Publish<'a>) -> Rows<'a> {
+        let mut decisions = Vec::new();
+        let mut deliveries = Vec::new();
+        let tail = stream(publish, threads(), |batch| {
+            match batch {
+                Batch::Decisions(b) => decisions.push(b),
+                Batch::Deliveries(b) => deliveries.push(b),
+            }
+            Ok::<_, std::convert::Infallible>(None)
+        });
+        let Ok(Tail {
+            message,
+            partner_copies,
+        }) = tail;
+        decisions.sort_by(|a: &DecisionBatch, b| a.first_customer.cmp(b.first_customer));
+        Rows {
+            message,
+            decisions,
+            partner_copies,
+            deliveries,
+        }
     }
 }

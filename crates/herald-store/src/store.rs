@@ -1,5 +1,6 @@
 //! The SQLite store and its queries.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -10,8 +11,11 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
-use crate::bulk::{self, SqliteError};
-use crate::rows::{MessageRow, Rows};
+use crate::bulk::{self, Connection, SqliteError};
+use crate::rows::{
+    self, Batch, DecisionBatch, DecisionEntry, DeliveryBatch, DeliveryEntry, MessageRow,
+    PartnerCopyRow, Publish, Rows, BATCH,
+};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +159,15 @@ fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("records serialise")
 }
 
+/// The entries of a batch body.
+fn batch<T: serde::de::DeserializeOwned>(body: &str) -> Result<Vec<T>, StoreError> {
+    serde_json::from_str(body).map_err(|e| {
+        StoreError::Damaged(format!(
+            "a batch of decisions or deliveries does not parse: {e}"
+        ))
+    })
+}
+
 fn ids(text: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::Damaged(format!("a list of ids does not parse: {e}")))
@@ -172,6 +185,9 @@ impl Store {
             // A large publish touches tens of thousands of pages; a 64 MiB page cache keeps
             // them from spilling to the log before the commit.
             .pragma("cache_size", "-65536")
+            // Copying the log into the database is not needed for durability, so no commit
+            // waits for it: [`Store::checkpoint`] does it, and closing the store.
+            .pragma("wal_autocheckpoint", "0")
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -221,8 +237,9 @@ impl Store {
             .collect();
         {
             let mut handle = tx.lock_handle().await?;
+            let db = Connection::new(&mut handle);
             bulk::insert(
-                &mut handle,
+                &db,
                 "INSERT INTO products (id, body) VALUES (?1, ?2)",
                 &products,
                 |st, r| {
@@ -244,7 +261,7 @@ impl Store {
                     &subscriptions,
                 ),
             ] {
-                bulk::insert(&mut handle, sql, records, |st, r| {
+                bulk::insert(&db, sql, records, |st, r| {
                     st.text(1, r.id)?;
                     st.text(2, &r.body)?;
                     st.text(3, &r.key)
@@ -323,44 +340,61 @@ impl Store {
 
     /// Stores a publish in one transaction: the message, its decisions, its partner copies
     /// and its deliveries. The same message again changes nothing; another message under
-    /// the same id is refused.
+    /// the same id is refused. The rows are built while they are written ([`rows::stream`]).
     ///
-    /// `directory` is the generation of the stored directory the rows were routed against
-    /// ([`Snapshot::generation`]); when an import has replaced it since, nothing is written
-    /// and [`StoreError::DirectoryChanged`] says to route again. `None` skips the check, for
-    /// rows routed against a directory that is not the stored one.
+    /// `directory` is the generation of the stored directory the message was routed
+    /// against ([`Snapshot::generation`]); when an import has replaced it since, nothing is
+    /// written and [`StoreError::DirectoryChanged`] says to route again. `None` skips the
+    /// check, for a message routed against a directory that is not the stored one.
     pub async fn publish(
         &self,
-        rows: &Rows<'_>,
+        publish: &Publish<'_>,
         directory: Option<i64>,
     ) -> Result<Published, StoreError> {
-        let m = &rows.message;
+        let id = publish.message.id.as_str();
+        let request = publish.message.wire.canonical();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if let Some(expected) = directory {
             if directory_generation(&mut tx).await? != expected {
                 return Err(StoreError::DirectoryChanged);
             }
         }
-        let seq = insert_message(&mut tx, &m.id, m).await?;
-        let Some(seq) = seq else {
-            let request: String = sqlx::query_scalar("SELECT request FROM messages WHERE id = ?")
-                .bind(&m.id)
+        let Some(seq) = insert_message(&mut tx, id, &MessageRow::new(publish)).await? else {
+            let stored: String = sqlx::query_scalar("SELECT request FROM messages WHERE id = ?")
+                .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;
             tx.rollback().await?;
-            if request != m.request {
-                return Err(StoreError::Conflict(m.id.clone()));
+            if stored != request {
+                return Err(StoreError::Conflict(id.to_owned()));
             }
             let summary = self
-                .summary(&m.id)
+                .summary(id)
                 .await?
-                .ok_or_else(|| StoreError::Damaged(format!("message \"{}\" vanished", m.id)))?;
+                .ok_or_else(|| StoreError::Damaged(format!("message \"{id}\" was lost")))?;
             return Ok(Published::Repeated(summary));
         };
-        {
+        let tail = {
             let mut handle = tx.lock_handle().await?;
-            write_rows(&mut handle, seq, rows)?;
-        }
+            let db = Connection::new(&mut handle);
+            let mut batches = BatchWriter::prepare(&db, seq, publish.accepted_at)?;
+            let tail = rows::stream(publish, rows::threads(), |batch| {
+                batches.write(&batch)?;
+                Ok::<_, SqliteError>(Some(batch.into_body()))
+            })?;
+            write_partner_copies(&db, seq, &tail.partner_copies)?;
+            tail
+        };
+        let m = &tail.message;
+        sqlx::query(
+            "UPDATE messages SET customers_direct = ?, partners_told = ?, deliveries = ? WHERE seq = ?",
+        )
+        .bind(m.customers_direct)
+        .bind(m.partners_told)
+        .bind(m.deliveries)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(Published::Accepted(MessageSummary {
             id: m.id.clone(),
@@ -379,14 +413,21 @@ impl Store {
     /// prepared `INSERT` per row, in one transaction, with no routing, no idempotency check
     /// and nothing computed. This is the baseline `herald bench publish` measures against.
     pub async fn insert_rows_plainly(&self, id: &str, rows: &Rows<'_>) -> Result<(), StoreError> {
-        let m = &rows.message;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let seq = insert_message(&mut tx, id, m)
+        let seq = insert_message(&mut tx, id, &rows.message)
             .await?
             .ok_or_else(|| StoreError::Conflict(id.to_owned()))?;
         {
             let mut handle = tx.lock_handle().await?;
-            write_rows(&mut handle, seq, rows)?;
+            let db = Connection::new(&mut handle);
+            let mut batches = BatchWriter::prepare(&db, seq, rows.message.accepted_at)?;
+            for batch in &rows.decisions {
+                batches.decisions(batch)?;
+            }
+            for batch in &rows.deliveries {
+                batches.deliveries(batch)?;
+            }
+            write_partner_copies(&db, seq, &rows.partner_copies)?;
         }
         tx.commit().await?;
         Ok(())
@@ -405,7 +446,7 @@ impl Store {
             let mut handle = tx.lock_handle().await?;
             let values: Vec<i64> = (0..n).collect();
             bulk::insert(
-                &mut handle,
+                &Connection::new(&mut handle),
                 "INSERT INTO scratch (value) VALUES (?1)",
                 &values,
                 |st, v| st.int(1, *v),
@@ -460,7 +501,7 @@ impl Store {
     /// A message with its decisions, partner copies and deliveries.
     pub async fn message(&self, id: &str) -> Result<Option<MessageDetail>, StoreError> {
         let Some(row) = sqlx::query(&format!(
-            "SELECT {}, seq, request FROM messages WHERE id = ?",
+            "SELECT {}, seq, request, scope_rule FROM messages WHERE id = ?",
             Self::SUMMARY_COLUMNS
         ))
         .bind(id)
@@ -472,22 +513,28 @@ impl Store {
         let summary = Self::summary_from(&row);
         let seq: i64 = row.get(9);
         let request: String = row.get(10);
-        let decisions = sqlx::query("SELECT customer, direct, partners, subscriptions, copy, scope_rule, customer_rule, partners_rule FROM decisions WHERE message = ? ORDER BY customer")
-            .bind(seq)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(DecisionView {
-                    customer: r.get(0),
-                    direct: r.get(1),
-                    partners: ids(r.get(2))?,
-                    subscriptions: ids(r.get(3))?,
-                    copy: r.get::<Option<&str>, _>(4).map(ids).transpose()?,
-                    rules: serde_json::json!({"scope": r.get::<&str, _>(5), "customer": r.get::<&str, _>(6), "partners": r.get::<&str, _>(7)}),
-                })
-            })
-            .collect::<Result<_, StoreError>>()?;
+        let scope_rule: String = row.get(11);
+        let mut decisions = Vec::new();
+        for (body,) in sqlx::query_as::<_, (String,)>(
+            "SELECT body FROM decision_batches WHERE message = ? ORDER BY first_customer",
+        )
+        .bind(seq)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            decisions.extend(batch::<DecisionEntry>(&body)?.into_iter().map(
+                |DecisionEntry(customer, direct, partners, subscriptions, copy, customer_rule, partners_rule)| {
+                    DecisionView {
+                        customer,
+                        direct,
+                        partners,
+                        subscriptions,
+                        copy,
+                        rules: serde_json::json!({"scope": scope_rule, "customer": customer_rule, "partners": partners_rule}),
+                    }
+                },
+            ));
+        }
         let partner_copies = sqlx::query("SELECT partner, customers, subscriptions FROM partner_copies WHERE message = ? ORDER BY partner")
             .bind(seq)
             .fetch_all(&self.pool)
@@ -495,15 +542,28 @@ impl Store {
             .iter()
             .map(|r| Ok(PartnerCopyView { partner: r.get(0), customers: ids(r.get(1))?, subscriptions: ids(r.get(2))? }))
             .collect::<Result<_, StoreError>>()?;
-        let deliveries = sqlx::query_as::<_, (i64, String, String, String, String, String, String, String, i64)>(
-            "SELECT id, recipient, org, contact, channel, address, locale, status, attempts FROM deliveries WHERE message = ? ORDER BY id",
+        let mut deliveries = Vec::new();
+        for (id, recipient, channel, status, body) in sqlx::query_as::<_, (i64, String, String, String, String)>(
+            "SELECT id, recipient, channel, status, body FROM delivery_batches WHERE message = ? ORDER BY id",
         )
         .bind(seq)
         .fetch_all(&self.pool)
         .await?
-        .into_iter()
-        .map(|(id, recipient, org, contact, channel, address, locale, status, attempts)| DeliveryView { id, recipient, org, contact, channel, address, locale, status, attempts })
-        .collect();
+        {
+            deliveries.extend(batch::<DeliveryEntry>(&body)?.into_iter().enumerate().map(
+                |(n, DeliveryEntry(org, contact, address, locale))| DeliveryView {
+                    id: id * BATCH as i64 + n as i64,
+                    recipient: recipient.clone(),
+                    org,
+                    contact,
+                    channel: channel.clone(),
+                    address,
+                    locale,
+                    status: status.clone(),
+                    attempts: 0,
+                },
+            ));
+        }
         Ok(Some(MessageDetail {
             summary,
             request: serde_json::from_str(&request).map_err(|e| {
@@ -515,12 +575,25 @@ impl Store {
         }))
     }
 
-    /// Row counts of every table.
+    /// How many deliveries are queued in each locale, over every message.
+    pub async fn deliveries_by_locale(&self) -> Result<BTreeMap<String, i64>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT entry.value ->> 3, count(*) FROM delivery_batches, json_each(delivery_batches.body) AS entry GROUP BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .collect())
+    }
+
+    /// Row counts of every table; decisions and deliveries are counted one by one, not by
+    /// batch.
     pub async fn counts(&self) -> Result<Counts, StoreError> {
         let row = sqlx::query(
             "SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM partners), (SELECT count(*) FROM customers), \
-             (SELECT count(*) FROM subscriptions), (SELECT count(*) FROM messages), (SELECT count(*) FROM decisions), \
-             (SELECT count(*) FROM partner_copies), (SELECT count(*) FROM deliveries)",
+             (SELECT count(*) FROM subscriptions), (SELECT count(*) FROM messages), \
+             (SELECT coalesce(sum(customers), 0) FROM decision_batches), (SELECT count(*) FROM partner_copies), \
+             (SELECT coalesce(sum(deliveries), 0) FROM delivery_batches)",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -534,6 +607,16 @@ impl Store {
             partner_copies: row.get(6),
             deliveries: row.get(7),
         })
+    }
+
+    /// Copies what the write-ahead log holds into the database file, as far as no reader
+    /// still needs it, so the log does not grow without end. Commits never wait for this;
+    /// a long-running process calls it now and then, and closing the store does it too.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Closes the pool, checkpointing the write-ahead log.
@@ -559,14 +642,15 @@ async fn insert_message(
     m: &MessageRow,
 ) -> Result<Option<i64>, StoreError> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO messages (id, cloud, category, policy_version, request, accepted_at, \
+        "INSERT INTO messages (id, cloud, category, policy_version, scope_rule, request, accepted_at, \
          customers_in_scope, customers_direct, partners_told, deliveries) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq",
     )
     .bind(id)
     .bind(&m.cloud)
     .bind(&m.category)
     .bind(&m.policy_version)
+    .bind(&m.scope_rule)
     .bind(&m.request)
     .bind(m.accepted_at)
     .bind(m.customers_in_scope)
@@ -577,56 +661,76 @@ async fn insert_message(
     .await?)
 }
 
-/// Writes a publish's decisions, partner copies and deliveries under message `seq`, on the
-/// raw handle of a connection inside an open transaction.
-fn write_rows(
-    db: &mut sqlx::sqlite::LockedSqliteHandle<'_>,
+/// The two prepared inserts of a publish's batches under message `seq`, on the lent
+/// connection of an open transaction.
+struct BatchWriter<'c> {
     seq: i64,
-    rows: &Rows<'_>,
+    due_at: i64,
+    decisions: bulk::Statement<'c>,
+    deliveries: bulk::Statement<'c>,
+}
+
+impl<'c> BatchWriter<'c> {
+    fn prepare(db: &'c Connection<'_>, seq: i64, due_at: i64) -> Result<Self, SqliteError> {
+        Ok(BatchWriter {
+            seq,
+            due_at,
+            decisions: db.prepare(
+                "INSERT INTO decision_batches (message, first_customer, customers, body) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?,
+            deliveries: db.prepare(
+                "INSERT INTO delivery_batches (message, recipient, channel, deliveries, body, due_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?,
+        })
+    }
+
+    fn write(&mut self, batch: &Batch<'_>) -> Result<(), SqliteError> {
+        match batch {
+            Batch::Decisions(b) => self.decisions(b),
+            Batch::Deliveries(b) => self.deliveries(b),
+        }
+    }
+
+    fn decisions(&mut self, b: &DecisionBatch<'_>) -> Result<(), SqliteError> {
+        let seq = self.seq;
+        self.decisions.insert(|st| {
+            st.int(1, seq)?;
+            st.text(2, b.first_customer)?;
+            st.int(3, b.customers as i64)?;
+            st.text(4, &b.body)
+        })
+    }
+
+    fn deliveries(&mut self, b: &DeliveryBatch) -> Result<(), SqliteError> {
+        let (seq, due_at) = (self.seq, self.due_at);
+        self.deliveries.insert(|st| {
+            st.int(1, seq)?;
+            st.text(2, b.recipient.as_str())?;
+            st.text(3, b.channel)?;
+            st.int(4, b.deliveries as i64)?;
+            st.text(5, &b.body)?;
+            st.int(6, due_at)
+        })
+    }
+}
+
+/// Writes a publish's partner copies under message `seq`.
+fn write_partner_copies(
+    db: &Connection<'_>,
+    seq: i64,
+    copies: &[PartnerCopyRow<'_>],
 ) -> Result<(), SqliteError> {
     bulk::insert(
         db,
-        "INSERT INTO decisions (message, customer, direct, partners, subscriptions, copy, scope_rule, customer_rule, partners_rule) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        &rows.decisions,
-        |st, d| {
-            st.int(1, seq)?;
-            st.text(2, d.customer)?;
-            st.int(3, i64::from(d.direct))?;
-            st.text(4, &d.partners)?;
-            st.text(5, &d.subscriptions)?;
-            st.optional_text(6, d.copy.as_deref())?;
-            st.text(7, d.scope_rule)?;
-            st.text(8, d.customer_rule)?;
-            st.text(9, d.partners_rule)
-        },
-    )?;
-    bulk::insert(
-        db,
         "INSERT INTO partner_copies (message, partner, customers, subscriptions) VALUES (?1, ?2, ?3, ?4)",
-        &rows.partner_copies,
+        copies,
         |st, c| {
             st.int(1, seq)?;
             st.text(2, c.partner)?;
             st.text(3, &c.customers)?;
             st.text(4, &c.subscriptions)
-        },
-    )?;
-    let due_at = rows.message.accepted_at;
-    bulk::insert(
-        db,
-        "INSERT INTO deliveries (message, recipient, org, contact, channel, address, locale, due_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        &rows.deliveries,
-        |st, d| {
-            st.int(1, seq)?;
-            st.text(2, d.recipient)?;
-            st.text(3, d.org)?;
-            st.text(4, d.contact)?;
-            st.text(5, d.channel)?;
-            st.text(6, d.address)?;
-            st.text(7, d.locale)?;
-            st.int(8, due_at)
         },
     )
 }

@@ -5,12 +5,16 @@
 //! - `publish`: a publish writes the message, its decisions, partner copies and deliveries
 //!   in one transaction, or nothing; a repeat changes nothing; a different message under
 //!   the same id is refused.
+//! - `batches`: a large message is stored in batches exactly as the domain routed and
+//!   planned it.
 //! - `durability`: what was committed is there after the file is closed and reopened.
 //! - `concurrency`: publishers racing on one message id yield exactly one acceptance.
 //!
 //! The data is the public conformance world and messages kept by `herald-domain`.
 //! A crate root resolves `mod x;` next to itself, hence the `#[path]`s into `store/`.
 
+#[path = "store/batches.rs"]
+mod batches;
 #[path = "store/common.rs"]
 mod common;
 #[path = "store/concurrency.rs"]

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::report::report;
 use herald_domain::{route, wire, Directory, Message, Policy};
-use herald_store::{Published, Rows, Snapshot, Store, StoreError};
+use herald_store::{Publish, Published, Snapshot, Store, StoreError};
 
 use crate::cli::{Cli, Command, PolicyArgs, PolicyCommand};
 
@@ -295,15 +295,14 @@ async fn publish_one(
             Err(e) => return Ok(Err(e.reason)),
         };
         let routing = route(policy, &snapshot.directory, &message);
-        let rows = Rows::build(
+        let publish = Publish {
             policy,
-            &snapshot.directory,
-            &message,
-            &routing,
-            millis_now(),
-        );
-        let outcome = store.publish(&rows, Some(snapshot.generation)).await;
-        drop(rows);
+            directory: &snapshot.directory,
+            message: &message,
+            routing: &routing,
+            accepted_at: millis_now(),
+        };
+        let outcome = store.publish(&publish, Some(snapshot.generation)).await;
         match outcome {
             Ok(published) => return Ok(Ok(published)),
             Err(StoreError::DirectoryChanged) => *snapshot = store.load_snapshot().await?,

@@ -5,7 +5,6 @@
 //! publishes a message of every category, and prints, per message, who heard directly,
 //! which partners were told and how many deliveries were queued, then two explanations.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -16,7 +15,7 @@ use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::synthetic::{self, Options};
 use herald_domain::wire;
 use herald_domain::{route, Directory, Message, Policy};
-use herald_store::{Published, Rows, Snapshot, Store};
+use herald_store::{Publish, Published, Snapshot, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -181,24 +180,20 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("a valid template"),
     );
     let mut rows_printed = Vec::new();
-    let mut by_locale: BTreeMap<String, usize> = BTreeMap::new();
     for value in &messages {
         let wire: wire::Message =
             serde_json::from_value(value.clone()).context("a demo message is malformed")?;
         let t = Instant::now();
         let message = Message::parse(wire, &policy, &directory)?;
         let routing = route(&policy, &directory, &message);
-        let rows = Rows::build(
-            &policy,
-            &directory,
-            &message,
-            &routing,
-            crate::commands::millis_now(),
-        );
-        for d in &rows.deliveries {
-            *by_locale.entry(d.locale.to_owned()).or_default() += 1;
-        }
-        let Published::Accepted(summary) = store.publish(&rows, Some(generation)).await? else {
+        let publish = Publish {
+            policy: &policy,
+            directory: &directory,
+            message: &message,
+            routing: &routing,
+            accepted_at: crate::commands::millis_now(),
+        };
+        let Published::Accepted(summary) = store.publish(&publish, Some(generation)).await? else {
             bail!(
                 "demo message {} was already in the fresh database",
                 message.id
@@ -231,6 +226,7 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
         "{total} deliveries queued (pending, by email) in {}",
         db.display()
     );
+    let by_locale = store.deliveries_by_locale().await?;
     let locales: Vec<String> = by_locale.iter().map(|(l, n)| format!("{l} {n}")).collect();
     println!("each in its reader's language: {}", locales.join(", "));
 

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use herald_domain::{route, wire, Directory, Message, Policy};
-use herald_store::{Counts, MessageDetail, Rows, Store};
+use herald_domain::{route, wire, Directory, Message, Policy, Routing};
+use herald_store::{Counts, DecisionEntry, DeliveryEntry, MessageDetail, Publish, Rows, Store};
 use tempfile::TempDir;
 
 /// A fixed acceptance time (Unix milliseconds): tests pass time in, they never read a clock.
@@ -102,21 +102,19 @@ impl Fixture {
             .unwrap_or_else(|| panic!("no accepted conformance message {id}"))
     }
 
-    /// The rows publishing conformance message `id` writes.
-    pub fn rows(&self, id: &str, accepted_at: i64) -> Rows<'_> {
-        self.rows_of(self.message(id), accepted_at)
+    /// Conformance message `id`, routed and accepted at `accepted_at`.
+    pub fn routed(&self, id: &str, accepted_at: i64) -> Routed<'_> {
+        self.routed_of(self.message(id), accepted_at)
     }
 
-    /// The rows publishing `message` (checked against this directory) writes.
-    pub fn rows_of<'a>(&'a self, message: &'a Message, accepted_at: i64) -> Rows<'a> {
-        let routing = route(&self.policy, &self.directory, message);
-        Rows::build(
-            &self.policy,
-            &self.directory,
+    /// `message` (checked against this directory), routed and accepted at `accepted_at`.
+    pub fn routed_of<'a>(&'a self, message: &'a Message, accepted_at: i64) -> Routed<'a> {
+        Routed {
+            fixture: self,
             message,
-            &routing,
+            routing: route(&self.policy, &self.directory, message),
             accepted_at,
-        )
+        }
     }
 
     /// The directory's own row counts, with no message.
@@ -128,6 +126,32 @@ impl Fixture {
             subscriptions: self.directory.subscriptions().len() as i64,
             ..Counts::default()
         }
+    }
+}
+
+/// A message routed against the fixture's directory, ready to publish.
+pub struct Routed<'a> {
+    fixture: &'a Fixture,
+    message: &'a Message,
+    routing: Routing,
+    accepted_at: i64,
+}
+
+impl Routed<'_> {
+    /// What the store is handed to publish it.
+    pub fn publish(&self) -> Publish<'_> {
+        Publish {
+            policy: &self.fixture.policy,
+            directory: &self.fixture.directory,
+            message: self.message,
+            routing: &self.routing,
+            accepted_at: self.accepted_at,
+        }
+    }
+
+    /// The rows publishing it writes.
+    pub fn rows(&self) -> Rows<'_> {
+        Rows::build(&self.publish())
     }
 }
 
@@ -164,9 +188,9 @@ pub async fn store_with_directory() -> TempStore {
 pub fn counts_plus(counts: Counts, rows: &Rows<'_>) -> Counts {
     Counts {
         messages: counts.messages + 1,
-        decisions: counts.decisions + rows.decisions.len() as i64,
+        decisions: counts.decisions + rows.message.customers_in_scope,
         partner_copies: counts.partner_copies + rows.partner_copies.len() as i64,
-        deliveries: counts.deliveries + rows.deliveries.len() as i64,
+        deliveries: counts.deliveries + rows.message.deliveries,
         ..counts
     }
 }
@@ -205,21 +229,35 @@ impl Written {
     /// From the rows a publish is given (decisions and copies sorted by id, deliveries in
     /// row order, which is the order they are inserted in).
     pub fn of_rows(rows: &Rows<'_>) -> Written {
+        let scope = &rows.message.scope_rule;
         let mut decisions: Vec<Decision> = rows
             .decisions
             .iter()
-            .map(|d| Decision {
-                customer: d.customer.to_string(),
-                direct: d.direct,
-                partners: ids(&d.partners),
-                subscriptions: ids(&d.subscriptions),
-                copy: d.copy.as_deref().map(ids),
-                rules: [
-                    d.scope_rule.to_string(),
-                    d.customer_rule.to_string(),
-                    d.partners_rule.to_string(),
-                ],
+            .flat_map(|b| {
+                let entries: Vec<DecisionEntry> =
+                    serde_json::from_str(&b.body).expect("a decision batch is a JSON array");
+                assert_eq!(entries.len(), b.customers, "{}", b.body);
+                assert_eq!(entries[0].0, b.first_customer);
+                entries
             })
+            .map(
+                |DecisionEntry(
+                    customer,
+                    direct,
+                    partners,
+                    subscriptions,
+                    copy,
+                    by_customer,
+                    by_partners,
+                )| Decision {
+                    customer,
+                    direct,
+                    partners,
+                    subscriptions,
+                    copy,
+                    rules: [scope.clone(), by_customer, by_partners],
+                },
+            )
             .collect();
         decisions.sort();
         let mut copies: Vec<Copy> = rows
@@ -234,20 +272,28 @@ impl Written {
             })
             .collect();
         copies.sort();
-        let deliveries = rows
+        let mut deliveries: Vec<Delivery> = rows
             .deliveries
             .iter()
-            .map(|d| {
-                (
-                    d.recipient.to_string(),
-                    d.org.to_string(),
-                    d.contact.to_string(),
-                    d.channel.to_string(),
-                    d.address.to_string(),
-                    d.locale.to_string(),
-                )
+            .flat_map(|b| {
+                let entries: Vec<DeliveryEntry> =
+                    serde_json::from_str(&b.body).expect("a delivery batch is a JSON array");
+                assert_eq!(entries.len(), b.deliveries, "{}", b.body);
+                entries
+                    .into_iter()
+                    .map(|DeliveryEntry(org, contact, address, locale)| {
+                        (
+                            b.recipient.as_str().to_owned(),
+                            org,
+                            contact,
+                            b.channel.to_owned(),
+                            address,
+                            locale,
+                        )
+                    })
             })
             .collect();
+        deliveries.sort();
         Written {
             decisions,
             copies,
@@ -292,7 +338,7 @@ impl Written {
             })
             .collect();
         copies.sort();
-        let deliveries = detail
+        let mut deliveries: Vec<Delivery> = detail
             .deliveries
             .iter()
             .map(|d| {
@@ -306,6 +352,7 @@ impl Written {
                 )
             })
             .collect();
+        deliveries.sort();
         Written {
             decisions,
             copies,

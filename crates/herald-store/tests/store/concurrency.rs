@@ -31,11 +31,11 @@ fn tally(outcomes: &[Published]) -> (usize, usize) {
 async fn two_tasks_publishing_the_same_rows_accept_it_once() {
     let fx = fixture();
     let t = store_with_directory().await;
-    let rows = Arc::new(fx.rows("incident-teams-everywhere", ACCEPTED_AT));
+    let rows = Arc::new(fx.routed("incident-teams-everywhere", ACCEPTED_AT));
     let tasks: Vec<_> = (0..2)
         .map(|_| {
             let (store, rows) = (t.store.clone(), Arc::clone(&rows));
-            tokio::spawn(async move { store.publish(&rows, None).await })
+            tokio::spawn(async move { store.publish(&rows.publish(), None).await })
         })
         .collect();
     let mut outcomes = Vec::new();
@@ -45,7 +45,7 @@ async fn two_tasks_publishing_the_same_rows_accept_it_once() {
     assert_eq!(tally(&outcomes), (1, 1), "{outcomes:?}");
     assert_eq!(
         t.store.counts().await.unwrap(),
-        counts_plus(fx.directory_counts(), &rows)
+        counts_plus(fx.directory_counts(), &rows.rows())
     );
 }
 
@@ -57,13 +57,13 @@ async fn two_stores_racing_on_every_message_accept_each_once() {
     let mut expected = fx.directory_counts();
     let mut tasks = Vec::new();
     for message in &fx.messages {
-        let rows = Arc::new(fx.rows_of(message, ACCEPTED_AT));
-        expected = counts_plus(expected, &rows);
+        let rows = Arc::new(fx.routed_of(message, ACCEPTED_AT));
+        expected = counts_plus(expected, &rows.rows());
         let pair: Vec<_> = [t.store.clone(), other.clone()]
             .into_iter()
             .map(|store| {
                 let rows = Arc::clone(&rows);
-                tokio::spawn(async move { store.publish(&rows, None).await })
+                tokio::spawn(async move { store.publish(&rows.publish(), None).await })
             })
             .collect();
         tasks.push((message.id.to_string(), pair));
@@ -89,12 +89,13 @@ async fn racing_different_content_under_one_id_accepts_one_and_refuses_the_other
     let mut impostor = fx.message("incident-teams-everywhere").wire.clone();
     impostor.id = id.into();
     let impostor = Message::parse(impostor, &fx.policy, &fx.directory).unwrap();
-    let original_rows = fx.rows(id, ACCEPTED_AT);
-    let impostor_rows = fx.rows_of(&impostor, ACCEPTED_AT);
+    let original_rows = fx.routed(id, ACCEPTED_AT);
+    let impostor_rows = fx.routed_of(&impostor, ACCEPTED_AT);
 
+    let (original, impostor) = (original_rows.publish(), impostor_rows.publish());
     let (a, b) = tokio::join!(
-        t.store.publish(&original_rows, None),
-        other.publish(&impostor_rows, None)
+        t.store.publish(&original, None),
+        other.publish(&impostor, None)
     );
     let stored = t
         .store
@@ -108,10 +109,11 @@ async fn racing_different_content_under_one_id_accepts_one_and_refuses_the_other
         _ => panic!("expected one acceptance and one conflict, got {a:?} and {b:?}"),
     };
     assert!(matches!(loser, Err(StoreError::Conflict(got)) if got == id));
+    let winner = winner.rows();
     assert_eq!(stored.summary.category, winner.message.category);
     assert_eq!(
         t.store.counts().await.unwrap(),
-        counts_plus(fx.directory_counts(), winner)
+        counts_plus(fx.directory_counts(), &winner)
     );
     other.close().await;
 }

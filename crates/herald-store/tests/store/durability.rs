@@ -13,9 +13,9 @@ async fn a_reopened_file_holds_everything_committed() {
     let ids = ["price-change-mixed", "incident-teams-everywhere"];
     let mut expected = fx.directory_counts();
     for id in ids {
-        let rows = fx.rows(id, ACCEPTED_AT);
-        t.store.publish(&rows, None).await.unwrap();
-        expected = counts_plus(expected, &rows);
+        let rows = fx.routed(id, ACCEPTED_AT);
+        t.store.publish(&rows.publish(), None).await.unwrap();
+        expected = counts_plus(expected, &rows.rows());
     }
     let counts = t.store.counts().await.unwrap();
     assert_eq!(counts, expected);
@@ -40,7 +40,7 @@ async fn a_reopened_file_holds_everything_committed() {
     }
     // The reopened store still knows what it accepted.
     let again = reopened
-        .publish(&fx.rows(ids[0], ACCEPTED_AT), None)
+        .publish(&fx.routed(ids[0], ACCEPTED_AT).publish(), None)
         .await
         .unwrap();
     assert_eq!(again, Published::Repeated(details[0].summary.clone()));
@@ -56,20 +56,20 @@ async fn a_second_store_on_the_same_file_sees_each_commit() {
     t.store.import(&fx.directory).await.unwrap();
     assert_eq!(other.counts().await.unwrap(), fx.directory_counts());
 
-    let rows = fx.rows("price-change-mixed", ACCEPTED_AT);
-    let Published::Accepted(summary) = t.store.publish(&rows, None).await.unwrap() else {
+    let rows = fx.routed("price-change-mixed", ACCEPTED_AT);
+    let Published::Accepted(summary) = t.store.publish(&rows.publish(), None).await.unwrap() else {
         panic!("not accepted");
     };
     assert_eq!(
         other.counts().await.unwrap(),
-        counts_plus(fx.directory_counts(), &rows)
+        counts_plus(fx.directory_counts(), &rows.rows())
     );
     assert_eq!(
         other.summary("price-change-mixed").await.unwrap(),
         Some(summary.clone())
     );
     assert_eq!(
-        other.publish(&rows, None).await.unwrap(),
+        other.publish(&rows.publish(), None).await.unwrap(),
         Published::Repeated(summary)
     );
     other.close().await;

@@ -18,11 +18,16 @@ async fn publish_and_read_back(id: &str) -> Written {
     let before = t.store.counts().await.unwrap();
     assert_eq!(before, fx.directory_counts());
 
-    let rows = fx.rows(id, ACCEPTED_AT);
-    let Published::Accepted(summary) = t.store.publish(&rows, None).await.expect("publishes")
+    let routed = fx.routed(id, ACCEPTED_AT);
+    let Published::Accepted(summary) = t
+        .store
+        .publish(&routed.publish(), None)
+        .await
+        .expect("publishes")
     else {
         panic!("{id} was not accepted into an empty store");
     };
+    let rows = routed.rows();
     let m = &rows.message;
     assert_eq!(summary.id, id);
     assert_eq!(
@@ -31,13 +36,14 @@ async fn publish_and_read_back(id: &str) -> Written {
     );
     assert_eq!(summary.policy_version, "default/1");
     assert_eq!(summary.accepted_at, ACCEPTED_AT);
-    assert_eq!(summary.customers_in_scope, rows.decisions.len() as i64);
+    let written = Written::of_rows(&rows);
+    assert_eq!(summary.customers_in_scope, written.decisions.len() as i64);
     assert_eq!(
         summary.customers_direct,
-        rows.decisions.iter().filter(|d| d.direct).count() as i64
+        written.decisions.iter().filter(|d| d.direct).count() as i64
     );
     assert_eq!(summary.partners_told, rows.partner_copies.len() as i64);
-    assert_eq!(summary.deliveries, rows.deliveries.len() as i64);
+    assert_eq!(summary.deliveries, written.deliveries.len() as i64);
 
     assert_eq!(t.store.counts().await.unwrap(), counts_plus(before, &rows));
 
@@ -49,9 +55,9 @@ async fn publish_and_read_back(id: &str) -> Written {
         serde_json::from_str::<serde_json::Value>(&fx.message(id).wire.canonical()).unwrap(),
         "the stored request is the message as published, in canonical form"
     );
-    let written = Written::of_detail(&detail);
-    assert_eq!(written, Written::of_rows(&rows));
-    assert_eq!(Some(written.triples()), expected_decisions(id));
+    let stored = Written::of_detail(&detail);
+    assert_eq!(stored, written);
+    assert_eq!(Some(stored.triples()), expected_decisions(id));
     for d in &detail.deliveries {
         assert_eq!((d.status.as_str(), d.attempts), ("pending", 0), "{d:?}");
     }
@@ -107,14 +113,18 @@ async fn every_accepted_conformance_message_is_stored_in_publish_order() {
     let t = store_with_directory().await;
     let mut expected = fx.directory_counts();
     for message in &fx.messages {
-        let rows = fx.rows_of(message, ACCEPTED_AT);
-        let published = t.store.publish(&rows, None).await.expect("publishes");
+        let rows = fx.routed_of(message, ACCEPTED_AT);
+        let published = t
+            .store
+            .publish(&rows.publish(), None)
+            .await
+            .expect("publishes");
         assert!(
             matches!(published, Published::Accepted(_)),
             "{}: {published:?}",
             message.id
         );
-        expected = counts_plus(expected, &rows);
+        expected = counts_plus(expected, &rows.rows());
         let detail = t.store.message(message.id.as_str()).await.unwrap().unwrap();
         assert_eq!(
             Some(Written::of_detail(&detail).triples()),
@@ -141,21 +151,21 @@ async fn every_accepted_conformance_message_is_stored_in_publish_order() {
 async fn publishing_the_same_message_again_changes_nothing() {
     let fx = fixture();
     let t = store_with_directory().await;
-    let rows = fx.rows("incident-teams-everywhere", ACCEPTED_AT);
-    let Published::Accepted(first) = t.store.publish(&rows, None).await.unwrap() else {
+    let rows = fx.routed("incident-teams-everywhere", ACCEPTED_AT);
+    let Published::Accepted(first) = t.store.publish(&rows.publish(), None).await.unwrap() else {
         panic!("the first publish was not accepted");
     };
     let counts = t.store.counts().await.unwrap();
     let detail = t.store.message("incident-teams-everywhere").await.unwrap();
 
     assert_eq!(
-        t.store.publish(&rows, None).await.unwrap(),
+        t.store.publish(&rows.publish(), None).await.unwrap(),
         Published::Repeated(first.clone())
     );
     // Published again a minute later: still the same message, accepted at the first time.
-    let later = fx.rows("incident-teams-everywhere", ACCEPTED_AT + 60_000);
+    let later = fx.routed("incident-teams-everywhere", ACCEPTED_AT + 60_000);
     assert_eq!(
-        t.store.publish(&later, None).await.unwrap(),
+        t.store.publish(&later.publish(), None).await.unwrap(),
         Published::Repeated(first)
     );
 
@@ -172,7 +182,7 @@ async fn a_different_message_under_a_published_id_is_refused() {
     let t = store_with_directory().await;
     let id = "price-change-mixed";
     t.store
-        .publish(&fx.rows(id, ACCEPTED_AT), None)
+        .publish(&fx.routed(id, ACCEPTED_AT).publish(), None)
         .await
         .unwrap();
     let counts = t.store.counts().await.unwrap();
@@ -189,7 +199,7 @@ async fn a_different_message_under_a_published_id_is_refused() {
         let message = Message::parse(wire, &fx.policy, &fx.directory).expect("a valid message");
         match t
             .store
-            .publish(&fx.rows_of(&message, ACCEPTED_AT + 1), None)
+            .publish(&fx.routed_of(&message, ACCEPTED_AT + 1).publish(), None)
             .await
         {
             Err(e @ StoreError::Conflict(_)) => {
@@ -212,41 +222,52 @@ async fn a_publish_that_fails_part_way_leaves_no_trace() {
     let fx = fixture();
     let t = store_with_directory().await;
     let id = "incident-teams-everywhere";
-    let good = fx.rows(id, ACCEPTED_AT);
+    let good = fx.routed(id, ACCEPTED_AT);
 
-    // The last delivery breaks a constraint: the message, decisions and partner copies
-    // were already written inside the transaction when it fails.
-    let mut bad_delivery = good.clone();
-    bad_delivery
-        .deliveries
-        .last_mut()
-        .expect("deliveries")
-        .recipient = "nobody";
-    // A customer decided twice breaks the decisions' key.
-    let mut twice = good.clone();
-    twice.decisions.push(good.decisions[0].clone());
-
-    for bad in [bad_delivery, twice] {
-        // Whichever layer reports it, the database refused the write.
-        match t.store.publish(&bad, None).await {
-            Err(StoreError::Conflict(_)) | Ok(_) => {
-                panic!("rows breaking the schema were not refused by the database")
+    // Each trigger makes SQLite refuse one write of the publish, after the message row and
+    // everything before that write were already written inside the transaction: the first
+    // decision batch, the partners' deliveries (the last batch), the partners' copies, and
+    // the final counts on the message.
+    let refusals = [
+        "BEFORE INSERT ON decision_batches",
+        "BEFORE INSERT ON delivery_batches WHEN NEW.recipient = 'partner'",
+        "BEFORE INSERT ON partner_copies",
+        "BEFORE UPDATE ON messages",
+    ];
+    for refusal in refusals {
+        sqlx::query(&format!(
+            "CREATE TRIGGER refuse {refusal} BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ))
+        .execute(t.store.pool())
+        .await
+        .unwrap();
+        match t.store.publish(&good.publish(), None).await {
+            Err(e @ StoreError::Sqlite(_)) | Err(e @ StoreError::Database(_)) => {
+                assert!(e.to_string().contains("refused"), "{refusal}: {e}")
             }
-            Err(_) => {}
+            other => panic!("{refusal}: the refused write was not reported: {other:?}"),
         }
-        assert_eq!(t.store.counts().await.unwrap(), fx.directory_counts());
-        assert_eq!(t.store.message(id).await.unwrap(), None);
-        assert!(t.store.messages().await.unwrap().is_empty());
+        sqlx::query("DROP TRIGGER refuse")
+            .execute(t.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            t.store.counts().await.unwrap(),
+            fx.directory_counts(),
+            "{refusal}"
+        );
+        assert_eq!(t.store.message(id).await.unwrap(), None, "{refusal}");
+        assert!(t.store.messages().await.unwrap().is_empty(), "{refusal}");
     }
 
-    // The failed attempts held nothing back: the good rows are accepted as new.
+    // The failed attempts held nothing back: the message is accepted as new.
     assert!(matches!(
-        t.store.publish(&good, None).await.unwrap(),
+        t.store.publish(&good.publish(), None).await.unwrap(),
         Published::Accepted(_)
     ));
     assert_eq!(
         t.store.counts().await.unwrap(),
-        counts_plus(fx.directory_counts(), &good)
+        counts_plus(fx.directory_counts(), &good.rows())
     );
 }
 
@@ -278,8 +299,12 @@ async fn rows_routed_against_a_replaced_directory_are_refused_and_change_nothing
     assert_eq!(newer.generation, snapshot.generation + 1);
 
     let before = t.store.counts().await.unwrap();
-    let rows = fx.rows("price-change-mixed", ACCEPTED_AT);
-    match t.store.publish(&rows, Some(snapshot.generation)).await {
+    let rows = fx.routed("price-change-mixed", ACCEPTED_AT);
+    match t
+        .store
+        .publish(&rows.publish(), Some(snapshot.generation))
+        .await
+    {
         Err(StoreError::DirectoryChanged) => {}
         other => panic!("expected DirectoryChanged, got {other:?}"),
     }
@@ -288,7 +313,7 @@ async fn rows_routed_against_a_replaced_directory_are_refused_and_change_nothing
     // Routed against the current directory, the same rows are accepted.
     let accepted = t
         .store
-        .publish(&rows, Some(newer.generation))
+        .publish(&rows.publish(), Some(newer.generation))
         .await
         .unwrap();
     assert!(matches!(accepted, Published::Accepted(_)), "{accepted:?}");

@@ -62,11 +62,19 @@ fn bench_publish_prints_its_figures_and_leaves_the_folder_as_it_found_it() {
             .as_u64()
             .unwrap_or_else(|| panic!("rows.{k}: {rows}"))
     };
-    assert!(part("decisions") > 0 && part("deliveries") > 0, "{rows}");
+    assert!(
+        part("decision_batches") > 0 && part("delivery_batches") > 0,
+        "{rows}"
+    );
     assert_eq!(
         part("total"),
-        part("messages") + part("decisions") + part("partner_copies") + part("deliveries")
+        part("messages")
+            + part("decision_batches")
+            + part("partner_copies")
+            + part("delivery_batches")
     );
+    assert!(figures["decisions"].as_u64() >= Some(part("decision_batches")));
+    assert!(figures["deliveries"].as_u64() >= Some(part("delivery_batches")));
 
     // The folder was the caller's: the benchmark removes its own database, nothing else.
     assert_eq!(
