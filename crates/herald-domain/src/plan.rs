@@ -54,25 +54,44 @@ pub fn customer_copy<'m>(
         return None;
     }
     let category = policy.category(message.category);
-    let subs = routing.subscriptions(decision).iter().copied();
-    let subscriptions = match category.customer_copy {
-        CopyNames::All => subs.collect(),
-        CopyNames::Direct => subs
-            .filter(|s| directory.subscription(*s).is_direct())
-            .collect(),
-    };
-    let customer = directory.customer(decision.customer);
     Some(CustomerCopy {
         customer: decision.customer,
-        subscriptions,
-        readers: readers(
-            directory,
-            message,
-            &customer.contacts,
-            customer.locale.as_deref(),
-            &category.customer_contacts,
-        ),
+        subscriptions: customer_copy_names(category, directory, routing, decision).collect(),
+        readers: customer_readers(policy, directory, message, decision.customer),
     })
+}
+
+/// The in-scope subscriptions a customer's own copy names, when it hears directly: all of
+/// them, or only those it holds directly, as the category says.
+pub fn customer_copy_names<'r>(
+    category: &Category,
+    directory: &'r Directory,
+    routing: &'r Routing,
+    decision: &Decision,
+) -> impl Iterator<Item = SubscriptionIx> + 'r {
+    let all = category.customer_copy == CopyNames::All;
+    routing
+        .subscriptions(decision)
+        .iter()
+        .copied()
+        .filter(move |s| all || directory.subscription(*s).is_direct())
+}
+
+/// The readers of customer `c`'s own copy of a message.
+pub fn customer_readers<'m>(
+    policy: &Policy,
+    directory: &Directory,
+    message: &'m Message,
+    c: CustomerIx,
+) -> Vec<Reader<'m>> {
+    let customer = directory.customer(c);
+    readers(
+        directory,
+        message,
+        &customer.contacts,
+        customer.locale.as_deref(),
+        &policy.category(message.category).customer_contacts,
+    )
 }
 
 /// The partners' copies, sorted by partner id.

@@ -20,7 +20,9 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Mutex;
 
 use herald_domain::ids::{PartnerIx, SubscriptionIx};
-use herald_domain::plan::{customer_copy, partner_readers, partner_share, Reader};
+use herald_domain::plan::{
+    customer_copy_names, customer_readers, partner_readers, partner_share, Reader,
+};
 use herald_domain::route::Decision;
 use herald_domain::{Directory, Message, Policy, Routing};
 use serde::Deserialize;
@@ -311,11 +313,70 @@ struct Builder<'p, 'a> {
     out: SyncSender<Batch<'a>>,
 }
 
+/// What a builder thread keeps while it works through its share.
+struct Work {
+    share: Share,
+    /// Where each partner's part is in `share.partners`, by partner index.
+    slot: Vec<u32>,
+    /// How many customers, and in-scope subscriptions, each partner's part lists at most,
+    /// so its lists are sized once.
+    sizes: Vec<(u32, u32)>,
+    deliveries: DeliveryBatches,
+}
+
 impl<'a> Builder<'_, 'a> {
     /// Builds and hands over the batches of consecutive `runs` of decisions, and gathers
-    /// the partners' copies while each customer's ids are at hand. Stops early, with what
-    /// it has, when the receiver is gone.
+    /// the partners' copies. Buffers are sized from what came before, so they seldom grow.
+    /// Stops early, with what it has, when the receiver is gone.
     fn share(&self, runs: &[&[Decision]]) -> Share {
+        let Publish {
+            directory, routing, ..
+        } = *self.publish;
+        let mut work = Work {
+            share: Share::default(),
+            slot: vec![u32::MAX; directory.partners().len()],
+            sizes: vec![(0, 0); directory.partners().len()],
+            deliveries: DeliveryBatches::new(Recipient::Customer),
+        };
+        for d in runs.iter().flat_map(|run| run.iter()) {
+            for p in routing.partners(d) {
+                let size = &mut work.sizes[p.get()];
+                size.0 += 1;
+                size.1 += routing.subscriptions(d).len() as u32;
+            }
+        }
+        let mut body_size = 0;
+        for run in runs {
+            let mut body = self.buffers.take(body_size);
+            body.push('[');
+            for (i, d) in run.iter().enumerate() {
+                if i > 0 {
+                    body.push(',');
+                }
+                self.decision(d, &mut body, &mut work);
+            }
+            body.push(']');
+            body_size = body.len() + body.len() / 8;
+            let batch = DecisionBatch {
+                first_customer: directory.customer(run[0].customer).id.as_str(),
+                customers: run.len(),
+                body,
+            };
+            if self.out.send(Batch::Decisions(batch)).is_err() {
+                return work.share;
+            }
+        }
+        if let Some(batch) = work.deliveries.finish() {
+            work.share.deliveries += batch.deliveries;
+            let _ = self.out.send(Batch::Deliveries(batch));
+        }
+        work.share
+    }
+
+    /// Everything one decision becomes, while its customer's ids are in the cache: its
+    /// entry in `body`, the deliveries of the customer's own copy (handing over each
+    /// batch of them it completes), and its part of each partner's copy.
+    fn decision(&self, d: &Decision, body: &mut String, work: &mut Work) {
         let Publish {
             policy,
             directory,
@@ -324,129 +385,67 @@ impl<'a> Builder<'_, 'a> {
             ..
         } = *self.publish;
         let category = policy.category(message.category);
-        let mut share = Share::default();
-        let mut slot: Vec<u32> = vec![u32::MAX; directory.partners().len()];
-        // How many customers, and in-scope subscriptions, each partner's part lists at most,
-        // so its lists are sized once.
-        let mut sizes: Vec<(u32, u32)> = vec![(0, 0); directory.partners().len()];
-        for d in runs.iter().flat_map(|run| run.iter()) {
-            for p in routing.partners(d) {
-                let size = &mut sizes[p.get()];
-                size.0 += 1;
-                size.1 += routing.subscriptions(d).len() as u32;
-            }
-        }
-        let mut deliveries = DeliveryBatches::new(Recipient::Customer);
-        let mut body_size = 0;
-        for run in runs {
-            let batch = self.decisions(run, body_size, &mut deliveries, &mut share);
-            body_size = batch.body.len() + batch.body.len() / 8;
-            if self.out.send(Batch::Decisions(batch)).is_err() {
-                return share;
-            }
-            for d in run.iter() {
-                let customer = directory.customer(d.customer).id.as_str();
-                for p in routing.partners(d) {
-                    let i = &mut slot[p.get()];
-                    if *i == u32::MAX {
-                        *i = share.partners.len() as u32;
-                        let (customers, subscriptions) = sizes[p.get()];
-                        let id_size = |id: &str| id.len() + 3;
-                        let sub_size = routing
-                            .subscriptions(d)
-                            .first()
-                            .map_or(0, |s| id_size(directory.subscription(*s).id.as_str()));
-                        share.partners.push(PartnerPart {
-                            partner: *p,
-                            customers: String::with_capacity(
-                                customers as usize * id_size(customer),
-                            ),
-                            subscriptions: String::with_capacity(subscriptions as usize * sub_size),
-                        });
-                    }
-                    let part = &mut share.partners[*i as usize];
-                    push_item(&mut part.customers, customer);
-                    for s in partner_share(category, directory, routing, d, *p) {
-                        push_item(
-                            &mut part.subscriptions,
-                            directory.subscription(s).id.as_str(),
-                        );
-                    }
-                }
-            }
-        }
-        if let Some(batch) = deliveries.finish() {
-            share.deliveries += batch.deliveries;
-            let _ = self.out.send(Batch::Deliveries(batch));
-        }
-        share
-    }
-
-    /// The batch of one run of decisions, with a body of about `body_size` bytes. The
-    /// deliveries of the customers' own copies go to `deliveries`, and each batch of them
-    /// it completes is handed over.
-    fn decisions(
-        &self,
-        decisions: &[Decision],
-        body_size: usize,
-        deliveries: &mut DeliveryBatches,
-        share: &mut Share,
-    ) -> DecisionBatch<'a> {
-        let Publish {
-            policy,
-            directory,
-            message,
-            routing,
-            ..
-        } = *self.publish;
-        let sub_id = |s: &SubscriptionIx| directory.subscription(*s).id.as_str();
-        let mut body = self.buffers.take(body_size);
+        let sub_id = |s: SubscriptionIx| directory.subscription(s).id.as_str();
+        let customer = directory.customer(d.customer).id.as_str();
         body.push('[');
-        for (i, d) in decisions.iter().enumerate() {
-            let customer = directory.customer(d.customer);
-            if i > 0 {
-                body.push(',');
-            }
-            body.push('[');
-            push_string(&mut body, customer.id.as_str());
-            body.push_str(if d.direct { ",true," } else { ",false," });
-            push_strings(
-                &mut body,
-                routing
-                    .partners(d)
-                    .iter()
-                    .map(|p| directory.partner(*p).id.as_str()),
-            );
-            body.push(',');
-            push_strings(&mut body, routing.subscriptions(d).iter().map(sub_id));
-            body.push(',');
-            match customer_copy(policy, directory, message, routing, d) {
-                Some(copy) => {
-                    share.direct += 1;
-                    push_strings(&mut body, copy.subscriptions.iter().map(sub_id));
-                    for reader in &copy.readers {
-                        let full =
-                            deliveries.push(directory, self.buffers, customer.id.as_str(), reader);
-                        if let Some(batch) = full {
-                            share.deliveries += batch.deliveries;
-                            // A receiver that is gone is seen when the decisions are sent.
-                            let _ = self.out.send(Batch::Deliveries(batch));
-                        }
-                    }
-                }
-                None => body.push_str("null"),
-            }
-            body.push(',');
-            push_string(&mut body, &policy.rule(d.customer_rule).id);
-            body.push(',');
-            push_string(&mut body, &policy.rule(d.partners_rule).id);
-            body.push(']');
-        }
-        body.push(']');
-        DecisionBatch {
-            first_customer: directory.customer(decisions[0].customer).id.as_str(),
-            customers: decisions.len(),
+        push_string(body, customer);
+        body.push_str(if d.direct { ",true," } else { ",false," });
+        push_strings(
             body,
+            routing
+                .partners(d)
+                .iter()
+                .map(|p| directory.partner(*p).id.as_str()),
+        );
+        body.push(',');
+        push_strings(body, routing.subscriptions(d).iter().map(|s| sub_id(*s)));
+        body.push(',');
+        if d.direct {
+            work.share.direct += 1;
+            push_strings(
+                body,
+                customer_copy_names(category, directory, routing, d).map(sub_id),
+            );
+            for reader in &customer_readers(policy, directory, message, d.customer) {
+                let full = work
+                    .deliveries
+                    .push(directory, self.buffers, customer, reader);
+                if let Some(batch) = full {
+                    work.share.deliveries += batch.deliveries;
+                    // A receiver that is gone is seen when the decisions are handed over.
+                    let _ = self.out.send(Batch::Deliveries(batch));
+                }
+            }
+        } else {
+            body.push_str("null");
+        }
+        body.push(',');
+        push_string(body, &policy.rule(d.customer_rule).id);
+        body.push(',');
+        push_string(body, &policy.rule(d.partners_rule).id);
+        body.push(']');
+
+        for p in routing.partners(d) {
+            let i = &mut work.slot[p.get()];
+            if *i == u32::MAX {
+                *i = work.share.partners.len() as u32;
+                let (customers, subscriptions) = work.sizes[p.get()];
+                let id_size = |id: &str| id.len() + 3;
+                let sub_size = routing
+                    .subscriptions(d)
+                    .first()
+                    .map_or(0, |s| id_size(sub_id(*s)));
+                work.share.partners.push(PartnerPart {
+                    partner: *p,
+                    customers: String::with_capacity(customers as usize * id_size(customer)),
+                    subscriptions: String::with_capacity(subscriptions as usize * sub_size),
+                });
+            }
+            let part = &mut work.share.partners[*i as usize];
+            push_item(&mut part.customers, customer);
+            for s in partner_share(category, directory, routing, d, *p) {
+                push_item(&mut part.subscriptions, sub_id(s));
+            }
         }
     }
 }

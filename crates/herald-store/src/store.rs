@@ -340,7 +340,7 @@ impl Store {
 
     /// Stores a publish in one transaction: the message, its decisions, its partner copies
     /// and its deliveries. The same message again changes nothing; another message under
-    /// the same id is refused. The rows are built while they are written ([`rows::stream`]).
+    /// the same id is refused. The rows are built, on every core, while they are written.
     ///
     /// `directory` is the generation of the stored directory the message was routed
     /// against ([`Snapshot::generation`]); when an import has replaced it since, nothing is
