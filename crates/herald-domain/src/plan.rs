@@ -57,7 +57,11 @@ pub fn customer_copy<'m>(
     Some(CustomerCopy {
         customer: decision.customer,
         subscriptions: customer_copy_names(category, directory, routing, decision).collect(),
-        readers: customer_readers(policy, directory, message, decision.customer),
+        readers: {
+            let mut chosen = Vec::new();
+            customer_readers(policy, directory, message, decision.customer, &mut chosen);
+            chosen
+        },
     })
 }
 
@@ -77,21 +81,23 @@ pub fn customer_copy_names<'r>(
         .filter(move |s| all || directory.subscription(*s).is_direct())
 }
 
-/// The readers of customer `c`'s own copy of a message.
+/// The readers of customer `c`'s own copy of a message, into `chosen` (emptied first).
 pub fn customer_readers<'m>(
     policy: &Policy,
     directory: &Directory,
     message: &'m Message,
     c: CustomerIx,
-) -> Vec<Reader<'m>> {
+    chosen: &mut Vec<Reader<'m>>,
+) {
     let customer = directory.customer(c);
-    readers(
+    readers_into(
         directory,
         message,
         &customer.contacts,
         customer.locale.as_deref(),
         &policy.category(message.category).customer_contacts,
-    )
+        chosen,
+    );
 }
 
 /// The partners' copies, sorted by partner id.
@@ -194,29 +200,51 @@ pub fn readers<'m>(
     org_locale: Option<&str>,
     choice: &ContactChoice,
 ) -> Vec<Reader<'m>> {
+    let mut chosen = Vec::new();
+    readers_into(
+        directory,
+        message,
+        contacts,
+        org_locale,
+        choice,
+        &mut chosen,
+    );
+    chosen
+}
+
+/// [`readers`], into `chosen` (emptied first), so a caller planning a million copies can
+/// reuse one list.
+pub fn readers_into<'m>(
+    directory: &Directory,
+    message: &'m Message,
+    contacts: &Range<u32>,
+    org_locale: Option<&str>,
+    choice: &ContactChoice,
+    chosen: &mut Vec<Reader<'m>>,
+) {
+    chosen.clear();
     let list = directory.contacts(contacts);
     let consents = |c: &Contact| match choice.consent {
         None => true,
         Some(Consent::ProductNews) => c.product_news,
     };
     for role in &choice.roles {
-        let chosen: Vec<Reader<'m>> = list
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.roles.contains(*role) && consents(c))
-            .map(|(i, c)| {
-                // The contact's own locale, or its organisation's when it states none
-                // (POLICY.md: its own locale, then its language, then the message's).
-                let wanted = c.locale.as_deref().or(org_locale);
-                Reader {
-                    contact: ContactIx(contacts.start + i as u32),
-                    locale: message.content.pick_locale(wanted),
-                }
-            })
-            .collect();
+        chosen.extend(
+            list.iter()
+                .enumerate()
+                .filter(|(_, c)| c.roles.contains(*role) && consents(c))
+                .map(|(i, c)| {
+                    // The contact's own locale, or its organisation's when it states none
+                    // (POLICY.md: its own locale, then its language, then the message's).
+                    let wanted = c.locale.as_deref().or(org_locale);
+                    Reader {
+                        contact: ContactIx(contacts.start + i as u32),
+                        locale: message.content.pick_locale(wanted),
+                    }
+                }),
+        );
         if !chosen.is_empty() {
-            return chosen;
+            return;
         }
     }
-    Vec::new()
 }

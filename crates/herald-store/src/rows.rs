@@ -314,7 +314,7 @@ struct Builder<'p, 'a> {
 }
 
 /// What a builder thread keeps while it works through its share.
-struct Work {
+struct Work<'a> {
     share: Share,
     /// Where each partner's part is in `share.partners`, by partner index.
     slot: Vec<u32>,
@@ -322,6 +322,8 @@ struct Work {
     /// so its lists are sized once.
     sizes: Vec<(u32, u32)>,
     deliveries: DeliveryBatches,
+    /// The readers of the customer at hand, in a list used again for every customer.
+    readers: Vec<Reader<'a>>,
 }
 
 impl<'a> Builder<'_, 'a> {
@@ -337,6 +339,7 @@ impl<'a> Builder<'_, 'a> {
             slot: vec![u32::MAX; directory.partners().len()],
             sizes: vec![(0, 0); directory.partners().len()],
             deliveries: DeliveryBatches::new(Recipient::Customer),
+            readers: Vec::new(),
         };
         for d in runs.iter().flat_map(|run| run.iter()) {
             for p in routing.partners(d) {
@@ -376,7 +379,7 @@ impl<'a> Builder<'_, 'a> {
     /// Everything one decision becomes, while its customer's ids are in the cache: its
     /// entry in `body`, the deliveries of the customer's own copy (handing over each
     /// batch of them it completes), and its part of each partner's copy.
-    fn decision(&self, d: &Decision, body: &mut String, work: &mut Work) {
+    fn decision(&self, d: &Decision, body: &mut String, work: &mut Work<'a>) {
         let Publish {
             policy,
             directory,
@@ -406,7 +409,9 @@ impl<'a> Builder<'_, 'a> {
                 body,
                 customer_copy_names(category, directory, routing, d).map(sub_id),
             );
-            for reader in &customer_readers(policy, directory, message, d.customer) {
+            let mut readers = std::mem::take(&mut work.readers);
+            customer_readers(policy, directory, message, d.customer, &mut readers);
+            for reader in &readers {
                 let full = work
                     .deliveries
                     .push(directory, self.buffers, customer, reader);
@@ -416,6 +421,7 @@ impl<'a> Builder<'_, 'a> {
                     let _ = self.out.send(Batch::Deliveries(batch));
                 }
             }
+            work.readers = readers;
         } else {
             body.push_str("null");
         }
