@@ -71,6 +71,9 @@ CREATE TABLE partner_copies (
     UNIQUE (message, partner)
 );
 
+-- A partner's copies, newest first, for its own view of the messages.
+CREATE INDEX partner_copies_by_partner ON partner_copies (partner, message);
+
 -- Up to 1,024 deliveries of one message to one kind of recipient on one channel per row.
 -- `body` is a JSON array with one entry per delivery: [organisation, contact, address,
 -- locale]. Entry `n` of batch `id` is delivery `id * 1024 + n`. Workers lease whole

@@ -8,9 +8,15 @@
 //! and applied on open.
 
 mod bulk;
+mod keys;
+mod publisher;
+mod reads;
 mod rows;
 mod store;
 
+pub use keys::{KeyFor, KeyInfo, NewKey, Principal};
+pub use publisher::Outcome;
+pub use reads::{Audience, DecisionPage, Page};
 pub use rows::{
     DecisionBatch, DecisionEntry, DeliveryBatch, DeliveryEntry, MessageRow, PartnerCopyRow,
     Publish, Recipient, Rows, BATCH,

@@ -34,6 +34,21 @@ pub enum StoreError {
     InvalidDirectory(#[from] DirectoryError),
     #[error("the database refused a write: {0}")]
     Sqlite(#[from] SqliteError),
+    /// A partner key was asked for a partner the stored directory does not hold.
+    #[error("there is no partner \"{0}\" in the stored directory; a partner key is made for a partner the directory holds")]
+    UnknownPartner(String),
+    /// A customer key was asked for a customer the stored directory does not hold.
+    #[error("there is no customer \"{0}\" in the stored directory; a customer key is made for a customer the directory holds")]
+    UnknownCustomer(String),
+    /// A vendor key was asked for with an empty cloud, or one holding spaces.
+    #[error("a vendor key acts in exactly one cloud, and no cloud was named (a cloud is a name without spaces, such as \"global\")")]
+    EmptyCloud,
+    /// No key has this id.
+    #[error("there is no API key \"{0}\"; a key is named by its id, the part of the token between `hk_` and the second `_`")]
+    UnknownKey(String),
+    /// The operating system gave no random bytes for a new key.
+    #[error("no random bytes could be had from the operating system for a new key: {0}")]
+    Random(getrandom::Error),
 }
 
 /// The outcome of storing a publish.
@@ -160,7 +175,7 @@ fn to_json<T: Serialize>(value: &T) -> String {
 }
 
 /// The entries of a batch body.
-fn batch<T: serde::de::DeserializeOwned>(body: &str) -> Result<Vec<T>, StoreError> {
+pub(crate) fn batch<T: serde::de::DeserializeOwned>(body: &str) -> Result<Vec<T>, StoreError> {
     serde_json::from_str(body).map_err(|e| {
         StoreError::Damaged(format!(
             "a batch of decisions or deliveries does not parse: {e}"
@@ -168,7 +183,7 @@ fn batch<T: serde::de::DeserializeOwned>(body: &str) -> Result<Vec<T>, StoreErro
     })
 }
 
-fn ids(text: &str) -> Result<Vec<String>, StoreError> {
+pub(crate) fn ids(text: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::Damaged(format!("a list of ids does not parse: {e}")))
 }
@@ -459,9 +474,9 @@ impl Store {
         Ok(())
     }
 
-    const SUMMARY_COLUMNS: &'static str = "id, cloud, category, policy_version, accepted_at, customers_in_scope, customers_direct, partners_told, deliveries";
+    pub(crate) const SUMMARY_COLUMNS: &'static str = "id, cloud, category, policy_version, accepted_at, customers_in_scope, customers_direct, partners_told, deliveries";
 
-    fn summary_from(row: &sqlx::sqlite::SqliteRow) -> MessageSummary {
+    pub(crate) fn summary_from(row: &sqlx::sqlite::SqliteRow) -> MessageSummary {
         MessageSummary {
             id: row.get(0),
             cloud: row.get(1),

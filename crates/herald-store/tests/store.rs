@@ -9,6 +9,9 @@
 //!   planned it.
 //! - `durability`: what was committed is there after the file is closed and reopened.
 //! - `concurrency`: publishers racing on one message id yield exactly one acceptance.
+//! - `keys`: API keys act as the vendor of one cloud, one partner or one customer of the
+//!   stored directory; a wrong secret, a malformed token, an unknown id or a revoked key
+//!   acts as no one; the secret is never stored or listed.
 //!
 //! The data is the public conformance world and messages kept by `herald-domain`.
 //! A crate root resolves `mod x;` next to itself, hence the `#[path]`s into `store/`.
@@ -23,5 +26,7 @@ mod concurrency;
 mod durability;
 #[path = "store/import.rs"]
 mod import;
+#[path = "store/keys.rs"]
+mod keys;
 #[path = "store/publish.rs"]
 mod publish;

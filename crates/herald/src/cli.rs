@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 /// Herald decides who hears about a vendor's message when the vendor sells through
 /// partners, and queues a copy for each of them.
@@ -27,6 +27,26 @@ pub struct PolicyArgs {
     /// A policy file (TOML) to use instead of the default policy.
     #[arg(long, env = "HERALD_POLICY")]
     pub policy: Option<PathBuf>,
+}
+
+/// How `herald serve` runs: flags over `HERALD_…` variables over the configuration file.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A configuration file (TOML: `listen`, `db`, `policy`, `body_limit`).
+    #[arg(long, env = "HERALD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "HERALD_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// The SQLite database file [default: herald.db].
+    #[arg(long, env = "HERALD_DB")]
+    pub db: Option<PathBuf>,
+    /// A policy file (TOML) to use instead of the default policy.
+    #[arg(long, env = "HERALD_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// The largest request body accepted, in bytes [default: 64 MiB].
+    #[arg(long, env = "HERALD_BODY_LIMIT")]
+    pub body_limit: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +119,13 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Serve the HTTP API until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
+    /// Make, list and revoke the API keys callers of the HTTP API present.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Run the whole job on a generated directory and print a readable summary.
     Demo {
         /// How many customers the generated directory has.
@@ -129,6 +156,48 @@ pub enum PolicyCommand {
     Check {
         /// The policy file (TOML).
         file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a key and print its token on stdout; the token is shown this once only.
+    #[command(group(
+        ArgGroup::new("acts_as")
+            .required(true)
+            .args(["vendor", "partner", "customer"])
+    ))]
+    Create {
+        /// A vendor key, acting in the cloud named by --cloud.
+        #[arg(long, requires = "cloud")]
+        vendor: bool,
+        /// The cloud a vendor key acts in: one the stored directory's partners or
+        /// customers belong to.
+        #[arg(long, requires = "vendor")]
+        cloud: Option<String>,
+        /// A key acting as this partner of the stored directory, in its cloud.
+        #[arg(long)]
+        partner: Option<String>,
+        /// A key acting as this customer of the stored directory, in its cloud.
+        #[arg(long)]
+        customer: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List every key, revoked ones included, oldest first; never a token.
+    List {
+        /// Print the keys as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revoke a key: its token no longer authenticates.
+    Revoke {
+        /// The key's id: the part of its token between `hk_` and the second `_`.
+        id: String,
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 

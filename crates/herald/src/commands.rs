@@ -1,17 +1,18 @@
 //! The subcommands that read files and the store: route, explain, policy, import, publish,
-//! messages and show.
+//! messages and show; `keys` is handed to its own module.
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::report::report;
 use herald_domain::{route, wire, Directory, Message, Policy};
-use herald_store::{Publish, Published, Snapshot, Store, StoreError};
+use herald_store::{Outcome, Store, StoreError};
 
 use crate::cli::{Cli, Command, PolicyArgs, PolicyCommand};
 
@@ -73,6 +74,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => block_on(publish(&messages, &db.db, &policy)),
         Command::Messages { db } => block_on(list(&db.db)),
         Command::Show { id, json, db } => block_on(show(&id, json, &db.db)),
+        Command::Serve(args) => block_on(crate::serve::run(args)),
+        Command::Keys { command } => block_on(crate::keys::run(command)),
         Command::Demo {
             customers,
             seed,
@@ -231,7 +234,7 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
     let policy = load_policy(policy)?;
     let messages = load_messages(messages)?;
     let store = open_existing(db).await?;
-    let mut snapshot = store.load_snapshot().await?;
+    let mut snapshot = Arc::new(store.load_snapshot().await?);
     let mut refused = 0;
     for item in messages {
         let wire = match item {
@@ -243,31 +246,23 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
                 continue;
             }
         };
-        // A repeat is recognised before the message is checked against today's directory:
-        // a retry after the directory changed is still the message already accepted.
-        if let Some(stored) = store.request(wire.id.as_str()).await? {
-            if stored == wire.canonical() {
-                println!(
-                    "already published {} with the same content: nothing changed",
-                    wire.id
-                );
-            } else {
-                refused += 1;
-                eprintln!(
-                    "refused {}: {}",
-                    wire.id,
-                    herald_store::StoreError::Conflict(wire.id.to_string())
-                );
-            }
-            continue;
-        }
-        match publish_one(&store, &mut snapshot, &policy, &wire).await? {
-            Ok(Published::Accepted(s)) => println!(
+        match store
+            .publish_wire(&policy, &mut snapshot, &wire, millis_now())
+            .await?
+        {
+            Outcome::Accepted(s) => println!(
                 "accepted {}: {} customer(s) in scope, {} told directly, {} partner(s) told, {} deliveries queued",
                 s.id, s.customers_in_scope, s.customers_direct, s.partners_told, s.deliveries
             ),
-            Ok(Published::Repeated(s)) => println!("already published {} with the same content: nothing changed", s.id),
-            Err(reason) => {
+            Outcome::Repeated(s) => println!(
+                "already published {} with the same content: nothing changed",
+                s.id
+            ),
+            Outcome::Conflict(id) => {
+                refused += 1;
+                eprintln!("refused {id}: {}", StoreError::Conflict(id.clone()));
+            }
+            Outcome::Invalid(reason) => {
                 refused += 1;
                 eprintln!("refused {}: {reason}", wire.id);
             }
@@ -281,39 +276,8 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
     })
 }
 
-/// Routes one message against the stored directory and stores it, routing again when an
-/// import replaced the directory in between. The inner error is a refusal to report.
-async fn publish_one(
-    store: &Store,
-    snapshot: &mut Snapshot,
-    policy: &Policy,
-    wire: &wire::Message,
-) -> Result<Result<Published, String>> {
-    loop {
-        let message = match Message::parse(wire.clone(), policy, &snapshot.directory) {
-            Ok(message) => message,
-            Err(e) => return Ok(Err(e.reason)),
-        };
-        let routing = route(policy, &snapshot.directory, &message);
-        let publish = Publish {
-            policy,
-            directory: &snapshot.directory,
-            message: &message,
-            routing: &routing,
-            accepted_at: millis_now(),
-        };
-        let outcome = store.publish(&publish, Some(snapshot.generation)).await;
-        match outcome {
-            Ok(published) => return Ok(Ok(published)),
-            Err(StoreError::DirectoryChanged) => *snapshot = store.load_snapshot().await?,
-            Err(e @ StoreError::Conflict(_)) => return Ok(Err(e.to_string())),
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
 /// Opens a database that must already exist: reading commands never create one.
-async fn open_existing(db: &Path) -> Result<Store> {
+pub async fn open_existing(db: &Path) -> Result<Store> {
     if !db.exists() {
         bail!("there is no database at {}; create it with `herald import WORLD` (or name another with --db)", db.display());
     }

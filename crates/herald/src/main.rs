@@ -4,6 +4,8 @@ mod bench;
 mod cli;
 mod commands;
 mod demo;
+mod keys;
+mod serve;
 
 use std::process::ExitCode;
 

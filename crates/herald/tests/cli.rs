@@ -8,6 +8,8 @@
 //!   through `herald_store` as well as through the output.
 //! - `explain`: why a customer or partner did or did not hear, as text and JSON.
 //! - `policy`: `policy show` and `policy check`.
+//! - `keys`: `keys create`, `list` and `revoke`: a token printed once, authenticating as
+//!   whom it was made for until revoked; refusals that write nothing.
 //! - `demo`: the whole job on a generated directory, and its refusal to reuse a database.
 //! - `bench`: `bench route` and `bench publish` print their figures as JSON (no timing is
 //!   asserted).
@@ -22,6 +24,8 @@ mod common;
 mod demo;
 #[path = "cli/explain.rs"]
 mod explain;
+#[path = "cli/keys.rs"]
+mod keys;
 #[path = "cli/policy.rs"]
 mod policy;
 #[path = "cli/route.rs"]

@@ -1,11 +1,12 @@
 //! Running the built `herald` in a scratch folder, the conformance files, and reading a
-//! database back through `herald_store` to see exactly what a command changed.
+//! database back through `herald_store` to see exactly what a command changed (or making
+//! a key there at a fixed time, which the binary cannot).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use herald_domain::wire;
-use herald_store::{Counts, MessageSummary, Store};
+use herald_store::{Counts, KeyFor, MessageSummary, Principal, Store};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -177,6 +178,21 @@ impl Scratch {
     }
 }
 
+/// A scratch folder whose database holds the conformance directory.
+pub fn imported() -> Scratch {
+    let s = Scratch::new();
+    let run = s
+        .run(&["import", &conformance("world.json"), "--db", &s.db()])
+        .success();
+    assert!(
+        run.stdout
+            .contains("5 products, 7 partners, 9 customers, 14 subscriptions"),
+        "{}",
+        run.stdout
+    );
+    s
+}
+
 /// Everything a database holds, in numbers, records and messages.
 #[derive(Debug, PartialEq)]
 pub struct State {
@@ -185,7 +201,8 @@ pub struct State {
     pub messages: Vec<MessageSummary>,
 }
 
-/// Opens the database at `db` through the store crate, reads it with `read`, and closes it.
+/// Opens the database at `db` through the store crate, reads (or, to set a test up,
+/// writes) it with `read`, and closes it.
 fn read_store<T>(db: &str, read: impl AsyncFnOnce(&Store) -> T) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -228,4 +245,16 @@ pub fn world_with_unknown_customer() -> Value {
         .unwrap()
         .push(serde_json::json!({"id": "ghost-e3", "customer": "ghost", "product": "m365-e3", "partner": "fabrikam"}));
     world
+}
+
+/// Who `token` acts as, as the store crate authenticates it.
+pub fn authenticate(db: &str, token: &str) -> Option<Principal> {
+    read_store(db, async |store| store.authenticate(token).await.unwrap())
+}
+
+/// Makes a key through the store crate at `now` (Unix milliseconds), and gives its token.
+pub fn key_made_at(db: &str, key_for: KeyFor, now: i64) -> String {
+    read_store(db, async |store| {
+        store.create_key(key_for, now).await.unwrap().token
+    })
 }

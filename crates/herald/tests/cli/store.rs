@@ -4,23 +4,9 @@
 use serde_json::json;
 
 use crate::common::{
-    conformance, expected, state, stored_message, triples, world_with_unknown_customer, Scratch,
+    conformance, expected, imported, state, stored_message, triples, world_with_unknown_customer,
+    Scratch,
 };
-
-/// A scratch folder whose database holds the conformance directory.
-fn imported() -> Scratch {
-    let s = Scratch::new();
-    let run = s
-        .run(&["import", &conformance("world.json"), "--db", &s.db()])
-        .success();
-    assert!(
-        run.stdout
-            .contains("5 products, 7 partners, 9 customers, 14 subscriptions"),
-        "{}",
-        run.stdout
-    );
-    s
-}
 
 #[test]
 fn import_writes_the_world_through_herald_db() {

@@ -1,0 +1,164 @@
+//! The directory, as a vendor replaces it: its own cloud's partners, customers and
+//! subscriptions, and products for the catalog every cloud shares.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::Json;
+use herald_domain::ids::CloudId;
+use herald_domain::{wire, Directory};
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::problem::{Kind, Problem};
+use crate::state::AppState;
+
+fn cloud_of(cloud: &Option<CloudId>) -> &str {
+    cloud.as_ref().map_or("global", CloudId::as_str)
+}
+
+/// Replaces the caller's cloud of the directory, atomically: its partners, customers and
+/// subscriptions become exactly those given. Products are added to or updated in the shared
+/// catalog; the other clouds are untouched.
+#[utoipa::path(
+    put,
+    path = "/v1/directory",
+    request_body(content = Object, description = "A directory in the world format (`products`, `partners`, `customers`, `subscriptions`), every partner and customer in the key's cloud."),
+    responses(
+        (status = 200, description = "Replaced: the cloud's records in numbers.", body = Object),
+        (status = 400, description = "Not a directory in the world format.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a vendor key.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A record of another cloud, or a rule of a valid directory broken; every problem is named.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn put_directory(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, Problem> {
+    let cloud = caller.vendor_cloud("replace the directory")?.to_owned();
+    let body = body.map_err(|e| {
+        let kind = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            Kind::TooLarge
+        } else {
+            Kind::Malformed
+        };
+        Problem::new(kind, e.body_text())
+    })?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| Problem::new(Kind::Malformed, "the body is not UTF-8 text"))?;
+    let world = wire::World::from_json(text).map_err(|e| {
+        Problem::new(
+            Kind::Malformed,
+            format!("not a directory in the world format: {e}"),
+        )
+    })?;
+    outside_cloud(&cloud, &world)?;
+
+    // One replacement at a time, so two clouds replaced together both stay replaced.
+    let _writing = state.directory_writes().lock().await;
+    let stored = state.store().load_world().await?;
+    let counts = json!({
+        "cloud": cloud,
+        "products": world.products.len(),
+        "partners": world.partners.len(),
+        "customers": world.customers.len(),
+        "subscriptions": world.subscriptions.len(),
+    });
+    let merged = merge(&cloud, stored, world);
+    let directory = Directory::build(merged)
+        .map_err(|e| Problem::new(Kind::InvalidDirectory, e.to_string()))?;
+    state.store().import(&directory).await?;
+    state.keep_snapshot(Arc::new(state.store().load_snapshot().await?));
+    Ok(Json(counts))
+}
+
+/// Refuses any record of the body outside `cloud`, naming each.
+fn outside_cloud(cloud: &str, world: &wire::World) -> Result<(), Problem> {
+    let mut problems = Vec::new();
+    for p in &world.partners {
+        if cloud_of(&p.cloud) != cloud {
+            problems.push(format!(
+                "partner \"{}\", field `cloud`: \"{}\" is not this key's cloud \"{cloud}\"",
+                p.id,
+                cloud_of(&p.cloud)
+            ));
+        }
+    }
+    for c in &world.customers {
+        if cloud_of(&c.cloud) != cloud {
+            problems.push(format!(
+                "customer \"{}\", field `cloud`: \"{}\" is not this key's cloud \"{cloud}\"",
+                c.id,
+                cloud_of(&c.cloud)
+            ));
+        }
+    }
+    let customers: HashSet<&str> = world.customers.iter().map(|c| c.id.as_str()).collect();
+    for s in &world.subscriptions {
+        if !customers.contains(s.customer.as_str()) {
+            problems.push(format!(
+                "subscription \"{}\", field `customer`: \"{}\" is not one of this directory's customers",
+                s.id, s.customer
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            Kind::InvalidDirectory,
+            format!(
+                "the directory was refused and nothing of it was used: {}",
+                problems.join("; ")
+            ),
+        ))
+    }
+}
+
+/// The stored world with `cloud`'s records replaced by `given`'s, and `given`'s products
+/// added to or updated in the catalog.
+fn merge(cloud: &str, stored: wire::World, given: wire::World) -> wire::World {
+    let given_products: HashSet<String> = given.products.iter().map(|p| p.id.to_string()).collect();
+    let mut products: Vec<wire::Product> = stored
+        .products
+        .into_iter()
+        .filter(|p| !given_products.contains(p.id.as_str()))
+        .collect();
+    products.extend(given.products);
+    let other_customers: HashSet<String> = stored
+        .customers
+        .iter()
+        .filter(|c| cloud_of(&c.cloud) != cloud)
+        .map(|c| c.id.to_string())
+        .collect();
+    let subscriptions = stored
+        .subscriptions
+        .into_iter()
+        .filter(|s| other_customers.contains(s.customer.as_str()))
+        .chain(given.subscriptions)
+        .collect();
+    let partners = stored
+        .partners
+        .into_iter()
+        .filter(|p| cloud_of(&p.cloud) != cloud)
+        .chain(given.partners)
+        .collect();
+    let customers = stored
+        .customers
+        .into_iter()
+        .filter(|c| cloud_of(&c.cloud) != cloud)
+        .chain(given.customers)
+        .collect();
+    wire::World {
+        products,
+        partners,
+        customers,
+        subscriptions,
+    }
+}

@@ -1,0 +1,51 @@
+//! The health check, the metrics and the OpenAPI document, which need no key.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+use utoipa::OpenApi;
+
+use super::ApiDoc;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// Whether the server is up and its store answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    security(()),
+    responses(
+        (status = 200, description = "The server and its store answer.", body = Object),
+        (status = 500, description = "The store does not answer.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn healthz(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
+    state.store().summary("").await?;
+    Ok(Json(json!({"status": "ok"})))
+}
+
+/// Prometheus metrics.
+pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, Problem> {
+    let deliveries = state.store().deliveries_by_status().await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics().render(&deliveries),
+    ))
+}
+
+/// The OpenAPI document.
+pub async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        ApiDoc::openapi()
+            .to_json()
+            .expect("the OpenAPI document serialises"),
+    )
+}
+
+/// Any path the API does not have.
+pub async fn no_route() -> Problem {
+    Problem::not_found("such path; see /openapi.json")
+}

@@ -1,0 +1,89 @@
+//! The routes under `/v1`, the health check, the metrics and the OpenAPI document.
+
+mod directory;
+mod messages;
+mod meta;
+
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::routing::{get, post, put};
+use axum::{middleware, Json, Router};
+use serde::de::DeserializeOwned;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::config::ServeConfig;
+use crate::metrics;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// The OpenAPI 3.1 document of the API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Herald",
+        description = "Tells a vendor's customers and partners what they need to hear, and only that."
+    ),
+    paths(
+        meta::healthz,
+        directory::put_directory,
+        messages::post_message,
+        messages::post_route,
+        messages::list_messages,
+        messages::get_message,
+        messages::get_decisions,
+        messages::get_explanation,
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerKeys),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+/// Declares the bearer API keys.
+struct BearerKeys;
+
+impl Modify for BearerKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every route of the server.
+pub fn router(state: AppState, config: &ServeConfig) -> Router {
+    Router::new()
+        .route("/healthz", get(meta::healthz))
+        .route("/metrics", get(meta::metrics))
+        .route("/openapi.json", get(meta::openapi))
+        .route("/v1/directory", put(directory::put_directory))
+        .route(
+            "/v1/messages",
+            post(messages::post_message).get(messages::list_messages),
+        )
+        .route("/v1/route", post(messages::post_route))
+        .route("/v1/messages/{id}", get(messages::get_message))
+        .route("/v1/messages/{id}/decisions", get(messages::get_decisions))
+        .route("/v1/messages/{id}/explain", get(messages::get_explanation))
+        .fallback(meta::no_route)
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count,
+        ))
+        .with_state(state)
+}
+
+/// A JSON request body whose rejection is a problem.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        let Json(value) = Json::<T>::from_request(request, state).await?;
+        Ok(Body(value))
+    }
+}

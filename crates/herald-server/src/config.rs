@@ -1,0 +1,78 @@
+//! The server's configuration: a TOML file, then `HERALD_…` environment variables, then
+//! flags, each overriding the one before; the defaults need none of them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// How the server runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The SQLite database file.
+    pub db: PathBuf,
+    /// A policy file to use instead of the default policy.
+    pub policy: Option<PathBuf>,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            db: PathBuf::from("herald.db"),
+            policy: None,
+            body_limit: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Settings given by the environment or flags; each one given wins over the file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub listen: Option<SocketAddr>,
+    pub db: Option<PathBuf>,
+    pub policy: Option<PathBuf>,
+    pub body_limit: Option<usize>,
+}
+
+impl Settings {
+    /// These settings over `base`.
+    fn over(self, base: Settings) -> Settings {
+        Settings {
+            listen: self.listen.or(base.listen),
+            db: self.db.or(base.db),
+            policy: self.policy.or(base.policy),
+            body_limit: self.body_limit.or(base.body_limit),
+        }
+    }
+}
+
+impl ServeConfig {
+    /// The configuration from `file` (when given) overridden by `given` (the environment
+    /// and flags, already merged).
+    pub fn load(file: Option<&Path>, given: Settings) -> Result<ServeConfig, String> {
+        let from_file = match file {
+            None => Settings::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    format!("could not read the configuration {}: {e}", path.display())
+                })?;
+                toml::from_str(&text)
+                    .map_err(|e| format!("the configuration {} is invalid: {e}", path.display()))?
+            }
+        };
+        let settings = given.over(from_file);
+        let defaults = ServeConfig::default();
+        Ok(ServeConfig {
+            listen: settings.listen.unwrap_or(defaults.listen),
+            db: settings.db.unwrap_or(defaults.db),
+            policy: settings.policy,
+            body_limit: settings.body_limit.unwrap_or(defaults.body_limit),
+        })
+    }
+}

@@ -1,0 +1,144 @@
+//! Errors as `application/problem+json` (RFC 9457): a stable `type` per kind of error, and a
+//! `detail` that names the offending field or record in words a person can act on.
+//!
+//! `docs/errors.md` lists every type; [`Kind`] is that table in code.
+
+use axum::extract::rejection::JsonRejection;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The kinds of error the API answers with, each with its status and stable type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The request is not well formed: unreadable JSON, a missing or mistyped field.
+    Malformed,
+    /// No valid key was given.
+    Unauthorized,
+    /// The key's principal may see the thing but not do this to it.
+    Forbidden,
+    /// Nothing the principal may know of is there.
+    NotFound,
+    /// Another message was already accepted under this id.
+    Conflict,
+    /// The request body is larger than the server accepts.
+    TooLarge,
+    /// A message that breaks a rule of the policy or names what the directory lacks.
+    InvalidMessage,
+    /// A directory that breaks a rule of a valid directory.
+    InvalidDirectory,
+    /// The server failed; the request may be retried.
+    Internal,
+}
+
+impl Kind {
+    fn status(self) -> StatusCode {
+        match self {
+            Kind::Malformed => StatusCode::BAD_REQUEST,
+            Kind::Unauthorized => StatusCode::UNAUTHORIZED,
+            Kind::Forbidden => StatusCode::FORBIDDEN,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::InvalidMessage | Kind::InvalidDirectory => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Malformed => "malformed-request",
+            Kind::Unauthorized => "unauthorized",
+            Kind::Forbidden => "forbidden",
+            Kind::NotFound => "not-found",
+            Kind::Conflict => "message-id-conflict",
+            Kind::TooLarge => "request-too-large",
+            Kind::InvalidMessage => "invalid-message",
+            Kind::InvalidDirectory => "invalid-directory",
+            Kind::Internal => "internal-error",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Kind::Malformed => "The request is malformed",
+            Kind::Unauthorized => "A valid API key is required",
+            Kind::Forbidden => "This key may not do that",
+            Kind::NotFound => "Not found",
+            Kind::Conflict => "Another message has this id",
+            Kind::TooLarge => "The request is too large",
+            Kind::InvalidMessage => "The message was refused",
+            Kind::InvalidDirectory => "The directory was refused",
+            Kind::Internal => "The server failed",
+        }
+    }
+}
+
+/// An RFC 9457 problem.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Problem {
+    /// A stable URI reference naming the kind of error, e.g. `/problems/invalid-message`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What exactly is wrong, naming the field or record.
+    pub detail: String,
+}
+
+impl Problem {
+    /// A problem of `kind` with its `detail`.
+    pub fn new(kind: Kind, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: format!("/problems/{}", kind.name()),
+            title: kind.title().to_owned(),
+            status: kind.status().as_u16(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The answer for something the principal may not know exists.
+    pub fn not_found(what: impl std::fmt::Display) -> Problem {
+        Problem::new(Kind::NotFound, format!("there is no {what}"))
+    }
+
+    /// The answer when the server itself failed; the cause is logged, not shown.
+    pub fn internal(cause: impl std::fmt::Display) -> Problem {
+        eprintln!("herald serve: {cause}");
+        Problem::new(
+            Kind::Internal,
+            "the server could not complete the request; try again",
+        )
+    }
+}
+
+impl From<JsonRejection> for Problem {
+    fn from(rejection: JsonRejection) -> Problem {
+        let kind = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Kind::TooLarge
+        } else {
+            Kind::Malformed
+        };
+        Problem::new(kind, rejection.body_text())
+    }
+}
+
+impl From<herald_store::StoreError> for Problem {
+    fn from(e: herald_store::StoreError) -> Problem {
+        Problem::internal(e)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).expect("a problem serialises");
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response()
+    }
+}

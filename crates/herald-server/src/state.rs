@@ -1,0 +1,72 @@
+//! What every request handler shares: the store, the policy, the stored directory as last
+//! read, and the metrics.
+
+use std::sync::{Arc, RwLock};
+
+use herald_domain::Policy;
+use herald_store::{Snapshot, Store, StoreError};
+
+use crate::metrics::Metrics;
+
+/// The server's shared state; cloning it is cheap.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    store: Store,
+    policy: Policy,
+    /// The stored directory as last read. Publishing reads it again when an import has
+    /// replaced it, and the replacement is kept here for the next request.
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// Held while the directory is being replaced, so replacements do not interleave.
+    directory_writes: tokio::sync::Mutex<()>,
+    metrics: Metrics,
+}
+
+impl AppState {
+    /// The state for a store, reading its directory once.
+    pub async fn new(store: Store, policy: Policy) -> Result<AppState, StoreError> {
+        let snapshot = store.load_snapshot().await?;
+        Ok(AppState(Arc::new(Inner {
+            store,
+            policy,
+            snapshot: RwLock::new(Arc::new(snapshot)),
+            directory_writes: tokio::sync::Mutex::new(()),
+            metrics: Metrics::default(),
+        })))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.0.policy
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    /// The lock a directory replacement holds.
+    pub fn directory_writes(&self) -> &tokio::sync::Mutex<()> {
+        &self.0.directory_writes
+    }
+
+    /// The stored directory as last read.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.0.snapshot.read().expect("no thread panics holding it"))
+    }
+
+    /// Keeps `snapshot` when it is newer than the one held.
+    pub fn keep_snapshot(&self, snapshot: Arc<Snapshot>) {
+        let mut held = self
+            .0
+            .snapshot
+            .write()
+            .expect("no thread panics holding it");
+        if snapshot.generation > held.generation {
+            *held = snapshot;
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Herald's HTTP API from the outside: a real server on a free port over a real SQLite
+//! file, spoken to over HTTP with keys made by the store.
+//!
+//! - `conformance`: the public routing cases through the API.
+//! - `authorization`: every endpoint against every kind of caller, with the status each
+//!   must get and no other organisation's ids in any answer.
+//! - `idempotency`: the same message posted twice at once is one message.
+//! - `errors`: malformed requests, oversized bodies and unknown paths as problem+json.
+
+#[path = "api/authorization.rs"]
+mod authorization;
+#[path = "api/common.rs"]
+mod common;
+#[path = "api/conformance.rs"]
+mod conformance;
+#[path = "api/errors.rs"]
+mod errors;
+#[path = "api/idempotency.rs"]
+mod idempotency;

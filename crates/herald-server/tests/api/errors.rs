@@ -1,0 +1,150 @@
+//! Bad requests get a problem+json answer with a stable type and a detail a person can act
+//! on, and change nothing.
+
+use herald_server::ServeConfig;
+use herald_store::KeyFor;
+use serde_json::{json, Value};
+
+use crate::common::{answer, world_of, Server};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_refused_requests_name_what_is_wrong_and_change_nothing() {
+    let server = Server::with_conformance().await;
+    let vendor = server
+        .key(KeyFor::Vendor {
+            cloud: "global".into(),
+        })
+        .await;
+    let before = server.store.counts().await.unwrap();
+
+    // Not JSON at all.
+    let (status, problem) = answer(
+        server
+            .client
+            .post(format!("{}/v1/messages", server.base))
+            .bearer_auth(&vendor)
+            .header("content-type", "application/json")
+            .body("{not json"),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (400, Some("/problems/malformed-request"))
+    );
+
+    // A field of the wrong type.
+    let (status, problem) = server
+        .post(&vendor, "/v1/messages", &json!({"id": 7}))
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("id"),
+        "{problem}"
+    );
+
+    // A message the policy refuses.
+    let (status, problem) = server
+        .post(
+            &vendor,
+            "/v1/messages",
+            &json!({"id": "x", "category": "nonsense", "title": "T"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["type"], "/problems/invalid-message");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("nonsense"),
+        "{problem}"
+    );
+
+    // A directory naming another cloud's customer, and one breaking a directory rule.
+    let mut foreign = world_of("global");
+    foreign["customers"][0]["cloud"] = json!("us-gov");
+    let (status, problem) = server.put(&vendor, "/v1/directory", &foreign).await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("field `cloud`"),
+        "{problem}"
+    );
+    let mut broken = world_of("global");
+    broken["subscriptions"][0]["product"] = json!("no-such-product");
+    let (status, problem) = server.put(&vendor, "/v1/directory", &broken).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["type"], "/problems/invalid-directory");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-product"),
+        "{problem}"
+    );
+
+    // Paths and parameters.
+    let (status, _) = server.get(&vendor, "/v1/nowhere").await;
+    assert_eq!(status, 404);
+    let (status, problem) = server.get(&vendor, "/v1/messages?limit=0").await;
+    assert_eq!(status, 400);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("`limit`"),
+        "{problem}"
+    );
+    let (status, _) = server.get(&vendor, "/v1/messages?before=nonsense").await;
+    assert_eq!(status, 400);
+
+    assert_eq!(server.store.counts().await.unwrap(), before);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_is_refused_as_too_large() {
+    let server = Server::start_with(ServeConfig {
+        body_limit: 1024,
+        ..ServeConfig::default()
+    })
+    .await;
+    let vendor = server
+        .key(KeyFor::Vendor {
+            cloud: "global".into(),
+        })
+        .await;
+    let big = json!({"id": "big", "category": "service_incident", "services": ["teams"], "title": "x".repeat(4096)});
+    let (status, problem) = server.post(&vendor, "/v1/messages", &big).await;
+    assert_eq!(status, 413, "{problem}");
+    assert_eq!(problem["type"], "/problems/request-too-large");
+    let (status, _) = server
+        .put(&vendor, "/v1/directory", &world_of("global"))
+        .await;
+    assert_eq!(status, 413);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_metrics_and_the_openapi_document_need_no_key() {
+    let server = Server::with_conformance().await;
+    let (status, health) = server.get("", "/healthz").await;
+    assert_eq!((status, &health), (200, &json!({"status": "ok"})));
+    let (status, doc) = server.get("", "/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
+    for path in [
+        "/v1/messages",
+        "/v1/messages/{id}",
+        "/v1/directory",
+        "/v1/route",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+    let (status, metrics) = server.get("", "/metrics").await;
+    assert_eq!(status, 200);
+    let Value::String(metrics) = metrics else {
+        panic!("metrics are text")
+    };
+    assert!(
+        metrics.contains("herald_http_requests_total{route=\"/v1/directory\",status=\"200\"} 2"),
+        "{metrics}"
+    );
+    server.stop().await;
+}

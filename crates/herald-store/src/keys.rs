@@ -1,0 +1,298 @@
+//! API keys: who a caller of the HTTP API is. A key acts as the vendor in one cloud, as one
+//! partner or as one customer (in the cloud the directory put it in).
+//!
+//! A bearer token is `hk_<id>_<secret>`: the id (8 random bytes in lowercase hex) names the
+//! stored key and may be shown, the secret (32 random bytes in lowercase hex) is shown once
+//! when the key is made and never stored: only its SHA-256 is, compared in constant time.
+//! A revoked key stays listed, with the time it was revoked, and no longer authenticates.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::store::{Store, StoreError};
+
+/// What every token starts with.
+const PREFIX: &str = "hk_";
+/// Random bytes in a key's id.
+const ID_BYTES: usize = 8;
+/// Random bytes in a key's secret.
+const SECRET_BYTES: usize = 32;
+/// The columns [`key_info`] reads, in its order.
+const KEY_COLUMNS: &str = "id, principal, cloud, subject, created_at, revoked_at";
+
+/// Who a key acts as.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Principal {
+    /// The vendor, in one cloud.
+    Vendor { cloud: String },
+    /// One partner of the directory.
+    Partner { cloud: String, partner: String },
+    /// One customer of the directory.
+    Customer { cloud: String, customer: String },
+}
+
+impl Principal {
+    /// The cloud the key acts in.
+    pub fn cloud(&self) -> &str {
+        match self {
+            Principal::Vendor { cloud }
+            | Principal::Partner { cloud, .. }
+            | Principal::Customer { cloud, .. } => cloud,
+        }
+    }
+
+    /// The `principal` and `subject` columns of the key's row.
+    fn columns(&self) -> (&'static str, Option<&str>) {
+        match self {
+            Principal::Vendor { .. } => ("vendor", None),
+            Principal::Partner { partner, .. } => ("partner", Some(partner)),
+            Principal::Customer { customer, .. } => ("customer", Some(customer)),
+        }
+    }
+
+    /// The principal stored in the row of key `id`.
+    fn from_columns(
+        id: &str,
+        principal: &str,
+        cloud: String,
+        subject: Option<String>,
+    ) -> Result<Principal, StoreError> {
+        match (principal, subject) {
+            ("vendor", None) => Ok(Principal::Vendor { cloud }),
+            ("partner", Some(partner)) => Ok(Principal::Partner { cloud, partner }),
+            ("customer", Some(customer)) => Ok(Principal::Customer { cloud, customer }),
+            (principal, subject) => Err(StoreError::Damaged(format!(
+                "API key \"{id}\" is stored as principal \"{principal}\" with subject {subject:?}, which no key is made with"
+            ))),
+        }
+    }
+}
+
+/// A key just created: `token` is the whole bearer token, shown once and never stored.
+pub struct NewKey {
+    /// The public part of the token, naming the key.
+    pub id: String,
+    /// The whole bearer token, `hk_<id>_<secret>`.
+    pub token: String,
+    /// Who the key acts as.
+    pub principal: Principal,
+}
+
+/// Shows the key without its token, so that printing one for debugging leaks no secret.
+impl std::fmt::Debug for NewKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewKey")
+            .field("id", &self.id)
+            .field("token", &"<shown once, not printed>")
+            .field("principal", &self.principal)
+            .finish()
+    }
+}
+
+/// A stored key, without its secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    /// The public part of the key's token.
+    pub id: String,
+    /// Who the key acts as.
+    pub principal: Principal,
+    /// When the key was made, in Unix milliseconds.
+    pub created_at: i64,
+    /// When the key was revoked, in Unix milliseconds, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// What a key is created for, before its cloud is known for partners and customers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyFor {
+    /// The vendor, acting in `cloud`.
+    Vendor { cloud: String },
+    /// The partner with this id; its cloud is the stored directory's.
+    Partner(String),
+    /// The customer with this id; its cloud is the stored directory's.
+    Customer(String),
+}
+
+impl Store {
+    /// Makes a key for `key_for` at `now` (Unix milliseconds) and returns its token, which
+    /// is not stored and cannot be read again.
+    ///
+    /// A partner or customer key is made only for a partner or customer of the stored
+    /// directory, and acts in its cloud; a vendor key only for a cloud some stored partner
+    /// or customer belongs to. A refused key writes nothing.
+    pub async fn create_key(&self, key_for: KeyFor, now: i64) -> Result<NewKey, StoreError> {
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let principal = match key_for {
+            KeyFor::Vendor { cloud } => {
+                check_vendor_cloud(&cloud)?;
+                Principal::Vendor { cloud }
+            }
+            KeyFor::Partner(partner) => match cloud_of(&mut tx, "partners", &partner).await? {
+                Some(cloud) => Principal::Partner { cloud, partner },
+                None => return Err(StoreError::UnknownPartner(partner)),
+            },
+            KeyFor::Customer(customer) => match cloud_of(&mut tx, "customers", &customer).await? {
+                Some(cloud) => Principal::Customer { cloud, customer },
+                None => return Err(StoreError::UnknownCustomer(customer)),
+            },
+        };
+        let (kind, subject) = principal.columns();
+        // Two keys drawing the same 8-byte id is all but impossible; if it happens, the
+        // second draws again rather than fail.
+        loop {
+            let id = hex(&random::<ID_BYTES>()?);
+            let secret = hex(&random::<SECRET_BYTES>()?);
+            let inserted = sqlx::query(
+                "INSERT INTO api_keys (id, hash, principal, cloud, subject, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(&hash(&secret)[..])
+            .bind(kind)
+            .bind(principal.cloud())
+            .bind(subject)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                tx.commit().await?;
+                return Ok(NewKey {
+                    token: format!("{PREFIX}{id}_{secret}"),
+                    id,
+                    principal,
+                });
+            }
+        }
+    }
+
+    /// Every key, revoked ones included, oldest first; never a secret or its hash.
+    pub async fn keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, rowid"
+        ))
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(key_info)
+        .collect()
+    }
+
+    /// Revokes key `id` at `now` (Unix milliseconds): it no longer authenticates. Revoking
+    /// a revoked key changes nothing and keeps the first time it was revoked.
+    pub async fn revoke_key(&self, id: &str, now: i64) -> Result<KeyInfo, StoreError> {
+        let row = sqlx::query(&format!(
+            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? RETURNING {KEY_COLUMNS}"
+        ))
+        .bind(now)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            Some(row) => key_info(&row),
+            None => Err(StoreError::UnknownKey(id.to_owned())),
+        }
+    }
+
+    /// Who the bearer token `token` acts as: `None` when it is not a token's shape, names
+    /// no key, carries the wrong secret or names a revoked key.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>, StoreError> {
+        let Some((id, secret)) = parse_token(token) else {
+            return Ok(None);
+        };
+        let Some(row) = sqlx::query(
+            "SELECT hash, principal, cloud, subject, revoked_at FROM api_keys WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        else {
+            return Ok(None);
+        };
+        let stored: Vec<u8> = row.get(0);
+        let revoked: Option<i64> = row.get(4);
+        if !same_bytes(&hash(secret), &stored) || revoked.is_some() {
+            return Ok(None);
+        }
+        Principal::from_columns(id, row.get(1), row.get(2), row.get(3)).map(Some)
+    }
+}
+
+/// Refuses a vendor key for a cloud that is empty or holds spaces. Any other cloud may get
+/// one, stored records or not: a vendor needs its key to put its cloud's first directory.
+fn check_vendor_cloud(cloud: &str) -> Result<(), StoreError> {
+    if cloud.is_empty() || cloud.chars().any(char::is_whitespace) {
+        return Err(StoreError::EmptyCloud);
+    }
+    Ok(())
+}
+
+/// The cloud of record `id` in directory table `table`, if it is stored.
+async fn cloud_of(
+    tx: &mut Transaction<'_, Sqlite>,
+    table: &str,
+    id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar(&format!("SELECT cloud FROM {table} WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?,
+    )
+}
+
+/// A key's row, read through [`KEY_COLUMNS`].
+fn key_info(row: &SqliteRow) -> Result<KeyInfo, StoreError> {
+    let id: String = row.get(0);
+    let principal = Principal::from_columns(&id, row.get(1), row.get(2), row.get(3))?;
+    Ok(KeyInfo {
+        id,
+        principal,
+        created_at: row.get(4),
+        revoked_at: row.get(5),
+    })
+}
+
+/// `N` bytes from the operating system's random number generator.
+fn random<const N: usize>() -> Result<[u8; N], StoreError> {
+    let mut bytes = [0; N];
+    getrandom::fill(&mut bytes).map_err(StoreError::Random)?;
+    Ok(bytes)
+}
+
+/// `bytes` in lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 of a token's secret part, as the token spells it.
+fn hash(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// The id and secret of a token `hk_<id>_<secret>`, or `None` when it has another shape.
+fn parse_token(token: &str) -> Option<(&str, &str)> {
+    let (id, secret) = token.strip_prefix(PREFIX)?.split_once('_')?;
+    (is_lower_hex(id, ID_BYTES) && is_lower_hex(secret, SECRET_BYTES)).then_some((id, secret))
+}
+
+/// Whether `text` is `bytes` bytes in lowercase hex.
+fn is_lower_hex(text: &str, bytes: usize) -> bool {
+    text.len() == 2 * bytes && text.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Whether `a` and `b` are equal, in a time that depends on their length only, so that a
+/// caller guessing a secret learns nothing from how long a wrong guess took.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut difference = 0u8;
+    for (x, y) in a.iter().zip(b) {
+        difference |= x ^ y;
+    }
+    std::hint::black_box(difference) == 0
+}

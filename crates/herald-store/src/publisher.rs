@@ -1,0 +1,85 @@
+//! Publishing a message as its publisher sent it: recognise a repeat, check the message
+//! against the stored directory, route it, store it, and route again when an import
+//! replaced the directory in between. The CLI and the HTTP API both publish through here,
+//! so a message means the same whichever way it came.
+
+use std::sync::Arc;
+
+use herald_domain::{route, wire, Message, Policy};
+
+use crate::rows::Publish;
+use crate::store::{MessageSummary, Published, Snapshot, Store, StoreError};
+
+/// What became of a published message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Newly accepted and durably enqueued.
+    Accepted(MessageSummary),
+    /// The same message was already accepted: nothing changed, and this is its summary.
+    Repeated(MessageSummary),
+    /// Another message was already accepted under this id.
+    Conflict(String),
+    /// The message breaks a rule of the policy or names what the directory does not hold;
+    /// the reason is a sentence for the publisher.
+    Invalid(String),
+}
+
+impl Store {
+    /// Publishes `wire` at `now` (Unix milliseconds) against `snapshot`, the stored
+    /// directory as last read; when an import has replaced it since, `snapshot` is read
+    /// again and the message routed again.
+    ///
+    /// A repeat is recognised before the message is checked against today's directory: a
+    /// retry after the directory changed is still the message already accepted.
+    pub async fn publish_wire(
+        &self,
+        policy: &Policy,
+        snapshot: &mut Arc<Snapshot>,
+        wire: &wire::Message,
+        now: i64,
+    ) -> Result<Outcome, StoreError> {
+        if let Some(repeat) = self.repeat(wire).await? {
+            return Ok(repeat);
+        }
+        loop {
+            let message = match Message::parse(wire.clone(), policy, &snapshot.directory) {
+                Ok(message) => message,
+                Err(e) => return Ok(Outcome::Invalid(e.reason)),
+            };
+            let routing = route(policy, &snapshot.directory, &message);
+            let publish = Publish {
+                policy,
+                directory: &snapshot.directory,
+                message: &message,
+                routing: &routing,
+                accepted_at: now,
+            };
+            match self.publish(&publish, Some(snapshot.generation)).await {
+                Ok(Published::Accepted(summary)) => return Ok(Outcome::Accepted(summary)),
+                Ok(Published::Repeated(summary)) => return Ok(Outcome::Repeated(summary)),
+                Err(StoreError::Conflict(id)) => return Ok(Outcome::Conflict(id)),
+                Err(StoreError::DirectoryChanged) => {
+                    *snapshot = Arc::new(self.load_snapshot().await?);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// What an already stored message under `wire`'s id makes of it: a repeat, a conflict,
+    /// or nothing when the id is new.
+    async fn repeat(&self, wire: &wire::Message) -> Result<Option<Outcome>, StoreError> {
+        let id = wire.id.as_str();
+        let Some(stored) = self.request(id).await? else {
+            return Ok(None);
+        };
+        if stored != wire.canonical() {
+            return Ok(Some(Outcome::Conflict(id.to_owned())));
+        }
+        let summary = self
+            .summary(id)
+            .await?
+            .ok_or_else(|| StoreError::Damaged(format!("message \"{id}\" was lost")))?;
+        Ok(Some(Outcome::Repeated(summary)))
+    }
+}

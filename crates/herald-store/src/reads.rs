@@ -1,0 +1,271 @@
+//! What each reader may see of a stored message: the vendor its whole cloud, a partner its
+//! own copies, a customer its own.
+//!
+//! These queries answer for one organisation at a time, so they never load what another
+//! organisation was told: a customer's decision is found in its one batch, a partner's copy
+//! is its own row.
+
+use sqlx::Row;
+
+use crate::rows::DecisionEntry;
+use crate::store::{batch, ids, DecisionView, MessageSummary, PartnerCopyView, Store, StoreError};
+
+/// A page of messages, newest first, and where the next page starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub messages: Vec<MessageSummary>,
+    /// The position to pass as `before` for the next page, when there may be one.
+    pub next: Option<i64>,
+}
+
+/// Which messages of a cloud to list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience<'a> {
+    /// Every message of the cloud.
+    Everyone,
+    /// The messages this partner has a copy of.
+    Partner(&'a str),
+    /// The messages whose copy this customer heard directly.
+    Customer(&'a str),
+}
+
+impl Store {
+    /// The request of a stored message, as published (canonical form), with its position.
+    pub async fn stored_request(&self, id: &str) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT seq, request FROM messages WHERE id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    /// The decision for `customer` about message `id`, read from the one batch that holds
+    /// it, or `None` when the message did not reach that customer (or does not exist).
+    pub async fn customer_decision(
+        &self,
+        id: &str,
+        customer: &str,
+    ) -> Result<Option<DecisionView>, StoreError> {
+        let row = sqlx::query(
+            "SELECT b.body, m.scope_rule FROM messages m JOIN decision_batches b ON b.message = m.seq \
+             WHERE m.id = ? AND b.first_customer <= ? ORDER BY b.first_customer DESC LIMIT 1",
+        )
+        .bind(id)
+        .bind(customer)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let entries: Vec<DecisionEntry> = batch(row.get(0))?;
+        let scope_rule: String = row.get(1);
+        let Ok(i) = entries.binary_search_by(|e| e.0.as_str().cmp(customer)) else {
+            return Ok(None);
+        };
+        let DecisionEntry(
+            customer,
+            direct,
+            partners,
+            subscriptions,
+            copy,
+            by_customer,
+            by_partners,
+        ) = entries.into_iter().nth(i).expect("found by the search");
+        Ok(Some(DecisionView {
+            customer,
+            direct,
+            partners,
+            subscriptions,
+            copy,
+            rules: serde_json::json!({"scope": scope_rule, "customer": by_customer, "partners": by_partners}),
+        }))
+    }
+
+    /// Partner `partner`'s copy of message `id`, or `None` when it was not told.
+    pub async fn partner_copy(
+        &self,
+        id: &str,
+        partner: &str,
+    ) -> Result<Option<PartnerCopyView>, StoreError> {
+        let row = sqlx::query(
+            "SELECT c.customers, c.subscriptions FROM messages m JOIN partner_copies c ON c.message = m.seq \
+             WHERE m.id = ? AND c.partner = ?",
+        )
+        .bind(id)
+        .bind(partner)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(PartnerCopyView {
+                partner: partner.to_owned(),
+                customers: ids(r.get(0))?,
+                subscriptions: ids(r.get(1))?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Up to `limit` messages of `cloud` that `audience` may see, newest first, from before
+    /// position `before` (the `next` of the previous page) when given.
+    pub async fn message_page(
+        &self,
+        cloud: &str,
+        audience: Audience<'_>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let columns = Store::SUMMARY_COLUMNS;
+        let mut page: Vec<(i64, MessageSummary)> = Vec::new();
+        let mut cursor = before.unwrap_or(i64::MAX);
+        let fetch = (limit + 1) as i64;
+        loop {
+            let rows = match audience {
+                Audience::Everyone | Audience::Customer(_) => {
+                    sqlx::query(&format!(
+                        "SELECT {columns}, seq FROM messages WHERE cloud = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
+                    ))
+                    .bind(cloud)
+                    .bind(cursor)
+                    .bind(fetch)
+                    .fetch_all(self.pool())
+                    .await?
+                }
+                Audience::Partner(partner) => {
+                    let columns = columns
+                        .split(", ")
+                        .map(|c| format!("m.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    sqlx::query(&format!(
+                        "SELECT {columns}, m.seq FROM messages m JOIN partner_copies c ON c.message = m.seq \
+                         WHERE m.cloud = ? AND c.partner = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"
+                    ))
+                    .bind(cloud)
+                    .bind(partner)
+                    .bind(cursor)
+                    .bind(fetch)
+                    .fetch_all(self.pool())
+                    .await?
+                }
+            };
+            let fetched = rows.len() as i64;
+            for row in &rows {
+                let seq: i64 = row.get(9);
+                cursor = seq;
+                let summary = Store::summary_from(row);
+                // A customer's messages are those whose batch says it heard directly.
+                if let Audience::Customer(customer) = audience {
+                    let decision = self.customer_decision(&summary.id, customer).await?;
+                    if !decision.is_some_and(|d| d.direct) {
+                        continue;
+                    }
+                }
+                if page.len() == limit {
+                    let next = page.last().map(|(seq, _)| *seq);
+                    return Ok(Page {
+                        messages: page.into_iter().map(|(_, m)| m).collect(),
+                        next,
+                    });
+                }
+                page.push((seq, summary));
+            }
+            if fetched < fetch {
+                return Ok(Page {
+                    messages: page.into_iter().map(|(_, m)| m).collect(),
+                    next: None,
+                });
+            }
+        }
+    }
+}
+
+/// A page of one message's decisions, in customer order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecisionPage {
+    pub decisions: Vec<DecisionView>,
+    /// The customer to pass as `after` for the next page, when there may be one.
+    pub next: Option<String>,
+}
+
+impl Store {
+    /// Up to `limit` decisions of message `id`, in customer order, after customer `after`
+    /// when given; `None` when there is no such message.
+    pub async fn decision_page(
+        &self,
+        id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<DecisionPage>, StoreError> {
+        let Some(row) = sqlx::query("SELECT seq, scope_rule FROM messages WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (seq, scope_rule): (i64, String) = (row.get(0), row.get(1));
+        let after = after.unwrap_or("");
+        // The batch holding `after` (if any), then the ones after it.
+        let start: Option<String> = sqlx::query_scalar(
+            "SELECT first_customer FROM decision_batches WHERE message = ? AND first_customer <= ? \
+             ORDER BY first_customer DESC LIMIT 1",
+        )
+        .bind(seq)
+        .bind(after)
+        .fetch_optional(self.pool())
+        .await?;
+        let bodies: Vec<String> = sqlx::query_scalar(
+            "SELECT body FROM decision_batches WHERE message = ? AND first_customer >= ? \
+             ORDER BY first_customer LIMIT ?",
+        )
+        .bind(seq)
+        .bind(start.unwrap_or_default())
+        .bind((limit / crate::rows::BATCH + 2) as i64)
+        .fetch_all(self.pool())
+        .await?;
+        let mut decisions = Vec::new();
+        let mut more = false;
+        'batches: for body in &bodies {
+            for entry in batch::<DecisionEntry>(body)? {
+                if entry.0.as_str() <= after {
+                    continue;
+                }
+                if decisions.len() == limit {
+                    more = true;
+                    break 'batches;
+                }
+                let DecisionEntry(
+                    customer,
+                    direct,
+                    partners,
+                    subscriptions,
+                    copy,
+                    by_customer,
+                    by_partners,
+                ) = entry;
+                decisions.push(DecisionView {
+                    customer,
+                    direct,
+                    partners,
+                    subscriptions,
+                    copy,
+                    rules: serde_json::json!({"scope": scope_rule, "customer": by_customer, "partners": by_partners}),
+                });
+            }
+        }
+        let next = more
+            .then(|| decisions.last().map(|d| d.customer.clone()))
+            .flatten();
+        Ok(Some(DecisionPage { decisions, next }))
+    }
+
+    /// How many deliveries there are in each status, over every message.
+    pub async fn deliveries_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT status, sum(deliveries) FROM delivery_batches GROUP BY status ORDER BY status",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+}

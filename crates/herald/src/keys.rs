@@ -1,0 +1,155 @@
+//! `herald keys create`, `list` and `revoke`: the API keys callers of the HTTP API present,
+//! kept in the store. A key's token is printed once, on stdout, when the key is made;
+//! nothing prints it again, and the store keeps only a hash of its secret.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use herald_store::{KeyFor, KeyInfo, Principal};
+
+use crate::cli::KeysCommand;
+use crate::commands::{millis_now, open_existing};
+
+/// Runs one `herald keys` subcommand.
+pub async fn run(command: KeysCommand) -> Result<ExitCode> {
+    match command {
+        KeysCommand::Create {
+            vendor,
+            cloud,
+            partner,
+            customer,
+            db,
+        } => {
+            let key_for = if vendor {
+                KeyFor::Vendor {
+                    cloud: cloud.unwrap_or_default(),
+                }
+            } else if let Some(partner) = partner {
+                KeyFor::Partner(partner)
+            } else if let Some(customer) = customer {
+                KeyFor::Customer(customer)
+            } else {
+                bail!("say whom the key acts as: --vendor --cloud CLOUD, --partner ID or --customer ID")
+            };
+            create(key_for, &db.db).await
+        }
+        KeysCommand::List { json, db } => list(json, &db.db).await,
+        KeysCommand::Revoke { id, db } => revoke(&id, &db.db).await,
+    }
+}
+
+async fn create(key_for: KeyFor, db: &Path) -> Result<ExitCode> {
+    let store = open_existing(db).await?;
+    let created = store.create_key(key_for, millis_now()).await;
+    store.close().await;
+    let key = created?;
+    println!("{}", key.token);
+    eprintln!(
+        "made key {} acting as {}; the token above is shown this once only and is not stored: keep it now",
+        key.id,
+        whom(&key.principal)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn list(json: bool, db: &Path) -> Result<ExitCode> {
+    let store = open_existing(db).await?;
+    let keys = store.keys().await;
+    store.close().await;
+    let keys = keys?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&keys)?);
+    } else if keys.is_empty() {
+        println!("no API keys in {}", db.display());
+    } else {
+        println!(
+            "{:<16}  {:<8}  {:<10}  {:<24}  {:<20}  status",
+            "id", "acts as", "cloud", "partner or customer", "created"
+        );
+        for key in &keys {
+            let (kind, subject) = match &key.principal {
+                Principal::Vendor { .. } => ("vendor", "-"),
+                Principal::Partner { partner, .. } => ("partner", partner.as_str()),
+                Principal::Customer { customer, .. } => ("customer", customer.as_str()),
+            };
+            println!(
+                "{:<16}  {:<8}  {:<10}  {:<24}  {:<20}  {}",
+                key.id,
+                kind,
+                key.principal.cloud(),
+                subject,
+                utc(key.created_at),
+                status(key)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn revoke(id: &str, db: &Path) -> Result<ExitCode> {
+    let store = open_existing(db).await?;
+    let now = millis_now();
+    let revoked = store.revoke_key(id, now).await;
+    store.close().await;
+    let key = revoked?;
+    match key.revoked_at {
+        Some(at) if at != now => println!(
+            "key {id} ({}) was already revoked at {}: nothing changed",
+            whom(&key.principal),
+            utc(at)
+        ),
+        _ => println!(
+            "revoked key {id} ({}): its token no longer authenticates",
+            whom(&key.principal)
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whom a key acts as, in words.
+fn whom(principal: &Principal) -> String {
+    match principal {
+        Principal::Vendor { cloud } => format!("the vendor in cloud \"{cloud}\""),
+        Principal::Partner { cloud, partner } => {
+            format!("partner \"{partner}\" in cloud \"{cloud}\"")
+        }
+        Principal::Customer { cloud, customer } => {
+            format!("customer \"{customer}\" in cloud \"{cloud}\"")
+        }
+    }
+}
+
+/// `active`, or `revoked` and when.
+fn status(key: &KeyInfo) -> String {
+    key.revoked_at
+        .map_or_else(|| "active".to_owned(), |at| format!("revoked {}", utc(at)))
+}
+
+/// Unix milliseconds as a UTC time to the second, `2023-11-14T22:13:20Z`.
+fn utc(millis: i64) -> String {
+    let seconds = millis.div_euclid(1000);
+    let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // The civil date of a day count (Howard Hinnant's `civil_from_days`): eras of 400
+    // years, each year counted from March so that a leap day ends it.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = era * 400 + year_of_era + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        of_day / 3_600,
+        of_day / 60 % 60,
+        of_day % 60
+    )
+}
