@@ -4,7 +4,8 @@
 //! - `conformance`: the public routing cases through the API.
 //! - `authorization`: every endpoint against every kind of caller, with the status each
 //!   must get and no other organisation's ids in any answer.
-//! - `idempotency`: the same message posted twice at once is one message.
+//! - `idempotency`: the same message posted twice at once is one message; message ids
+//!   are each cloud's own.
 //! - `errors`: malformed requests, oversized bodies and unknown paths as problem+json.
 
 #[path = "api/authorization.rs"]

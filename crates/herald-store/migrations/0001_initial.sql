@@ -30,10 +30,12 @@ CREATE TABLE directory_state (
 );
 INSERT INTO directory_state (id, generation) VALUES (1, 0);
 
--- Accepted messages. `request` is the message as published, to recognise a repeat.
+-- Accepted messages. `request` is the message as published, to recognise a repeat. A
+-- message id is the publisher's idempotency key within its cloud: clouds never share one,
+-- so no cloud can learn from an id what another cloud published.
 CREATE TABLE messages (
     seq                INTEGER PRIMARY KEY,
-    id                 TEXT NOT NULL UNIQUE,
+    id                 TEXT NOT NULL,
     cloud              TEXT NOT NULL,
     category           TEXT NOT NULL,
     policy_version     TEXT NOT NULL,
@@ -43,7 +45,8 @@ CREATE TABLE messages (
     customers_in_scope INTEGER NOT NULL,
     customers_direct   INTEGER NOT NULL,
     partners_told      INTEGER NOT NULL,
-    deliveries         INTEGER NOT NULL
+    deliveries         INTEGER NOT NULL,
+    UNIQUE (cloud, id)
 );
 
 -- The decisions of up to 1,024 consecutive in-scope customers (in id order) per row, so a

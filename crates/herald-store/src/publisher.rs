@@ -70,14 +70,15 @@ impl Store {
     /// or nothing when the id is new.
     async fn repeat(&self, wire: &wire::Message) -> Result<Option<Outcome>, StoreError> {
         let id = wire.id.as_str();
-        let Some(stored) = self.request(id).await? else {
+        let cloud = wire.cloud.as_ref().map_or("global", |c| c.as_str());
+        let Some(stored) = self.request(cloud, id).await? else {
             return Ok(None);
         };
         if stored != wire.canonical() {
             return Ok(Some(Outcome::Conflict(id.to_owned())));
         }
         let summary = self
-            .summary(id)
+            .summary(cloud, id)
             .await?
             .ok_or_else(|| StoreError::Damaged(format!("message \"{id}\" was lost")))?;
         Ok(Some(Outcome::Repeated(summary)))

@@ -31,26 +31,33 @@ pub enum Audience<'a> {
 
 impl Store {
     /// The request of a stored message, as published (canonical form), with its position.
-    pub async fn stored_request(&self, id: &str) -> Result<Option<(i64, String)>, StoreError> {
+    pub async fn stored_request(
+        &self,
+        cloud: &str,
+        id: &str,
+    ) -> Result<Option<(i64, String)>, StoreError> {
         Ok(
-            sqlx::query_as("SELECT seq, request FROM messages WHERE id = ?")
+            sqlx::query_as("SELECT seq, request FROM messages WHERE cloud = ? AND id = ?")
+                .bind(cloud)
                 .bind(id)
                 .fetch_optional(self.pool())
                 .await?,
         )
     }
 
-    /// The decision for `customer` about message `id`, read from the one batch that holds
+    /// The decision for `customer` about message `id` of `cloud`, read from the one batch that holds
     /// it, or `None` when the message did not reach that customer (or does not exist).
     pub async fn customer_decision(
         &self,
+        cloud: &str,
         id: &str,
         customer: &str,
     ) -> Result<Option<DecisionView>, StoreError> {
         let row = sqlx::query(
             "SELECT b.body, m.scope_rule FROM messages m JOIN decision_batches b ON b.message = m.seq \
-             WHERE m.id = ? AND b.first_customer <= ? ORDER BY b.first_customer DESC LIMIT 1",
+             WHERE m.cloud = ? AND m.id = ? AND b.first_customer <= ? ORDER BY b.first_customer DESC LIMIT 1",
         )
+        .bind(cloud)
         .bind(id)
         .bind(customer)
         .fetch_optional(self.pool())
@@ -82,16 +89,18 @@ impl Store {
         }))
     }
 
-    /// Partner `partner`'s copy of message `id`, or `None` when it was not told.
+    /// Partner `partner`'s copy of message `id` of `cloud`, or `None` when it was not told.
     pub async fn partner_copy(
         &self,
+        cloud: &str,
         id: &str,
         partner: &str,
     ) -> Result<Option<PartnerCopyView>, StoreError> {
         let row = sqlx::query(
             "SELECT c.customers, c.subscriptions FROM messages m JOIN partner_copies c ON c.message = m.seq \
-             WHERE m.id = ? AND c.partner = ?",
+             WHERE m.cloud = ? AND m.id = ? AND c.partner = ?",
         )
+        .bind(cloud)
         .bind(id)
         .bind(partner)
         .fetch_optional(self.pool())
@@ -156,7 +165,7 @@ impl Store {
                 let summary = Store::summary_from(row);
                 // A customer's messages are those whose batch says it heard directly.
                 if let Audience::Customer(customer) = audience {
-                    let decision = self.customer_decision(&summary.id, customer).await?;
+                    let decision = self.customer_decision(cloud, &summary.id, customer).await?;
                     if !decision.is_some_and(|d| d.direct) {
                         continue;
                     }
@@ -189,18 +198,21 @@ pub struct DecisionPage {
 }
 
 impl Store {
-    /// Up to `limit` decisions of message `id`, in customer order, after customer `after`
+    /// Up to `limit` decisions of message `id` of `cloud`, in customer order, after customer `after`
     /// when given; `None` when there is no such message.
     pub async fn decision_page(
         &self,
+        cloud: &str,
         id: &str,
         after: Option<&str>,
         limit: usize,
     ) -> Result<Option<DecisionPage>, StoreError> {
-        let Some(row) = sqlx::query("SELECT seq, scope_rule FROM messages WHERE id = ?")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
+        let Some(row) =
+            sqlx::query("SELECT seq, scope_rule FROM messages WHERE cloud = ? AND id = ?")
+                .bind(cloud)
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?
         else {
             return Ok(None);
         };

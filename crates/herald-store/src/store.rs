@@ -344,9 +344,10 @@ impl Store {
     }
 
     /// The canonical request of a stored message, if `id` is stored.
-    pub async fn request(&self, id: &str) -> Result<Option<String>, StoreError> {
+    pub async fn request(&self, cloud: &str, id: &str) -> Result<Option<String>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT request FROM messages WHERE id = ?")
+            sqlx::query_scalar("SELECT request FROM messages WHERE cloud = ? AND id = ?")
+                .bind(cloud)
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -374,17 +375,21 @@ impl Store {
                 return Err(StoreError::DirectoryChanged);
             }
         }
-        let Some(seq) = insert_message(&mut tx, id, &MessageRow::new(publish)).await? else {
-            let stored: String = sqlx::query_scalar("SELECT request FROM messages WHERE id = ?")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let row = MessageRow::new(publish);
+        let cloud = row.cloud.as_str();
+        let Some(seq) = insert_message(&mut tx, id, &row).await? else {
+            let stored: String =
+                sqlx::query_scalar("SELECT request FROM messages WHERE cloud = ? AND id = ?")
+                    .bind(cloud)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
             tx.rollback().await?;
             if stored != request {
                 return Err(StoreError::Conflict(id.to_owned()));
             }
             let summary = self
-                .summary(id)
+                .summary(cloud, id)
                 .await?
                 .ok_or_else(|| StoreError::Damaged(format!("message \"{id}\" was lost")))?;
             return Ok(Published::Repeated(summary));
@@ -491,11 +496,16 @@ impl Store {
     }
 
     /// One message's summary.
-    pub async fn summary(&self, id: &str) -> Result<Option<MessageSummary>, StoreError> {
+    pub async fn summary(
+        &self,
+        cloud: &str,
+        id: &str,
+    ) -> Result<Option<MessageSummary>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {} FROM messages WHERE id = ?",
+            "SELECT {} FROM messages WHERE cloud = ? AND id = ?",
             Self::SUMMARY_COLUMNS
         ))
+        .bind(cloud)
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
@@ -514,11 +524,16 @@ impl Store {
     }
 
     /// A message with its decisions, partner copies and deliveries.
-    pub async fn message(&self, id: &str) -> Result<Option<MessageDetail>, StoreError> {
+    pub async fn message(
+        &self,
+        cloud: &str,
+        id: &str,
+    ) -> Result<Option<MessageDetail>, StoreError> {
         let Some(row) = sqlx::query(&format!(
-            "SELECT {}, seq, request, scope_rule FROM messages WHERE id = ?",
+            "SELECT {}, seq, request, scope_rule FROM messages WHERE cloud = ? AND id = ?",
             Self::SUMMARY_COLUMNS
         ))
+        .bind(cloud)
         .bind(id)
         .fetch_optional(&self.pool)
         .await?
@@ -659,7 +674,7 @@ async fn insert_message(
     Ok(sqlx::query_scalar(
         "INSERT INTO messages (id, cloud, category, policy_version, scope_rule, request, accepted_at, \
          customers_in_scope, customers_direct, partners_told, deliveries) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cloud, id) DO NOTHING RETURNING seq",
     )
     .bind(id)
     .bind(&m.cloud)

@@ -113,6 +113,9 @@ pub enum Command {
     Show {
         /// The message id.
         id: String,
+        /// The message's cloud: ids are the publisher's own within each cloud.
+        #[arg(long, default_value = "global")]
+        cloud: String,
         /// Print it as JSON.
         #[arg(long)]
         json: bool,

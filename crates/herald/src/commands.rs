@@ -73,7 +73,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             policy,
         } => block_on(publish(&messages, &db.db, &policy)),
         Command::Messages { db } => block_on(list(&db.db)),
-        Command::Show { id, json, db } => block_on(show(&id, json, &db.db)),
+        Command::Show {
+            id,
+            cloud,
+            json,
+            db,
+        } => block_on(show(&id, &cloud, json, &db.db)),
         Command::Serve(args) => block_on(crate::serve::run(args)),
         Command::Keys { command } => block_on(crate::keys::run(command)),
         Command::Demo {
@@ -311,10 +316,13 @@ async fn list(db: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn show(id: &str, json: bool, db: &Path) -> Result<ExitCode> {
+async fn show(id: &str, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> {
     let store = open_existing(db).await?;
-    let Some(detail) = store.message(id).await? else {
-        bail!("no message \"{id}\" in {}", db.display());
+    let Some(detail) = store.message(cloud, id).await? else {
+        bail!(
+            "no message \"{id}\" in cloud \"{cloud}\" in {} (name another cloud with --cloud)",
+            db.display()
+        );
     };
     store.close().await;
     if json {

@@ -206,20 +206,22 @@ enum Sight {
 /// What `caller` may see of message `id`; 404 when it may not know the message exists.
 async fn sight(state: &AppState, caller: &Caller, id: &str) -> Result<Sight, Problem> {
     let missing = || Problem::not_found(format!("message \"{id}\""));
-    let summary = state.store().summary(id).await?.ok_or_else(missing)?;
-    if summary.cloud != caller.0.cloud() {
-        return Err(missing());
-    }
+    let cloud = caller.0.cloud();
+    let summary = state
+        .store()
+        .summary(cloud, id)
+        .await?
+        .ok_or_else(missing)?;
     match &caller.0 {
         Principal::Vendor { .. } => Ok(Sight::Vendor(summary)),
         Principal::Partner { partner, .. } => {
-            match state.store().partner_copy(id, partner).await? {
+            match state.store().partner_copy(cloud, id, partner).await? {
                 Some(copy) => Ok(Sight::Partner(summary, copy)),
                 None => Err(missing()),
             }
         }
         Principal::Customer { customer, .. } => {
-            match state.store().customer_decision(id, customer).await? {
+            match state.store().customer_decision(cloud, id, customer).await? {
                 Some(decision) if decision.direct => Ok(Sight::Customer(summary, decision)),
                 _ => Err(missing()),
             }
@@ -229,10 +231,10 @@ async fn sight(state: &AppState, caller: &Caller, id: &str) -> Result<Sight, Pro
 
 /// The content of a stored message: its title, body and locale, never its scope (which may
 /// name other organisations).
-async fn content(state: &AppState, id: &str) -> Result<Value, Problem> {
+async fn content(state: &AppState, cloud: &str, id: &str) -> Result<Value, Problem> {
     let (_, request) = state
         .store()
-        .stored_request(id)
+        .stored_request(cloud, id)
         .await?
         .ok_or_else(|| Problem::not_found(format!("message \"{id}\"")))?;
     let request: Value = serde_json::from_str(&request).map_err(Problem::internal)?;
@@ -260,12 +262,13 @@ pub async fn get_message(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Problem> {
     let seen = sight(&state, &caller, &id).await?;
-    let content = content(&state, &id).await?;
+    let cloud = caller.0.cloud();
+    let content = content(&state, cloud, &id).await?;
     Ok(Json(match seen {
         Sight::Vendor(summary) => {
             let (_, request) = state
                 .store()
-                .stored_request(&id)
+                .stored_request(cloud, &id)
                 .await?
                 .ok_or_else(|| Problem::not_found(format!("message \"{id}\"")))?;
             let request: Value = serde_json::from_str(&request).map_err(Problem::internal)?;
@@ -336,7 +339,7 @@ pub async fn get_decisions(
     }
     let page = state
         .store()
-        .decision_page(&id, query.after.as_deref(), limit)
+        .decision_page(caller.0.cloud(), &id, query.after.as_deref(), limit)
         .await?
         .ok_or_else(|| Problem::not_found(format!("message \"{id}\"")))?;
     Ok(Json(
@@ -379,7 +382,7 @@ pub async fn get_explanation(
     vendor_only(sight(&state, &caller, &id).await?, "explanations")?;
     let (_, request) = state
         .store()
-        .stored_request(&id)
+        .stored_request(caller.0.cloud(), &id)
         .await?
         .ok_or_else(|| Problem::not_found(format!("message \"{id}\"")))?;
     let wire: wire::Message = serde_json::from_str(&request).map_err(Problem::internal)?;

@@ -22,7 +22,7 @@ use crate::state::AppState;
     )
 )]
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
-    state.store().summary("").await?;
+    state.store().summary("", "").await?;
     Ok(Json(json!({"status": "ok"})))
 }
 

@@ -55,3 +55,31 @@ async fn the_same_post_twice_at_once_is_one_message() {
     assert_eq!(server.store.counts().await.unwrap(), after);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_used_in_one_cloud_tells_another_cloud_nothing() {
+    let server = Server::with_conformance().await;
+    let global = server
+        .key(KeyFor::Vendor {
+            cloud: "global".into(),
+        })
+        .await;
+    let gov = server
+        .key(KeyFor::Vendor {
+            cloud: "us-gov".into(),
+        })
+        .await;
+    let message = json!({"id": "shared-id", "category": "service_incident", "services": ["exchange"], "title": "Down"});
+    let (status, first) = server.post(&global, "/v1/messages", &message).await;
+    assert_eq!(status, 201, "{first}");
+    // The same id in us-gov is us-gov's own message: no conflict, no hint.
+    let (status, second) = server.post(&gov, "/v1/messages", &message).await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(second["cloud"], "us-gov");
+    assert_eq!(second["customers_in_scope"], 1);
+    let (_, seen) = server.get(&gov, "/v1/messages/shared-id").await;
+    assert_eq!(seen["summary"]["cloud"], "us-gov", "{seen}");
+    let (_, seen) = server.get(&global, "/v1/messages/shared-id").await;
+    assert_eq!(seen["summary"]["cloud"], "global", "{seen}");
+    server.stop().await;
+}

@@ -63,7 +63,12 @@ async fn a_large_incident_is_stored_exactly_as_routed_and_planned() {
     let Published::Accepted(summary) = t.store.publish(&publish, None).await.unwrap() else {
         panic!("not accepted into an empty store");
     };
-    let stored = t.store.message("everything-down").await.unwrap().unwrap();
+    let stored = t
+        .store
+        .message("global", "everything-down")
+        .await
+        .unwrap()
+        .unwrap();
 
     // Decisions, in customer order, one per routed decision.
     assert_eq!(stored.decisions.len(), routing.decisions().len());

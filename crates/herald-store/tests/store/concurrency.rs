@@ -99,7 +99,7 @@ async fn racing_different_content_under_one_id_accepts_one_and_refuses_the_other
     );
     let stored = t
         .store
-        .message(id)
+        .message("global", id)
         .await
         .unwrap()
         .expect("one of them is stored");

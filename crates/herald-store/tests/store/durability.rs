@@ -23,7 +23,13 @@ async fn a_reopened_file_holds_everything_committed() {
     let listed = t.store.messages().await.unwrap();
     let mut details = Vec::new();
     for id in ids {
-        details.push(t.store.message(id).await.unwrap().expect("stored"));
+        details.push(
+            t.store
+                .message("global", id)
+                .await
+                .unwrap()
+                .expect("stored"),
+        );
     }
     t.store.close().await;
 
@@ -36,7 +42,10 @@ async fn a_reopened_file_holds_everything_committed() {
     );
     assert_eq!(reopened.messages().await.unwrap(), listed);
     for (id, detail) in ids.into_iter().zip(&details) {
-        assert_eq!(reopened.message(id).await.unwrap().as_ref(), Some(detail));
+        assert_eq!(
+            reopened.message("global", id).await.unwrap().as_ref(),
+            Some(detail)
+        );
     }
     // The reopened store still knows what it accepted.
     let again = reopened
@@ -65,7 +74,7 @@ async fn a_second_store_on_the_same_file_sees_each_commit() {
         counts_plus(fx.directory_counts(), &rows.rows())
     );
     assert_eq!(
-        other.summary("price-change-mixed").await.unwrap(),
+        other.summary("global", "price-change-mixed").await.unwrap(),
         Some(summary.clone())
     );
     assert_eq!(

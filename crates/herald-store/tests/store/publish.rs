@@ -47,9 +47,14 @@ async fn publish_and_read_back(id: &str) -> Written {
 
     assert_eq!(t.store.counts().await.unwrap(), counts_plus(before, &rows));
 
-    let detail = t.store.message(id).await.unwrap().expect("stored");
+    let detail = t
+        .store
+        .message("global", id)
+        .await
+        .unwrap()
+        .expect("stored");
     assert_eq!(detail.summary, summary);
-    assert_eq!(t.store.summary(id).await.unwrap(), Some(summary));
+    assert_eq!(t.store.summary("global", id).await.unwrap(), Some(summary));
     assert_eq!(
         detail.request,
         serde_json::from_str::<serde_json::Value>(&fx.message(id).wire.canonical()).unwrap(),
@@ -125,7 +130,13 @@ async fn every_accepted_conformance_message_is_stored_in_publish_order() {
             message.id
         );
         expected = counts_plus(expected, &rows.rows());
-        let detail = t.store.message(message.id.as_str()).await.unwrap().unwrap();
+        let cloud = message.wire.cloud.as_ref().map_or("global", |c| c.as_str());
+        let detail = t
+            .store
+            .message(cloud, message.id.as_str())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             Some(Written::of_detail(&detail).triples()),
             expected_decisions(message.id.as_str()),
@@ -156,7 +167,11 @@ async fn publishing_the_same_message_again_changes_nothing() {
         panic!("the first publish was not accepted");
     };
     let counts = t.store.counts().await.unwrap();
-    let detail = t.store.message("incident-teams-everywhere").await.unwrap();
+    let detail = t
+        .store
+        .message("global", "incident-teams-everywhere")
+        .await
+        .unwrap();
 
     assert_eq!(
         t.store.publish(&rows.publish(), None).await.unwrap(),
@@ -171,7 +186,10 @@ async fn publishing_the_same_message_again_changes_nothing() {
 
     assert_eq!(t.store.counts().await.unwrap(), counts);
     assert_eq!(
-        t.store.message("incident-teams-everywhere").await.unwrap(),
+        t.store
+            .message("global", "incident-teams-everywhere")
+            .await
+            .unwrap(),
         detail
     );
 }
@@ -186,7 +204,7 @@ async fn a_different_message_under_a_published_id_is_refused() {
         .await
         .unwrap();
     let counts = t.store.counts().await.unwrap();
-    let detail = t.store.message(id).await.unwrap();
+    let detail = t.store.message("global", id).await.unwrap();
 
     // Another message altogether under the same id.
     let mut other = fx.message("incident-teams-everywhere").wire.clone();
@@ -213,7 +231,7 @@ async fn a_different_message_under_a_published_id_is_refused() {
             other => panic!("expected a conflict, got {other:?}"),
         }
         assert_eq!(t.store.counts().await.unwrap(), counts);
-        assert_eq!(t.store.message(id).await.unwrap(), detail);
+        assert_eq!(t.store.message("global", id).await.unwrap(), detail);
     }
 }
 
@@ -256,7 +274,11 @@ async fn a_publish_that_fails_part_way_leaves_no_trace() {
             fx.directory_counts(),
             "{refusal}"
         );
-        assert_eq!(t.store.message(id).await.unwrap(), None, "{refusal}");
+        assert_eq!(
+            t.store.message("global", id).await.unwrap(),
+            None,
+            "{refusal}"
+        );
         assert!(t.store.messages().await.unwrap().is_empty(), "{refusal}");
     }
 
@@ -274,8 +296,8 @@ async fn a_publish_that_fails_part_way_leaves_no_trace() {
 #[tokio::test]
 async fn an_empty_store_has_nothing_to_show() {
     let t = store_with_directory().await;
-    assert_eq!(t.store.message("nope").await.unwrap(), None);
-    assert_eq!(t.store.summary("nope").await.unwrap(), None);
+    assert_eq!(t.store.message("global", "nope").await.unwrap(), None);
+    assert_eq!(t.store.summary("global", "nope").await.unwrap(), None);
     assert!(t.store.messages().await.unwrap().is_empty());
     assert_eq!(
         t.store.counts().await.unwrap(),
@@ -317,4 +339,32 @@ async fn rows_routed_against_a_replaced_directory_are_refused_and_change_nothing
         .await
         .unwrap();
     assert!(matches!(accepted, Published::Accepted(_)), "{accepted:?}");
+}
+
+#[tokio::test]
+async fn clouds_never_share_a_message_id() {
+    // The us-gov vendor publishes under an id the global vendor used: its own message, no
+    // conflict, and neither cloud reads the other's under that id.
+    let fx = fixture();
+    let t = store_with_directory().await;
+    let global = fx.routed("incident-teams-everywhere", ACCEPTED_AT);
+    t.store.publish(&global.publish(), None).await.unwrap();
+    let mut gov = fx.message("gov-incident-exchange").wire.clone();
+    gov.id = "incident-teams-everywhere".into();
+    let gov = Message::parse(gov, &fx.policy, &fx.directory).expect("a valid message");
+    let routed = fx.routed_of(&gov, ACCEPTED_AT);
+    assert!(matches!(
+        t.store.publish(&routed.publish(), None).await.unwrap(),
+        Published::Accepted(_)
+    ));
+    let id = "incident-teams-everywhere";
+    let global = t.store.summary("global", id).await.unwrap().unwrap();
+    let gov = t.store.summary("us-gov", id).await.unwrap().unwrap();
+    assert_eq!(
+        (global.cloud.as_str(), gov.cloud.as_str()),
+        ("global", "us-gov")
+    );
+    assert_ne!(global.customers_in_scope, 0);
+    assert_eq!(gov.customers_in_scope, 1);
+    assert_eq!(t.store.summary("mars", id).await.unwrap(), None);
 }

@@ -228,10 +228,13 @@ pub fn state(db: &str) -> State {
     })
 }
 
-/// One stored message as the store crate reads it, serialised.
+/// One stored message as the store crate reads it, serialised, from whichever cloud holds
+/// it (the tests' message ids are unique across clouds).
 pub fn stored_message(db: &str, id: &str) -> Option<Value> {
     read_store(db, async |store| {
-        let detail = store.message(id).await.unwrap();
+        let listed = store.messages().await.unwrap();
+        let cloud = listed.iter().find(|m| m.id == id)?.cloud.clone();
+        let detail = store.message(&cloud, id).await.unwrap();
         detail.map(|d| serde_json::to_value(d).unwrap())
     })
 }
