@@ -3,7 +3,7 @@
 //!
 //! `docs/errors.md` lists every type; [`Kind`] is that table in code.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -113,14 +113,32 @@ impl Problem {
     }
 }
 
+/// The problem for a request an extractor refused with `status` and `text`: too large, or
+/// malformed.
+fn refused(status: StatusCode, text: String) -> Problem {
+    let kind = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        Kind::TooLarge
+    } else {
+        Kind::Malformed
+    };
+    Problem::new(kind, text)
+}
+
 impl From<JsonRejection> for Problem {
     fn from(rejection: JsonRejection) -> Problem {
-        let kind = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Kind::TooLarge
-        } else {
-            Kind::Malformed
-        };
-        Problem::new(kind, rejection.body_text())
+        refused(rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<BytesRejection> for Problem {
+    fn from(rejection: BytesRejection) -> Problem {
+        refused(rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for Problem {
+    fn from(rejection: QueryRejection) -> Problem {
+        refused(rejection.status(), rejection.body_text())
     }
 }
 

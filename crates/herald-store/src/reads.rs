@@ -70,23 +70,8 @@ impl Store {
         let Ok(i) = entries.binary_search_by(|e| e.0.as_str().cmp(customer)) else {
             return Ok(None);
         };
-        let DecisionEntry(
-            customer,
-            direct,
-            partners,
-            subscriptions,
-            copy,
-            by_customer,
-            by_partners,
-        ) = entries.into_iter().nth(i).expect("found by the search");
-        Ok(Some(DecisionView {
-            customer,
-            direct,
-            partners,
-            subscriptions,
-            copy,
-            rules: serde_json::json!({"scope": scope_rule, "customer": by_customer, "partners": by_partners}),
-        }))
+        let entry = entries.into_iter().nth(i).expect("found by the search");
+        Ok(Some(DecisionView::of(entry, &scope_rule)))
     }
 
     /// Partner `partner`'s copy of message `id` of `cloud`, or `None` when it was not told.
@@ -247,23 +232,7 @@ impl Store {
                     more = true;
                     break 'batches;
                 }
-                let DecisionEntry(
-                    customer,
-                    direct,
-                    partners,
-                    subscriptions,
-                    copy,
-                    by_customer,
-                    by_partners,
-                ) = entry;
-                decisions.push(DecisionView {
-                    customer,
-                    direct,
-                    partners,
-                    subscriptions,
-                    copy,
-                    rules: serde_json::json!({"scope": scope_rule, "customer": by_customer, "partners": by_partners}),
-                });
+                decisions.push(DecisionView::of(entry, &scope_rule));
             }
         }
         let next = more

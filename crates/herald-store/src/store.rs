@@ -85,6 +85,29 @@ pub struct DecisionView {
     pub rules: serde_json::Value,
 }
 
+impl DecisionView {
+    /// A decision as a batch holds it, under its message's scope rule.
+    pub(crate) fn of(entry: DecisionEntry, scope_rule: &str) -> DecisionView {
+        let DecisionEntry(
+            customer,
+            direct,
+            partners,
+            subscriptions,
+            copy,
+            by_customer,
+            by_partners,
+        ) = entry;
+        DecisionView {
+            customer,
+            direct,
+            partners,
+            subscriptions,
+            copy,
+            rules: serde_json::json!({"scope": scope_rule, "customer": by_customer, "partners": by_partners}),
+        }
+    }
+}
+
 /// A stored partner copy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PartnerCopyView {
@@ -552,18 +575,11 @@ impl Store {
         .fetch_all(&self.pool)
         .await?
         {
-            decisions.extend(batch::<DecisionEntry>(&body)?.into_iter().map(
-                |DecisionEntry(customer, direct, partners, subscriptions, copy, customer_rule, partners_rule)| {
-                    DecisionView {
-                        customer,
-                        direct,
-                        partners,
-                        subscriptions,
-                        copy,
-                        rules: serde_json::json!({"scope": scope_rule, "customer": customer_rule, "partners": partners_rule}),
-                    }
-                },
-            ));
+            decisions.extend(
+                batch::<DecisionEntry>(&body)?
+                    .into_iter()
+                    .map(|entry| DecisionView::of(entry, &scope_rule)),
+            );
         }
         let partner_copies = sqlx::query("SELECT partner, customers, subscriptions FROM partner_copies WHERE message = ? ORDER BY partner")
             .bind(seq)

@@ -42,14 +42,7 @@ pub async fn put_directory(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, Problem> {
     let cloud = caller.vendor_cloud("replace the directory")?.to_owned();
-    let body = body.map_err(|e| {
-        let kind = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            Kind::TooLarge
-        } else {
-            Kind::Malformed
-        };
-        Problem::new(kind, e.body_text())
-    })?;
+    let body = body?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| Problem::new(Kind::Malformed, "the body is not UTF-8 text"))?;
     let world = wire::World::from_json(text).map_err(|e| {

@@ -1,6 +1,7 @@
 //! Messages: publishing (vendor), a dry run of routing (vendor), and reading them back, each
 //! principal only what it may see.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -143,9 +144,9 @@ pub struct ListQuery {
 pub async fn list_messages(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Value>, Problem> {
-    let Query(query) = query.map_err(|e| Problem::new(Kind::Malformed, e.body_text()))?;
+    let Query(query) = query?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(Problem::new(
@@ -229,15 +230,24 @@ async fn sight(state: &AppState, caller: &Caller, id: &str) -> Result<Sight, Pro
     }
 }
 
-/// The content of a stored message: its title, body and locale, never its scope (which may
-/// name other organisations).
-async fn content(state: &AppState, cloud: &str, id: &str) -> Result<Value, Problem> {
+/// Message `id` of `cloud` as published (in canonical form), read as `T`.
+async fn request<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    cloud: &str,
+    id: &str,
+) -> Result<T, Problem> {
     let (_, request) = state
         .store()
         .stored_request(cloud, id)
         .await?
         .ok_or_else(|| Problem::not_found(format!("message \"{id}\"")))?;
-    let request: Value = serde_json::from_str(&request).map_err(Problem::internal)?;
+    serde_json::from_str(&request).map_err(Problem::internal)
+}
+
+/// The content of a stored message: its title, body and locale, never its scope (which may
+/// name other organisations).
+async fn content(state: &AppState, cloud: &str, id: &str) -> Result<Value, Problem> {
+    let request: Value = request(state, cloud, id).await?;
     Ok(json!({
         "title": request.get("title"),
         "body": request.get("body"),
@@ -266,12 +276,7 @@ pub async fn get_message(
     let content = content(&state, cloud, &id).await?;
     Ok(Json(match seen {
         Sight::Vendor(summary) => {
-            let (_, request) = state
-                .store()
-                .stored_request(cloud, &id)
-                .await?
-                .ok_or_else(|| Problem::not_found(format!("message \"{id}\"")))?;
-            let request: Value = serde_json::from_str(&request).map_err(Problem::internal)?;
+            let request: Value = request(&state, cloud, &id).await?;
             json!({"summary": summary, "request": request})
         }
         Sight::Partner(summary, copy) => json!({
@@ -326,9 +331,9 @@ pub async fn get_decisions(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    query: Result<Query<DecisionQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<DecisionQuery>, QueryRejection>,
 ) -> Result<Json<Value>, Problem> {
-    let Query(query) = query.map_err(|e| Problem::new(Kind::Malformed, e.body_text()))?;
+    let Query(query) = query?;
     vendor_only(sight(&state, &caller, &id).await?, "decisions")?;
     let limit = query.limit.unwrap_or(1000);
     if !(1..=10_000).contains(&limit) {
@@ -376,16 +381,11 @@ pub async fn get_explanation(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    query: Result<Query<ExplainQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<ExplainQuery>, QueryRejection>,
 ) -> Result<Json<Value>, Problem> {
-    let Query(query) = query.map_err(|e| Problem::new(Kind::Malformed, e.body_text()))?;
+    let Query(query) = query?;
     vendor_only(sight(&state, &caller, &id).await?, "explanations")?;
-    let (_, request) = state
-        .store()
-        .stored_request(caller.0.cloud(), &id)
-        .await?
-        .ok_or_else(|| Problem::not_found(format!("message \"{id}\"")))?;
-    let wire: wire::Message = serde_json::from_str(&request).map_err(Problem::internal)?;
+    let wire: wire::Message = request(&state, caller.0.cloud(), &id).await?;
     let snapshot = state.snapshot();
     let policy = state.policy();
     let message = Message::parse(wire, policy, &snapshot.directory).map_err(|e| {
