@@ -35,6 +35,14 @@ impl World {
     /// Reads a world from JSON. When it does not parse, the error names the record at
     /// fault (`subscriptions[3] "contoso-e3"`) as well as what is wrong with it.
     pub fn from_json(text: &str) -> Result<World, String> {
+        // serde would read a JSON array as a world with its fields in order, and `[]` as an
+        // empty world that replaces the whole directory with nothing.
+        if !text.trim_start().starts_with('{') {
+            return Err(
+                "a world is a JSON object with `products`, `partners`, `customers` and `subscriptions`"
+                    .to_owned(),
+            );
+        }
         let error = match serde_json::from_str(text) {
             Ok(world) => return Ok(world),
             Err(e) => e,

@@ -8,12 +8,13 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::routing::{get, post, put};
 use axum::{middleware, Json, Router};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::config::ServeConfig;
 use crate::metrics;
-use crate::problem::Problem;
+use crate::problem::{Kind, Problem};
 use crate::state::AppState;
 
 /// The OpenAPI 3.1 document of the API.
@@ -76,14 +77,26 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
         .with_state(state)
 }
 
-/// A JSON request body whose rejection is a problem.
+/// A JSON object request body whose rejection is a problem. Anything but an object is
+/// refused, though serde would read an array as a struct's fields in order.
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = Problem;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
-        let Json(value) = Json::<T>::from_request(request, state).await?;
-        Ok(Body(value))
+        let Json(value) = Json::<Value>::from_request(request, state).await?;
+        if !value.is_object() {
+            return Err(Problem::new(
+                Kind::Malformed,
+                "the body must be a JSON object",
+            ));
+        }
+        serde_json::from_value(value).map(Body).map_err(|e| {
+            Problem::new(
+                Kind::Malformed,
+                format!("the body is not the expected shape: {e}"),
+            )
+        })
     }
 }

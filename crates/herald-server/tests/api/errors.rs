@@ -57,6 +57,21 @@ async fn malformed_and_refused_requests_name_what_is_wrong_and_change_nothing() 
         "{problem}"
     );
 
+    // Arrays are not objects, though serde would read them as fields in order: an empty one
+    // must not wipe the cloud's directory.
+    for path in ["/v1/directory", "/v1/messages"] {
+        let (status, problem) = if path == "/v1/directory" {
+            server.put(&vendor, path, &json!([])).await
+        } else {
+            server.post(&vendor, path, &json!(["x"])).await
+        };
+        assert_eq!(status, 400, "{path}: {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("JSON object"),
+            "{problem}"
+        );
+    }
+
     // A directory naming another cloud's customer, and one breaking a directory rule.
     let mut foreign = world_of("global");
     foreign["customers"][0]["cloud"] = json!("us-gov");

@@ -54,6 +54,16 @@ fn an_invalid_import_leaves_the_database_as_it_was() {
     let broken = s.write("broken.json", "{\"products\": [");
     s.run(&["import", &broken, "--db", &db]).failure();
     assert_eq!(state(&db), before);
+
+    // An array is not an empty world: it must not wipe the directory.
+    let array = s.write("array.json", "[]");
+    let run = s.run(&["import", &array, "--db", &db]).failure();
+    assert!(
+        run.stderr.contains("a world is a JSON object"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(state(&db), before);
 }
 
 #[test]
