@@ -6,6 +6,7 @@
 //!   must get and no other organisation's ids in any answer.
 //! - `idempotency`: the same message posted twice at once is one message; message ids
 //!   are each cloud's own.
+//! - `inbox`: a partner's and a customer's inbox, newest first, with what is unread.
 //! - `errors`: malformed requests, oversized bodies and unknown paths as problem+json.
 
 #[path = "api/authorization.rs"]
@@ -18,3 +19,5 @@ mod conformance;
 mod errors;
 #[path = "api/idempotency.rs"]
 mod idempotency;
+#[path = "api/inbox.rs"]
+mod inbox;

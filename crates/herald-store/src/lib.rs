@@ -8,12 +8,14 @@
 //! and applied on open.
 
 mod bulk;
+mod inbox;
 mod keys;
 mod publisher;
 mod reads;
 mod rows;
 mod store;
 
+pub use inbox::{InboxItem, InboxPage, Reader};
 pub use keys::{KeyFor, KeyInfo, NewKey, Principal};
 pub use publisher::Outcome;
 pub use reads::{Audience, DecisionPage, Page};

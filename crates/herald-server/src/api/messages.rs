@@ -129,6 +129,31 @@ pub struct ListQuery {
     before: Option<String>,
 }
 
+impl ListQuery {
+    /// Where the page starts and how long it is, checked.
+    pub fn page(&self) -> Result<(Option<i64>, usize), Problem> {
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(Problem::new(
+                Kind::Malformed,
+                format!("parameter `limit`: {limit} is not between 1 and 500"),
+            ));
+        }
+        let before = match &self.before {
+            None => None,
+            Some(cursor) => Some(cursor.parse::<i64>().ok().filter(|c| *c > 0).ok_or_else(
+                || {
+                    Problem::new(
+                        Kind::Malformed,
+                        "parameter `before`: pass the `next` of a previous page, unchanged",
+                    )
+                },
+            )?),
+        };
+        Ok((before, limit))
+    }
+}
+
 /// The messages the caller may see, newest first: a vendor every message of its cloud, a
 /// partner those it has a copy of, a customer those it heard directly.
 #[utoipa::path(
@@ -190,7 +215,7 @@ pub async fn list_messages(
 }
 
 /// What a partner or customer may know of a message's summary: not its audience.
-fn brief(m: &MessageSummary) -> Value {
+pub fn brief(m: &MessageSummary) -> Value {
     json!({"id": m.id, "category": m.category, "cloud": m.cloud, "accepted_at": m.accepted_at})
 }
 
@@ -416,7 +441,7 @@ pub async fn get_explanation(
 }
 
 /// The wall clock in Unix milliseconds, read only at the edge.
-fn now() -> i64 {
+pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

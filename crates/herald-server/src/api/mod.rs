@@ -1,6 +1,7 @@
 //! The routes under `/v1`, the health check, the metrics and the OpenAPI document.
 
 mod directory;
+mod inbox;
 mod messages;
 mod meta;
 
@@ -33,6 +34,8 @@ use crate::state::AppState;
         messages::get_message,
         messages::get_decisions,
         messages::get_explanation,
+        inbox::get_inbox,
+        inbox::post_read,
     ),
     components(schemas(Problem)),
     modifiers(&BearerKeys),
@@ -68,6 +71,8 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
         .route("/v1/messages/{id}", get(messages::get_message))
         .route("/v1/messages/{id}/decisions", get(messages::get_decisions))
         .route("/v1/messages/{id}/explain", get(messages::get_explanation))
+        .route("/v1/inbox", get(inbox::get_inbox))
+        .route("/v1/inbox/{id}/read", post(inbox::post_read))
         .fallback(meta::no_route)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(middleware::from_fn_with_state(

@@ -88,6 +88,18 @@ fn cases() -> Vec<Case> {
             statuses: [401, 401, 200, 200, 200, 200, 200, 200, 200],
         },
         Case {
+            method: "GET",
+            path: "/v1/inbox",
+            body: Value::Null,
+            statuses: [401, 401, 403, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: "POST",
+            path: "/v1/inbox/incident-teams-everywhere/read",
+            body: Value::Null,
+            statuses: [401, 401, 403, 403, 200, 200, 404, 200, 404],
+        },
+        Case {
             method: "POST",
             path: "/v1/route",
             body: new_message.clone(),
