@@ -16,9 +16,14 @@ mod state;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 pub use config::ServeConfig;
 pub use state::AppState;
+
+/// How often the server copies the write-ahead log into the database file. Commits never
+/// wait for that (see `Store::checkpoint`), so without it the log would only grow.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
 /// flight.
@@ -28,13 +33,25 @@ pub async fn serve(
     config: &ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let store = state.store().clone();
+    let checkpoints = tokio::spawn(async move {
+        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(e) = store.checkpoint().await {
+                eprintln!("herald serve: the write-ahead log could not be checkpointed: {e}");
+            }
+        }
+    });
     let app = api::router(state, config);
-    axum::serve(
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    checkpoints.abort();
+    served
 }
 
 /// Completes on SIGTERM or Ctrl-C.
