@@ -12,6 +12,7 @@ use herald_domain::ids::CloudId;
 use herald_domain::{wire, Directory};
 use serde_json::{json, Value};
 
+use super::schema::WorldBody;
 use crate::auth::Caller;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
@@ -26,7 +27,7 @@ fn cloud_of(cloud: &Option<CloudId>) -> &str {
 #[utoipa::path(
     put,
     path = "/v1/directory",
-    request_body(content = Object, description = "A directory in the world format (`products`, `partners`, `customers`, `subscriptions`), every partner and customer in the key's cloud."),
+    request_body(content = WorldBody, description = "A directory in the world format (`products`, `partners`, `customers`, `subscriptions`), every partner and customer in the key's cloud."),
     responses(
         (status = 200, description = "Replaced: the cloud's records in numbers.", body = Object),
         (status = 400, description = "Not a directory in the world format.", body = Problem, content_type = "application/problem+json"),

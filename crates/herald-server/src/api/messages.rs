@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::IntoParams;
 
+use super::schema::MessageBody;
 use super::Body;
 use crate::auth::Caller;
 use crate::problem::{Kind, Problem};
@@ -43,7 +44,7 @@ fn in_cloud(cloud: &str, wire: &mut wire::Message) -> Result<(), Problem> {
 #[utoipa::path(
     post,
     path = "/v1/messages",
-    request_body(content = Object, description = "A message: `id`, `category`, its scope (`subscriptions`, `products`, `services`, `regions`, `customers`), and `title`/`body` as text or per locale."),
+    request_body(content = MessageBody, description = "A message: `id`, `category`, its scope (`subscriptions`, `products`, `services`, `regions`, `customers`), and `title`/`body` as text or per locale."),
     responses(
         (status = 201, description = "Accepted and durably enqueued, with its audience in numbers. The same message again gets this same answer, with `Idempotent-Replayed: true`.", body = Object),
         (status = 400, description = "Not a message.", body = Problem, content_type = "application/problem+json"),
@@ -91,7 +92,7 @@ pub async fn post_message(
 #[utoipa::path(
     post,
     path = "/v1/route",
-    request_body(content = Object, description = "A message, as for `POST /v1/messages`."),
+    request_body(content = MessageBody, description = "A message, as for `POST /v1/messages`."),
     responses(
         (status = 200, description = "The decisions and copies the message would make.", body = Object),
         (status = 400, description = "Not a message.", body = Problem, content_type = "application/problem+json"),

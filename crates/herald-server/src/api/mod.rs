@@ -4,6 +4,7 @@ mod directory;
 mod inbox;
 mod messages;
 mod meta;
+pub mod schema;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::routing::{get, post, put};
@@ -37,7 +38,7 @@ use crate::state::AppState;
         inbox::get_inbox,
         inbox::post_read,
     ),
-    components(schemas(Problem)),
+    components(schemas(Problem, schema::MessageBody, schema::WorldBody)),
     modifiers(&BearerKeys),
     security(("bearer" = []))
 )]

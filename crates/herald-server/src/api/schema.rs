@@ -1,0 +1,157 @@
+//! The shapes of request bodies, for the OpenAPI document only: the world and message
+//! formats of `herald_domain::wire`, which knows nothing of OpenAPI, described field for
+//! field. Requests are read as the wire types themselves.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// A message: its id (the idempotency key within its cloud), category, scope and content.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    pub id: String,
+    /// One of the policy's categories, e.g. `service_incident`.
+    pub category: Option<String>,
+    /// The key's cloud when absent.
+    pub cloud: Option<String>,
+    pub subscriptions: Option<Vec<String>>,
+    pub products: Option<Vec<String>>,
+    pub services: Option<Vec<String>>,
+    pub regions: Option<Vec<String>>,
+    pub customers: Option<Vec<String>>,
+    /// The locale of plain text, and the last step of every reader's locale fallback.
+    pub locale: Option<String>,
+    pub title: Option<Text>,
+    pub body: Option<Text>,
+}
+
+/// Text, plain or per locale.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Text {
+    Plain(String),
+    PerLocale(BTreeMap<String, String>),
+}
+
+/// A directory in the world format.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorldBody {
+    #[serde(default)]
+    pub products: Vec<Product>,
+    #[serde(default)]
+    pub partners: Vec<Partner>,
+    #[serde(default)]
+    pub customers: Vec<Customer>,
+    #[serde(default)]
+    pub subscriptions: Vec<Subscription>,
+}
+
+/// A product of the catalog every cloud shares.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub id: String,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub services: Vec<String>,
+}
+
+/// The part a partner plays.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PartnerKind {
+    DirectBill,
+    IndirectProvider,
+    IndirectReseller,
+    Advisor,
+}
+
+/// A partner organisation.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Partner {
+    pub id: String,
+    pub kind: PartnerKind,
+    pub name: Option<String>,
+    pub cloud: Option<String>,
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+}
+
+/// An agreement a customer buys directly under.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AgreementKind {
+    EnterpriseAgreement,
+    CustomerAgreement,
+    OnlineSubscription,
+}
+
+/// A customer (tenant).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    pub id: String,
+    pub name: Option<String>,
+    pub cloud: Option<String>,
+    #[serde(default)]
+    pub agreements: Vec<AgreementKind>,
+    #[serde(default)]
+    pub advisors: Vec<String>,
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+}
+
+/// A contact's role.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Billing,
+    Technical,
+    Support,
+}
+
+/// A person at a partner or customer.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub product_news: bool,
+}
+
+/// A subscription's state.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Active,
+    Suspended,
+    Deleted,
+}
+
+/// A customer's holding of a product, through a partner or under an agreement.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Subscription {
+    pub id: String,
+    pub customer: String,
+    pub product: String,
+    pub partner: Option<String>,
+    pub reseller: Option<String>,
+    pub agreement: Option<AgreementKind>,
+    pub status: Option<Status>,
+    #[serde(default)]
+    pub regions: Vec<String>,
+    pub cloud: Option<String>,
+}
