@@ -10,6 +10,8 @@
 //! - `policy`: `policy show` and `policy check`.
 //! - `keys`: `keys create`, `list` and `revoke`: a token printed once, authenticating as
 //!   whom it was made for until revoked; refusals that write nothing.
+//! - `serve`: the HTTP API with keys made by the CLI, settings from a file, and a clean
+//!   stop on SIGTERM.
 //! - `demo`: the whole job on a generated directory, and its refusal to reuse a database.
 //! - `bench`: `bench route` and `bench publish` print their figures as JSON (no timing is
 //!   asserted).
@@ -30,5 +32,7 @@ mod keys;
 mod policy;
 #[path = "cli/route.rs"]
 mod route;
+#[path = "cli/serve.rs"]
+mod serve;
 #[path = "cli/store.rs"]
 mod store;
