@@ -195,16 +195,7 @@ async fn every_endpoint_answers_every_caller_as_it_may_and_leaks_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_reader_gets_its_own_copy_and_its_own_list() {
     let server = Server::with_conformance().await;
-    let vendor = server
-        .key(KeyFor::Vendor {
-            cloud: "global".into(),
-        })
-        .await;
-    for message in conformance("messages.json").as_array().unwrap() {
-        if message.get("cloud").is_none() {
-            server.post(&vendor, "/v1/messages", message).await;
-        }
-    }
+    server.publish_global_messages().await;
     let northwind = server.key(KeyFor::Partner("northwind".into())).await;
     let (status, copy) = server
         .get(&northwind, "/v1/messages/incident-teams-everywhere")

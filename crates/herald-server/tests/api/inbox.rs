@@ -4,7 +4,7 @@
 use herald_store::KeyFor;
 use serde_json::{json, Value};
 
-use crate::common::{conformance, Server};
+use crate::common::Server;
 
 fn ids(page: &Value) -> Vec<&str> {
     page["messages"]
@@ -18,16 +18,7 @@ fn ids(page: &Value) -> Vec<&str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_inbox_holds_the_copies_sent_newest_first_and_counts_the_unread() {
     let server = Server::with_conformance().await;
-    let vendor = server
-        .key(KeyFor::Vendor {
-            cloud: "global".into(),
-        })
-        .await;
-    for message in conformance("messages.json").as_array().unwrap() {
-        if message.get("cloud").is_none() {
-            server.post(&vendor, "/v1/messages", message).await;
-        }
-    }
+    server.publish_global_messages().await;
     let tailspin = server.key(KeyFor::Partner("tailspin".into())).await;
     let (status, inbox) = server.get(&tailspin, "/v1/inbox").await;
     assert_eq!(status, 200, "{inbox}");
