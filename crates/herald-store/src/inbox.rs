@@ -1,6 +1,8 @@
 //! Inboxes: the copies a partner or customer was sent, newest first, with what it has
 //! marked read.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 
 use crate::reads::Audience;
@@ -70,26 +72,19 @@ impl Store {
         before: Option<i64>,
         limit: usize,
     ) -> Result<InboxPage, StoreError> {
-        let (kind, id) = reader.key();
         let page = self
             .message_page(cloud, reader.audience(), before, limit)
             .await?;
-        let mut items = Vec::with_capacity(page.messages.len());
-        for message in page.messages {
-            let read_at: Option<i64> = sqlx::query_scalar(
-                "SELECT r.read_at FROM inbox_reads r JOIN messages m ON m.seq = r.message \
-                 WHERE r.cloud = ? AND r.reader_kind = ? AND r.reader = ? AND m.cloud = ? AND m.id = ?",
-            )
-            .bind(cloud)
-            .bind(kind)
-            .bind(id)
-            .bind(cloud)
-            .bind(&message.id)
-            .fetch_optional(self.pool())
-            .await?;
-            items.push(InboxItem { message, read_at });
-        }
-        let unread = self.unread(cloud, reader).await?;
+        let reads = self.reads(cloud, reader).await?;
+        let unread = self.received_count(cloud, reader).await? - reads.len() as i64;
+        let items = page
+            .messages
+            .into_iter()
+            .map(|message| InboxItem {
+                read_at: reads.get(&message.id).copied(),
+                message,
+            })
+            .collect();
         Ok(InboxPage {
             items,
             next: page.next,
@@ -97,41 +92,50 @@ impl Store {
         })
     }
 
-    /// How many messages of `reader`'s inbox are unread.
-    async fn unread(&self, cloud: &str, reader: Reader<'_>) -> Result<i64, StoreError> {
+    /// When `reader` marked each message read, by message id.
+    async fn reads(
+        &self,
+        cloud: &str,
+        reader: Reader<'_>,
+    ) -> Result<HashMap<String, i64>, StoreError> {
         let (kind, id) = reader.key();
-        let read: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM inbox_reads WHERE cloud = ? AND reader_kind = ? AND reader = ?",
+        Ok(sqlx::query_as(
+            "SELECT m.id, r.read_at FROM inbox_reads r JOIN messages m ON m.seq = r.message \
+             WHERE r.cloud = ? AND r.reader_kind = ? AND r.reader = ?",
         )
         .bind(cloud)
         .bind(kind)
         .bind(id)
-        .fetch_one(self.pool())
-        .await?;
-        let received =
-            match reader {
-                Reader::Partner(partner) => sqlx::query_scalar(
-                    "SELECT count(*) FROM partner_copies c JOIN messages m ON m.seq = c.message \
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .collect())
+    }
+
+    /// How many messages of `cloud` were sent to `reader`.
+    async fn received_count(&self, cloud: &str, reader: Reader<'_>) -> Result<i64, StoreError> {
+        match reader {
+            Reader::Partner(partner) => Ok(sqlx::query_scalar(
+                "SELECT count(*) FROM partner_copies c JOIN messages m ON m.seq = c.message \
                  WHERE m.cloud = ? AND c.partner = ?",
-                )
-                .bind(cloud)
-                .bind(partner)
-                .fetch_one(self.pool())
-                .await?,
-                Reader::Customer(_) => {
-                    let mut received = 0;
-                    let ids: Vec<String> =
-                        sqlx::query_scalar("SELECT id FROM messages WHERE cloud = ?")
-                            .bind(cloud)
-                            .fetch_all(self.pool())
-                            .await?;
-                    for message in ids {
-                        received += i64::from(reader.received(self, cloud, &message).await?);
-                    }
-                    received
+            )
+            .bind(cloud)
+            .bind(partner)
+            .fetch_one(self.pool())
+            .await?),
+            Reader::Customer(_) => {
+                let ids: Vec<String> =
+                    sqlx::query_scalar("SELECT id FROM messages WHERE cloud = ?")
+                        .bind(cloud)
+                        .fetch_all(self.pool())
+                        .await?;
+                let mut received = 0;
+                for message in ids {
+                    received += i64::from(reader.received(self, cloud, &message).await?);
                 }
-            };
-        Ok(received - read)
+                Ok(received)
+            }
+        }
     }
 
     /// Marks message `id` read in `reader`'s inbox at `now`, unless it already was; answers

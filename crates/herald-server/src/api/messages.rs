@@ -173,25 +173,7 @@ pub async fn list_messages(
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Value>, Problem> {
     let Query(query) = query?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(Problem::new(
-            Kind::Malformed,
-            format!("parameter `limit`: {limit} is not between 1 and 500"),
-        ));
-    }
-    let before =
-        match &query.before {
-            None => None,
-            Some(cursor) => Some(cursor.parse::<i64>().ok().filter(|c| *c > 0).ok_or_else(
-                || {
-                    Problem::new(
-                        Kind::Malformed,
-                        "parameter `before`: pass the `next` of a previous page, unchanged",
-                    )
-                },
-            )?),
-        };
+    let (before, limit) = query.page()?;
     let principal = &caller.0;
     let audience = match principal {
         Principal::Vendor { .. } => Audience::Everyone,
@@ -270,15 +252,14 @@ async fn request<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&request).map_err(Problem::internal)
 }
 
-/// The content of a stored message: its title, body and locale, never its scope (which may
-/// name other organisations).
-async fn content(state: &AppState, cloud: &str, id: &str) -> Result<Value, Problem> {
-    let request: Value = request(state, cloud, id).await?;
-    Ok(json!({
+/// The content of a stored message's request: its title, body and locale, never its scope
+/// (which may name other organisations).
+fn content(request: &Value) -> Value {
+    json!({
         "title": request.get("title"),
         "body": request.get("body"),
         "locale": request.get("locale"),
-    }))
+    })
 }
 
 /// One message as the caller may see it.
@@ -298,22 +279,18 @@ pub async fn get_message(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Problem> {
     let seen = sight(&state, &caller, &id).await?;
-    let cloud = caller.0.cloud();
-    let content = content(&state, cloud, &id).await?;
+    let request: Value = request(&state, caller.0.cloud(), &id).await?;
     Ok(Json(match seen {
-        Sight::Vendor(summary) => {
-            let request: Value = request(&state, cloud, &id).await?;
-            json!({"summary": summary, "request": request})
-        }
+        Sight::Vendor(summary) => json!({"summary": summary, "request": request}),
         Sight::Partner(summary, copy) => json!({
             "message": brief(&summary),
-            "content": content,
+            "content": content(&request),
             "customers": copy.customers,
             "subscriptions": copy.subscriptions,
         }),
         Sight::Customer(summary, decision) => json!({
             "message": brief(&summary),
-            "content": content,
+            "content": content(&request),
             "subscriptions": decision.copy.unwrap_or_default(),
         }),
     }))
