@@ -189,8 +189,13 @@ pub fn explain_customer(
         ));
         w.line(format!("It is in scope (rule {scope_rule}), but every in-scope subscription it holds is sold through a partner, who speaks for it."));
     }
-    let listed: Vec<String> = subs.iter().map(|s| w.describe(*s)).collect();
-    w.line(format!("In-scope subscriptions: {}.", listed.join(", ")));
+    let thread_rule = category.thread_rule;
+    if let (Some(thread), true) = (&message.thread, subs.is_empty()) {
+        w.line(format!("Message {} updates thread {}, which reached {customer} before; it is no longer in the update's own scope.", message.id, thread.id));
+    } else {
+        let listed: Vec<String> = subs.iter().map(|s| w.describe(*s)).collect();
+        w.line(format!("In-scope subscriptions: {}.", listed.join(", ")));
+    }
     if let Some(copy) = customer_copy(policy, directory, message, routing, decision) {
         if copy.readers.is_empty() {
             let roles: Vec<&str> = category
@@ -236,10 +241,12 @@ pub fn explain_customer(
                 .filter(|s| told_as(directory, **s, *p).is_some())
                 .map(|s| directory.subscription(*s).id.to_string())
                 .collect();
-            let why = if theirs.is_empty() {
-                "as its advisor".to_owned()
-            } else {
+            let why = if !theirs.is_empty() {
                 format!("for {}", theirs.join(", "))
+            } else if Some(decision.partners_rule) == thread_rule {
+                "because an earlier message of the thread told it about this customer".to_owned()
+            } else {
+                "as its advisor".to_owned()
             };
             w.line(format!(
                 "Partner {} is told about {customer} (rule {prule}), {why}.",
@@ -294,11 +301,17 @@ pub fn explain_partner(
                 .filter(|s| directory.subscription(**s).customer == *c)
                 .map(|s| directory.subscription(*s).id.to_string())
                 .collect();
-            w.line(format!(
-                "  - {}: {}",
-                directory.customer(*c).id,
-                theirs.join(", ")
-            ));
+            let advises = category.tells(PartnerRole::Advisor)
+                && directory.customer(*c).advisors.contains(&ix);
+            let what = match (theirs.is_empty(), category.thread_rule) {
+                (true, _) if advises => "as its advisor".to_owned(),
+                (true, Some(thread_rule)) if message.thread.is_some() => {
+                    let rule = w.rule(thread_rule);
+                    format!("told before in this thread (rule {rule})")
+                }
+                _ => theirs.join(", "),
+            };
+            w.line(format!("  - {}: {what}", directory.customer(*c).id));
         }
         if copy.readers.is_empty() {
             w.line(format!("But no contact of {partner} can read it: it has no contact with the role the policy wants."));

@@ -66,6 +66,11 @@ string_id!(
     MessageId
 );
 string_id!(
+    /// The id of an incident thread, chosen by its publisher: the messages naming it are the
+    /// updates of one incident.
+    ThreadId
+);
+string_id!(
     /// A cloud, an isolated instance of the vendor (`global`, `us-gov`).
     CloudId
 );

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod report;
 pub mod route;
 pub mod synthetic;
+pub mod thread;
 pub mod wire;
 
 pub use directory::{Directory, DirectoryError};

@@ -6,9 +6,11 @@
 //! `Message` that exists can be routed.
 
 use crate::directory::Directory;
-use crate::ids::{CloudIx, CustomerIx, MessageId, ProductIx, RegionIx, ServiceIx, SubscriptionIx};
+use crate::ids::{
+    CloudIx, CustomerIx, MessageId, ProductIx, RegionIx, ServiceIx, SubscriptionIx, ThreadId,
+};
 use crate::policy::{CategoryIx, Policy, ScopeField};
-use crate::wire::{self, Text};
+use crate::wire::{self, Text, ThreadStatus};
 
 /// A checked message, bound to the directory it was checked against.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,8 +20,17 @@ pub struct Message {
     pub cloud: CloudIx,
     pub scope: Scope,
     pub content: Content,
+    /// The incident thread the message updates, if any.
+    pub thread: Option<Thread>,
     /// The message as published, kept to store it and to recognise a repeat.
     pub wire: wire::Message,
+}
+
+/// A message's place in an incident thread: which thread, and where the incident stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Thread {
+    pub id: ThreadId,
+    pub status: ThreadStatus,
 }
 
 /// What a message is about. Each list is sorted and without repeats; `None` means the
@@ -317,6 +328,38 @@ impl Message {
                 }
             }
         }
+        let thread = match (&wire.thread, wire.status) {
+            (None, None) => None,
+            (Some(_), _) | (_, Some(_)) if cat.thread_rule.is_none() => {
+                return Err(fail(format!(
+                    "a `{}` message may not name a `thread` or a `status`: {}",
+                    cat.name,
+                    policy.thread_categories()
+                )))
+            }
+            (Some(thread), Some(status)) => {
+                if thread.as_str().trim().is_empty() {
+                    return Err(fail(
+                        "its `thread` is empty; name the thread this message updates".into(),
+                    ));
+                }
+                Some(Thread {
+                    id: thread.clone(),
+                    status,
+                })
+            }
+            (Some(thread), None) => {
+                return Err(fail(format!(
+                    "it names thread \"{thread}\" but no `status`; say where the incident stands: investigating, identified, monitoring or resolved"
+                )))
+            }
+            (None, Some(_)) => {
+                return Err(fail(
+                    "it has a `status` but no `thread`; name the thread whose incident it updates"
+                        .into(),
+                ))
+            }
+        };
         let content = Content::new(
             wire.title.clone(),
             wire.body.clone(),
@@ -330,6 +373,7 @@ impl Message {
             cloud,
             scope,
             content,
+            thread,
             wire,
         })
     }

@@ -160,6 +160,9 @@ pub struct Category {
     pub customer_copy: CopyNames,
     pub customer_contacts: ContactChoice,
     pub partner_contacts: ContactChoice,
+    /// The rule by which an update of a thread reaches everyone the thread already
+    /// reached, when messages of this category may form threads.
+    pub thread_rule: Option<RuleIx>,
 }
 
 impl Category {
@@ -268,6 +271,10 @@ impl Policy {
                     "`partners.roles` must list `partner`, `reseller` or both".into(),
                 ));
             }
+            let thread_rule = c
+                .threads
+                .map(|t| rule(&name, "threads.rule", &t.rule))
+                .transpose()?;
             categories.push(Category {
                 scope_rule: rule(&name, "scope_rule", &c.scope_rule)?,
                 partners_rule: rule(&name, "partners.rule", &c.partners.rule)?,
@@ -284,6 +291,7 @@ impl Policy {
                 customer_copy: c.customer_copy,
                 customer_contacts: c.customer_contacts,
                 partner_contacts: c.partner_contacts,
+                thread_rule,
             });
         }
         Ok(Policy {
@@ -338,6 +346,21 @@ impl Policy {
             .map(|i| CategoryIx(i as u16))
     }
 
+    /// Which categories' messages may form threads, as a clause for error messages.
+    pub fn thread_categories(&self) -> String {
+        let names: Vec<&str> = self
+            .categories
+            .iter()
+            .filter(|c| c.thread_rule.is_some())
+            .map(|c| c.name.as_str())
+            .collect();
+        if names.is_empty() {
+            "this policy lets no category form threads".to_owned()
+        } else {
+            format!("only {} messages form threads", names.join(" and "))
+        }
+    }
+
     /// The category names, comma-separated, for error messages.
     pub fn category_names(&self) -> String {
         self.categories
@@ -386,6 +409,14 @@ struct RawCategory {
     customer_copy: CopyNames,
     customer_contacts: ContactChoice,
     partner_contacts: ContactChoice,
+    #[serde(default)]
+    threads: Option<RawThreads>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThreads {
+    rule: String,
 }
 
 #[derive(Deserialize)]

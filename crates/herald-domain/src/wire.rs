@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{
     CloudId, ContactId, CustomerId, MessageId, PartnerId, ProductId, ServiceId, SubscriptionId,
+    ThreadId,
 };
 
 /// A directory snapshot: the format of the conformance `world.json` and of `herald import`.
@@ -312,6 +313,46 @@ pub struct Message {
     pub title: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Text>,
+    /// The incident thread this message is an update of, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<ThreadId>,
+    /// Where the thread's incident stands with this update; given exactly when `thread` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ThreadStatus>,
+}
+
+/// Where an incident stands, as each update of its thread says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreadStatus {
+    Investigating,
+    Identified,
+    Monitoring,
+    Resolved,
+}
+
+impl ThreadStatus {
+    /// The name used in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Investigating => "investigating",
+            Self::Identified => "identified",
+            Self::Monitoring => "monitoring",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    /// The status named `name`, if it is one.
+    pub fn named(name: &str) -> Option<ThreadStatus> {
+        [
+            Self::Investigating,
+            Self::Identified,
+            Self::Monitoring,
+            Self::Resolved,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
 }
 
 /// One message as read: the message, or its id (when it had one) and what is wrong.
@@ -331,7 +372,7 @@ impl Message {
                 l
             })
         }
-        let canonical = serde_json::json!({
+        let mut canonical = serde_json::json!({
             "id": self.id,
             "category": self.category,
             "cloud": self.cloud.clone().unwrap_or_else(CloudId::global),
@@ -344,6 +385,14 @@ impl Message {
             "title": self.title,
             "body": self.body,
         });
+        // Only a thread's messages spell these out, so a message without one reads as it
+        // always has.
+        if let Some(thread) = &self.thread {
+            canonical["thread"] = serde_json::json!(thread);
+        }
+        if let Some(status) = self.status {
+            canonical["status"] = serde_json::json!(status);
+        }
         canonical.to_string()
     }
 

@@ -9,6 +9,7 @@
 //! - `policy`: the policy as data: round trip, refused policies, changed policies.
 //! - `properties`: proptest invariants over random small worlds and messages.
 //! - `explain`: explanations name the deciding subscriptions and rules.
+//! - `threads`: incident threads, and updates that reach a thread's whole audience.
 //!
 //! A crate root resolves `mod x;` next to itself, hence the `#[path]`s into `routing/`.
 
@@ -28,3 +29,5 @@ mod explain;
 mod policy;
 #[path = "routing/properties.rs"]
 mod properties;
+#[path = "routing/threads.rs"]
+mod threads;
