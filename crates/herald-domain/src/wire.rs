@@ -341,18 +341,6 @@ impl ThreadStatus {
             Self::Resolved => "resolved",
         }
     }
-
-    /// The status named `name`, if it is one.
-    pub fn named(name: &str) -> Option<ThreadStatus> {
-        [
-            Self::Investigating,
-            Self::Identified,
-            Self::Monitoring,
-            Self::Resolved,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == name)
-    }
 }
 
 /// One message as read: the message, or its id (when it had one) and what is wrong.

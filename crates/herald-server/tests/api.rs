@@ -7,6 +7,7 @@
 //! - `idempotency`: the same message posted twice at once is one message; message ids
 //!   are each cloud's own.
 //! - `inbox`: a partner's and a customer's inbox, newest first, with what is unread.
+//! - `threads`: incident threads, their timelines and a partner's open incidents.
 //! - `errors`: malformed requests, oversized bodies and unknown paths as problem+json.
 
 #[path = "api/authorization.rs"]
@@ -21,3 +22,5 @@ mod errors;
 mod idempotency;
 #[path = "api/inbox.rs"]
 mod inbox;
+#[path = "api/threads.rs"]
+mod threads;

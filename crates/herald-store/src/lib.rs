@@ -14,6 +14,7 @@ mod publisher;
 mod reads;
 mod rows;
 mod store;
+mod threads;
 
 pub use inbox::{InboxItem, InboxPage, Reader};
 pub use keys::{KeyFor, KeyInfo, NewKey, Principal};
@@ -27,3 +28,4 @@ pub use store::{
     Counts, DecisionView, DeliveryView, ImportSummary, MessageDetail, MessageSummary,
     PartnerCopyView, Published, Snapshot, Store, StoreError,
 };
+pub use threads::{PartnerNotice, ThreadHead, ThreadSummary};

@@ -1,11 +1,13 @@
 //! Publishing a message as its publisher sent it: recognise a repeat, check the message
 //! against the stored directory, route it, store it, and route again when an import
-//! replaced the directory in between. The CLI and the HTTP API both publish through here,
+//! replaced the directory in between. An update of an incident thread is routed to the
+//! thread's audience so far too, and again when another update was stored in between. The CLI and the HTTP API both publish through here,
 //! so a message means the same whichever way it came.
 
 use std::sync::Arc;
 
-use herald_domain::{route, wire, Message, Policy};
+use herald_domain::thread::route_update;
+use herald_domain::{route, wire, Directory, Message, Policy, Routing};
 
 use crate::rows::Publish;
 use crate::store::{MessageSummary, Published, Snapshot, Store, StoreError};
@@ -46,24 +48,62 @@ impl Store {
                 Ok(message) => message,
                 Err(e) => return Ok(Outcome::Invalid(e.reason)),
             };
-            let routing = route(policy, &snapshot.directory, &message);
+            let (routing, thread_head) = match self
+                .route_in_thread(policy, &snapshot.directory, &message)
+                .await?
+            {
+                Ok(routed) => routed,
+                Err(reason) => return Ok(Outcome::Invalid(reason)),
+            };
             let publish = Publish {
                 policy,
                 directory: &snapshot.directory,
                 message: &message,
                 routing: &routing,
                 accepted_at: now,
+                thread_head,
             };
             match self.publish(&publish, Some(snapshot.generation)).await {
                 Ok(Published::Accepted(summary)) => return Ok(Outcome::Accepted(summary)),
                 Ok(Published::Repeated(summary)) => return Ok(Outcome::Repeated(summary)),
                 Err(StoreError::Conflict(id)) => return Ok(Outcome::Conflict(id)),
+                Err(StoreError::ThreadMoved(_)) => {}
                 Err(StoreError::DirectoryChanged) => {
                     *snapshot = Arc::new(self.load_snapshot().await?);
                 }
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Routes `message` against `directory`, widened to everyone its thread has reached
+    /// when it updates one. Answers the routing and the thread's head it was widened from,
+    /// or why the message cannot update its thread.
+    pub async fn route_in_thread(
+        &self,
+        policy: &Policy,
+        directory: &Directory,
+        message: &Message,
+    ) -> Result<Result<(Routing, Option<i64>), String>, StoreError> {
+        let Some(thread) = &message.thread else {
+            return Ok(Ok((route(policy, directory, message), None)));
+        };
+        let cloud = directory.cloud(message.cloud).as_str();
+        let Some(head) = self
+            .thread_head(cloud, thread.id.as_str(), directory)
+            .await?
+        else {
+            return Ok(Ok((route(policy, directory, message), None)));
+        };
+        let category = &policy.category(message.category).name;
+        if &head.category != category {
+            return Ok(Err(format!(
+                "message \"{}\" was rejected: thread \"{}\" is a thread of `{}` messages, and this one is `{category}`; name another thread or publish it as `{}`",
+                message.id, thread.id, head.category, head.category
+            )));
+        }
+        let routing = route_update(policy, directory, message, &head.reached);
+        Ok(Ok((routing, Some(head.head))))
     }
 
     /// What an already stored message under `wire`'s id makes of it: a repeat, a conflict,

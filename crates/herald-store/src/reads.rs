@@ -145,7 +145,7 @@ impl Store {
             };
             let fetched = rows.len() as i64;
             for row in &rows {
-                let seq: i64 = row.get(9);
+                let seq: i64 = row.get("seq");
                 cursor = seq;
                 let summary = Store::summary_from(row);
                 // A customer's messages are those whose batch says it heard directly.

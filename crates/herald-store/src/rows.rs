@@ -45,6 +45,8 @@ pub struct MessageRow {
     pub customers_direct: i64,
     pub partners_told: i64,
     pub deliveries: i64,
+    pub thread: Option<String>,
+    pub status: Option<&'static str>,
 }
 
 /// A `decision_batches` row: the decisions of up to [`BATCH`] customers, in id order.
@@ -104,6 +106,11 @@ pub struct Publish<'a> {
     pub message: &'a Message,
     pub routing: &'a Routing,
     pub accepted_at: i64,
+    /// For an update of a thread, the thread's latest message when the routing was widened
+    /// to its audience ([`herald_domain::thread::route_update`]); `None` for the first
+    /// message of a thread, or one outside any. The store refuses the publish when the
+    /// thread has moved on since.
+    pub thread_head: Option<i64>,
 }
 
 /// A batch row, handed over as soon as it is built.
@@ -465,6 +472,7 @@ impl MessageRow {
             message,
             routing,
             accepted_at,
+            ..
         } = *publish;
         let category = policy.category(message.category);
         MessageRow {
@@ -479,6 +487,8 @@ impl MessageRow {
             customers_direct: 0,
             partners_told: 0,
             deliveries: 0,
+            thread: message.thread.as_ref().map(|t| t.id.to_string()),
+            status: message.thread.as_ref().map(|t| t.status.as_str()),
         }
     }
 }

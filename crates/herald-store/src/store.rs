@@ -28,6 +28,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("the directory was replaced while the message was being routed; route it again")]
     DirectoryChanged,
+    /// Another update of the message's thread was stored while it was being routed.
+    #[error("thread \"{0}\" was updated while the message was being routed; route it again")]
+    ThreadMoved(String),
     #[error("the stored directory is damaged: {0}")]
     Damaged(String),
     #[error(transparent)]
@@ -72,6 +75,12 @@ pub struct MessageSummary {
     pub customers_direct: i64,
     pub partners_told: i64,
     pub deliveries: i64,
+    /// The incident thread the message updates, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
+    /// Where the thread's incident stood with this update.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 /// A stored decision, as read back.
@@ -400,6 +409,17 @@ impl Store {
         }
         let row = MessageRow::new(publish);
         let cloud = row.cloud.as_str();
+        if let Some(thread) = &publish.message.thread {
+            let head: Option<i64> =
+                sqlx::query_scalar("SELECT head FROM threads WHERE cloud = ? AND id = ?")
+                    .bind(cloud)
+                    .bind(thread.id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if head != publish.thread_head {
+                return Err(StoreError::ThreadMoved(thread.id.to_string()));
+            }
+        }
         let Some(seq) = insert_message(&mut tx, id, &row).await? else {
             let stored: String =
                 sqlx::query_scalar("SELECT request FROM messages WHERE cloud = ? AND id = ?")
@@ -428,6 +448,22 @@ impl Store {
             write_partner_copies(&db, seq, &tail.partner_copies)?;
             tail
         };
+        if let Some(thread) = &publish.message.thread {
+            sqlx::query(
+                "INSERT INTO threads (cloud, id, category, status, opened_at, updated_at, head, updates) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, 1) ON CONFLICT (cloud, id) DO UPDATE SET \
+                 status = excluded.status, updated_at = excluded.updated_at, head = excluded.head, \
+                 updates = updates + 1",
+            )
+            .bind(cloud)
+            .bind(thread.id.as_str())
+            .bind(&row.category)
+            .bind(thread.status.as_str())
+            .bind(publish.accepted_at)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+        }
         let m = &tail.message;
         sqlx::query(
             "UPDATE messages SET customers_direct = ?, partners_told = ?, deliveries = ? WHERE seq = ?",
@@ -449,6 +485,8 @@ impl Store {
             customers_direct: m.customers_direct,
             partners_told: m.partners_told,
             deliveries: m.deliveries,
+            thread: m.thread.clone(),
+            status: m.status.map(str::to_owned),
         }))
     }
 
@@ -502,7 +540,7 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) const SUMMARY_COLUMNS: &'static str = "id, cloud, category, policy_version, accepted_at, customers_in_scope, customers_direct, partners_told, deliveries";
+    pub(crate) const SUMMARY_COLUMNS: &'static str = "id, cloud, category, policy_version, accepted_at, customers_in_scope, customers_direct, partners_told, deliveries, thread, status";
 
     pub(crate) fn summary_from(row: &sqlx::sqlite::SqliteRow) -> MessageSummary {
         MessageSummary {
@@ -515,6 +553,8 @@ impl Store {
             customers_direct: row.get(6),
             partners_told: row.get(7),
             deliveries: row.get(8),
+            thread: row.get(9),
+            status: row.get(10),
         }
     }
 
@@ -564,9 +604,9 @@ impl Store {
             return Ok(None);
         };
         let summary = Self::summary_from(&row);
-        let seq: i64 = row.get(9);
-        let request: String = row.get(10);
-        let scope_rule: String = row.get(11);
+        let seq: i64 = row.get("seq");
+        let request: String = row.get("request");
+        let scope_rule: String = row.get("scope_rule");
         let mut decisions = Vec::new();
         for (body,) in sqlx::query_as::<_, (String,)>(
             "SELECT body FROM decision_batches WHERE message = ? ORDER BY first_customer",
@@ -689,8 +729,8 @@ async fn insert_message(
 ) -> Result<Option<i64>, StoreError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO messages (id, cloud, category, policy_version, scope_rule, request, accepted_at, \
-         customers_in_scope, customers_direct, partners_told, deliveries) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cloud, id) DO NOTHING RETURNING seq",
+         customers_in_scope, customers_direct, partners_told, deliveries, thread, status) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cloud, id) DO NOTHING RETURNING seq",
     )
     .bind(id)
     .bind(&m.cloud)
@@ -703,6 +743,8 @@ async fn insert_message(
     .bind(m.customers_direct)
     .bind(m.partners_told)
     .bind(m.deliveries)
+    .bind(&m.thread)
+    .bind(m.status)
     .fetch_optional(&mut **tx)
     .await?)
 }

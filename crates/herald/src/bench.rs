@@ -251,6 +251,7 @@ async fn bench_publish(customers: usize, dir: Option<PathBuf>) -> Result<serde_j
             message: &incident,
             routing: &routing,
             accepted_at: 0,
+            thread_head: None,
         };
         // Routed against a directory of its own, not the stored one.
         store.publish(&publish, None).await?;

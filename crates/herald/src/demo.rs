@@ -192,6 +192,7 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
             message: &message,
             routing: &routing,
             accepted_at: crate::commands::millis_now(),
+            thread_head: None,
         };
         let Published::Accepted(summary) = store.publish(&publish, Some(generation)).await? else {
             bail!(

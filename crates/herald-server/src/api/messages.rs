@@ -9,7 +9,8 @@ use axum::Json;
 use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::ids::CloudId;
 use herald_domain::report::report;
-use herald_domain::{route, wire, Message};
+use herald_domain::thread::route_update;
+use herald_domain::{wire, Message};
 use herald_store::{Audience, DecisionView, MessageSummary, Outcome, PartnerCopyView, Principal};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -113,7 +114,11 @@ pub async fn post_route(
     let policy = state.policy();
     let message = Message::parse(wire, policy, &snapshot.directory)
         .map_err(|e| Problem::new(Kind::InvalidMessage, e.reason))?;
-    let routing = route(policy, &snapshot.directory, &message);
+    let (routing, _) = state
+        .store()
+        .route_in_thread(policy, &snapshot.directory, &message)
+        .await?
+        .map_err(|reason| Problem::new(Kind::InvalidMessage, reason))?;
     let report = report(policy, &snapshot.directory, &message, &routing);
     Ok(Json(
         serde_json::to_value(report).map_err(Problem::internal)?,
@@ -199,11 +204,17 @@ pub async fn list_messages(
 
 /// What a partner or customer may know of a message's summary: not its audience.
 pub fn brief(m: &MessageSummary) -> Value {
-    json!({"id": m.id, "category": m.category, "cloud": m.cloud, "accepted_at": m.accepted_at})
+    let mut brief =
+        json!({"id": m.id, "category": m.category, "cloud": m.cloud, "accepted_at": m.accepted_at});
+    if let (Some(thread), Some(status)) = (&m.thread, &m.status) {
+        brief["thread"] = json!(thread);
+        brief["status"] = json!(status);
+    }
+    brief
 }
 
-/// What the caller may see of message `id`.
-enum Sight {
+/// What the caller may see of a message.
+pub enum Sight {
     /// The vendor of the message's cloud: everything.
     Vendor(MessageSummary),
     /// A partner told about it: its own copy.
@@ -215,31 +226,39 @@ enum Sight {
 /// What `caller` may see of message `id`; 404 when it may not know the message exists.
 async fn sight(state: &AppState, caller: &Caller, id: &str) -> Result<Sight, Problem> {
     let missing = || Problem::not_found(format!("message \"{id}\""));
-    let cloud = caller.0.cloud();
     let summary = state
         .store()
-        .summary(cloud, id)
+        .summary(caller.0.cloud(), id)
         .await?
         .ok_or_else(missing)?;
-    match &caller.0 {
-        Principal::Vendor { .. } => Ok(Sight::Vendor(summary)),
-        Principal::Partner { partner, .. } => {
-            match state.store().partner_copy(cloud, id, partner).await? {
-                Some(copy) => Ok(Sight::Partner(summary, copy)),
-                None => Err(missing()),
-            }
-        }
-        Principal::Customer { customer, .. } => {
-            match state.store().customer_decision(cloud, id, customer).await? {
-                Some(decision) if decision.direct => Ok(Sight::Customer(summary, decision)),
-                _ => Err(missing()),
-            }
-        }
-    }
+    sight_of(state, caller, summary).await?.ok_or_else(missing)
+}
+
+/// What `caller` may see of the stored message `summary` sums up, if anything.
+pub async fn sight_of(
+    state: &AppState,
+    caller: &Caller,
+    summary: MessageSummary,
+) -> Result<Option<Sight>, Problem> {
+    let (cloud, id) = (caller.0.cloud(), summary.id.as_str());
+    Ok(match &caller.0 {
+        Principal::Vendor { .. } => Some(Sight::Vendor(summary)),
+        Principal::Partner { partner, .. } => state
+            .store()
+            .partner_copy(cloud, id, partner)
+            .await?
+            .map(|copy| Sight::Partner(summary, copy)),
+        Principal::Customer { customer, .. } => state
+            .store()
+            .customer_decision(cloud, id, customer)
+            .await?
+            .filter(|decision| decision.direct)
+            .map(|decision| Sight::Customer(summary, decision)),
+    })
 }
 
 /// Message `id` of `cloud` as published (in canonical form), read as `T`.
-async fn request<T: serde::de::DeserializeOwned>(
+pub async fn request<T: serde::de::DeserializeOwned>(
     state: &AppState,
     cloud: &str,
     id: &str,
@@ -254,7 +273,7 @@ async fn request<T: serde::de::DeserializeOwned>(
 
 /// The content of a stored message's request: its title, body and locale, never its scope
 /// (which may name other organisations).
-fn content(request: &Value) -> Value {
+pub fn content(request: &Value) -> Value {
     json!({
         "title": request.get("title"),
         "body": request.get("body"),
@@ -279,8 +298,17 @@ pub async fn get_message(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Problem> {
     let seen = sight(&state, &caller, &id).await?;
-    let request: Value = request(&state, caller.0.cloud(), &id).await?;
-    Ok(Json(match seen {
+    Ok(Json(view(&state, caller.0.cloud(), seen).await?))
+}
+
+/// A message as one who sees it this way may see it: for the vendor, the message as
+/// published with its audience in numbers; for a partner or customer, its own copy.
+pub async fn view(state: &AppState, cloud: &str, seen: Sight) -> Result<Value, Problem> {
+    let id = match &seen {
+        Sight::Vendor(m) | Sight::Partner(m, _) | Sight::Customer(m, _) => m.id.clone(),
+    };
+    let request: Value = request(state, cloud, &id).await?;
+    Ok(match seen {
         Sight::Vendor(summary) => json!({"summary": summary, "request": request}),
         Sight::Partner(summary, copy) => json!({
             "message": brief(&summary),
@@ -293,7 +321,7 @@ pub async fn get_message(
             "content": content(&request),
             "subscriptions": decision.copy.unwrap_or_default(),
         }),
-    }))
+    })
 }
 
 /// A 403 for a partner or customer that may see the message but not this about it.
@@ -388,7 +416,13 @@ pub async fn get_explanation(
 ) -> Result<Json<Value>, Problem> {
     let Query(query) = query?;
     vendor_only(sight(&state, &caller, &id).await?, "explanations")?;
-    let wire: wire::Message = request(&state, caller.0.cloud(), &id).await?;
+    let cloud = caller.0.cloud();
+    let (seq, wire) = state
+        .store()
+        .stored_request(cloud, &id)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("message \"{id}\"")))?;
+    let wire: wire::Message = serde_json::from_str(&wire).map_err(Problem::internal)?;
     let snapshot = state.snapshot();
     let policy = state.policy();
     let message = Message::parse(wire, policy, &snapshot.directory).map_err(|e| {
@@ -397,7 +431,17 @@ pub async fn get_explanation(
             format!("the message no longer fits the directory: {}", e.reason),
         )
     })?;
-    let routing = route(policy, &snapshot.directory, &message);
+    // An update of a thread was widened to everyone the thread had reached before it.
+    let before = match &message.thread {
+        Some(thread) => {
+            state
+                .store()
+                .reached_before(cloud, thread.id.as_str(), seq, &snapshot.directory)
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let routing = route_update(policy, &snapshot.directory, &message, &before);
     let explained = match (&query.customer, &query.partner) {
         (Some(customer), None) => {
             explain_customer(policy, &snapshot.directory, &message, &routing, customer)

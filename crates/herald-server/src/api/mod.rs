@@ -5,6 +5,7 @@ mod inbox;
 mod messages;
 mod meta;
 pub mod schema;
+mod threads;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::routing::{get, post, put};
@@ -37,6 +38,8 @@ use crate::state::AppState;
         messages::get_explanation,
         inbox::get_inbox,
         inbox::post_read,
+        threads::get_thread,
+        threads::get_partner_notices,
     ),
     components(schemas(Problem, schema::MessageBody, schema::WorldBody)),
     modifiers(&BearerKeys),
@@ -74,6 +77,8 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
         .route("/v1/messages/{id}/explain", get(messages::get_explanation))
         .route("/v1/inbox", get(inbox::get_inbox))
         .route("/v1/inbox/{id}/read", post(inbox::post_read))
+        .route("/v1/threads/{id}", get(threads::get_thread))
+        .route("/v1/partner/notices", get(threads::get_partner_notices))
         .fallback(meta::no_route)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(middleware::from_fn_with_state(

@@ -25,6 +25,21 @@ pub struct MessageBody {
     pub locale: Option<String>,
     pub title: Option<Text>,
     pub body: Option<Text>,
+    /// The incident thread this message updates (`service_incident` and `operational`
+    /// messages only); an update reaches everyone the thread already reached.
+    pub thread: Option<String>,
+    /// Where the thread's incident stands; given exactly when `thread` is.
+    pub status: Option<ThreadStatus>,
+}
+
+/// Where an incident stands.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreadStatus {
+    Investigating,
+    Identified,
+    Monitoring,
+    Resolved,
 }
 
 /// Text, plain or per locale.

@@ -1,8 +1,9 @@
 //! Every endpoint against every kind of caller: the status each must get, and no id of an
 //! organisation the caller may not know in any answer it gets.
 //!
-//! The message is the public case `incident-teams-everywhere`: adatum hears directly, and
-//! its distributor northwind and reseller tailspin are told.
+//! The message is the public case `incident-teams-everywhere`, opening incident thread
+//! `teams-outage`: adatum hears directly, and its distributor northwind and reseller
+//! tailspin are told.
 
 use herald_store::KeyFor;
 use serde_json::{json, Value};
@@ -57,6 +58,18 @@ fn cases() -> Vec<Case> {
     let new_message = json!({"id": "fresh-notice", "cloud": "global", "category": "service_incident", "services": ["teams"], "title": "Again"});
     let global_world = crate::common::world_of("global");
     vec![
+        Case {
+            method: "GET",
+            path: "/v1/threads/teams-outage",
+            body: Value::Null,
+            statuses: [401, 401, 200, 404, 200, 200, 404, 200, 404],
+        },
+        Case {
+            method: "GET",
+            path: "/v1/partner/notices",
+            body: Value::Null,
+            statuses: [401, 401, 403, 403, 200, 200, 200, 403, 403],
+        },
         Case {
             method: "GET",
             path: "/v1/messages/incident-teams-everywhere",
@@ -132,7 +145,7 @@ async fn every_endpoint_answers_every_caller_as_it_may_and_leaks_nothing() {
         .post(
             &vendor,
             "/v1/messages",
-            &json!({"id": "incident-teams-everywhere", "category": "service_incident", "services": ["teams"], "title": "Teams sign-in failures"}),
+            &json!({"id": "incident-teams-everywhere", "category": "service_incident", "services": ["teams"], "title": "Teams sign-in failures", "thread": "teams-outage", "status": "investigating"}),
         )
         .await;
     assert_eq!(published.0, 201, "{}", published.1);

@@ -57,6 +57,7 @@ async fn a_large_incident_is_stored_exactly_as_routed_and_planned() {
         message: &message,
         routing: &routing,
         accepted_at: ACCEPTED_AT,
+        thread_head: None,
     };
     let t = temp_store().await;
     t.store.import(&directory).await.expect("imports");

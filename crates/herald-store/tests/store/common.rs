@@ -146,6 +146,7 @@ impl Routed<'_> {
             message: self.message,
             routing: &self.routing,
             accepted_at: self.accepted_at,
+            thread_head: None,
         }
     }
 

@@ -1,0 +1,235 @@
+//! Incident threads as stored: each thread's latest message (its head), whose decisions
+//! are everyone the thread has reached, and the timeline of its updates.
+//!
+//! An update is routed against the head's audience ([`Store::thread_head`]) and stored only
+//! if the head has not moved meanwhile (see [`Publish::thread_head`](crate::Publish)), so
+//! two updates published at once cannot both miss each other's reach.
+
+use herald_domain::thread::Reached;
+use herald_domain::Directory;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::store::{batch, ids, MessageSummary, Store, StoreError};
+
+/// A thread's latest message and everyone the thread has reached, in a directory's terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadHead {
+    /// The position of the thread's latest message.
+    pub head: i64,
+    /// The category of the thread's messages.
+    pub category: String,
+    /// Everyone the thread reached, sorted by customer; customers and partners the
+    /// directory no longer holds are left out, since nobody can reach them.
+    pub reached: Vec<Reached>,
+}
+
+/// A thread and where it stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ThreadSummary {
+    pub id: String,
+    pub cloud: String,
+    pub category: String,
+    pub status: String,
+    pub opened_at: i64,
+    pub updated_at: i64,
+    pub updates: i64,
+}
+
+/// An open thread as one partner sees it: its latest message and the partner's copy of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartnerNotice {
+    pub thread: ThreadSummary,
+    /// The id of the thread's latest message.
+    pub message: String,
+    /// The partner's customers the thread has reached.
+    pub customers: Vec<String>,
+    /// The partner's subscriptions the latest message names.
+    pub subscriptions: Vec<String>,
+}
+
+/// The part of a decision entry that says who heard: customer, directly or not, partners.
+#[derive(Deserialize)]
+struct Heard(
+    String,
+    bool,
+    Vec<String>,
+    IgnoredAny,
+    IgnoredAny,
+    IgnoredAny,
+    IgnoredAny,
+);
+
+const THREAD_COLUMNS: &str = "id, cloud, category, status, opened_at, updated_at, updates";
+
+fn thread_from(row: &sqlx::sqlite::SqliteRow) -> ThreadSummary {
+    ThreadSummary {
+        id: row.get(0),
+        cloud: row.get(1),
+        category: row.get(2),
+        status: row.get(3),
+        opened_at: row.get(4),
+        updated_at: row.get(5),
+        updates: row.get(6),
+    }
+}
+
+impl Store {
+    /// Thread `thread` of `cloud`: its head and everyone it has reached, as customers and
+    /// partners of `directory`; `None` when no message has named the thread yet.
+    pub async fn thread_head(
+        &self,
+        cloud: &str,
+        thread: &str,
+        directory: &Directory,
+    ) -> Result<Option<ThreadHead>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT head, category FROM threads WHERE cloud = ? AND id = ?")
+                .bind(cloud)
+                .bind(thread)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((head, category)) = row else {
+            return Ok(None);
+        };
+        let reached = reached_by(&mut tx, head, directory).await?;
+        tx.rollback().await?;
+        Ok(Some(ThreadHead {
+            head,
+            category,
+            reached,
+        }))
+    }
+
+    /// Everyone thread `thread` of `cloud` had reached before the message at position
+    /// `seq`, as customers and partners of `directory`: the audience the update at `seq`
+    /// was widened to when it was routed.
+    pub async fn reached_before(
+        &self,
+        cloud: &str,
+        thread: &str,
+        seq: i64,
+        directory: &Directory,
+    ) -> Result<Vec<Reached>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let previous: Option<i64> = sqlx::query_scalar(
+            "SELECT max(seq) FROM messages WHERE cloud = ? AND thread = ? AND seq < ?",
+        )
+        .bind(cloud)
+        .bind(thread)
+        .bind(seq)
+        .fetch_one(&mut *tx)
+        .await?;
+        let reached = match previous {
+            Some(previous) => reached_by(&mut tx, previous, directory).await?,
+            None => Vec::new(),
+        };
+        tx.rollback().await?;
+        Ok(reached)
+    }
+
+    /// Thread `thread` of `cloud` and its messages, oldest first; `None` when no message
+    /// has named it.
+    pub async fn thread(
+        &self,
+        cloud: &str,
+        thread: &str,
+    ) -> Result<Option<(ThreadSummary, Vec<MessageSummary>)>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let Some(row) = sqlx::query(&format!(
+            "SELECT {THREAD_COLUMNS} FROM threads WHERE cloud = ? AND id = ?"
+        ))
+        .bind(cloud)
+        .bind(thread)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let messages = sqlx::query(&format!(
+            "SELECT {} FROM messages WHERE cloud = ? AND thread = ? ORDER BY seq",
+            Store::SUMMARY_COLUMNS
+        ))
+        .bind(cloud)
+        .bind(thread)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.rollback().await?;
+        Ok(Some((
+            thread_from(&row),
+            messages.iter().map(Store::summary_from).collect(),
+        )))
+    }
+
+    /// The open threads of `cloud` (not yet resolved) that have reached any customer of
+    /// `partner`, most recently updated first, each with the partner's copy of its latest
+    /// message.
+    pub async fn partner_notices(
+        &self,
+        cloud: &str,
+        partner: &str,
+    ) -> Result<Vec<PartnerNotice>, StoreError> {
+        let columns = THREAD_COLUMNS
+            .split(", ")
+            .map(|c| format!("t.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {columns}, m.id, c.customers, c.subscriptions FROM threads t \
+             JOIN partner_copies c ON c.message = t.head AND c.partner = ? \
+             JOIN messages m ON m.seq = t.head \
+             WHERE t.cloud = ? AND t.status <> 'resolved' ORDER BY t.updated_at DESC, t.id"
+        ))
+        .bind(partner)
+        .bind(cloud)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PartnerNotice {
+                    thread: thread_from(row),
+                    message: row.get(7),
+                    customers: ids(row.get(8))?,
+                    subscriptions: ids(row.get(9))?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Everyone the message at position `seq` reached, as customers and partners of
+/// `directory`, sorted by customer; those the directory no longer holds are left out.
+async fn reached_by(
+    tx: &mut Transaction<'_, Sqlite>,
+    seq: i64,
+    directory: &Directory,
+) -> Result<Vec<Reached>, StoreError> {
+    let bodies: Vec<String> = sqlx::query_scalar(
+        "SELECT body FROM decision_batches WHERE message = ? ORDER BY first_customer",
+    )
+    .bind(seq)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut reached = Vec::new();
+    for body in bodies {
+        for Heard(customer, direct, partners, ..) in batch::<Heard>(&body)? {
+            let Some(customer) = directory.customer_ix(&customer) else {
+                continue;
+            };
+            let mut partners: Vec<_> = partners
+                .iter()
+                .filter_map(|p| directory.partner_ix(p))
+                .collect();
+            partners.sort_unstable();
+            reached.push(Reached {
+                customer,
+                direct,
+                partners,
+            });
+        }
+    }
+    reached.sort_unstable_by_key(|r| r.customer);
+    Ok(reached)
+}
