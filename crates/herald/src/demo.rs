@@ -14,7 +14,7 @@ use herald_domain::directory::Holding;
 use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::synthetic::{self, Options};
 use herald_domain::wire;
-use herald_domain::{route, Directory, Message, Policy};
+use herald_domain::{Directory, Message, Policy};
 use herald_store::{Publish, Published, Snapshot, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -166,7 +166,11 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
         json!({"id": "demo-product-azure", "category": "product", "products": ["azure-plan"],
                "title": text(&[("en", "New Azure regions"), ("de", "Neue Azure-Regionen"), ("pt", "Novas regiões do Azure")])}),
         json!({"id": "demo-incident-exchange-eu", "category": "service_incident", "services": ["exchange"], "regions": ["eu"],
+               "thread": "exchange-eu", "status": "investigating",
                "title": text(&[("en", "Mail delivery delays in Europe"), ("de", "Verzögerte E-Mail-Zustellung in Europa"), ("fr", "Retards de distribution du courrier en Europe"), ("ru", "Задержки доставки почты в Европе")])}),
+        json!({"id": "demo-exchange-eu-resolved", "category": "service_incident", "services": ["exchange"], "regions": ["eu"],
+               "thread": "exchange-eu", "status": "resolved",
+               "title": text(&[("en", "Mail delivery in Europe is back to normal"), ("de", "E-Mail-Zustellung in Europa wieder normal")])}),
         json!({"id": "demo-incident-gov-teams", "category": "service_incident", "cloud": "us-gov", "services": ["teams"],
                "title": "Teams sign-in failures"}),
         json!({"id": "demo-maintenance-compute-apac", "category": "operational", "services": ["compute"], "regions": ["apac"],
@@ -185,14 +189,18 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
             serde_json::from_value(value.clone()).context("a demo message is malformed")?;
         let t = Instant::now();
         let message = Message::parse(wire, &policy, &directory)?;
-        let routing = route(&policy, &directory, &message);
+        // An update of a thread reaches everyone the thread reached before.
+        let (routing, thread_head) = store
+            .route_in_thread(&policy, &directory, &message)
+            .await?
+            .map_err(anyhow::Error::msg)?;
         let publish = Publish {
             policy: &policy,
             directory: &directory,
             message: &message,
             routing: &routing,
             accepted_at: crate::commands::millis_now(),
-            thread_head: None,
+            thread_head,
         };
         let Published::Accepted(summary) = store.publish(&publish, Some(generation)).await? else {
             bail!(

@@ -368,3 +368,53 @@ async fn clouds_never_share_a_message_id() {
     assert_eq!(gov.customers_in_scope, 1);
     assert_eq!(t.store.summary("mars", id).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn an_update_routed_before_another_update_of_its_thread_landed_is_refused_and_changes_nothing(
+) {
+    let fx = fixture();
+    let t = store_with_directory().await;
+    let thread_message = |id: &str| {
+        let mut wire = fx.message("incident-teams-everywhere").wire.clone();
+        wire.id = id.into();
+        wire.thread = Some("teams".into());
+        wire.status = Some(herald_domain::wire::ThreadStatus::Investigating);
+        Message::parse(wire, &fx.policy, &fx.directory).expect("a valid message")
+    };
+    let first = thread_message("first");
+    t.store
+        .publish(&fx.routed_of(&first, ACCEPTED_AT).publish(), None)
+        .await
+        .unwrap();
+    let head = t
+        .store
+        .thread_head("global", "teams", &fx.directory)
+        .await
+        .unwrap()
+        .expect("the thread is stored");
+    assert_eq!(head.category, "service_incident");
+    assert_eq!(
+        head.reached.len(),
+        fx.routed_of(&first, 0)
+            .rows()
+            .decisions
+            .iter()
+            .map(|b| b.customers)
+            .sum::<usize>()
+    );
+
+    // An update routed as if it opened the thread, when the thread already has a head.
+    let update = thread_message("update");
+    let before = t.store.counts().await.unwrap();
+    match t
+        .store
+        .publish(&fx.routed_of(&update, ACCEPTED_AT).publish(), None)
+        .await
+    {
+        Err(StoreError::ThreadMoved(thread)) => assert_eq!(thread, "teams"),
+        other => panic!("expected ThreadMoved, got {other:?}"),
+    }
+    assert_eq!(t.store.counts().await.unwrap(), before);
+    let (thread, messages) = t.store.thread("global", "teams").await.unwrap().unwrap();
+    assert_eq!((thread.updates, messages.len()), (1, 1));
+}

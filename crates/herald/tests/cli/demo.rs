@@ -2,11 +2,12 @@
 
 use crate::common::{state, Scratch};
 
-const DEMO_MESSAGES: [&str; 7] = [
+const DEMO_MESSAGES: [&str; 8] = [
     "demo-price-change",
     "demo-renewal-two-tier",
     "demo-product-azure",
     "demo-incident-exchange-eu",
+    "demo-exchange-eu-resolved",
     "demo-incident-gov-teams",
     "demo-maintenance-compute-apac",
     "demo-tenant-migration",
