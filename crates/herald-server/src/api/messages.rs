@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::ids::CloudId;
+use herald_domain::plan::partner_copies;
 use herald_domain::report::report;
 use herald_domain::thread::route_update;
 use herald_domain::{wire, Message};
@@ -394,13 +395,14 @@ pub struct ExplainQuery {
 }
 
 /// Why a customer or partner did or did not hear about a message, in the words of the
-/// rules, against the directory as it is now (vendor only).
+/// rules, against the directory as it is now, with what was decided when it was published
+/// (vendor only).
 #[utoipa::path(
     get,
     path = "/v1/messages/{id}/explain",
     params(("id" = String, Path, description = "The message id."), ExplainQuery),
     responses(
-        (status = 200, description = "The explanation, line by line.", body = Object),
+        (status = 200, description = "The explanation, line by line, against today's directory; `decided`, the decision (or partner copy) stored when the message was published, null if it did not reach them; and `changed_since`, whether today's directory would decide otherwise.", body = Object),
         (status = 400, description = "Neither or both of `customer` and `partner`.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A partner or customer that may see the message, but not explanations.", body = Problem, content_type = "application/problem+json"),
@@ -457,9 +459,55 @@ pub async fn get_explanation(
         }
     };
     let explanation = explained.map_err(|e| Problem::new(Kind::NotFound, e.0))?;
-    Ok(Json(
-        serde_json::to_value(explanation).map_err(Problem::internal)?,
-    ))
+    let directory = &snapshot.directory;
+    // What was stored when the message was published, and whether today's directory
+    // would decide the same: the reasons are given against today's.
+    let (decided, same) = match (&query.customer, &query.partner) {
+        (Some(customer), _) => {
+            let stored = state
+                .store()
+                .customer_decision(cloud, &id, customer)
+                .await?;
+            let now = directory
+                .customer_ix(customer)
+                .and_then(|c| routing.decision_for(c))
+                .map(|d| {
+                    let partners = routing.partners(d).iter();
+                    let partners: Vec<String> = partners
+                        .map(|p| directory.partner(*p).id.to_string())
+                        .collect();
+                    (d.direct, partners)
+                });
+            let same = stored.as_ref().map(|d| (d.direct, d.partners.clone())) == now;
+            (json!(stored), same)
+        }
+        (_, partner) => {
+            let partner = partner.as_deref().unwrap_or_default();
+            let stored = state.store().partner_copy(cloud, &id, partner).await?;
+            let now = directory.partner_ix(partner).and_then(|p| {
+                partner_copies(policy, directory, &message, &routing)
+                    .into_iter()
+                    .find(|c| c.partner == p)
+                    .map(|c| {
+                        let customers = c.customers.iter();
+                        customers
+                            .map(|c| directory.customer(*c).id.to_string())
+                            .collect::<Vec<_>>()
+                    })
+            });
+            let same = stored.as_ref().map(|c| c.customers.clone()) == now;
+            (json!(stored), same)
+        }
+    };
+    let mut answer = serde_json::to_value(explanation).map_err(Problem::internal)?;
+    answer["decided"] = decided;
+    answer["changed_since"] = json!(!same);
+    if !same {
+        if let Some(lines) = answer["lines"].as_array_mut() {
+            lines.insert(0, json!(format!("The directory has changed since message {id} was published, and today it would be decided otherwise: `decided` is what was decided then, and the reasons below are today's.")));
+        }
+    }
+    Ok(Json(answer))
 }
 
 /// The wall clock in Unix milliseconds, read only at the edge.

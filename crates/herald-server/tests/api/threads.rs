@@ -96,6 +96,24 @@ async fn an_update_after_a_directory_change_reaches_the_old_audience_and_the_new
         why["rules"].as_array().unwrap().contains(&json!("T1")),
         "{why}"
     );
+    assert_eq!(why["changed_since"], false, "{why}");
+    assert_eq!(why["decided"]["customers"], json!(["bellows", "contoso"]));
+
+    // The first message was decided against the directory before the change: its
+    // explanation says so, and shows what was decided then.
+    let (status, then) = server
+        .get(&vendor, "/v1/messages/sp-1/explain?customer=contoso")
+        .await;
+    assert_eq!(status, 200, "{then}");
+    assert_eq!(then["changed_since"], true, "{then}");
+    assert_eq!(then["decided"]["partners"], json!(["fabrikam"]), "{then}");
+    assert!(
+        then["lines"][0]
+            .as_str()
+            .unwrap()
+            .contains("has changed since"),
+        "{then}"
+    );
 
     let (status, fabrikam_copy) = server
         .get(
