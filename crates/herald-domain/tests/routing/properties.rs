@@ -6,13 +6,16 @@
 //! POLICY.md; no direct copy of a subscription or product message for a customer whose
 //! in-scope subscriptions are all CSP; a partner's copy names only its own subscriptions
 //! and their customers; nothing crosses clouds; the report is byte-identical whatever the
-//! order of the world's records; every decision names a rule of the policy.
+//! order of the world's records; every decision names a rule of the policy; an update of a
+//! thread reaches everyone the thread reached and everyone its own scope does, in its own
+//! cloud only.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use herald_domain::plan::{customer_copy, partner_copies};
 use herald_domain::report::report;
 use herald_domain::synthetic::Rng;
+use herald_domain::thread::{route_update, Reached};
 use herald_domain::wire::{self, AgreementKind, PartnerKind, Role, Status, Text};
 use herald_domain::{route, Directory, Message, Policy};
 use proptest::prelude::*;
@@ -722,6 +725,66 @@ proptest! {
             for d in &reported.decisions {
                 for id in [&d.rules.scope, &d.rules.customer, &d.rules.partners] {
                     prop_assert!(ids.contains(&id.as_str()), "{} is not a rule", id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_update_reaches_its_threads_audience_and_its_own_in_its_cloud_only(
+        spec in world_spec(),
+        msgs in prop::collection::vec(msg_spec(), 2..6),
+    ) {
+        let (_, dir, messages) = setup(&spec, &msgs);
+        let policy = Policy::default_policy();
+        // Everyone every message reached, in any cloud: what an earlier update may have
+        // reached before the directory changed.
+        let mut heard: BTreeMap<_, (bool, BTreeSet<_>)> = BTreeMap::new();
+        for m in &messages {
+            let routing = route(&policy, &dir, m);
+            for d in routing.decisions() {
+                let entry = heard.entry(d.customer).or_default();
+                entry.0 |= d.direct;
+                entry.1.extend(routing.partners(d).iter().copied());
+            }
+        }
+        let before: Vec<Reached> = heard
+            .iter()
+            .map(|(c, (direct, partners))| Reached {
+                customer: *c,
+                direct: *direct,
+                partners: partners.iter().copied().collect(),
+            })
+            .collect();
+        for m in &messages {
+            if policy.category(m.category).thread_rule.is_none() {
+                continue;
+            }
+            let mut wire = m.wire.clone();
+            wire.thread = Some("incident".into());
+            wire.status = Some(wire::ThreadStatus::Monitoring);
+            let update = Message::parse(wire, &policy, &dir).expect("still valid");
+            let own = route(&policy, &dir, &update);
+            let widened = route_update(&policy, &dir, &update, &before);
+            let customers: Vec<_> = widened.decisions().iter().map(|d| d.customer).collect();
+            prop_assert!(customers.windows(2).all(|w| w[0] < w[1]), "sorted, each customer once");
+            for d in widened.decisions() {
+                prop_assert_eq!(dir.customer(d.customer).cloud, update.cloud);
+                for p in widened.partners(d) {
+                    prop_assert_eq!(dir.partner(*p).cloud, update.cloud);
+                }
+            }
+            let reaches = |customer, direct: bool, partners: &[_]| {
+                widened.decision_for(customer).is_some_and(|d| {
+                    (d.direct || !direct) && partners.iter().all(|p| widened.partners(d).contains(p))
+                })
+            };
+            for d in own.decisions() {
+                prop_assert!(reaches(d.customer, d.direct, own.partners(d)));
+            }
+            for r in &before {
+                if dir.customer(r.customer).cloud == update.cloud && (r.direct || !r.partners.is_empty()) {
+                    prop_assert!(reaches(r.customer, r.direct, &r.partners));
                 }
             }
         }
