@@ -7,6 +7,8 @@
 //! - `idempotency`: the same message posted twice at once is one message; message ids
 //!   are each cloud's own.
 //! - `inbox`: a partner's and a customer's inbox, newest first, with what is unread.
+//! - `records`: the directory one record or contact at a time, checked by every rule of a
+//!   valid directory, within the key's cloud, and routed by at once.
 //! - `errors`: malformed requests, oversized bodies and unknown paths as problem+json.
 
 #[path = "api/authorization.rs"]
@@ -21,3 +23,5 @@ mod errors;
 mod idempotency;
 #[path = "api/inbox.rs"]
 mod inbox;
+#[path = "api/records.rs"]
+mod records;
