@@ -46,7 +46,14 @@ use crate::state::AppState;
         inbox::get_inbox,
         inbox::post_read,
     ),
-    components(schemas(Problem, schema::MessageBody, schema::WorldBody, schema::RecordBody)),
+    components(schemas(
+        Problem,
+        schema::MessageBody,
+        schema::WorldBody,
+        schema::RecordBody,
+        schema::RecordKind,
+        schema::OrganisationKind
+    )),
     modifiers(&BearerKeys),
     security(("bearer" = []))
 )]

@@ -161,6 +161,12 @@ async fn health_metrics_and_the_openapi_document_need_no_key() {
         record["$ref"], "#/components/schemas/RecordBody",
         "{record}"
     );
+    for schema in ["RecordKind", "OrganisationKind"] {
+        assert!(
+            doc["components"]["schemas"][schema]["enum"].is_array(),
+            "{schema} is described"
+        );
+    }
     for schema in ["Product", "Partner", "Customer", "Subscription", "Contact"] {
         assert!(
             doc["components"]["schemas"][schema]["properties"]["id"].is_object(),
