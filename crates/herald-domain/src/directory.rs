@@ -192,10 +192,6 @@ pub struct Directory {
     contacts: Vec<Contact>,
 }
 
-fn sort_by_id<T>(records: &mut [T], id: impl Fn(&T) -> &str) {
-    records.sort_unstable_by(|a, b| id(a).cmp(id(b)));
-}
-
 fn find<T>(records: &[T], id: impl Fn(&T) -> &str, wanted: &str) -> Option<u32> {
     records
         .binary_search_by(|r| id(r).cmp(wanted))
@@ -372,99 +368,124 @@ impl Directory {
         &self.contacts[ix.get()]
     }
 
+    /// A contact in the world format.
+    fn contact_record(c: &Contact) -> wire::Contact {
+        wire::Contact {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            email: c.email.clone(),
+            roles: [Role::Admin, Role::Billing, Role::Technical, Role::Support]
+                .into_iter()
+                .filter(|r| c.roles.contains(*r))
+                .collect(),
+            locale: c.locale.as_deref().map(str::to_owned),
+            product_news: c.product_news,
+        }
+    }
+
+    /// A record's cloud as the world format states it: absent for `global`.
+    fn stated_cloud(&self, ix: CloudIx) -> Option<CloudId> {
+        Some(self.cloud(ix).clone()).filter(|c| *c != CloudId::global())
+    }
+
+    /// A product in the world format.
+    pub fn product_record(&self, ix: ProductIx) -> wire::Product {
+        let p = self.product(ix);
+        wire::Product {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            services: p
+                .services
+                .iter()
+                .map(|s| self.service(*s).clone())
+                .collect(),
+        }
+    }
+
+    /// A partner in the world format, with its contacts.
+    pub fn partner_record(&self, ix: PartnerIx) -> wire::Partner {
+        let p = self.partner(ix);
+        wire::Partner {
+            id: p.id.clone(),
+            kind: p.kind,
+            name: p.name.clone(),
+            cloud: self.stated_cloud(p.cloud),
+            locale: p.locale.as_deref().map(str::to_owned),
+            contacts: self
+                .contacts(&p.contacts)
+                .iter()
+                .map(Self::contact_record)
+                .collect(),
+        }
+    }
+
+    /// A customer in the world format, with its contacts.
+    pub fn customer_record(&self, ix: CustomerIx) -> wire::Customer {
+        let c = self.customer(ix);
+        wire::Customer {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            cloud: self.stated_cloud(c.cloud),
+            agreements: c.agreements.clone(),
+            advisors: c
+                .advisors
+                .iter()
+                .map(|a| self.partner(*a).id.clone())
+                .collect(),
+            locale: c.locale.as_deref().map(str::to_owned),
+            contacts: self
+                .contacts(&c.contacts)
+                .iter()
+                .map(Self::contact_record)
+                .collect(),
+        }
+    }
+
+    /// A subscription in the world format (its cloud left to its customer's).
+    pub fn subscription_record(&self, ix: SubscriptionIx) -> wire::Subscription {
+        let s = self.subscription(ix);
+        let (partner, reseller, agreement) = match s.holding {
+            Holding::Csp { partner, reseller } => (
+                Some(self.partner(partner).id.clone()),
+                reseller.map(|r| self.partner(r).id.clone()),
+                None,
+            ),
+            Holding::Direct(a) => (None, None, Some(a)),
+        };
+        wire::Subscription {
+            id: s.id.clone(),
+            customer: self.customer(s.customer).id.clone(),
+            product: self.product(s.product).id.clone(),
+            partner,
+            reseller,
+            agreement,
+            status: s.status,
+            regions: self
+                .subscription_regions(s)
+                .iter()
+                .map(|r| self.region(*r).to_owned())
+                .collect(),
+            cloud: None,
+        }
+    }
+
     /// Turns the directory back into the world format (records sorted by id).
     pub fn to_world(&self) -> wire::World {
-        let contacts = |range: &Range<u32>| -> Vec<wire::Contact> {
-            self.contacts(range)
-                .iter()
-                .map(|c| wire::Contact {
-                    id: c.id.clone(),
-                    name: c.name.clone(),
-                    email: c.email.clone(),
-                    roles: [Role::Admin, Role::Billing, Role::Technical, Role::Support]
-                        .into_iter()
-                        .filter(|r| c.roles.contains(*r))
-                        .collect(),
-                    locale: c.locale.as_deref().map(str::to_owned),
-                    product_news: c.product_news,
-                })
-                .collect()
-        };
-        let cloud = |ix: CloudIx| Some(self.cloud(ix).clone()).filter(|c| *c != CloudId::global());
-        let mut subscriptions: Vec<wire::Subscription> = self
-            .subscriptions
-            .iter()
-            .map(|s| {
-                let (partner, reseller, agreement) = match s.holding {
-                    Holding::Csp { partner, reseller } => (
-                        Some(self.partner(partner).id.clone()),
-                        reseller.map(|r| self.partner(r).id.clone()),
-                        None,
-                    ),
-                    Holding::Direct(a) => (None, None, Some(a)),
-                };
-                wire::Subscription {
-                    id: s.id.clone(),
-                    customer: self.customer(s.customer).id.clone(),
-                    product: self.product(s.product).id.clone(),
-                    partner,
-                    reseller,
-                    agreement,
-                    status: s.status,
-                    regions: self
-                        .subscription_regions(s)
-                        .iter()
-                        .map(|r| self.region(*r).to_owned())
-                        .collect(),
-                    cloud: None,
-                }
-            })
-            .collect();
-        sort_by_id(&mut subscriptions, |s| s.id.as_str());
         wire::World {
-            products: self
-                .products
-                .iter()
-                .map(|p| wire::Product {
-                    id: p.id.clone(),
-                    name: p.name.clone(),
-                    services: p
-                        .services
-                        .iter()
-                        .map(|s| self.service(*s).clone())
-                        .collect(),
-                })
+            products: (0..self.products.len() as u32)
+                .map(|i| self.product_record(ProductIx(i)))
                 .collect(),
-            partners: self
-                .partners
-                .iter()
-                .map(|p| wire::Partner {
-                    id: p.id.clone(),
-                    kind: p.kind,
-                    name: p.name.clone(),
-                    cloud: cloud(p.cloud),
-                    locale: p.locale.as_deref().map(str::to_owned),
-                    contacts: contacts(&p.contacts),
-                })
+            partners: (0..self.partners.len() as u32)
+                .map(|i| self.partner_record(PartnerIx(i)))
                 .collect(),
-            customers: self
-                .customers
-                .iter()
-                .map(|c| wire::Customer {
-                    id: c.id.clone(),
-                    name: c.name.clone(),
-                    cloud: cloud(c.cloud),
-                    agreements: c.agreements.clone(),
-                    advisors: c
-                        .advisors
-                        .iter()
-                        .map(|a| self.partner(*a).id.clone())
-                        .collect(),
-                    locale: c.locale.as_deref().map(str::to_owned),
-                    contacts: contacts(&c.contacts),
-                })
+            customers: (0..self.customers.len() as u32)
+                .map(|i| self.customer_record(CustomerIx(i)))
                 .collect(),
-            subscriptions,
+            subscriptions: self
+                .subscriptions_by_id
+                .iter()
+                .map(|s| self.subscription_record(*s))
+                .collect(),
         }
     }
 }

@@ -85,6 +85,109 @@ impl World {
     }
 }
 
+impl World {
+    /// Puts `record` in place of the record of its kind with its id, or adds it; whether
+    /// one was replaced.
+    pub fn put(&mut self, record: Record) -> bool {
+        fn put_in<T>(list: &mut Vec<T>, id: impl Fn(&T) -> &str, record: T) -> bool {
+            match list.iter().position(|r| id(r) == id(&record)) {
+                Some(i) => {
+                    list[i] = record;
+                    true
+                }
+                None => {
+                    list.push(record);
+                    false
+                }
+            }
+        }
+        match record {
+            Record::Product(p) => put_in(&mut self.products, |r| r.id.as_str(), p),
+            Record::Partner(p) => put_in(&mut self.partners, |r| r.id.as_str(), p),
+            Record::Customer(c) => put_in(&mut self.customers, |r| r.id.as_str(), c),
+            Record::Subscription(s) => put_in(&mut self.subscriptions, |r| r.id.as_str(), s),
+        }
+    }
+
+    /// Removes the record of `kind` with `id`; whether there was one.
+    pub fn remove(&mut self, kind: RecordKind, id: &str) -> bool {
+        fn remove_from<T>(list: &mut Vec<T>, of: impl Fn(&T) -> &str, id: &str) -> bool {
+            let before = list.len();
+            list.retain(|r| of(r) != id);
+            list.len() != before
+        }
+        match kind {
+            RecordKind::Product => remove_from(&mut self.products, |r| r.id.as_str(), id),
+            RecordKind::Partner => remove_from(&mut self.partners, |r| r.id.as_str(), id),
+            RecordKind::Customer => remove_from(&mut self.customers, |r| r.id.as_str(), id),
+            RecordKind::Subscription => remove_from(&mut self.subscriptions, |r| r.id.as_str(), id),
+        }
+    }
+}
+
+/// The kinds of directory record: one list each in a [`World`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    Product,
+    Partner,
+    Customer,
+    Subscription,
+}
+
+impl RecordKind {
+    /// The name of one record of this kind, as directory errors give it: `product`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Product => "product",
+            Self::Partner => "partner",
+            Self::Customer => "customer",
+            Self::Subscription => "subscription",
+        }
+    }
+}
+
+/// One directory record of any kind, in the world format.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Record {
+    Product(Product),
+    Partner(Partner),
+    Customer(Customer),
+    Subscription(Subscription),
+}
+
+impl Record {
+    /// Reads a record of `kind` from JSON in the world format.
+    pub fn from_value(kind: RecordKind, value: serde_json::Value) -> serde_json::Result<Record> {
+        Ok(match kind {
+            RecordKind::Product => Record::Product(serde_json::from_value(value)?),
+            RecordKind::Partner => Record::Partner(serde_json::from_value(value)?),
+            RecordKind::Customer => Record::Customer(serde_json::from_value(value)?),
+            RecordKind::Subscription => Record::Subscription(serde_json::from_value(value)?),
+        })
+    }
+
+    /// The record's kind.
+    pub fn kind(&self) -> RecordKind {
+        match self {
+            Record::Product(_) => RecordKind::Product,
+            Record::Partner(_) => RecordKind::Partner,
+            Record::Customer(_) => RecordKind::Customer,
+            Record::Subscription(_) => RecordKind::Subscription,
+        }
+    }
+
+    /// The record's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Record::Product(p) => p.id.as_str(),
+            Record::Partner(p) => p.id.as_str(),
+            Record::Customer(c) => c.id.as_str(),
+            Record::Subscription(s) => s.id.as_str(),
+        }
+    }
+}
+
 /// A product and the services it contains.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -3,7 +3,7 @@
 //!
 //! `docs/errors.md` lists every type; [`Kind`] is that table in code.
 
-use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -22,6 +22,8 @@ pub enum Kind {
     NotFound,
     /// Another message was already accepted under this id.
     Conflict,
+    /// A directory record others name cannot be deleted before they stop naming it.
+    Referenced,
     /// The request body is larger than the server accepts.
     TooLarge,
     /// A message that breaks a rule of the policy or names what the directory lacks.
@@ -39,7 +41,7 @@ impl Kind {
             Kind::Unauthorized => StatusCode::UNAUTHORIZED,
             Kind::Forbidden => StatusCode::FORBIDDEN,
             Kind::NotFound => StatusCode::NOT_FOUND,
-            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::Conflict | Kind::Referenced => StatusCode::CONFLICT,
             Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Kind::InvalidMessage | Kind::InvalidDirectory => StatusCode::UNPROCESSABLE_ENTITY,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -53,6 +55,7 @@ impl Kind {
             Kind::Forbidden => "forbidden",
             Kind::NotFound => "not-found",
             Kind::Conflict => "message-id-conflict",
+            Kind::Referenced => "record-in-use",
             Kind::TooLarge => "request-too-large",
             Kind::InvalidMessage => "invalid-message",
             Kind::InvalidDirectory => "invalid-directory",
@@ -67,6 +70,7 @@ impl Kind {
             Kind::Forbidden => "This key may not do that",
             Kind::NotFound => "Not found",
             Kind::Conflict => "Another message has this id",
+            Kind::Referenced => "Other records name this one",
             Kind::TooLarge => "The request is too large",
             Kind::InvalidMessage => "The message was refused",
             Kind::InvalidDirectory => "The directory was refused",
@@ -138,6 +142,12 @@ impl From<BytesRejection> for Problem {
 
 impl From<QueryRejection> for Problem {
     fn from(rejection: QueryRejection) -> Problem {
+        refused(rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for Problem {
+    fn from(rejection: PathRejection) -> Problem {
         refused(rejection.status(), rejection.body_text())
     }
 }

@@ -15,10 +15,10 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     store: Store,
     policy: Policy,
-    /// The stored directory as last read. Publishing reads it again when an import has
-    /// replaced it, and the replacement is kept here for the next request.
+    /// The stored directory as last read. Publishing reads it again when it has changed,
+    /// and the newer one is kept here for the next request.
     snapshot: RwLock<Arc<Snapshot>>,
-    /// Held while the directory is being replaced, so replacements do not interleave.
+    /// Held while the directory is being changed, so changes do not interleave.
     directory_writes: tokio::sync::Mutex<()>,
     metrics: Metrics,
 }
@@ -48,7 +48,7 @@ impl AppState {
         &self.0.metrics
     }
 
-    /// The lock a directory replacement holds.
+    /// The lock every change to the directory holds.
     pub fn directory_writes(&self) -> &tokio::sync::Mutex<()> {
         &self.0.directory_writes
     }
@@ -56,6 +56,18 @@ impl AppState {
     /// The stored directory as last read.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         Arc::clone(&self.0.snapshot.read().expect("no thread panics holding it"))
+    }
+
+    /// The stored directory as it is now: the one held, or read again when the store's
+    /// generation says it has changed since (another process imported one, say).
+    pub async fn current_snapshot(&self) -> Result<Arc<Snapshot>, StoreError> {
+        let held = self.snapshot();
+        if self.store().directory_generation().await? == held.generation {
+            return Ok(held);
+        }
+        let read = Arc::new(self.store().load_snapshot().await?);
+        self.keep_snapshot(Arc::clone(&read));
+        Ok(read)
     }
 
     /// Keeps `snapshot` when it is newer than the one held.

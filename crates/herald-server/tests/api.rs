@@ -8,6 +8,8 @@
 //!   are each cloud's own.
 //! - `inbox`: a partner's and a customer's inbox, newest first, with what is unread.
 //! - `threads`: incident threads, their timelines and a partner's open incidents.
+//! - `records`: the directory one record or contact at a time, checked by every rule of a
+//!   valid directory, within the key's cloud, and routed by at once.
 //! - `errors`: malformed requests, oversized bodies and unknown paths as problem+json.
 
 #[path = "api/authorization.rs"]
@@ -22,5 +24,7 @@ mod errors;
 mod idempotency;
 #[path = "api/inbox.rs"]
 mod inbox;
+#[path = "api/records.rs"]
+mod records;
 #[path = "api/threads.rs"]
 mod threads;

@@ -4,7 +4,8 @@
 //! Two promises hold here. **Accepted means durably enqueued**: a message, its decisions,
 //! its copies and its deliveries are written in one transaction, or nothing is. **Bad input
 //! changes nothing**: a directory import replaces the whole directory in one transaction,
-//! and callers validate before they write. The schema lives in `migrations/`, embedded
+//! a record change writes its one row in one transaction, and callers validate before
+//! they write. The schema lives in `migrations/`, embedded
 //! and applied on open.
 
 mod bulk;
@@ -12,6 +13,7 @@ mod inbox;
 mod keys;
 mod publisher;
 mod reads;
+mod records;
 mod rows;
 mod store;
 mod threads;
@@ -20,6 +22,7 @@ pub use inbox::{InboxItem, InboxPage, Reader};
 pub use keys::{KeyFor, KeyInfo, NewKey, Principal};
 pub use publisher::Outcome;
 pub use reads::{Audience, DecisionPage, Page};
+pub use records::Change;
 pub use rows::{
     DecisionBatch, DecisionEntry, DeliveryBatch, DeliveryEntry, MessageRow, PartnerCopyRow,
     Publish, Recipient, Rows, BATCH,

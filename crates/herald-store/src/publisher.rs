@@ -1,8 +1,8 @@
 //! Publishing a message as its publisher sent it: recognise a repeat, check the message
-//! against the stored directory, route it, store it, and route again when an import
-//! replaced the directory in between. An update of an incident thread is routed to the
-//! thread's audience so far too, and again when another update was stored in between. The CLI and the HTTP API both publish through here,
-//! so a message means the same whichever way it came.
+//! against the stored directory, route it, store it, and route again when the directory
+//! changed in between. An update of an incident thread is routed to the thread's audience
+//! so far too, and again when another update was stored in between. The CLI and the HTTP
+//! API both publish through here, so a message means the same whichever way it came.
 
 use std::sync::Arc;
 
@@ -28,7 +28,7 @@ pub enum Outcome {
 
 impl Store {
     /// Publishes `wire` at `now` (Unix milliseconds) against `snapshot`, the stored
-    /// directory as last read; when an import has replaced it since, `snapshot` is read
+    /// directory as last read; when the directory has changed since, `snapshot` is read
     /// again and the message routed again.
     ///
     /// A repeat is recognised before the message is checked against today's directory: a

@@ -26,7 +26,11 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("message \"{0}\" was already published with different content; publish changes under a new id")]
     Conflict(String),
-    #[error("the directory was replaced while the message was being routed; route it again")]
+    /// The stored directory changed after it was read, so what was checked against it (a
+    /// routing, a record change) must be checked again.
+    #[error(
+        "the directory changed while the request was being checked against it; check it again"
+    )]
     DirectoryChanged,
     /// Another update of the message's thread was stored while it was being routed.
     #[error("thread \"{0}\" was updated while the message was being routed; route it again")]
@@ -202,7 +206,7 @@ pub struct Store {
     pool: SqlitePool,
 }
 
-fn to_json<T: Serialize>(value: &T) -> String {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("records serialise")
 }
 
@@ -391,9 +395,10 @@ impl Store {
     /// the same id is refused. The rows are built, on every core, while they are written.
     ///
     /// `directory` is the generation of the stored directory the message was routed
-    /// against ([`Snapshot::generation`]); when an import has replaced it since, nothing is
-    /// written and [`StoreError::DirectoryChanged`] says to route again. `None` skips the
-    /// check, for a message routed against a directory that is not the stored one.
+    /// against ([`Snapshot::generation`]); when an import or a record change has changed
+    /// it since, nothing is written and [`StoreError::DirectoryChanged`] says to route
+    /// again. `None` skips the check, for a message routed against a directory that is not
+    /// the stored one.
     pub async fn publish(
         &self,
         publish: &Publish<'_>,
@@ -712,7 +717,9 @@ impl Store {
 }
 
 /// The generation of the stored directory, as the transaction sees it.
-async fn directory_generation(tx: &mut Transaction<'_, Sqlite>) -> Result<i64, StoreError> {
+pub(crate) async fn directory_generation(
+    tx: &mut Transaction<'_, Sqlite>,
+) -> Result<i64, StoreError> {
     Ok(
         sqlx::query_scalar("SELECT generation FROM directory_state WHERE id = 1")
             .fetch_one(&mut **tx)

@@ -9,6 +9,8 @@
 //!   planned it.
 //! - `durability`: what was committed is there after the file is closed and reopened.
 //! - `concurrency`: publishers racing on one message id yield exactly one acceptance.
+//! - `records`: one record put or deleted reads back as the directory the change made;
+//!   a change checked against an older directory, or losing a race, writes nothing.
 //! - `keys`: API keys act as the vendor of one cloud, one partner or one customer of the
 //!   stored directory; a wrong secret, a malformed token, an unknown id or a revoked key
 //!   acts as no one; the secret is never stored or listed.
@@ -30,3 +32,5 @@ mod import;
 mod keys;
 #[path = "store/publish.rs"]
 mod publish;
+#[path = "store/records.rs"]
+mod records;

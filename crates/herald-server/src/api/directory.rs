@@ -1,5 +1,5 @@
-//! The directory, as a vendor replaces it: its own cloud's partners, customers and
-//! subscriptions, and products for the catalog every cloud shares.
+//! The directory, as a vendor reads and replaces it whole: its own cloud's partners,
+//! customers and subscriptions, and products for the catalog every cloud shares.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::Json;
-use herald_domain::ids::CloudId;
+use herald_domain::ids::{CloudId, CustomerIx, PartnerIx, ProductIx};
 use herald_domain::{wire, Directory};
 use serde_json::{json, Value};
 
@@ -19,6 +19,69 @@ use crate::state::AppState;
 
 fn cloud_of(cloud: &Option<CloudId>) -> &str {
     cloud.as_ref().map_or("global", CloudId::as_str)
+}
+
+/// The part of `directory` a vendor of `cloud` may see, in the world format: the
+/// catalog, and the cloud's partners, customers and subscriptions, each sorted by id.
+pub fn cloud_world(directory: &Directory, cloud: &str) -> wire::World {
+    let products = (0..directory.products().len() as u32)
+        .map(|p| directory.product_record(ProductIx(p)))
+        .collect();
+    let Some(home) = directory.cloud_ix(cloud) else {
+        return wire::World {
+            products,
+            ..wire::World::default()
+        };
+    };
+    let partners = directory
+        .partners()
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.cloud == home)
+        .map(|(i, _)| directory.partner_record(PartnerIx(i as u32)))
+        .collect();
+    let customers: Vec<CustomerIx> = directory
+        .customers()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.cloud == home)
+        .map(|(i, _)| CustomerIx(i as u32))
+        .collect();
+    let mut subscriptions: Vec<wire::Subscription> = customers
+        .iter()
+        .flat_map(|c| directory.customer_subscriptions(*c))
+        .map(|s| directory.subscription_record(s))
+        .collect();
+    subscriptions.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    wire::World {
+        products,
+        partners,
+        customers: customers
+            .into_iter()
+            .map(|c| directory.customer_record(c))
+            .collect(),
+        subscriptions,
+    }
+}
+
+/// The caller's cloud of the directory and the whole catalog, in the world format: what
+/// `PUT /v1/directory` takes back unchanged.
+#[utoipa::path(
+    get,
+    path = "/v1/directory",
+    responses(
+        (status = 200, description = "The catalog, and the key's cloud's partners, customers and subscriptions, each sorted by id.", body = WorldBody),
+        (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a vendor key.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_directory(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<wire::World>, Problem> {
+    let cloud = caller.vendor_cloud("read the directory")?;
+    let snapshot = state.current_snapshot().await?;
+    Ok(Json(cloud_world(&snapshot.directory, cloud)))
 }
 
 /// Replaces the caller's cloud of the directory, atomically: its partners, customers and

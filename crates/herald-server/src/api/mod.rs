@@ -4,11 +4,12 @@ mod directory;
 mod inbox;
 mod messages;
 mod meta;
+mod records;
 pub mod schema;
 mod threads;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -29,7 +30,14 @@ use crate::state::AppState;
     ),
     paths(
         meta::healthz,
+        directory::get_directory,
         directory::put_directory,
+        records::get_record,
+        records::put_record,
+        records::delete_record,
+        records::get_contact,
+        records::put_contact,
+        records::delete_contact,
         messages::post_message,
         messages::post_route,
         messages::list_messages,
@@ -41,7 +49,14 @@ use crate::state::AppState;
         threads::get_thread,
         threads::get_partner_notices,
     ),
-    components(schemas(Problem, schema::MessageBody, schema::WorldBody)),
+    components(schemas(
+        Problem,
+        schema::MessageBody,
+        schema::WorldBody,
+        schema::RecordBody,
+        schema::RecordKind,
+        schema::OrganisationKind
+    )),
     modifiers(&BearerKeys),
     security(("bearer" = []))
 )]
@@ -66,7 +81,22 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
         .route("/openapi.json", get(meta::openapi))
-        .route("/v1/directory", put(directory::put_directory))
+        .route(
+            "/v1/directory",
+            get(directory::get_directory).put(directory::put_directory),
+        )
+        .route(
+            "/v1/directory/{kind}/{id}",
+            get(records::get_record)
+                .put(records::put_record)
+                .delete(records::delete_record),
+        )
+        .route(
+            "/v1/directory/{kind}/{id}/contacts/{contact}",
+            get(records::get_contact)
+                .put(records::put_contact)
+                .delete(records::delete_contact),
+        )
         .route(
             "/v1/messages",
             post(messages::post_message).get(messages::list_messages),

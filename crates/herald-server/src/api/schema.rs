@@ -1,11 +1,13 @@
-//! The shapes of request bodies, for the OpenAPI document only: the world and message
-//! formats of `herald_domain::wire`, which knows nothing of OpenAPI, described field for
-//! field. Requests are read as the wire types themselves.
+//! The shapes of request bodies and path parameters, for the OpenAPI document only: the
+//! world and message formats of `herald_domain::wire`, which knows nothing of OpenAPI,
+//! described field for field. Requests are read as the wire types themselves.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{AnyOfBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 /// A message: its id (the idempotency key within its cloud), category, scope and content.
 #[derive(Deserialize, ToSchema)]
@@ -169,4 +171,53 @@ pub struct Subscription {
     #[serde(default)]
     pub regions: Vec<String>,
     pub cloud: Option<String>,
+}
+
+/// A directory record in the world format, of the kind its path names: a product, a
+/// partner, a customer or a subscription.
+pub struct RecordBody;
+
+impl PartialSchema for RecordBody {
+    fn schema() -> RefOr<Schema> {
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name(Product::name()))
+            .item(Ref::from_schema_name(Partner::name()))
+            .item(Ref::from_schema_name(Customer::name()))
+            .item(Ref::from_schema_name(Subscription::name()))
+            .description(Some(
+                "The record of the kind the path names: a product under `products`, a partner under `partners`, and so on.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for RecordBody {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((Product::name().into(), Product::schema()));
+        <Product as ToSchema>::schemas(schemas);
+        schemas.push((Partner::name().into(), Partner::schema()));
+        <Partner as ToSchema>::schemas(schemas);
+        schemas.push((Customer::name().into(), Customer::schema()));
+        <Customer as ToSchema>::schemas(schemas);
+        schemas.push((Subscription::name().into(), Subscription::schema()));
+        <Subscription as ToSchema>::schemas(schemas);
+    }
+}
+
+/// The kinds of directory record, as a path names them.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    Partners,
+    Customers,
+    Products,
+    Subscriptions,
+}
+
+/// The kinds of organisation that have contacts, as a path names them.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganisationKind {
+    Partners,
+    Customers,
 }

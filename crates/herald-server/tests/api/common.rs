@@ -170,6 +170,11 @@ impl Server {
         answer(self.authorized(self.client.put(self.url(path)).json(body), key)).await
     }
 
+    /// DELETE `path`.
+    pub async fn delete(&self, key: &str, path: &str) -> (u16, Value) {
+        answer(self.authorized(self.client.delete(self.url(path)), key)).await
+    }
+
     /// Stops the server, letting requests in flight finish.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -148,10 +148,32 @@ async fn health_metrics_and_the_openapi_document_need_no_key() {
         "/v1/messages",
         "/v1/messages/{id}",
         "/v1/directory",
+        "/v1/directory/{kind}/{id}",
+        "/v1/directory/{kind}/{id}/contacts/{contact}",
         "/v1/route",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
     }
+    // A record's body is one of the record schemas, each described field by field.
+    let record = &doc["paths"]["/v1/directory/{kind}/{id}"]["put"]["requestBody"]["content"]
+        ["application/json"]["schema"];
+    assert_eq!(
+        record["$ref"], "#/components/schemas/RecordBody",
+        "{record}"
+    );
+    for schema in ["RecordKind", "OrganisationKind"] {
+        assert!(
+            doc["components"]["schemas"][schema]["enum"].is_array(),
+            "{schema} is described"
+        );
+    }
+    for schema in ["Product", "Partner", "Customer", "Subscription", "Contact"] {
+        assert!(
+            doc["components"]["schemas"][schema]["properties"]["id"].is_object(),
+            "{schema} is described"
+        );
+    }
+
     let (status, metrics) = server.get("", "/metrics").await;
     assert_eq!(status, 200);
     let Value::String(metrics) = metrics else {

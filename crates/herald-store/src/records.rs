@@ -1,0 +1,108 @@
+//! Changing the stored directory one record at a time: a partner, customer, product or
+//! subscription written in place of the stored one (or added), or removed, without
+//! rewriting the rest.
+//!
+//! The caller checks the change against the whole directory first, as read at some
+//! generation; the change is written only if the stored directory is still that
+//! generation, so two changes checked against the same directory cannot both be written.
+
+use herald_domain::ids::CloudId;
+use herald_domain::wire::{Record, RecordKind};
+
+use crate::store::{directory_generation, to_json, Store, StoreError};
+
+/// One change to the stored directory.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Change<'a> {
+    /// The record, in place of the stored record of its kind with its id, or added.
+    Put(&'a Record),
+    /// The record of this kind with this id, removed.
+    Delete(RecordKind, &'a str),
+}
+
+/// The table that holds records of `kind`.
+fn table(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Product => "products",
+        RecordKind::Partner => "partners",
+        RecordKind::Customer => "customers",
+        RecordKind::Subscription => "subscriptions",
+    }
+}
+
+fn cloud(cloud: &Option<CloudId>) -> &str {
+    cloud.as_ref().map_or("global", CloudId::as_str)
+}
+
+impl Store {
+    /// The generation of the stored directory: every import and every record change
+    /// counts it up.
+    pub async fn directory_generation(&self) -> Result<i64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let generation = directory_generation(&mut tx).await?;
+        tx.rollback().await?;
+        Ok(generation)
+    }
+
+    /// Writes `change` in one transaction, if the stored directory is still generation
+    /// `checked`, the one the change was checked against; returns the new generation.
+    /// When the directory changed since, nothing is written and
+    /// [`StoreError::DirectoryChanged`] says to read it and check the change again.
+    ///
+    /// The record is stored as given: pass it as the checked directory holds it, so that
+    /// stored rows stay what an import of that directory would write.
+    pub async fn change_record(&self, change: Change<'_>, checked: i64) -> Result<i64, StoreError> {
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let generation: Option<i64> = sqlx::query_scalar(
+            "UPDATE directory_state SET generation = generation + 1 \
+             WHERE id = 1 AND generation = ? RETURNING generation",
+        )
+        .bind(checked)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(generation) = generation else {
+            tx.rollback().await?;
+            return Err(StoreError::DirectoryChanged);
+        };
+        match change {
+            Change::Put(record) => {
+                let body = to_json(record);
+                let (sql, key) = match record {
+                    Record::Product(_) => (
+                        "INSERT INTO products (id, body) VALUES (?1, ?2) \
+                         ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                        None,
+                    ),
+                    Record::Partner(p) => (
+                        "INSERT INTO partners (id, body, cloud) VALUES (?1, ?2, ?3) \
+                         ON CONFLICT (id) DO UPDATE SET body = excluded.body, cloud = excluded.cloud",
+                        Some(cloud(&p.cloud)),
+                    ),
+                    Record::Customer(c) => (
+                        "INSERT INTO customers (id, body, cloud) VALUES (?1, ?2, ?3) \
+                         ON CONFLICT (id) DO UPDATE SET body = excluded.body, cloud = excluded.cloud",
+                        Some(cloud(&c.cloud)),
+                    ),
+                    Record::Subscription(s) => (
+                        "INSERT INTO subscriptions (id, body, customer) VALUES (?1, ?2, ?3) \
+                         ON CONFLICT (id) DO UPDATE SET body = excluded.body, customer = excluded.customer",
+                        Some(s.customer.as_str()),
+                    ),
+                };
+                let mut query = sqlx::query(sql).bind(record.id()).bind(body);
+                if let Some(key) = key {
+                    query = query.bind(key);
+                }
+                query.execute(&mut *tx).await?;
+            }
+            Change::Delete(kind, id) => {
+                sqlx::query(&format!("DELETE FROM {} WHERE id = ?", table(kind)))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(generation)
+    }
+}
