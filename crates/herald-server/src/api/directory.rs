@@ -127,9 +127,24 @@ pub async fn put_directory(
         "customers": world.customers.len(),
         "subscriptions": world.subscriptions.len(),
     });
-    let merged = merge(&cloud, stored, world);
-    let directory = Directory::build(merged)
-        .map_err(|e| Problem::new(Kind::InvalidDirectory, e.to_string()))?;
+    let catalog = wire::World {
+        products: stored.products.clone(),
+        ..wire::World::default()
+    };
+    let directory = match Directory::build(merge(&cloud, stored, world)) {
+        Ok(directory) => directory,
+        Err(whole) => {
+            // Found again in this cloud alone, so that the problems name only records the
+            // caller may know: another cloud's partner is then simply not in the directory.
+            let own = wire::World::from_json(text)
+                .ok()
+                .and_then(|world| Directory::build(merge(&cloud, catalog, world)).err());
+            return Err(Problem::new(
+                Kind::InvalidDirectory,
+                own.unwrap_or(whole).to_string(),
+            ));
+        }
+    };
     state.store().import(&directory).await?;
     state.keep_snapshot(Arc::new(state.store().load_snapshot().await?));
     Ok(Json(counts))

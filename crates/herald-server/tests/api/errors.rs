@@ -97,6 +97,16 @@ async fn malformed_and_refused_requests_name_what_is_wrong_and_change_nothing() 
         "{problem}"
     );
 
+    // A subscription sold through another cloud's partner: refused as a partner this cloud
+    // does not hold, with no word of the other cloud.
+    let mut borrowed = world_of("global");
+    borrowed["subscriptions"][0]["partner"] = json!("gov-fabrikam");
+    let (status, problem) = server.put(&vendor, "/v1/directory", &borrowed).await;
+    assert_eq!(status, 422, "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("gov-fabrikam"), "{problem}");
+    assert!(!detail.contains("us-gov"), "{problem}");
+
     // Paths and parameters.
     let (status, _) = server.get(&vendor, "/v1/nowhere").await;
     assert_eq!(status, 404);
