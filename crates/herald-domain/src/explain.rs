@@ -18,6 +18,7 @@ use crate::wire::PartnerKind;
 
 /// The answer to "did this customer (or partner) hear about this message, and why?".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Explanation {
     pub message: String,
     /// `customer` or `partner`.

@@ -12,6 +12,7 @@ use crate::route::{Decision, Routing};
 
 /// One message's routing, ready to serialise.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     pub message: String,
     pub category: String,
@@ -23,6 +24,7 @@ pub struct Report {
 
 /// One customer's decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionReport {
     pub customer: String,
     pub direct: bool,
@@ -37,6 +39,7 @@ pub struct DecisionReport {
 
 /// The rules behind a decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rules {
     pub scope: String,
     pub customer: String,
@@ -45,6 +48,7 @@ pub struct Rules {
 
 /// The customer's copy: what it names and who reads it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CopyReport {
     pub subscriptions: Vec<String>,
     pub readers: Vec<ReaderReport>,
@@ -52,6 +56,7 @@ pub struct CopyReport {
 
 /// A partner's copy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartnerCopyReport {
     pub partner: String,
     pub customers: Vec<String>,
@@ -61,6 +66,7 @@ pub struct PartnerCopyReport {
 
 /// A contact who reads a copy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReaderReport {
     pub contact: String,
     pub email: String,

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use herald_domain::ids::CloudId;
+use herald_domain::report::Rules;
 use herald_domain::{wire, Directory, DirectoryError};
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -69,6 +70,7 @@ pub enum Published {
 
 /// A stored message and its audience in numbers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageSummary {
     pub id: String,
     pub cloud: String,
@@ -89,13 +91,15 @@ pub struct MessageSummary {
 
 /// A stored decision, as read back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionView {
     pub customer: String,
     pub direct: bool,
     pub partners: Vec<String>,
     pub subscriptions: Vec<String>,
+    /// The subscriptions the customer's own copy names, when it heard directly.
     pub copy: Option<Vec<String>>,
-    pub rules: serde_json::Value,
+    pub rules: Rules,
 }
 
 impl DecisionView {
@@ -116,13 +120,18 @@ impl DecisionView {
             partners,
             subscriptions,
             copy,
-            rules: serde_json::json!({"scope": scope_rule, "customer": by_customer, "partners": by_partners}),
+            rules: Rules {
+                scope: scope_rule.to_owned(),
+                customer: by_customer,
+                partners: by_partners,
+            },
         }
     }
 }
 
 /// A stored partner copy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartnerCopyView {
     pub partner: String,
     pub customers: Vec<String>,

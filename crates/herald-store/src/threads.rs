@@ -27,6 +27,7 @@ pub struct ThreadHead {
 
 /// A thread and where it stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThreadSummary {
     pub id: String,
     pub cloud: String,

@@ -10,9 +10,9 @@ use axum::extract::State;
 use axum::Json;
 use herald_domain::ids::{CloudId, CustomerIx, PartnerIx, ProductIx};
 use herald_domain::{wire, Directory};
-use serde_json::{json, Value};
 
 use super::schema::WorldBody;
+use super::views::DirectoryCounts;
 use crate::auth::Caller;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
@@ -92,7 +92,7 @@ pub async fn get_directory(
     path = "/v1/directory",
     request_body(content = WorldBody, description = "A directory in the world format (`products`, `partners`, `customers`, `subscriptions`), every partner and customer in the key's cloud."),
     responses(
-        (status = 200, description = "Replaced: the cloud's records in numbers.", body = Object),
+        (status = 200, description = "Replaced: the cloud's records in numbers.", body = DirectoryCounts),
         (status = 400, description = "Not a directory in the world format.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a vendor key.", body = Problem, content_type = "application/problem+json"),
@@ -104,7 +104,7 @@ pub async fn put_directory(
     State(state): State<AppState>,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<DirectoryCounts>, Problem> {
     let cloud = caller.vendor_cloud("replace the directory")?.to_owned();
     let body = body?;
     let text = std::str::from_utf8(&body)
@@ -120,13 +120,13 @@ pub async fn put_directory(
     // One replacement at a time, so two clouds replaced together both stay replaced.
     let _writing = state.directory_writes().lock().await;
     let stored = state.store().load_world().await?;
-    let counts = json!({
-        "cloud": cloud,
-        "products": world.products.len(),
-        "partners": world.partners.len(),
-        "customers": world.customers.len(),
-        "subscriptions": world.subscriptions.len(),
-    });
+    let counts = DirectoryCounts {
+        cloud: cloud.clone(),
+        products: world.products.len(),
+        partners: world.partners.len(),
+        customers: world.customers.len(),
+        subscriptions: world.subscriptions.len(),
+    };
     let catalog = wire::World {
         products: stored.products.clone(),
         ..wire::World::default()

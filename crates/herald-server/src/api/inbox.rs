@@ -4,9 +4,9 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use herald_store::{Principal, Reader};
-use serde_json::{json, Value};
 
-use super::messages::{brief, now, ListQuery};
+use super::messages::{now, ListQuery};
+use super::views::{Brief, InboxEntry, InboxPage, ReadMark};
 use crate::auth::Caller;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
@@ -30,7 +30,7 @@ fn reader(caller: &Caller) -> Result<Reader<'_>, Problem> {
     path = "/v1/inbox",
     params(ListQuery),
     responses(
-        (status = 200, description = "A page of the inbox, newest first: `messages` (each with `read_at`, null when unread), `unread` over the whole inbox, and `next` for the following page (null on the last).", body = Object),
+        (status = 200, description = "A page of the inbox, newest first: `messages` (each with `read_at`, null when unread), `unread` over the whole inbox, and `next` for the following page (null on the last).", body = InboxPage),
         (status = 400, description = "A bad `limit` or `before`.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A vendor key: the vendor has no inbox.", body = Problem, content_type = "application/problem+json"),
@@ -40,7 +40,7 @@ pub async fn get_inbox(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<InboxPage>, Problem> {
     let Query(query) = query?;
     let (before, limit) = query.page()?;
     let reader = reader(&caller)?;
@@ -48,20 +48,19 @@ pub async fn get_inbox(
         .store()
         .inbox(caller.0.cloud(), reader, before, limit)
         .await?;
-    let messages: Vec<Value> = page
+    let messages = page
         .items
         .iter()
-        .map(|item| {
-            let mut entry = brief(&item.message);
-            entry["read_at"] = json!(item.read_at);
-            entry
+        .map(|item| InboxEntry {
+            message: Brief::from(&item.message),
+            read_at: item.read_at,
         })
         .collect();
-    Ok(Json(json!({
-        "messages": messages,
-        "unread": page.unread,
-        "next": page.next.map(|n| n.to_string()),
-    })))
+    Ok(Json(InboxPage {
+        messages,
+        unread: page.unread,
+        next: page.next.map(|n| n.to_string()),
+    }))
 }
 
 /// Marks a message of the caller's inbox read (the first time counts).
@@ -70,7 +69,7 @@ pub async fn get_inbox(
     path = "/v1/inbox/{id}/read",
     params(("id" = String, Path, description = "The message id.")),
     responses(
-        (status = 200, description = "Read: the message id and when it was first marked read.", body = Object),
+        (status = 200, description = "Read: the message id and when it was first marked read.", body = ReadMark),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A vendor key: the vendor has no inbox.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such message in the caller's inbox.", body = Problem, content_type = "application/problem+json"),
@@ -80,12 +79,12 @@ pub async fn post_read(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<ReadMark>, Problem> {
     let reader = reader(&caller)?;
     let read_at = state
         .store()
         .mark_read(caller.0.cloud(), reader, &id, now())
         .await?
         .ok_or_else(|| Problem::not_found(format!("message \"{id}\" in this inbox")))?;
-    Ok(Json(json!({"id": id, "read_at": read_at})))
+    Ok(Json(ReadMark { id, read_at }))
 }

@@ -9,15 +9,19 @@ use axum::Json;
 use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::ids::CloudId;
 use herald_domain::plan::partner_copies;
-use herald_domain::report::report;
+use herald_domain::report::{report, Report};
 use herald_domain::thread::route_update;
 use herald_domain::{wire, Message};
 use herald_store::{Audience, DecisionView, MessageSummary, Outcome, PartnerCopyView, Principal};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::IntoParams;
 
 use super::schema::MessageBody;
+use super::views::{
+    Brief, Content, CustomerView, Decided, DecisionPage, ExplanationView, Listed, MessageList,
+    MessageView, PartnerView, VendorView,
+};
 use super::Body;
 use crate::auth::Caller;
 use crate::problem::{Kind, Problem};
@@ -48,7 +52,7 @@ fn in_cloud(cloud: &str, wire: &mut wire::Message) -> Result<(), Problem> {
     path = "/v1/messages",
     request_body(content = MessageBody, description = "A message: `id`, `category`, its scope (`subscriptions`, `products`, `services`, `regions`, `customers`), and `title`/`body` as text or per locale."),
     responses(
-        (status = 201, description = "Accepted and durably enqueued, with its audience in numbers. The same message again gets this same answer, with `Idempotent-Replayed: true`.", body = Object),
+        (status = 201, description = "Accepted and durably enqueued, with its audience in numbers. The same message again gets this same answer, with `Idempotent-Replayed: true`.", body = MessageSummary),
         (status = 400, description = "Not a message.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a vendor key, or a message for another cloud.", body = Problem, content_type = "application/problem+json"),
@@ -96,7 +100,7 @@ pub async fn post_message(
     path = "/v1/route",
     request_body(content = MessageBody, description = "A message, as for `POST /v1/messages`."),
     responses(
-        (status = 200, description = "The decisions and copies the message would make.", body = Object),
+        (status = 200, description = "The decisions and copies the message would make.", body = Report),
         (status = 400, description = "Not a message.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a vendor key, or a message for another cloud.", body = Problem, content_type = "application/problem+json"),
@@ -108,7 +112,7 @@ pub async fn post_route(
     State(state): State<AppState>,
     caller: Caller,
     Body(mut wire): Body<wire::Message>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<Report>, Problem> {
     let cloud = caller.vendor_cloud("route messages")?.to_owned();
     in_cloud(&cloud, &mut wire)?;
     let snapshot = state.snapshot();
@@ -120,10 +124,12 @@ pub async fn post_route(
         .route_in_thread(policy, &snapshot.directory, &message)
         .await?
         .map_err(|reason| Problem::new(Kind::InvalidMessage, reason))?;
-    let report = report(policy, &snapshot.directory, &message, &routing);
-    Ok(Json(
-        serde_json::to_value(report).map_err(Problem::internal)?,
-    ))
+    Ok(Json(report(
+        policy,
+        &snapshot.directory,
+        &message,
+        &routing,
+    )))
 }
 
 /// Where a page of messages starts, and how long it is.
@@ -168,7 +174,7 @@ impl ListQuery {
     path = "/v1/messages",
     params(ListQuery),
     responses(
-        (status = 200, description = "A page of messages, newest first, and `next` for the following page (null on the last).", body = Object),
+        (status = 200, description = "A page of messages, newest first, and `next` for the following page (null on the last).", body = MessageList),
         (status = 400, description = "A bad `limit` or `before`.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
     )
@@ -177,7 +183,7 @@ pub async fn list_messages(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<MessageList>, Problem> {
     let Query(query) = query?;
     let (before, limit) = query.page()?;
     let principal = &caller.0;
@@ -190,28 +196,18 @@ pub async fn list_messages(
         .store()
         .message_page(principal.cloud(), audience, before, limit)
         .await?;
-    let messages: Vec<Value> = page
+    let messages = page
         .messages
         .iter()
         .map(|m| match principal {
-            Principal::Vendor { .. } => json!(m),
-            _ => brief(m),
+            Principal::Vendor { .. } => Listed::whole(m),
+            _ => Listed::brief(m),
         })
         .collect();
-    Ok(Json(
-        json!({"messages": messages, "next": page.next.map(|n| n.to_string())}),
-    ))
-}
-
-/// What a partner or customer may know of a message's summary: not its audience.
-pub fn brief(m: &MessageSummary) -> Value {
-    let mut brief =
-        json!({"id": m.id, "category": m.category, "cloud": m.cloud, "accepted_at": m.accepted_at});
-    if let (Some(thread), Some(status)) = (&m.thread, &m.status) {
-        brief["thread"] = json!(thread);
-        brief["status"] = json!(status);
-    }
-    brief
+    Ok(Json(MessageList {
+        messages,
+        next: page.next.map(|n| n.to_string()),
+    }))
 }
 
 /// What the caller may see of a message.
@@ -272,23 +268,13 @@ pub async fn request<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&request).map_err(Problem::internal)
 }
 
-/// The content of a stored message's request: its title, body and locale, never its scope
-/// (which may name other organisations).
-pub fn content(request: &Value) -> Value {
-    json!({
-        "title": request.get("title"),
-        "body": request.get("body"),
-        "locale": request.get("locale"),
-    })
-}
-
 /// One message as the caller may see it.
 #[utoipa::path(
     get,
     path = "/v1/messages/{id}",
     params(("id" = String, Path, description = "The message id.")),
     responses(
-        (status = 200, description = "For the vendor, the message as published with its audience in numbers; for a partner, its copy (its own customers and subscriptions); for a customer, its copy (the subscriptions it may be told of).", body = Object),
+        (status = 200, description = "For the vendor, the message as published with its audience in numbers; for a partner, its copy (its own customers and subscriptions); for a customer, its copy (the subscriptions it may be told of).", body = MessageView),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No message the caller may know of.", body = Problem, content_type = "application/problem+json"),
     )
@@ -297,30 +283,30 @@ pub async fn get_message(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<MessageView>, Problem> {
     let seen = sight(&state, &caller, &id).await?;
     Ok(Json(view(&state, caller.0.cloud(), seen).await?))
 }
 
 /// A message as one who sees it this way may see it: for the vendor, the message as
 /// published with its audience in numbers; for a partner or customer, its own copy.
-pub async fn view(state: &AppState, cloud: &str, seen: Sight) -> Result<Value, Problem> {
+pub async fn view(state: &AppState, cloud: &str, seen: Sight) -> Result<MessageView, Problem> {
     let id = match &seen {
         Sight::Vendor(m) | Sight::Partner(m, _) | Sight::Customer(m, _) => m.id.clone(),
     };
     let request: Value = request(state, cloud, &id).await?;
     Ok(match seen {
-        Sight::Vendor(summary) => json!({"summary": summary, "request": request}),
-        Sight::Partner(summary, copy) => json!({
-            "message": brief(&summary),
-            "content": content(&request),
-            "customers": copy.customers,
-            "subscriptions": copy.subscriptions,
+        Sight::Vendor(summary) => MessageView::Vendor(VendorView { summary, request }),
+        Sight::Partner(summary, copy) => MessageView::Partner(PartnerView {
+            message: Brief::from(&summary),
+            content: Content::of(&request),
+            customers: copy.customers,
+            subscriptions: copy.subscriptions,
         }),
-        Sight::Customer(summary, decision) => json!({
-            "message": brief(&summary),
-            "content": content(&request),
-            "subscriptions": decision.copy.unwrap_or_default(),
+        Sight::Customer(summary, decision) => MessageView::Customer(CustomerView {
+            message: Brief::from(&summary),
+            content: Content::of(&request),
+            subscriptions: decision.copy.unwrap_or_default(),
         }),
     })
 }
@@ -352,7 +338,7 @@ pub struct DecisionQuery {
     path = "/v1/messages/{id}/decisions",
     params(("id" = String, Path, description = "The message id."), DecisionQuery),
     responses(
-        (status = 200, description = "A page of decisions with the rules behind each, and `next` for the following page (null on the last).", body = Object),
+        (status = 200, description = "A page of decisions with the rules behind each, and `next` for the following page (null on the last).", body = DecisionPage),
         (status = 400, description = "A bad `limit`.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A partner or customer that may see the message, but not its decisions.", body = Problem, content_type = "application/problem+json"),
@@ -364,7 +350,7 @@ pub async fn get_decisions(
     caller: Caller,
     Path(id): Path<String>,
     query: Result<Query<DecisionQuery>, QueryRejection>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<DecisionPage>, Problem> {
     let Query(query) = query?;
     vendor_only(sight(&state, &caller, &id).await?, "decisions")?;
     let limit = query.limit.unwrap_or(1000);
@@ -379,9 +365,10 @@ pub async fn get_decisions(
         .decision_page(caller.0.cloud(), &id, query.after.as_deref(), limit)
         .await?
         .ok_or_else(|| Problem::not_found(format!("message \"{id}\"")))?;
-    Ok(Json(
-        json!({"decisions": page.decisions, "next": page.next}),
-    ))
+    Ok(Json(DecisionPage {
+        decisions: page.decisions,
+        next: page.next,
+    }))
 }
 
 /// Whom to explain: exactly one of a customer and a partner.
@@ -402,7 +389,7 @@ pub struct ExplainQuery {
     path = "/v1/messages/{id}/explain",
     params(("id" = String, Path, description = "The message id."), ExplainQuery),
     responses(
-        (status = 200, description = "The explanation, line by line, against today's directory; `decided`, the decision (or partner copy) stored when the message was published, null if it did not reach them; and `changed_since`, whether today's directory would decide otherwise.", body = Object),
+        (status = 200, description = "The explanation, line by line, against today's directory; `decided`, the decision (or partner copy) stored when the message was published, null if it did not reach them; and `changed_since`, whether today's directory would decide otherwise.", body = ExplanationView),
         (status = 400, description = "Neither or both of `customer` and `partner`.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A partner or customer that may see the message, but not explanations.", body = Problem, content_type = "application/problem+json"),
@@ -415,7 +402,7 @@ pub async fn get_explanation(
     caller: Caller,
     Path(id): Path<String>,
     query: Result<Query<ExplainQuery>, QueryRejection>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<ExplanationView>, Problem> {
     let Query(query) = query?;
     vendor_only(sight(&state, &caller, &id).await?, "explanations")?;
     let cloud = caller.0.cloud();
@@ -458,7 +445,7 @@ pub async fn get_explanation(
             ))
         }
     };
-    let explanation = explained.map_err(|e| Problem::new(Kind::NotFound, e.0))?;
+    let mut explanation = explained.map_err(|e| Problem::new(Kind::NotFound, e.0))?;
     let directory = &snapshot.directory;
     // What was stored when the message was published, and whether today's directory
     // would decide the same: the reasons are given against today's.
@@ -479,7 +466,7 @@ pub async fn get_explanation(
                     (d.direct, partners)
                 });
             let same = stored.as_ref().map(|d| (d.direct, d.partners.clone())) == now;
-            (json!(stored), same)
+            (stored.map(Decided::Customer), same)
         }
         (_, partner) => {
             let partner = partner.as_deref().unwrap_or_default();
@@ -496,18 +483,17 @@ pub async fn get_explanation(
                     })
             });
             let same = stored.as_ref().map(|c| c.customers.clone()) == now;
-            (json!(stored), same)
+            (stored.map(Decided::Partner), same)
         }
     };
-    let mut answer = serde_json::to_value(explanation).map_err(Problem::internal)?;
-    answer["decided"] = decided;
-    answer["changed_since"] = json!(!same);
     if !same {
-        if let Some(lines) = answer["lines"].as_array_mut() {
-            lines.insert(0, json!(format!("The directory has changed since message {id} was published, and today it would be decided otherwise: `decided` is what was decided then, and the reasons below are today's.")));
-        }
+        explanation.lines.insert(0, format!("The directory has changed since message {id} was published, and today it would be decided otherwise: `decided` is what was decided then, and the reasons below are today's."));
     }
-    Ok(Json(answer))
+    Ok(Json(ExplanationView {
+        explanation,
+        decided,
+        changed_since: !same,
+    }))
 }
 
 /// The wall clock in Unix milliseconds, read only at the edge.

@@ -4,9 +4,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Value};
 use utoipa::OpenApi;
 
+use super::views::Health;
 use super::ApiDoc;
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -17,13 +17,13 @@ use crate::state::AppState;
     path = "/healthz",
     security(()),
     responses(
-        (status = 200, description = "The server and its store answer.", body = Object),
+        (status = 200, description = "The server and its store answer.", body = Health),
         (status = 500, description = "The store does not answer.", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn healthz(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
+pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, Problem> {
     state.store().summary("", "").await?;
-    Ok(Json(json!({"status": "ok"})))
+    Ok(Json(Health { status: "ok" }))
 }
 
 /// Prometheus metrics.

@@ -7,6 +7,7 @@ mod meta;
 mod records;
 pub mod schema;
 mod threads;
+mod views;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::routing::{get, post};

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use herald_store::Principal;
-use serde_json::{json, Value};
+use herald_store::{Principal, ThreadSummary};
+use serde_json::Value;
 
-use super::messages::{content, request, sight_of, view, Sight};
+use super::messages::{request, sight_of, view, Sight};
+use super::views::{Content, CustomerIncidents, Incident, Notices, ThreadView};
 use crate::auth::Caller;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
@@ -20,7 +21,7 @@ use crate::state::AppState;
     path = "/v1/threads/{id}",
     params(("id" = String, Path, description = "The thread id, as its messages name it.")),
     responses(
-        (status = 200, description = "`thread` (id, category, status, when opened and last updated, as far as the caller was told) and `updates`, oldest first, each as `GET /v1/messages/{id}` shows it to the caller.", body = Object),
+        (status = 200, description = "`thread` (id, category, status, when opened and last updated, as far as the caller was told) and `updates`, oldest first, each as `GET /v1/messages/{id}` shows it to the caller.", body = ThreadView),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No thread the caller was told of.", body = Problem, content_type = "application/problem+json"),
     )
@@ -29,7 +30,7 @@ pub async fn get_thread(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<ThreadView>, Problem> {
     let missing = || Problem::not_found(format!("thread \"{id}\""));
     let cloud = caller.0.cloud();
     let (thread, messages) = state
@@ -54,22 +55,23 @@ pub async fn get_thread(
     };
     // Those told of only some updates learn where the incident stood when last told.
     let told = match &caller.0 {
-        Principal::Vendor { .. } => json!(thread),
-        _ => json!({
-            "id": thread.id,
-            "cloud": thread.cloud,
-            "category": thread.category,
-            "status": last.status,
-            "opened_at": first.accepted_at,
-            "updated_at": last.accepted_at,
-            "updates": summaries.len(),
-        }),
+        Principal::Vendor { .. } => thread,
+        _ => ThreadSummary {
+            status: last.status.clone().unwrap_or(thread.status),
+            opened_at: first.accepted_at,
+            updated_at: last.accepted_at,
+            updates: summaries.len() as i64,
+            ..thread
+        },
     };
     let mut updates = Vec::with_capacity(seen.len());
     for sight in seen {
         updates.push(view(&state, cloud, sight).await?);
     }
-    Ok(Json(json!({"thread": told, "updates": updates})))
+    Ok(Json(ThreadView {
+        thread: told,
+        updates,
+    }))
 }
 
 /// Every open incident (a thread not yet resolved) that reached any of the partner's
@@ -79,7 +81,7 @@ pub async fn get_thread(
     get,
     path = "/v1/partner/notices",
     responses(
-        (status = 200, description = "`customers`, each with its open `incidents` (thread, status, the latest update's id and content, and the partner's subscriptions of that customer it names), and `open_incidents`, how many threads in all.", body = Object),
+        (status = 200, description = "`customers`, each with its open `incidents` (thread, status, the latest update's id and content, and the partner's subscriptions of that customer it names), and `open_incidents`, how many threads in all.", body = Notices),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a partner key.", body = Problem, content_type = "application/problem+json"),
     )
@@ -87,7 +89,7 @@ pub async fn get_thread(
 pub async fn get_partner_notices(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<Notices>, Problem> {
     let Principal::Partner { cloud, partner } = &caller.0 else {
         return Err(Problem::new(
             Kind::Forbidden,
@@ -97,11 +99,11 @@ pub async fn get_partner_notices(
     let notices = state.store().partner_notices(cloud, partner).await?;
     let snapshot = state.snapshot();
     let directory = &snapshot.directory;
-    let mut by_customer: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    let mut by_customer: BTreeMap<&str, Vec<Incident>> = BTreeMap::new();
     for notice in &notices {
         let latest: Value = request(&state, cloud, &notice.message).await?;
         for customer in &notice.customers {
-            let subscriptions: Vec<&str> = notice
+            let subscriptions = notice
                 .subscriptions
                 .iter()
                 .filter(|s| {
@@ -110,25 +112,29 @@ pub async fn get_partner_notices(
                         directory.customer(held_by).id.as_str() == customer
                     })
                 })
-                .map(String::as_str)
+                .cloned()
                 .collect();
-            by_customer.entry(customer).or_default().push(json!({
-                "thread": notice.thread.id,
-                "category": notice.thread.category,
-                "status": notice.thread.status,
-                "opened_at": notice.thread.opened_at,
-                "updated_at": notice.thread.updated_at,
-                "message": notice.message,
-                "content": content(&latest),
-                "subscriptions": subscriptions,
-            }));
+            by_customer.entry(customer).or_default().push(Incident {
+                thread: notice.thread.id.clone(),
+                category: notice.thread.category.clone(),
+                status: notice.thread.status.clone(),
+                opened_at: notice.thread.opened_at,
+                updated_at: notice.thread.updated_at,
+                message: notice.message.clone(),
+                content: Content::of(&latest),
+                subscriptions,
+            });
         }
     }
-    let customers: Vec<Value> = by_customer
+    let customers = by_customer
         .into_iter()
-        .map(|(customer, incidents)| json!({"customer": customer, "incidents": incidents}))
+        .map(|(customer, incidents)| CustomerIncidents {
+            customer: customer.to_owned(),
+            incidents,
+        })
         .collect();
-    Ok(Json(
-        json!({"customers": customers, "open_incidents": notices.len()}),
-    ))
+    Ok(Json(Notices {
+        customers,
+        open_incidents: notices.len(),
+    }))
 }

@@ -184,6 +184,53 @@ async fn health_metrics_and_the_openapi_document_need_no_key() {
         );
     }
 
+    // Every reference names a schema the document describes, and every answer has one.
+    fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r);
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    for r in found {
+        let name = r.trim_start_matches("#/components/schemas/");
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{r} is not described"
+        );
+    }
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for (status, answer) in operation["responses"].as_object().unwrap() {
+                if status.starts_with('2') && status != "204" {
+                    let schema = answer["content"]
+                        .as_object()
+                        .and_then(|c| c.values().next())
+                        .map(|c| &c["schema"]);
+                    assert!(
+                        schema.is_some_and(|s| s.get("$ref").is_some() || s.get("type").is_some()),
+                        "{method} {path} {status} has no described body: {answer}"
+                    );
+                }
+            }
+        }
+    }
+    let view = &doc["components"]["schemas"]["MessageView"]["oneOf"];
+    assert_eq!(view.as_array().map(Vec::len), Some(3), "{view}");
+    for one in ["VendorView", "PartnerView", "CustomerView"] {
+        assert_eq!(
+            doc["components"]["schemas"][one]["additionalProperties"], false,
+            "{one}'s fields tell it from the other views"
+        );
+    }
+
     let (status, metrics) = server.get("", "/metrics").await;
     assert_eq!(status, 200);
     let Value::String(metrics) = metrics else {

@@ -1,0 +1,268 @@
+//! What the API answers, each response body as a type: handlers build these, so the
+//! OpenAPI document describes exactly what is sent. Stored rows and routing reports are
+//! the store's and the domain's own types; what the API composes from them is here.
+
+use herald_domain::explain::Explanation;
+use herald_store::{DecisionView, MessageSummary, PartnerCopyView, ThreadSummary};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::schema::{MessageBody, Text};
+
+/// What anyone told of a message may know of it: not its audience.
+#[derive(Serialize, ToSchema)]
+pub struct Brief {
+    pub id: String,
+    pub category: String,
+    pub cloud: String,
+    /// When it was accepted, in Unix milliseconds.
+    pub accepted_at: i64,
+    /// The incident thread it updates, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
+    /// Where the thread's incident stood with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+impl From<&MessageSummary> for Brief {
+    fn from(m: &MessageSummary) -> Brief {
+        Brief {
+            id: m.id.clone(),
+            category: m.category.clone(),
+            cloud: m.cloud.clone(),
+            accepted_at: m.accepted_at,
+            thread: m.thread.clone(),
+            status: m.status.clone(),
+        }
+    }
+}
+
+/// A message in a list: its brief, and for the vendor its audience in numbers too.
+#[derive(Serialize, ToSchema)]
+pub struct Listed {
+    #[serde(flatten)]
+    pub brief: Brief,
+    /// The vendor's only, as are the counts below.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customers_in_scope: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customers_direct: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partners_told: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<i64>,
+}
+
+impl Listed {
+    /// Everything, for the vendor.
+    pub fn whole(m: &MessageSummary) -> Listed {
+        Listed {
+            brief: Brief::from(m),
+            policy_version: Some(m.policy_version.clone()),
+            customers_in_scope: Some(m.customers_in_scope),
+            customers_direct: Some(m.customers_direct),
+            partners_told: Some(m.partners_told),
+            deliveries: Some(m.deliveries),
+        }
+    }
+
+    /// The brief alone, for a partner or customer.
+    pub fn brief(m: &MessageSummary) -> Listed {
+        Listed {
+            brief: Brief::from(m),
+            policy_version: None,
+            customers_in_scope: None,
+            customers_direct: None,
+            partners_told: None,
+            deliveries: None,
+        }
+    }
+}
+
+/// A page of messages, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct MessageList {
+    pub messages: Vec<Listed>,
+    /// Pass as `before` for the following page; null on the last.
+    pub next: Option<String>,
+}
+
+/// A message's title, body and locale, never its scope (which may name other
+/// organisations).
+#[derive(Serialize, ToSchema)]
+pub struct Content {
+    #[schema(value_type = Option<Text>)]
+    pub title: Value,
+    #[schema(value_type = Option<Text>)]
+    pub body: Value,
+    pub locale: Option<String>,
+}
+
+impl Content {
+    /// The content of a stored message's request.
+    pub fn of(request: &Value) -> Content {
+        Content {
+            title: request.get("title").cloned().unwrap_or(Value::Null),
+            body: request.get("body").cloned().unwrap_or(Value::Null),
+            locale: request
+                .get("locale")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        }
+    }
+}
+
+/// A message as the vendor sees it: as published, with its audience in numbers.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VendorView {
+    pub summary: MessageSummary,
+    /// The message as published, in canonical form.
+    #[schema(value_type = MessageBody)]
+    pub request: Value,
+}
+
+/// A partner's own copy: only its customers and the subscriptions it sells them.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerView {
+    pub message: Brief,
+    pub content: Content,
+    pub customers: Vec<String>,
+    pub subscriptions: Vec<String>,
+}
+
+/// A customer's own copy: the subscriptions it may be told of.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerView {
+    pub message: Brief,
+    pub content: Content,
+    pub subscriptions: Vec<String>,
+}
+
+/// A message as the caller may see it.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum MessageView {
+    Vendor(VendorView),
+    Partner(PartnerView),
+    Customer(CustomerView),
+}
+
+/// A page of a message's decisions, in customer order.
+#[derive(Serialize, ToSchema)]
+pub struct DecisionPage {
+    pub decisions: Vec<DecisionView>,
+    /// Pass as `after` for the following page; null on the last.
+    pub next: Option<String>,
+}
+
+/// What was stored for the customer or partner explained.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Decided {
+    Customer(DecisionView),
+    Partner(PartnerCopyView),
+}
+
+/// An explanation against today's directory, with what was decided when the message was
+/// published.
+#[derive(Serialize, ToSchema)]
+pub struct ExplanationView {
+    #[serde(flatten)]
+    pub explanation: Explanation,
+    /// The decision (or partner copy) stored when the message was published; null when it
+    /// did not reach them.
+    pub decided: Option<Decided>,
+    /// Whether today's directory would decide otherwise.
+    pub changed_since: bool,
+}
+
+/// A message of an inbox.
+#[derive(Serialize, ToSchema)]
+pub struct InboxEntry {
+    #[serde(flatten)]
+    pub message: Brief,
+    /// When it was first marked read, in Unix milliseconds; null while unread.
+    pub read_at: Option<i64>,
+}
+
+/// A page of an inbox, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct InboxPage {
+    pub messages: Vec<InboxEntry>,
+    /// How many messages of the whole inbox are unread.
+    pub unread: i64,
+    /// Pass as `before` for the following page; null on the last.
+    pub next: Option<String>,
+}
+
+/// A message marked read.
+#[derive(Serialize, ToSchema)]
+pub struct ReadMark {
+    pub id: String,
+    /// When it was first marked read, in Unix milliseconds.
+    pub read_at: i64,
+}
+
+/// A thread's updates as the caller may see them.
+#[derive(Serialize, ToSchema)]
+pub struct ThreadView {
+    /// The thread as far as the caller was told: for a partner or customer, its status and
+    /// times are those of the last update it was sent.
+    pub thread: ThreadSummary,
+    /// Oldest first, each as `GET /v1/messages/{id}` shows it to the caller.
+    pub updates: Vec<MessageView>,
+}
+
+/// One open incident of one of a partner's customers.
+#[derive(Serialize, ToSchema)]
+pub struct Incident {
+    pub thread: String,
+    pub category: String,
+    pub status: String,
+    pub opened_at: i64,
+    pub updated_at: i64,
+    /// The id of the thread's latest update.
+    pub message: String,
+    pub content: Content,
+    /// The partner's subscriptions of this customer the latest update names.
+    pub subscriptions: Vec<String>,
+}
+
+/// A customer's open incidents.
+#[derive(Serialize, ToSchema)]
+pub struct CustomerIncidents {
+    pub customer: String,
+    pub incidents: Vec<Incident>,
+}
+
+/// A partner's customers' open incidents.
+#[derive(Serialize, ToSchema)]
+pub struct Notices {
+    pub customers: Vec<CustomerIncidents>,
+    /// How many open threads reached any of the partner's customers.
+    pub open_incidents: usize,
+}
+
+/// A cloud's directory after a replacement, in numbers.
+#[derive(Serialize, ToSchema)]
+pub struct DirectoryCounts {
+    pub cloud: String,
+    pub products: usize,
+    pub partners: usize,
+    pub customers: usize,
+    pub subscriptions: usize,
+}
+
+/// The server is up and its store answers.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+}
