@@ -342,7 +342,7 @@ async fn show(id: &str, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> 
     println!("decisions:");
     for d in detail.decisions.iter().take(SHOWN) {
         println!(
-            "  {:<24} {:<10} partners: {:<30} rules: {}",
+            "  {:<24} {:<10} partners: {:<30} rules: {} (scope), {} (customer), {} (partners)",
             d.customer,
             if d.direct { "direct" } else { "not direct" },
             if d.partners.is_empty() {
@@ -350,7 +350,9 @@ async fn show(id: &str, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> 
             } else {
                 d.partners.join(", ")
             },
-            d.rules
+            d.rules.scope,
+            d.rules.customer,
+            d.rules.partners
         );
     }
     if detail.decisions.len() > SHOWN {

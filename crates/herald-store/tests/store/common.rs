@@ -304,12 +304,6 @@ impl Written {
 
     /// From a stored message.
     pub fn of_detail(detail: &MessageDetail) -> Written {
-        let rule = |d: &serde_json::Value, which: &str| {
-            d[which]
-                .as_str()
-                .unwrap_or_else(|| panic!("stored rules lack `{which}`: {d}"))
-                .to_owned()
-        };
         let mut decisions: Vec<Decision> = detail
             .decisions
             .iter()
@@ -320,9 +314,9 @@ impl Written {
                 subscriptions: d.subscriptions.clone(),
                 copy: d.copy.clone(),
                 rules: [
-                    rule(&d.rules, "scope"),
-                    rule(&d.rules, "customer"),
-                    rule(&d.rules, "partners"),
+                    d.rules.scope.clone(),
+                    d.rules.customer.clone(),
+                    d.rules.partners.clone(),
                 ],
             })
             .collect();
