@@ -24,6 +24,6 @@ pub use rows::{
     Publish, Recipient, Rows, BATCH,
 };
 pub use store::{
-    Counts, DecisionView, DeliveryView, ImportSummary, MessageDetail, MessageSummary,
+    Counts, DecisionView, DeliveryView, Durability, ImportSummary, MessageDetail, MessageSummary,
     PartnerCopyView, Published, Snapshot, Store, StoreError,
 };

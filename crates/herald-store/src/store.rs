@@ -147,6 +147,13 @@ pub struct Snapshot {
     pub generation: i64,
 }
 
+/// How a commit is kept: SQLite's journal mode and synchronous level.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Durability {
+    pub journal_mode: String,
+    pub synchronous: &'static str,
+}
+
 /// What an import wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
@@ -663,6 +670,27 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// How a commit is kept, as SQLite reports it on one connection of the pool.
+    pub async fn durability(&self) -> Result<Durability, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *connection)
+            .await?;
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *connection)
+            .await?;
+        let synchronous = match synchronous {
+            0 => "off",
+            1 => "normal",
+            2 => "full",
+            _ => "extra",
+        };
+        Ok(Durability {
+            journal_mode,
+            synchronous,
+        })
     }
 
     /// Closes the pool, checkpointing the write-ahead log.
