@@ -163,6 +163,12 @@ pub struct ImportSummary {
     pub subscriptions: usize,
 }
 
+/// The most customers a message reaches directly and still writes a `customer_copies` row
+/// for each; a message that reaches more is a broadcast, which customers' inboxes find
+/// through its decision batches. Messages stored before `0004_customer_copies.sql` were
+/// split at the same number.
+pub(crate) const BROADCAST_ABOVE: usize = BATCH;
+
 /// Row counts of every table, to see what a command changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -424,7 +430,7 @@ impl Store {
                 .ok_or_else(|| StoreError::Damaged(format!("message \"{id}\" was lost")))?;
             return Ok(Published::Repeated(summary));
         };
-        let tail = {
+        let (tail, broadcast) = {
             let mut handle = tx.lock_handle().await?;
             let db = Connection::new(&mut handle);
             let mut batches = BatchWriter::prepare(&db, seq, publish.accepted_at)?;
@@ -433,15 +439,21 @@ impl Store {
                 Ok::<_, SqliteError>(Some(batch.into_body()))
             })?;
             write_partner_copies(&db, seq, &tail.partner_copies)?;
-            tail
+            let broadcast = tail.message.customers_direct > BROADCAST_ABOVE as i64;
+            if !broadcast {
+                write_customer_copies(&db, seq, publish)?;
+            }
+            (tail, broadcast)
         };
         let m = &tail.message;
         sqlx::query(
-            "UPDATE messages SET customers_direct = ?, partners_told = ?, deliveries = ? WHERE seq = ?",
+            "UPDATE messages SET customers_direct = ?, partners_told = ?, deliveries = ?, broadcast = ? \
+             WHERE seq = ?",
         )
         .bind(m.customers_direct)
         .bind(m.partners_told)
         .bind(m.deliveries)
+        .bind(broadcast)
         .bind(seq)
         .execute(&mut *tx)
         .await?;
@@ -788,6 +800,31 @@ impl<'c> BatchWriter<'c> {
             st.int(6, due_at)
         })
     }
+}
+
+/// Writes one `customer_copies` row under message `seq` for each customer `publish` reaches
+/// directly: the rows customers' inboxes are read from.
+fn write_customer_copies(
+    db: &Connection<'_>,
+    seq: i64,
+    publish: &Publish<'_>,
+) -> Result<(), SqliteError> {
+    let direct: Vec<&str> = publish
+        .routing
+        .decisions()
+        .iter()
+        .filter(|d| d.direct)
+        .map(|d| publish.directory.customer(d.customer).id.as_str())
+        .collect();
+    bulk::insert(
+        db,
+        "INSERT INTO customer_copies (customer, message) VALUES (?1, ?2)",
+        &direct,
+        |st, customer| {
+            st.text(1, customer)?;
+            st.int(2, seq)
+        },
+    )
 }
 
 /// Writes a publish's partner copies under message `seq`.

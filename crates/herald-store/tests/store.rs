@@ -9,6 +9,8 @@
 //!   planned it.
 //! - `durability`: what was committed is there after the file is closed and reopened.
 //! - `concurrency`: publishers racing on one message id yield exactly one acceptance.
+//! - `inbox`: a customer's inbox is what its stored decisions say it heard, broadcasts
+//!   included, also in a database whose messages were stored before inbox rows existed.
 //! - `keys`: API keys act as the vendor of one cloud, one partner or one customer of the
 //!   stored directory; a wrong secret, a malformed token, an unknown id or a revoked key
 //!   acts as no one; the secret is never stored or listed.
@@ -26,6 +28,8 @@ mod concurrency;
 mod durability;
 #[path = "store/import.rs"]
 mod import;
+#[path = "store/inbox.rs"]
+mod inbox;
 #[path = "store/keys.rs"]
 mod keys;
 #[path = "store/publish.rs"]
