@@ -8,7 +8,7 @@ use std::sync::Arc;
 use herald_domain::{route, wire, Message, Policy};
 
 use crate::rows::Publish;
-use crate::store::{MessageSummary, Published, Snapshot, Store, StoreError};
+use crate::store::{blocking, MessageSummary, Published, Snapshot, Store, StoreError};
 
 /// What became of a published message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,7 +46,7 @@ impl Store {
                 Ok(message) => message,
                 Err(e) => return Ok(Outcome::Invalid(e.reason)),
             };
-            let routing = route(policy, &snapshot.directory, &message);
+            let routing = blocking(|| route(policy, &snapshot.directory, &message));
             let publish = Publish {
                 policy,
                 directory: &snapshot.directory,

@@ -10,6 +10,7 @@ use herald_domain::{wire, Directory, DirectoryError};
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use tokio::runtime::RuntimeFlavor;
 
 use crate::bulk::{self, Connection, SqliteError};
 use crate::rows::{
@@ -433,17 +434,19 @@ impl Store {
         let (tail, broadcast) = {
             let mut handle = tx.lock_handle().await?;
             let db = Connection::new(&mut handle);
-            let mut batches = BatchWriter::prepare(&db, seq, publish.accepted_at)?;
-            let tail = rows::stream(publish, rows::threads(), |batch| {
-                batches.write(&batch)?;
-                Ok::<_, SqliteError>(Some(batch.into_body()))
-            })?;
-            write_partner_copies(&db, seq, &tail.partner_copies)?;
-            let broadcast = tail.message.customers_direct > BROADCAST_ABOVE as i64;
-            if !broadcast {
-                write_customer_copies(&db, seq, publish)?;
-            }
-            (tail, broadcast)
+            blocking(|| {
+                let mut batches = BatchWriter::prepare(&db, seq, publish.accepted_at)?;
+                let tail = rows::stream(publish, rows::threads(), |batch| {
+                    batches.write(&batch)?;
+                    Ok::<_, SqliteError>(Some(batch.into_body()))
+                })?;
+                write_partner_copies(&db, seq, &tail.partner_copies)?;
+                let broadcast = tail.message.customers_direct > BROADCAST_ABOVE as i64;
+                if !broadcast {
+                    write_customer_copies(&db, seq, publish)?;
+                }
+                Ok::<_, SqliteError>((tail, broadcast))
+            })?
         };
         let m = &tail.message;
         sqlx::query(
@@ -825,6 +828,18 @@ fn write_customer_copies(
             st.int(2, seq)
         },
     )
+}
+
+/// Runs `work`, which computes or waits on SQLite without yielding, so that it holds up no
+/// other task: on a multi-threaded runtime the worker first hands its other tasks to
+/// another thread. Elsewhere (a single-threaded runtime, or no runtime) it just runs.
+pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) if runtime.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
 }
 
 /// Writes a publish's partner copies under message `seq`.
