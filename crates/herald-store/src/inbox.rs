@@ -123,18 +123,7 @@ impl Store {
             .bind(partner)
             .fetch_one(self.pool())
             .await?),
-            Reader::Customer(_) => {
-                let ids: Vec<String> =
-                    sqlx::query_scalar("SELECT id FROM messages WHERE cloud = ?")
-                        .bind(cloud)
-                        .fetch_all(self.pool())
-                        .await?;
-                let mut received = 0;
-                for message in ids {
-                    received += i64::from(reader.received(self, cloud, &message).await?);
-                }
-                Ok(received)
-            }
+            Reader::Customer(customer) => self.customer_heard(cloud, customer).await,
         }
     }
 

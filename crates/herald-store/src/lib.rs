@@ -28,7 +28,7 @@ pub use rows::{
     Publish, Recipient, Rows, BATCH,
 };
 pub use store::{
-    Counts, DecisionView, DeliveryView, ImportSummary, MessageDetail, MessageSummary,
+    Counts, DecisionView, DeliveryView, Durability, ImportSummary, MessageDetail, MessageSummary,
     PartnerCopyView, Published, Snapshot, Store, StoreError,
 };
 pub use threads::{PartnerNotice, ThreadHead, ThreadSummary};

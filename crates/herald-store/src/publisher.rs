@@ -10,7 +10,7 @@ use herald_domain::thread::route_update;
 use herald_domain::{route, wire, Directory, Message, Policy, Routing};
 
 use crate::rows::Publish;
-use crate::store::{MessageSummary, Published, Snapshot, Store, StoreError};
+use crate::store::{blocking, MessageSummary, Published, Snapshot, Store, StoreError};
 
 /// What became of a published message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,14 +86,14 @@ impl Store {
         message: &Message,
     ) -> Result<Result<(Routing, Option<i64>), String>, StoreError> {
         let Some(thread) = &message.thread else {
-            return Ok(Ok((route(policy, directory, message), None)));
+            return Ok(Ok((blocking(|| route(policy, directory, message)), None)));
         };
         let cloud = directory.cloud(message.cloud).as_str();
         let Some(head) = self
             .thread_head(cloud, thread.id.as_str(), directory)
             .await?
         else {
-            return Ok(Ok((route(policy, directory, message), None)));
+            return Ok(Ok((blocking(|| route(policy, directory, message)), None)));
         };
         let category = &policy.category(message.category).name;
         if &head.category != category {
@@ -102,7 +102,7 @@ impl Store {
                 message.id, thread.id, head.category, head.category
             )));
         }
-        let routing = route_update(policy, directory, message, &head.reached);
+        let routing = blocking(|| route_update(policy, directory, message, &head.reached));
         Ok(Ok((routing, Some(head.head))))
     }
 

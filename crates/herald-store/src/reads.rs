@@ -109,69 +109,100 @@ impl Store {
         before: Option<i64>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        let columns = Store::SUMMARY_COLUMNS;
-        let mut page: Vec<(i64, MessageSummary)> = Vec::new();
-        let mut cursor = before.unwrap_or(i64::MAX);
+        let columns = Store::SUMMARY_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let before = before.unwrap_or(i64::MAX);
         let fetch = (limit + 1) as i64;
-        loop {
-            let rows = match audience {
-                Audience::Everyone | Audience::Customer(_) => {
-                    sqlx::query(&format!(
-                        "SELECT {columns}, seq FROM messages WHERE cloud = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
-                    ))
-                    .bind(cloud)
-                    .bind(cursor)
-                    .bind(fetch)
-                    .fetch_all(self.pool())
-                    .await?
-                }
-                Audience::Partner(partner) => {
-                    let columns = columns
-                        .split(", ")
-                        .map(|c| format!("m.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    sqlx::query(&format!(
-                        "SELECT {columns}, m.seq FROM messages m JOIN partner_copies c ON c.message = m.seq \
-                         WHERE m.cloud = ? AND c.partner = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"
-                    ))
-                    .bind(cloud)
-                    .bind(partner)
-                    .bind(cursor)
-                    .bind(fetch)
-                    .fetch_all(self.pool())
-                    .await?
-                }
-            };
-            let fetched = rows.len() as i64;
-            for row in &rows {
-                let seq: i64 = row.get("seq");
-                cursor = seq;
-                let summary = Store::summary_from(row);
-                // A customer's messages are those whose batch says it heard directly.
-                if let Audience::Customer(customer) = audience {
-                    let decision = self.customer_decision(cloud, &summary.id, customer).await?;
-                    if !decision.is_some_and(|d| d.direct) {
-                        continue;
-                    }
-                }
-                if page.len() == limit {
-                    let next = page.last().map(|(seq, _)| *seq);
-                    return Ok(Page {
-                        messages: page.into_iter().map(|(_, m)| m).collect(),
-                        next,
-                    });
-                }
-                page.push((seq, summary));
+        let rows = match audience {
+            Audience::Everyone => {
+                sqlx::query(&format!(
+                    "SELECT {columns}, m.seq FROM messages m WHERE m.cloud = ? AND m.seq < ? \
+                     ORDER BY m.seq DESC LIMIT ?"
+                ))
+                .bind(cloud)
+                .bind(before)
+                .bind(fetch)
+                .fetch_all(self.pool())
+                .await?
             }
-            if fetched < fetch {
-                return Ok(Page {
-                    messages: page.into_iter().map(|(_, m)| m).collect(),
-                    next: None,
-                });
+            Audience::Partner(partner) => {
+                sqlx::query(&format!(
+                    "SELECT {columns}, m.seq FROM messages m JOIN partner_copies c ON c.message = m.seq \
+                     WHERE m.cloud = ? AND c.partner = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"
+                ))
+                .bind(cloud)
+                .bind(partner)
+                .bind(before)
+                .bind(fetch)
+                .fetch_all(self.pool())
+                .await?
             }
-        }
+            Audience::Customer(customer) => {
+                sqlx::query(&format!(
+                    "{HEARD} SELECT {columns}, m.seq FROM heard h JOIN messages m ON m.seq = h.seq \
+                     ORDER BY m.seq DESC LIMIT ?5"
+                ))
+                .bind(customer)
+                .bind(cloud)
+                .bind(before)
+                .bind(direct_entry(customer))
+                .bind(fetch)
+                .fetch_all(self.pool())
+                .await?
+            }
+        };
+        let mut messages: Vec<MessageSummary> = rows.iter().map(Store::summary_from).collect();
+        let next = if messages.len() > limit {
+            messages.truncate(limit);
+            rows.get(limit - 1).map(|row| row.get::<i64, _>("seq"))
+        } else {
+            None
+        };
+        Ok(Page { messages, next })
     }
+
+    /// How many messages of `cloud` customer `customer` heard directly.
+    pub(crate) async fn customer_heard(
+        &self,
+        cloud: &str,
+        customer: &str,
+    ) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar(&format!("{HEARD} SELECT count(*) FROM heard"))
+                .bind(customer)
+                .bind(cloud)
+                .bind(i64::MAX)
+                .bind(direct_entry(customer))
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+}
+
+/// The messages of cloud `?2` before position `?3` that customer `?1` heard directly, as
+/// the table `heard(seq)`: its own `customer_copies` rows, and the broadcasts whose decision
+/// batch for it holds its entry as heard directly (`?4`, from [`direct_entry`]).
+const HEARD: &str = "WITH heard(seq) AS ( \
+     SELECT m.seq FROM customer_copies c JOIN messages m ON m.seq = c.message \
+     WHERE c.customer = ?1 AND c.message < ?3 AND m.cloud = ?2 \
+     UNION ALL \
+     SELECT m.seq FROM messages m \
+     WHERE m.cloud = ?2 AND m.broadcast = 1 AND m.seq < ?3 AND ( \
+         SELECT instr(b.body, ?4) FROM decision_batches b \
+         WHERE b.message = m.seq AND b.first_customer <= ?1 \
+         ORDER BY b.first_customer DESC LIMIT 1) > 0)";
+
+/// How a decision batch's body begins the entry of `customer` when it heard directly:
+/// `["<customer>",true,`. Nowhere else can this text occur in a body: inside a JSON string
+/// a quote is escaped, and every other array in an entry holds strings only.
+fn direct_entry(customer: &str) -> String {
+    format!(
+        "[{},true,",
+        serde_json::to_string(customer).expect("a string serialises")
+    )
 }
 
 /// A page of one message's decisions, in customer order.

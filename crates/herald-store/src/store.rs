@@ -11,6 +11,7 @@ use herald_domain::{wire, Directory, DirectoryError};
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use tokio::runtime::RuntimeFlavor;
 
 use crate::bulk::{self, Connection, SqliteError};
 use crate::rows::{
@@ -169,6 +170,13 @@ pub struct Snapshot {
     pub generation: i64,
 }
 
+/// How a commit is kept: SQLite's journal mode and synchronous level.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Durability {
+    pub journal_mode: String,
+    pub synchronous: &'static str,
+}
+
 /// What an import wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
@@ -177,6 +185,12 @@ pub struct ImportSummary {
     pub customers: usize,
     pub subscriptions: usize,
 }
+
+/// The most customers a message reaches directly and still writes a `customer_copies` row
+/// for each; a message that reaches more is a broadcast, which customers' inboxes find
+/// through its decision batches. Messages stored before `0005_customer_copies.sql` were
+/// split at the same number.
+pub(crate) const BROADCAST_ABOVE: usize = BATCH;
 
 /// Row counts of every table, to see what a command changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -451,16 +465,22 @@ impl Store {
                 .ok_or_else(|| StoreError::Damaged(format!("message \"{id}\" was lost")))?;
             return Ok(Published::Repeated(summary));
         };
-        let tail = {
+        let (tail, broadcast) = {
             let mut handle = tx.lock_handle().await?;
             let db = Connection::new(&mut handle);
-            let mut batches = BatchWriter::prepare(&db, seq, publish.accepted_at)?;
-            let tail = rows::stream(publish, rows::threads(), |batch| {
-                batches.write(&batch)?;
-                Ok::<_, SqliteError>(Some(batch.into_body()))
-            })?;
-            write_partner_copies(&db, seq, &tail.partner_copies)?;
-            tail
+            blocking(|| {
+                let mut batches = BatchWriter::prepare(&db, seq, publish.accepted_at)?;
+                let tail = rows::stream(publish, rows::threads(), |batch| {
+                    batches.write(&batch)?;
+                    Ok::<_, SqliteError>(Some(batch.into_body()))
+                })?;
+                write_partner_copies(&db, seq, &tail.partner_copies)?;
+                let broadcast = tail.message.customers_direct > BROADCAST_ABOVE as i64;
+                if !broadcast {
+                    write_customer_copies(&db, seq, publish)?;
+                }
+                Ok::<_, SqliteError>((tail, broadcast))
+            })?
         };
         if let Some(thread) = &publish.message.thread {
             sqlx::query(
@@ -480,11 +500,13 @@ impl Store {
         }
         let m = &tail.message;
         sqlx::query(
-            "UPDATE messages SET customers_direct = ?, partners_told = ?, deliveries = ? WHERE seq = ?",
+            "UPDATE messages SET customers_direct = ?, partners_told = ?, deliveries = ?, broadcast = ? \
+             WHERE seq = ?",
         )
         .bind(m.customers_direct)
         .bind(m.partners_told)
         .bind(m.deliveries)
+        .bind(broadcast)
         .bind(seq)
         .execute(&mut *tx)
         .await?;
@@ -719,6 +741,27 @@ impl Store {
         Ok(())
     }
 
+    /// How a commit is kept, as SQLite reports it on one connection of the pool.
+    pub async fn durability(&self) -> Result<Durability, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *connection)
+            .await?;
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *connection)
+            .await?;
+        let synchronous = match synchronous {
+            0 => "off",
+            1 => "normal",
+            2 => "full",
+            _ => "extra",
+        };
+        Ok(Durability {
+            journal_mode,
+            synchronous,
+        })
+    }
+
     /// Closes the pool, checkpointing the write-ahead log.
     pub async fn close(self) {
         self.pool.close().await;
@@ -817,6 +860,43 @@ impl<'c> BatchWriter<'c> {
             st.text(5, &b.body)?;
             st.int(6, due_at)
         })
+    }
+}
+
+/// Writes one `customer_copies` row under message `seq` for each customer `publish` reaches
+/// directly: the rows customers' inboxes are read from.
+fn write_customer_copies(
+    db: &Connection<'_>,
+    seq: i64,
+    publish: &Publish<'_>,
+) -> Result<(), SqliteError> {
+    let direct: Vec<&str> = publish
+        .routing
+        .decisions()
+        .iter()
+        .filter(|d| d.direct)
+        .map(|d| publish.directory.customer(d.customer).id.as_str())
+        .collect();
+    bulk::insert(
+        db,
+        "INSERT INTO customer_copies (customer, message) VALUES (?1, ?2)",
+        &direct,
+        |st, customer| {
+            st.text(1, customer)?;
+            st.int(2, seq)
+        },
+    )
+}
+
+/// Runs `work`, which computes or waits on SQLite without yielding, so that it holds up no
+/// other task: on a multi-threaded runtime the worker first hands its other tasks to
+/// another thread. Elsewhere (a single-threaded runtime, or no runtime) it just runs.
+pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) if runtime.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
     }
 }
 

@@ -11,6 +11,8 @@
 //! - `concurrency`: publishers racing on one message id yield exactly one acceptance.
 //! - `records`: one record put or deleted reads back as the directory the change made;
 //!   a change checked against an older directory, or losing a race, writes nothing.
+//! - `inbox`: a customer's inbox is what its stored decisions say it heard, broadcasts
+//!   included, also in a database whose messages were stored before inbox rows existed.
 //! - `keys`: API keys act as the vendor of one cloud, one partner or one customer of the
 //!   stored directory; a wrong secret, a malformed token, an unknown id or a revoked key
 //!   acts as no one; the secret is never stored or listed.
@@ -28,6 +30,8 @@ mod concurrency;
 mod durability;
 #[path = "store/import.rs"]
 mod import;
+#[path = "store/inbox.rs"]
+mod inbox;
 #[path = "store/keys.rs"]
 mod keys;
 #[path = "store/publish.rs"]

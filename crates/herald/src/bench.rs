@@ -5,6 +5,8 @@
 //!   against a hand-written loop computing the same (customer, direct, partners) triples.
 //! - `publish`: an incident from publish to every row committed in SQLite, against a bare
 //!   prepared `INSERT` per row of the same rows in one transaction, in the same database.
+//! - `api`: the HTTP API under open-loop load on loopback, against `GET /healthz` at the
+//!   same rates ([`crate::bench_api`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +32,11 @@ pub async fn run(command: BenchCommand) -> Result<ExitCode> {
             json,
             dir,
         } => (bench_publish(customers, dir).await?, json),
+        BenchCommand::Api {
+            customers,
+            seconds,
+            json,
+        } => (crate::bench_api::bench_api(customers, seconds).await?, json),
     };
     if json {
         println!("{}", serde_json::to_string(&figures)?);
@@ -40,14 +47,14 @@ pub async fn run(command: BenchCommand) -> Result<ExitCode> {
 }
 
 /// A number from `/proc/self/status`, in bytes (`VmHWM` is the peak resident set).
-fn proc_status(field: &str) -> Option<u64> {
+pub(crate) fn proc_status(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
 
-fn synthetic_directory(customers: usize) -> Result<Directory> {
+pub(crate) fn synthetic_directory(customers: usize) -> Result<Directory> {
     synthetic::directory(Options {
         customers,
         seed: 42,
@@ -62,19 +69,23 @@ fn message(policy: &Policy, directory: &Directory, value: serde_json::Value) -> 
     Ok(Message::parse(wire, policy, directory)?)
 }
 
-/// Every service of the catalog: an incident that touches every customer with an active
-/// subscription.
-fn everything_incident(policy: &Policy, directory: &Directory, id: &str) -> Result<Message> {
+/// Every service of the catalog, once each.
+pub(crate) fn every_service() -> Vec<&'static str> {
     let mut services: Vec<&str> = CATALOG
         .iter()
         .flat_map(|(_, _, s)| s.iter().copied())
         .collect();
     services.sort_unstable();
     services.dedup();
+    services
+}
+
+/// An incident on every service: it touches every customer with an active subscription.
+fn everything_incident(policy: &Policy, directory: &Directory, id: &str) -> Result<Message> {
     message(
         policy,
         directory,
-        json!({"id": id, "category": "service_incident", "services": services, "title": "Global outage"}),
+        json!({"id": id, "category": "service_incident", "services": every_service(), "title": "Global outage"}),
     )
 }
 

@@ -225,4 +225,17 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Serve the HTTP API in this process and load it over loopback: small publishes at
+    /// 200 requests/s, a whole-directory incident, inbox reads at 1,000 requests/s, each
+    /// against `GET /healthz` at the same rate.
+    Api {
+        #[arg(long, default_value_t = 10_000)]
+        customers: usize,
+        /// How long each rated phase lasts, in seconds.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        seconds: u64,
+        /// Print one JSON object with the figures.
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -1,6 +1,7 @@
 //! The `herald` command: parses arguments and hands each subcommand to its module.
 
 mod bench;
+mod bench_api;
 mod cli;
 mod commands;
 mod demo;

@@ -116,20 +116,25 @@ pub async fn post_route(
     let cloud = caller.vendor_cloud("route messages")?.to_owned();
     in_cloud(&cloud, &mut wire)?;
     let snapshot = state.snapshot();
-    let policy = state.policy();
-    let message = Message::parse(wire, policy, &snapshot.directory)
+    let message = Message::parse(wire, state.policy(), &snapshot.directory)
         .map_err(|e| Problem::new(Kind::InvalidMessage, e.reason))?;
     let (routing, _) = state
         .store()
-        .route_in_thread(policy, &snapshot.directory, &message)
+        .route_in_thread(state.policy(), &snapshot.directory, &message)
         .await?
         .map_err(|reason| Problem::new(Kind::InvalidMessage, reason))?;
-    Ok(Json(report(
-        policy,
-        &snapshot.directory,
-        &message,
-        &routing,
-    )))
+    // The report takes time in proportion to the customers in scope: a blocking thread
+    // writes it, so that no other request waits on this one.
+    tokio::task::spawn_blocking(move || {
+        Json(report(
+            state.policy(),
+            &snapshot.directory,
+            &message,
+            &routing,
+        ))
+    })
+    .await
+    .map_err(Problem::internal)
 }
 
 /// Where a page of messages starts, and how long it is.

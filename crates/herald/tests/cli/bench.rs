@@ -1,5 +1,5 @@
-//! `herald bench route` and `herald bench publish`: one JSON object of figures each, with
-//! a positive ratio to the baseline. Speed is measured, not asserted.
+//! `herald bench route`, `publish` and `api`: one JSON object of figures each, with a
+//! positive ratio to the baseline. Speed is measured, not asserted.
 
 use serde_json::Value;
 
@@ -87,4 +87,63 @@ fn bench_publish_prints_its_figures_and_leaves_the_folder_as_it_found_it() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(left, ["keep.txt"]);
+}
+
+#[test]
+fn bench_api_prints_each_phase_against_its_baseline_as_json() {
+    let s = Scratch::new();
+    let run = s
+        .run(&[
+            "bench",
+            "api",
+            "--customers",
+            "200",
+            "--seconds",
+            "1",
+            "--json",
+        ])
+        .success();
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    let figures = run.json();
+    assert_eq!(figures["bench"], "api");
+    assert_eq!(figures["customers"], 200);
+    for (phase, path, rate, goal) in [
+        ("publish", "POST /v1/messages", 200, 10.0),
+        ("inbox", "GET /v1/inbox", 1000, 5.0),
+    ] {
+        let figures = &figures[phase];
+        assert_eq!(figures["path"], path, "{figures}");
+        assert_eq!(figures["rate"], rate, "{figures}");
+        assert_eq!(figures["goal_p99_ms"], goal, "{figures}");
+        assert_eq!(
+            figures["requests"], rate,
+            "one second at the rate: {figures}"
+        );
+        assert_eq!(figures["errors"], 0, "{figures}");
+        assert_eq!(figures["baseline"]["path"], "GET /healthz", "{figures}");
+        assert_eq!(figures["baseline"]["rate"], rate, "{figures}");
+        for key in ["requests_per_s", "p50_ms", "p99_ms", "max_ms"] {
+            positive(&figures[key], &format!("{phase}.{key}"));
+            positive(
+                &figures["baseline"][key],
+                &format!("{phase}.baseline.{key}"),
+            );
+        }
+        positive(
+            &figures["ratio_p99_to_baseline"],
+            &format!("{phase}.ratio_p99_to_baseline"),
+        );
+    }
+    // Every small message was accepted, and the whole-directory incident after them.
+    assert_eq!(figures["messages_stored"], 201, "{figures}");
+    let whole = &figures["whole_directory_incident"];
+    assert!(
+        whole["customers_in_scope"]
+            .as_u64()
+            .is_some_and(|c| c > 0 && c <= 200),
+        "{whole}"
+    );
+    positive(&whole["seconds"], "whole_directory_incident.seconds");
+    assert_eq!(figures["keys"]["customers"], 200, "{figures}");
+    assert_eq!(figures["sqlite"]["journal_mode"], "wal", "{figures}");
 }
