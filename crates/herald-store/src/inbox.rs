@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use crate::reads::Audience;
+use crate::reads::Filter;
 use crate::store::{MessageSummary, Store, StoreError};
 
 /// One message of an inbox.
@@ -73,7 +74,7 @@ impl Store {
         limit: usize,
     ) -> Result<InboxPage, StoreError> {
         let page = self
-            .message_page(cloud, reader.audience(), before, limit)
+            .message_page(cloud, reader.audience(), Filter::default(), before, limit)
             .await?;
         let reads = self.reads(cloud, reader).await?;
         let unread = self.received_count(cloud, reader).await? - reads.len() as i64;

@@ -21,7 +21,7 @@ mod threads;
 pub use inbox::{InboxItem, InboxPage, Reader};
 pub use keys::{KeyFor, KeyInfo, NewKey, Principal};
 pub use publisher::Outcome;
-pub use reads::{Audience, DecisionPage, Page};
+pub use reads::{Audience, DecisionPage, Filter, Page};
 pub use records::Change;
 pub use rows::{
     DecisionBatch, DecisionEntry, DeliveryBatch, DeliveryEntry, MessageRow, PartnerCopyRow,

@@ -18,6 +18,21 @@ pub struct Page {
     pub next: Option<i64>,
 }
 
+/// Which messages to list of those an audience may see; `None` lets every one through.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Filter<'a> {
+    /// Only messages of this category.
+    pub category: Option<&'a str>,
+    /// Only the updates of this incident thread.
+    pub thread: Option<&'a str>,
+}
+
+/// [`Filter`] in SQL, over `m`, the messages, with the category bound fourth and the
+/// thread fifth.
+const FILTER: &str = "(?4 IS NULL OR m.category = ?4) AND (?5 IS NULL OR m.thread = ?5)";
+/// [`FILTER`] after a customer's five parameters.
+const CUSTOMER_FILTER: &str = "(?6 IS NULL OR m.category = ?6) AND (?7 IS NULL OR m.thread = ?7)";
+
 /// Which messages of a cloud to list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Audience<'a> {
@@ -100,12 +115,14 @@ impl Store {
         .transpose()
     }
 
-    /// Up to `limit` messages of `cloud` that `audience` may see, newest first, from before
-    /// position `before` (the `next` of the previous page) when given.
+    /// Up to `limit` messages of `cloud` that `audience` may see and `filter` lets through,
+    /// newest first, from before position `before` (the `next` of the previous page) when
+    /// given.
     pub async fn message_page(
         &self,
         cloud: &str,
         audience: Audience<'_>,
+        filter: Filter<'_>,
         before: Option<i64>,
         limit: usize,
     ) -> Result<Page, StoreError> {
@@ -119,37 +136,44 @@ impl Store {
         let rows = match audience {
             Audience::Everyone => {
                 sqlx::query(&format!(
-                    "SELECT {columns}, m.seq FROM messages m WHERE m.cloud = ? AND m.seq < ? \
-                     ORDER BY m.seq DESC LIMIT ?"
+                    "SELECT {columns}, m.seq FROM messages m WHERE m.cloud = ?1 AND m.seq < ?2 \
+                     AND {FILTER} ORDER BY m.seq DESC LIMIT ?3"
                 ))
                 .bind(cloud)
                 .bind(before)
                 .bind(fetch)
+                .bind(filter.category)
+                .bind(filter.thread)
                 .fetch_all(self.pool())
                 .await?
             }
             Audience::Partner(partner) => {
                 sqlx::query(&format!(
                     "SELECT {columns}, m.seq FROM messages m JOIN partner_copies c ON c.message = m.seq \
-                     WHERE m.cloud = ? AND c.partner = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"
+                     WHERE m.cloud = ?1 AND c.partner = ?6 AND m.seq < ?2 AND {FILTER} \
+                     ORDER BY m.seq DESC LIMIT ?3"
                 ))
                 .bind(cloud)
-                .bind(partner)
                 .bind(before)
                 .bind(fetch)
+                .bind(filter.category)
+                .bind(filter.thread)
+                .bind(partner)
                 .fetch_all(self.pool())
                 .await?
             }
             Audience::Customer(customer) => {
                 sqlx::query(&format!(
                     "{HEARD} SELECT {columns}, m.seq FROM heard h JOIN messages m ON m.seq = h.seq \
-                     ORDER BY m.seq DESC LIMIT ?5"
+                     WHERE {CUSTOMER_FILTER} ORDER BY m.seq DESC LIMIT ?5"
                 ))
                 .bind(customer)
                 .bind(cloud)
                 .bind(before)
                 .bind(direct_entry(customer))
                 .bind(fetch)
+                .bind(filter.category)
+                .bind(filter.thread)
                 .fetch_all(self.pool())
                 .await?
             }

@@ -12,7 +12,9 @@ use herald_domain::plan::partner_copies;
 use herald_domain::report::{report, Report};
 use herald_domain::thread::route_update;
 use herald_domain::{wire, Message};
-use herald_store::{Audience, DecisionView, MessageSummary, Outcome, PartnerCopyView, Principal};
+use herald_store::{
+    Audience, DecisionView, Filter, MessageSummary, Outcome, PartnerCopyView, Principal,
+};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -172,12 +174,22 @@ impl ListQuery {
     }
 }
 
+/// Which of the messages the caller may see to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FilterQuery {
+    /// Only messages of this category, such as `service_incident`.
+    category: Option<String>,
+    /// Only the updates of this incident thread.
+    thread: Option<String>,
+}
+
 /// The messages the caller may see, newest first: a vendor every message of its cloud, a
 /// partner those it has a copy of, a customer those it heard directly.
 #[utoipa::path(
     get,
     path = "/v1/messages",
-    params(ListQuery),
+    params(ListQuery, FilterQuery),
     responses(
         (status = 200, description = "A page of messages, newest first, and `next` for the following page (null on the last).", body = MessageList),
         (status = 400, description = "A bad `limit` or `before`.", body = Problem, content_type = "application/problem+json"),
@@ -188,8 +200,10 @@ pub async fn list_messages(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<ListQuery>, QueryRejection>,
+    filter: Result<Query<FilterQuery>, QueryRejection>,
 ) -> Result<Json<MessageList>, Problem> {
     let Query(query) = query?;
+    let Query(filter) = filter?;
     let (before, limit) = query.page()?;
     let principal = &caller.0;
     let audience = match principal {
@@ -199,7 +213,16 @@ pub async fn list_messages(
     };
     let page = state
         .store()
-        .message_page(principal.cloud(), audience, before, limit)
+        .message_page(
+            principal.cloud(),
+            audience,
+            Filter {
+                category: filter.category.as_deref(),
+                thread: filter.thread.as_deref(),
+            },
+            before,
+            limit,
+        )
         .await?;
     let messages = page
         .messages

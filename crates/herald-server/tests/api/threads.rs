@@ -208,6 +208,39 @@ async fn each_principal_sees_the_timeline_it_was_told_of() {
     }
     let (status, _) = server.get(&vendor, "/v1/threads/no-such-thread").await;
     assert_eq!(status, 404);
+
+    // The list of messages filters by thread and category, within what each may see.
+    let listed = |page: &Value| -> Vec<String> {
+        page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, page) = server
+        .get(&vendor, "/v1/messages?thread=sharepoint-eu&limit=1")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(listed(&page), ["sp-2"]);
+    let next = page["next"].as_str().unwrap();
+    let (_, rest) = server
+        .get(
+            &vendor,
+            &format!("/v1/messages?thread=sharepoint-eu&before={next}"),
+        )
+        .await;
+    assert_eq!(listed(&rest), ["sp-1"]);
+    let (_, page) = server
+        .get(&litware, "/v1/messages?thread=sharepoint-eu")
+        .await;
+    assert_eq!(listed(&page), ["sp-2"]);
+    let (_, page) = server
+        .get(&contoso, "/v1/messages?category=service_incident")
+        .await;
+    assert_eq!(listed(&page), ["sp-2", "sp-1"]);
+    let (_, page) = server.get(&contoso, "/v1/messages?category=product").await;
+    assert!(listed(&page).is_empty(), "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
