@@ -58,6 +58,28 @@ fn changed_world() -> Value {
     world
 }
 
+/// A server where thread `sharepoint-eu` began (`sp-1`) before the directory changed and
+/// was updated to `status` (`sp-2`) after; and the global vendor's key.
+async fn thread_across_a_directory_change(status: &str) -> (Server, String) {
+    let server = Server::with_conformance().await;
+    let vendor = server
+        .key(KeyFor::Vendor {
+            cloud: "global".into(),
+        })
+        .await;
+    let first = server
+        .post(&vendor, "/v1/messages", &update("sp-1", "investigating"))
+        .await;
+    assert_eq!(first.0, 201, "{}", first.1);
+    let changed = server.put(&vendor, "/v1/directory", &changed_world()).await;
+    assert_eq!(changed.0, 200, "{}", changed.1);
+    let second = server
+        .post(&vendor, "/v1/messages", &update("sp-2", status))
+        .await;
+    assert_eq!(second.0, 201, "{}", second.1);
+    (server, vendor)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_after_a_directory_change_reaches_the_old_audience_and_the_newly_affected() {
     let server = Server::with_conformance().await;
@@ -132,19 +154,7 @@ async fn an_update_after_a_directory_change_reaches_the_old_audience_and_the_new
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_principal_sees_the_timeline_it_was_told_of() {
-    let server = Server::with_conformance().await;
-    let vendor = server
-        .key(KeyFor::Vendor {
-            cloud: "global".into(),
-        })
-        .await;
-    server
-        .post(&vendor, "/v1/messages", &update("sp-1", "investigating"))
-        .await;
-    server.put(&vendor, "/v1/directory", &changed_world()).await;
-    server
-        .post(&vendor, "/v1/messages", &update("sp-2", "monitoring"))
-        .await;
+    let (server, vendor) = thread_across_a_directory_change("monitoring").await;
 
     let (status, whole) = server.get(&vendor, "/v1/threads/sharepoint-eu").await;
     assert_eq!(status, 200, "{whole}");
@@ -245,19 +255,7 @@ async fn each_principal_sees_the_timeline_it_was_told_of() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partner_sees_its_customers_open_incidents_until_resolved() {
-    let server = Server::with_conformance().await;
-    let vendor = server
-        .key(KeyFor::Vendor {
-            cloud: "global".into(),
-        })
-        .await;
-    server
-        .post(&vendor, "/v1/messages", &update("sp-1", "investigating"))
-        .await;
-    server.put(&vendor, "/v1/directory", &changed_world()).await;
-    server
-        .post(&vendor, "/v1/messages", &update("sp-2", "identified"))
-        .await;
+    let (server, vendor) = thread_across_a_directory_change("identified").await;
     let teams = json!({
         "id": "teams-us-1", "category": "service_incident", "services": ["teams"], "regions": ["us"],
         "thread": "teams-us", "status": "investigating", "title": "Teams calls drop"
