@@ -140,6 +140,7 @@ impl Store {
         if !reader.received(self, cloud, id).await? {
             return Ok(None);
         }
+        let _turn = self.write_turn().await;
         let row = sqlx::query(
             "INSERT INTO inbox_reads (cloud, reader_kind, reader, message, read_at) \
              SELECT ?, ?, ?, seq, ? FROM messages WHERE cloud = ? AND id = ? \
