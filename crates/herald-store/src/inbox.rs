@@ -1,12 +1,9 @@
 //! Inboxes: the copies a partner or customer was sent, newest first, with what it has
 //! marked read.
 
-use std::collections::HashMap;
-
 use sqlx::Row;
 
-use crate::reads::Audience;
-use crate::reads::Filter;
+use crate::reads::{direct_entry, heard};
 use crate::store::{MessageSummary, Store, StoreError};
 
 /// One message of an inbox.
@@ -43,14 +40,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The messages this reader may see.
-    fn audience(self) -> Audience<'a> {
-        match self {
-            Reader::Partner(p) => Audience::Partner(p),
-            Reader::Customer(c) => Audience::Customer(c),
-        }
-    }
-
     /// Whether message `id` of `cloud` was sent to this reader.
     async fn received(self, store: &Store, cloud: &str, id: &str) -> Result<bool, StoreError> {
         Ok(match self {
@@ -65,7 +54,8 @@ impl<'a> Reader<'a> {
 
 impl Store {
     /// A page of `reader`'s inbox (a partner or customer of `cloud`), newest first, from
-    /// before position `before` when given.
+    /// before position `before` when given, with the read marks and the unread count, in
+    /// one query.
     pub async fn inbox(
         &self,
         cloud: &str,
@@ -73,59 +63,71 @@ impl Store {
         before: Option<i64>,
         limit: usize,
     ) -> Result<InboxPage, StoreError> {
-        let page = self
-            .message_page(cloud, reader.audience(), Filter::default(), before, limit)
-            .await?;
-        let reads = self.reads(cloud, reader).await?;
-        let unread = self.received_count(cloud, reader).await? - reads.len() as i64;
-        let items = page
-            .messages
-            .into_iter()
-            .map(|message| InboxItem {
-                read_at: reads.get(&message.id).copied(),
-                message,
-            })
-            .collect();
+        let (kind, id) = reader.key();
+        // A partner's copies are walked in its index, newest first, only as far as the page
+        // goes, and counted apart. A customer's are few but found at a cost (a broadcast is
+        // looked for in its batch), so they are gathered once and used twice.
+        let (received, gathered) = match reader {
+            Reader::Partner(_) => (
+                "SELECT c.message FROM partner_copies c CROSS JOIN messages m ON m.seq = c.message \
+                 WHERE c.partner = ?1 AND m.cloud = ?2"
+                    .to_owned(),
+                "NOT MATERIALIZED",
+            ),
+            Reader::Customer(_) => (heard(6), "MATERIALIZED"),
+        };
+        let columns = Store::SUMMARY_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // Read marks are made for received messages only, so what is unread is what was
+        // received less what was marked. The count comes with every row of the page, and
+        // alone (the page's columns null) when the page is empty.
+        let query = format!(
+            "WITH received(seq) AS {gathered} ({received}) \
+             SELECT p.*, u.unread FROM ( \
+                 SELECT (SELECT count(*) FROM received) - (SELECT count(*) FROM inbox_reads \
+                     WHERE cloud = ?2 AND reader_kind = ?3 AND reader = ?1) AS unread) AS u \
+             LEFT JOIN ( \
+                 SELECT {columns}, m.seq, k.read_at FROM received r \
+                 CROSS JOIN messages m ON m.seq = r.seq \
+                 LEFT JOIN inbox_reads k \
+                 ON k.cloud = ?2 AND k.reader_kind = ?3 AND k.reader = ?1 AND k.message = r.seq \
+                 WHERE r.seq < ?4 ORDER BY r.seq DESC LIMIT ?5) AS p ON true \
+             ORDER BY p.seq DESC"
+        );
+        let mut query = sqlx::query(&query)
+            .bind(id)
+            .bind(cloud)
+            .bind(kind)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind((limit + 1) as i64);
+        if let Reader::Customer(customer) = reader {
+            query = query.bind(direct_entry(customer));
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        let unread = rows.first().map_or(0, |row| row.get("unread"));
+        let mut items = Vec::with_capacity(rows.len().min(limit));
+        let mut next = None;
+        for row in rows
+            .iter()
+            .filter(|row| row.get::<Option<i64>, _>("seq").is_some())
+        {
+            if items.len() == limit {
+                next = rows.get(limit - 1).map(|row| row.get("seq"));
+                break;
+            }
+            items.push(InboxItem {
+                message: Store::summary_from(row),
+                read_at: row.get("read_at"),
+            });
+        }
         Ok(InboxPage {
             items,
-            next: page.next,
+            next,
             unread,
         })
-    }
-
-    /// When `reader` marked each message read, by message id.
-    async fn reads(
-        &self,
-        cloud: &str,
-        reader: Reader<'_>,
-    ) -> Result<HashMap<String, i64>, StoreError> {
-        let (kind, id) = reader.key();
-        Ok(sqlx::query_as(
-            "SELECT m.id, r.read_at FROM inbox_reads r JOIN messages m ON m.seq = r.message \
-             WHERE r.cloud = ? AND r.reader_kind = ? AND r.reader = ?",
-        )
-        .bind(cloud)
-        .bind(kind)
-        .bind(id)
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .collect())
-    }
-
-    /// How many messages of `cloud` were sent to `reader`.
-    async fn received_count(&self, cloud: &str, reader: Reader<'_>) -> Result<i64, StoreError> {
-        match reader {
-            Reader::Partner(partner) => Ok(sqlx::query_scalar(
-                "SELECT count(*) FROM partner_copies c JOIN messages m ON m.seq = c.message \
-                 WHERE m.cloud = ? AND c.partner = ?",
-            )
-            .bind(cloud)
-            .bind(partner)
-            .fetch_one(self.pool())
-            .await?),
-            Reader::Customer(customer) => self.customer_heard(cloud, customer).await,
-        }
     }
 
     /// Marks message `id` read in `reader`'s inbox at `now`, unless it already was; answers
@@ -141,6 +143,7 @@ impl Store {
         if !reader.received(self, cloud, id).await? {
             return Ok(None);
         }
+        let _turn = self.write_turn().await;
         let row = sqlx::query(
             "INSERT INTO inbox_reads (cloud, reader_kind, reader, message, read_at) \
              SELECT ?, ?, ?, seq, ? FROM messages WHERE cloud = ? AND id = ? \

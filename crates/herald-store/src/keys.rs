@@ -124,7 +124,7 @@ impl Store {
     /// directory, and acts in its cloud; a vendor key only for a cloud some stored partner
     /// or customer belongs to. A refused key writes nothing.
     pub async fn create_key(&self, key_for: KeyFor, now: i64) -> Result<NewKey, StoreError> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let principal = match key_for {
             KeyFor::Vendor { cloud } => {
                 check_vendor_cloud(&cloud)?;
@@ -184,6 +184,7 @@ impl Store {
     /// Revokes key `id` at `now` (Unix milliseconds): it no longer authenticates. Revoking
     /// a revoked key changes nothing and keeps the first time it was revoked.
     pub async fn revoke_key(&self, id: &str, now: i64) -> Result<KeyInfo, StoreError> {
+        let _turn = self.write_turn().await;
         let row = sqlx::query(&format!(
             "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? RETURNING {KEY_COLUMNS}"
         ))

@@ -164,13 +164,15 @@ impl Store {
             }
             Audience::Customer(customer) => {
                 sqlx::query(&format!(
-                    "{HEARD} SELECT {columns}, m.seq FROM heard h JOIN messages m ON m.seq = h.seq \
-                     WHERE {CUSTOMER_FILTER} ORDER BY m.seq DESC LIMIT ?5"
+                    "WITH heard(seq) AS ({heard}) SELECT {columns}, m.seq FROM heard h \
+                     JOIN messages m ON m.seq = h.seq WHERE h.seq < ?4 AND {CUSTOMER_FILTER} \
+                     ORDER BY m.seq DESC LIMIT ?5",
+                    heard = heard(3)
                 ))
                 .bind(customer)
                 .bind(cloud)
-                .bind(before)
                 .bind(direct_entry(customer))
+                .bind(before)
                 .bind(fetch)
                 .bind(filter.category)
                 .bind(filter.thread)
@@ -187,42 +189,28 @@ impl Store {
         };
         Ok(Page { messages, next })
     }
-
-    /// How many messages of `cloud` customer `customer` heard directly.
-    pub(crate) async fn customer_heard(
-        &self,
-        cloud: &str,
-        customer: &str,
-    ) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar(&format!("{HEARD} SELECT count(*) FROM heard"))
-                .bind(customer)
-                .bind(cloud)
-                .bind(i64::MAX)
-                .bind(direct_entry(customer))
-                .fetch_one(self.pool())
-                .await?,
-        )
-    }
 }
 
-/// The messages of cloud `?2` before position `?3` that customer `?1` heard directly, as
-/// the table `heard(seq)`: its own `customer_copies` rows, and the broadcasts whose decision
-/// batch for it holds its entry as heard directly (`?4`, from [`direct_entry`]).
-const HEARD: &str = "WITH heard(seq) AS ( \
-     SELECT m.seq FROM customer_copies c JOIN messages m ON m.seq = c.message \
-     WHERE c.customer = ?1 AND c.message < ?3 AND m.cloud = ?2 \
-     UNION ALL \
-     SELECT m.seq FROM messages m \
-     WHERE m.cloud = ?2 AND m.broadcast = 1 AND m.seq < ?3 AND ( \
-         SELECT instr(b.body, ?4) FROM decision_batches b \
-         WHERE b.message = m.seq AND b.first_customer <= ?1 \
-         ORDER BY b.first_customer DESC LIMIT 1) > 0)";
+/// The positions of the messages of cloud `?2` that customer `?1` heard directly: its own
+/// `customer_copies` rows, and the broadcasts whose decision batch for it holds its entry
+/// as heard directly (parameter `?{needle}`, bound to [`direct_entry`]). `CROSS JOIN`
+/// keeps SQLite walking the customer's rows, rather than every message of the cloud.
+pub(crate) fn heard(needle: usize) -> String {
+    format!(
+        "SELECT c.message FROM customer_copies c CROSS JOIN messages m ON m.seq = c.message \
+         WHERE c.customer = ?1 AND m.cloud = ?2 \
+         UNION ALL \
+         SELECT m.seq FROM messages m WHERE m.cloud = ?2 AND m.broadcast = 1 AND ( \
+             SELECT instr(b.body, ?{needle}) FROM decision_batches b \
+             WHERE b.message = m.seq AND b.first_customer <= ?1 \
+             ORDER BY b.first_customer DESC LIMIT 1) > 0"
+    )
+}
 
 /// How a decision batch's body begins the entry of `customer` when it heard directly:
 /// `["<customer>",true,`. Nowhere else can this text occur in a body: inside a JSON string
 /// a quote is escaped, and every other array in an entry holds strings only.
-fn direct_entry(customer: &str) -> String {
+pub(crate) fn direct_entry(customer: &str) -> String {
     format!(
         "[{},true,",
         serde_json::to_string(customer).expect("a string serialises")

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use herald_domain::ids::CloudId;
@@ -12,6 +13,7 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use tokio::runtime::RuntimeFlavor;
+use tokio::sync::MutexGuard;
 
 use crate::bulk::{self, Connection, SqliteError};
 use crate::rows::{
@@ -227,6 +229,8 @@ impl<'a> Record<'a> {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// Held by this process's write transactions, one at a time, in the order they asked.
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
@@ -265,10 +269,33 @@ impl Store {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A connection to a local file does not drop the way a network connection
+            // does; checking each one as it is taken would cost a round trip to its thread.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            writer: Arc::default(),
+        })
+    }
+
+    /// This process's turn to write, once its writers that asked before are done. Every
+    /// write waits here, in turn: SQLite's busy handler, which only another process's
+    /// writer still meets, polls in growing sleeps and serves no one in order, so under a
+    /// steady stream of publishes a writer could wait on it for seconds.
+    pub(crate) async fn write_turn(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().await
+    }
+
+    /// Begins a write transaction (`BEGIN IMMEDIATE`) in this process's turn to write.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<(MutexGuard<'_, ()>, Transaction<'static, Sqlite>), StoreError> {
+        let turn = self.write_turn().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok((turn, tx))
     }
 
     /// The connection pool, for queries a caller composes itself.
@@ -279,7 +306,7 @@ impl Store {
     /// Replaces the whole directory with `directory`, in one transaction.
     pub async fn import(&self, directory: &Directory) -> Result<ImportSummary, StoreError> {
         let world = directory.to_world();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query("UPDATE directory_state SET generation = generation + 1")
             .execute(&mut *tx)
             .await?;
@@ -429,7 +456,7 @@ impl Store {
     ) -> Result<Published, StoreError> {
         let id = publish.message.id.as_str();
         let request = publish.message.wire.canonical();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         if let Some(expected) = directory {
             if directory_generation(&mut tx).await? != expected {
                 return Err(StoreError::DirectoryChanged);
@@ -530,7 +557,7 @@ impl Store {
     /// prepared `INSERT` per row, in one transaction, with no routing, no idempotency check
     /// and nothing computed. This is the baseline `herald bench publish` measures against.
     pub async fn insert_rows_plainly(&self, id: &str, rows: &Rows<'_>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let seq = insert_message(&mut tx, id, &rows.message)
             .await?
             .ok_or_else(|| StoreError::Conflict(id.to_owned()))?;
@@ -558,7 +585,7 @@ impl Store {
         )
         .execute(&self.pool)
         .await?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         {
             let mut handle = tx.lock_handle().await?;
             let values: Vec<i64> = (0..n).collect();
