@@ -1,7 +1,7 @@
 //! Inboxes: a customer's inbox is exactly the messages whose stored decision says it heard
 //! directly, newest first, whether the message wrote a row per customer or is a broadcast
-//! found through its decision batches; and a database whose messages were stored before
-//! those rows existed is given them when it is opened.
+//! found through its decision batches, with what it marked read; and a database whose
+//! messages were stored before those rows existed is given them when it is opened.
 
 use std::sync::Arc;
 
@@ -193,6 +193,43 @@ async fn a_customer_inbox_is_what_its_stored_decisions_say_it_heard() {
         with_broadcast > 10 && with_own > 10,
         "{with_broadcast} {with_own}"
     );
+
+    // A message marked read shows when, on its page, and is no longer counted unread: a
+    // broadcast and a message of the customer's own rows alike.
+    let read_at = ACCEPTED_AT + 60_000;
+    let mut marked = 0;
+    for (cloud, customer) in sample(&directory) {
+        let heard = heard(&t.store, &cloud, &customer).await;
+        let Some(broadcast) = heard.iter().find(|id| id.starts_with("everything")) else {
+            continue;
+        };
+        let own = heard.iter().find(|id| !id.starts_with("everything"));
+        for id in [Some(broadcast), own].into_iter().flatten() {
+            let marked_at = t
+                .store
+                .mark_read(&cloud, Reader::Customer(&customer), id, read_at)
+                .await
+                .unwrap();
+            assert_eq!(marked_at, Some(read_at), "{customer} reads {id}");
+        }
+        let reads = 1 + usize::from(own.is_some());
+        let page = t
+            .store
+            .inbox(&cloud, Reader::Customer(&customer), None, 500)
+            .await
+            .unwrap();
+        assert_eq!(page.unread, (heard.len() - reads) as i64, "{customer}");
+        for item in &page.items {
+            let read = &item.message.id == broadcast || Some(&item.message.id) == own;
+            assert_eq!(
+                item.read_at,
+                read.then_some(read_at),
+                "{customer}: {item:?}"
+            );
+        }
+        marked += 1;
+    }
+    assert!(marked > 10, "{marked}");
     t.store.close().await;
 }
 
