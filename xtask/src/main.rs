@@ -10,15 +10,23 @@ use std::path::{Path, PathBuf};
 use std::process::{exit, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The schemathesis release the API is checked with.
-const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+/// The PyPI packages the checks use, installed into `target/xtask-venv`: schemathesis
+/// checks the API against its OpenAPI document, aiosmtpd is the SMTP server mail is
+/// delivered to in the tests, and standardwebhooks verifies webhook signatures with an
+/// implementation Herald did not write.
+const PYTHON_PACKAGES: &[&str] = &[
+    "schemathesis==4.32.5",
+    "aiosmtpd==1.4.6",
+    "standardwebhooks==1.0.0",
+];
 
 fn main() {
     let args: Vec<String> = env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("python") => python(),
         _ => {
-            eprintln!("usage: cargo xtask test\n\n  test  set up what the tests need and run every check CI runs");
+            eprintln!("usage: cargo xtask test | python\n\n  test    set up what the tests need and run every check CI runs\n  python  install the PyPI packages the tests use into target/xtask-venv");
             exit(2);
         }
     }
@@ -67,10 +75,40 @@ fn setup() {
             Command::new("rustup").args(["component", "add", component]),
         );
     }
+    python();
+}
+
+/// The virtual environment the tests' Python tools live in. Tests find its interpreter
+/// at `target/xtask-venv/bin/python`.
+fn venv() -> PathBuf {
+    root().join("target/xtask-venv")
+}
+
+/// Installs [`PYTHON_PACKAGES`] into [`venv`], unless they are there already.
+fn python() {
     if !have("python3", "--version") {
-        eprintln!("xtask: python3 is needed to run the conformance suite; install it (apt-get install python3)");
+        eprintln!("xtask: python3 is needed by the conformance suite and the delivery tests; install it (apt-get install python3 python3-venv)");
         exit(1);
     }
+    let venv = venv();
+    let stamp = venv.join("herald-packages.txt");
+    let wanted = PYTHON_PACKAGES.join("\n");
+    if fs::read_to_string(&stamp).is_ok_and(|had| had == wanted) {
+        return;
+    }
+    if !venv.join("bin/pip").exists() {
+        run(
+            "python3 -m venv",
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+        );
+    }
+    run(
+        &format!("pip install {}", PYTHON_PACKAGES.join(" ")),
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet"])
+            .args(PYTHON_PACKAGES),
+    );
+    fs::write(&stamp, wanted).expect("target/ is writable");
 }
 
 fn test() {
@@ -141,23 +179,12 @@ fn output(what: &str, cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// Runs schemathesis (installed into `target/xtask-venv`) against `herald serve` over the
+/// Runs schemathesis (from [`venv`]) against `herald serve` over the
 /// conformance directory and messages: no answer may be a server error or break the
 /// OpenAPI document. Requests the document calls valid but the policy refuses (an unknown
 /// category, say) are expected, so that one check is left out.
 fn api_schema_check() {
-    let venv = root().join("target/xtask-venv");
-    let st = venv.join("bin/st");
-    if !st.exists() {
-        run(
-            "python3 -m venv",
-            Command::new("python3").args(["-m", "venv"]).arg(&venv),
-        );
-        run(
-            &format!("pip install {SCHEMATHESIS}"),
-            Command::new(venv.join("bin/pip")).args(["install", "--quiet", SCHEMATHESIS]),
-        );
-    }
+    let st = venv().join("bin/st");
     let scratch = root().join("target/xtask-api");
     let _ = fs::remove_dir_all(&scratch);
     fs::create_dir_all(&scratch).expect("a scratch folder under target/");

@@ -9,6 +9,7 @@
 //! and applied on open.
 
 mod bulk;
+mod deliveries;
 mod inbox;
 mod keys;
 mod publisher;
@@ -18,6 +19,7 @@ mod rows;
 mod store;
 mod threads;
 
+pub use deliveries::{Attempt, Outcome as AttemptOutcome};
 pub use inbox::{InboxItem, InboxPage, Reader};
 pub use keys::{KeyFor, KeyInfo, NewKey, Principal};
 pub use publisher::Outcome;
