@@ -382,6 +382,7 @@ fn is_active(status: &Status) -> bool {
 
 /// Text in one language, or per locale (`{"en": "…", "ru": "…"}`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Text {
     Plain(String),
@@ -392,11 +393,15 @@ pub enum Text {
 /// [`Message::parse`](crate::Message::parse), not here, so that a message with a bad
 /// category still has an id to be rejected under.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Message {
+    /// The publisher's idempotency key within its cloud.
     pub id: MessageId,
+    /// One of the policy's categories, e.g. `service_incident`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// The publisher's cloud when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud: Option<CloudId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -426,6 +431,7 @@ pub struct Message {
 
 /// Where an incident stands, as each update of its thread says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ThreadStatus {
     Investigating,

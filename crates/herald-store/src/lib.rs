@@ -9,6 +9,7 @@
 //! and applied on open.
 
 mod bulk;
+mod copies;
 mod deliveries;
 mod inbox;
 mod keys;
@@ -17,9 +18,14 @@ mod reads;
 mod records;
 mod rows;
 mod store;
+mod subscribers;
 mod threads;
 
-pub use deliveries::{Attempt, Outcome as AttemptOutcome};
+pub use copies::{Brief, Content, CustomerView, MessageView, PartnerView, VendorView};
+pub use deliveries::{
+    delivery_id, delivery_place, Attempt, LeasedBatch, LeasedRetry, Next,
+    Outcome as AttemptOutcome, Settled,
+};
 pub use inbox::{InboxItem, InboxPage, Reader};
 pub use keys::{KeyFor, KeyInfo, NewKey, Principal};
 pub use publisher::Outcome;
@@ -33,4 +39,5 @@ pub use store::{
     Counts, DecisionView, DeliveryView, Durability, ImportSummary, MessageDetail, MessageSummary,
     PartnerCopyView, Published, Snapshot, Store, StoreError,
 };
+pub use subscribers::WebhookEntry;
 pub use threads::{PartnerNotice, ThreadHead, ThreadSummary};

@@ -66,6 +66,8 @@ pub struct DecisionBatch<'a> {
 pub enum Recipient {
     Customer,
     Partner,
+    /// The vendor itself, through its webhook endpoints.
+    Vendor,
 }
 
 impl Recipient {
@@ -74,6 +76,7 @@ impl Recipient {
         match self {
             Recipient::Customer => "customer",
             Recipient::Partner => "partner",
+            Recipient::Vendor => "vendor",
         }
     }
 }

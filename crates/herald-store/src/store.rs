@@ -20,6 +20,7 @@ use crate::rows::{
     self, Batch, DecisionBatch, DecisionEntry, DeliveryBatch, DeliveryEntry, MessageRow,
     PartnerCopyRow, Publish, Rows, BATCH,
 };
+use crate::subscribers::webhook_batches;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -525,7 +526,24 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let m = &tail.message;
+        let hooks =
+            webhook_batches(&mut tx, publish, cloud, &row.category, &tail.partner_copies).await?;
+        for b in &hooks {
+            sqlx::query(
+                "INSERT INTO delivery_batches (message, recipient, channel, deliveries, body, due_at) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(seq)
+            .bind(b.recipient.as_str())
+            .bind(b.channel)
+            .bind(b.deliveries as i64)
+            .bind(&b.body)
+            .bind(publish.accepted_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut m = tail.message;
+        m.deliveries += hooks.iter().map(|b| b.deliveries as i64).sum::<i64>();
         sqlx::query(
             "UPDATE messages SET customers_direct = ?, partners_told = ?, deliveries = ?, broadcast = ? \
              WHERE seq = ?",

@@ -13,17 +13,14 @@ use herald_domain::report::{report, Report};
 use herald_domain::thread::route_update;
 use herald_domain::{wire, Message};
 use herald_store::{
-    Audience, DecisionView, Filter, MessageSummary, Outcome, PartnerCopyView, Principal,
+    Audience, DecisionView, Filter, MessageSummary, MessageView, Outcome, PartnerCopyView,
+    Principal,
 };
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 
-use super::schema::MessageBody;
-use super::views::{
-    Brief, Content, CustomerView, Decided, DecisionPage, ExplanationView, Listed, MessageList,
-    MessageView, PartnerView, VendorView,
-};
+use super::views::{Decided, DecisionPage, ExplanationView, Listed, MessageList};
 use super::Body;
 use crate::auth::Caller;
 use crate::problem::{Kind, Problem};
@@ -52,7 +49,7 @@ fn in_cloud(cloud: &str, wire: &mut wire::Message) -> Result<(), Problem> {
 #[utoipa::path(
     post,
     path = "/v1/messages",
-    request_body(content = MessageBody, description = "A message: `id`, `category`, its scope (`subscriptions`, `products`, `services`, `regions`, `customers`), and `title`/`body` as text or per locale."),
+    request_body(content = wire::Message, description = "A message: `id`, `category`, its scope (`subscriptions`, `products`, `services`, `regions`, `customers`), and `title`/`body` as text or per locale."),
     responses(
         (status = 201, description = "Accepted and durably enqueued, with its audience in numbers. The same message again gets this same answer, with `Idempotent-Replayed: true`.", body = MessageSummary),
         (status = 400, description = "Not a message.", body = Problem, content_type = "application/problem+json"),
@@ -100,7 +97,7 @@ pub async fn post_message(
 #[utoipa::path(
     post,
     path = "/v1/route",
-    request_body(content = MessageBody, description = "A message, as for `POST /v1/messages`."),
+    request_body(content = wire::Message, description = "A message, as for `POST /v1/messages`."),
     responses(
         (status = 200, description = "The decisions and copies the message would make.", body = Report),
         (status = 400, description = "Not a message.", body = Problem, content_type = "application/problem+json"),
@@ -324,18 +321,13 @@ pub async fn view(state: &AppState, cloud: &str, seen: Sight) -> Result<MessageV
     };
     let request: Value = request(state, cloud, &id).await?;
     Ok(match seen {
-        Sight::Vendor(summary) => MessageView::Vendor(VendorView { summary, request }),
-        Sight::Partner(summary, copy) => MessageView::Partner(PartnerView {
-            message: Brief::from(&summary),
-            content: Content::of(&request),
-            customers: copy.customers,
-            subscriptions: copy.subscriptions,
-        }),
-        Sight::Customer(summary, decision) => MessageView::Customer(CustomerView {
-            message: Brief::from(&summary),
-            content: Content::of(&request),
-            subscriptions: decision.copy.unwrap_or_default(),
-        }),
+        Sight::Vendor(summary) => MessageView::vendor(summary, request),
+        Sight::Partner(summary, copy) => {
+            MessageView::partner(&summary, &request, copy.customers, copy.subscriptions)
+        }
+        Sight::Customer(summary, decision) => {
+            MessageView::customer(&summary, &request, decision.copy.unwrap_or_default())
+        }
     })
 }
 

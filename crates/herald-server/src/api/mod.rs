@@ -52,7 +52,7 @@ use crate::state::AppState;
     ),
     components(schemas(
         Problem,
-        schema::MessageBody,
+        herald_domain::wire::Message,
         schema::WorldBody,
         schema::RecordBody,
         schema::RecordKind,

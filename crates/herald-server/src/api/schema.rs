@@ -1,56 +1,11 @@
 //! The shapes of request bodies and path parameters, for the OpenAPI document only: the
-//! world and message formats of `herald_domain::wire`, which knows nothing of OpenAPI,
-//! described field for field. Requests are read as the wire types themselves.
-
-use std::collections::BTreeMap;
+//! world format of `herald_domain::wire`, described field for field (messages describe
+//! themselves, behind the domain's `openapi` feature). Requests are read as the wire types themselves.
 
 use serde::Deserialize;
 use utoipa::openapi::schema::{AnyOfBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
-
-/// A message: its id (the idempotency key within its cloud), category, scope and content.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MessageBody {
-    pub id: String,
-    /// One of the policy's categories, e.g. `service_incident`.
-    pub category: Option<String>,
-    /// The key's cloud when absent.
-    pub cloud: Option<String>,
-    pub subscriptions: Option<Vec<String>>,
-    pub products: Option<Vec<String>>,
-    pub services: Option<Vec<String>>,
-    pub regions: Option<Vec<String>>,
-    pub customers: Option<Vec<String>>,
-    /// The locale of plain text, and the last step of every reader's locale fallback.
-    pub locale: Option<String>,
-    pub title: Option<Text>,
-    pub body: Option<Text>,
-    /// The incident thread this message updates (`service_incident` and `operational`
-    /// messages only); an update reaches everyone the thread already reached.
-    pub thread: Option<String>,
-    /// Where the thread's incident stands; given exactly when `thread` is.
-    pub status: Option<ThreadStatus>,
-}
-
-/// Where an incident stands.
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ThreadStatus {
-    Investigating,
-    Identified,
-    Monitoring,
-    Resolved,
-}
-
-/// Text, plain or per locale.
-#[derive(Deserialize, ToSchema)]
-#[serde(untagged)]
-pub enum Text {
-    Plain(String),
-    PerLocale(BTreeMap<String, String>),
-}
 
 /// A directory in the world format.
 #[derive(Deserialize, ToSchema)]

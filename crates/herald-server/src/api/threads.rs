@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use herald_store::{Principal, ThreadSummary};
+use herald_store::{Content, Principal, ThreadSummary};
 use serde_json::Value;
 
 use super::messages::{request, sight_of, view, Sight};
-use super::views::{Content, CustomerIncidents, Incident, Notices, ThreadView};
+use super::views::{CustomerIncidents, Incident, Notices, ThreadView};
 use crate::auth::Caller;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;

@@ -3,41 +3,11 @@
 //! the store's and the domain's own types; what the API composes from them is here.
 
 use herald_domain::explain::Explanation;
-use herald_store::{DecisionView, MessageSummary, PartnerCopyView, ThreadSummary};
+use herald_store::{
+    Brief, Content, DecisionView, MessageSummary, MessageView, PartnerCopyView, ThreadSummary,
+};
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
-
-use super::schema::{MessageBody, Text};
-
-/// What anyone told of a message may know of it: not its audience.
-#[derive(Serialize, ToSchema)]
-pub struct Brief {
-    pub id: String,
-    pub category: String,
-    pub cloud: String,
-    /// When it was accepted, in Unix milliseconds.
-    pub accepted_at: i64,
-    /// The incident thread it updates, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub thread: Option<String>,
-    /// Where the thread's incident stood with it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-}
-
-impl From<&MessageSummary> for Brief {
-    fn from(m: &MessageSummary) -> Brief {
-        Brief {
-            id: m.id.clone(),
-            category: m.category.clone(),
-            cloud: m.cloud.clone(),
-            accepted_at: m.accepted_at,
-            thread: m.thread.clone(),
-            status: m.status.clone(),
-        }
-    }
-}
 
 /// A message in a list: its brief, and for the vendor its audience in numbers too.
 #[derive(Serialize, ToSchema)]
@@ -89,69 +59,6 @@ pub struct MessageList {
     pub messages: Vec<Listed>,
     /// Pass as `before` for the following page; null on the last.
     pub next: Option<String>,
-}
-
-/// A message's title, body and locale, never its scope (which may name other
-/// organisations).
-#[derive(Serialize, ToSchema)]
-pub struct Content {
-    #[schema(value_type = Option<Text>)]
-    pub title: Value,
-    #[schema(value_type = Option<Text>)]
-    pub body: Value,
-    pub locale: Option<String>,
-}
-
-impl Content {
-    /// The content of a stored message's request.
-    pub fn of(request: &Value) -> Content {
-        Content {
-            title: request.get("title").cloned().unwrap_or(Value::Null),
-            body: request.get("body").cloned().unwrap_or(Value::Null),
-            locale: request
-                .get("locale")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-        }
-    }
-}
-
-/// A message as the vendor sees it: as published, with its audience in numbers.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VendorView {
-    pub summary: MessageSummary,
-    /// The message as published, in canonical form.
-    #[schema(value_type = MessageBody)]
-    pub request: Value,
-}
-
-/// A partner's own copy: only its customers and the subscriptions it sells them.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PartnerView {
-    pub message: Brief,
-    pub content: Content,
-    pub customers: Vec<String>,
-    pub subscriptions: Vec<String>,
-}
-
-/// A customer's own copy: the subscriptions it may be told of.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CustomerView {
-    pub message: Brief,
-    pub content: Content,
-    pub subscriptions: Vec<String>,
-}
-
-/// A message as the caller may see it.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum MessageView {
-    Vendor(VendorView),
-    Partner(PartnerView),
-    Customer(CustomerView),
 }
 
 /// A page of a message's decisions, in customer order.
