@@ -2,3 +2,8 @@
 //! channel (email over SMTP, webhooks signed per the Standard Webhooks specification),
 //! record every attempt, retry on a schedule and end in a dead letter. The inbox channel
 //! needs no worker: a publish writes the copies the API serves in its own transaction.
+
+pub mod events;
+pub mod schedule;
+
+pub use schedule::Schedule;

@@ -1,6 +1,8 @@
 //! Deliveries after they are queued: leasing them to workers, recording every attempt,
 //! retrying on a schedule and ending in a dead letter a person may replay.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
@@ -124,23 +126,27 @@ pub fn delivery_place(delivery: i64) -> (i64, usize) {
 impl Store {
     /// Leases up to `limit` due batches (pending, due by `now`, not leased to a live
     /// worker) until `until`, soonest due first, with the entries an earlier lease
-    /// already settled.
+    /// already settled. Email batches only when `email`: a worker with no mail server
+    /// leaves them to one that has.
     pub async fn lease_batches(
         &self,
         now: i64,
         until: i64,
         limit: usize,
+        email: bool,
     ) -> Result<Vec<LeasedBatch>, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
         let rows = sqlx::query(
             "UPDATE delivery_batches SET lease_until = ?1 WHERE id IN ( \
                  SELECT id FROM delivery_batches WHERE status = 'pending' AND due_at <= ?2 \
-                 AND (lease_until IS NULL OR lease_until <= ?2) ORDER BY due_at, id LIMIT ?3) \
+                 AND (lease_until IS NULL OR lease_until <= ?2) AND (channel <> 'email' OR ?4) \
+                 ORDER BY due_at, id LIMIT ?3) \
              RETURNING id, message, recipient, channel, body",
         )
         .bind(until)
         .bind(now)
         .bind(limit as i64)
+        .bind(email)
         .fetch_all(&mut *tx)
         .await?;
         let mut leased = Vec::with_capacity(rows.len());
@@ -171,23 +177,27 @@ impl Store {
     }
 
     /// Leases up to `limit` retries due by `now` (not leased to a live worker) until
-    /// `until`, soonest due first.
+    /// `until`, soonest due first; email ones only when `email`.
     pub async fn lease_retries(
         &self,
         now: i64,
         until: i64,
         limit: usize,
+        email: bool,
     ) -> Result<Vec<LeasedRetry>, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
         let leased: Vec<i64> = sqlx::query_scalar(
             "UPDATE delivery_retries SET lease_until = ?1 WHERE delivery IN ( \
-                 SELECT delivery FROM delivery_retries WHERE status = 'retrying' AND due_at <= ?2 \
-                 AND (lease_until IS NULL OR lease_until <= ?2) ORDER BY due_at LIMIT ?3) \
+                 SELECT r.delivery FROM delivery_retries r JOIN delivery_batches b ON b.id = r.batch \
+                 WHERE r.status = 'retrying' AND r.due_at <= ?2 \
+                 AND (r.lease_until IS NULL OR r.lease_until <= ?2) AND (b.channel <> 'email' OR ?4) \
+                 ORDER BY r.due_at LIMIT ?3) \
              RETURNING delivery",
         )
         .bind(until)
         .bind(now)
         .bind(limit as i64)
+        .bind(email)
         .fetch_all(&mut *tx)
         .await?;
         let mut retries = Vec::with_capacity(leased.len());
@@ -202,13 +212,16 @@ impl Store {
             .bind(BATCH as i64)
             .fetch_one(&mut *tx)
             .await?;
+            let entry: Option<String> = row.get(4);
             retries.push(LeasedRetry {
                 delivery,
                 batch: row.get(0),
                 message: row.get(1),
                 recipient: row.get(2),
                 channel: row.get(3),
-                entry: row.get(4),
+                entry: entry.ok_or_else(|| {
+                    StoreError::Damaged(format!("delivery {delivery} is not in its batch"))
+                })?,
                 attempts: row.get(5),
             });
         }
@@ -456,5 +469,296 @@ impl Store {
                 .fetch_one(self.pool())
                 .await?,
         )
+    }
+}
+
+/// A stored delivery and where it stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryView {
+    pub id: i64,
+    /// The message's id.
+    pub message: String,
+    pub recipient: String,
+    /// The partner or customer it goes to; none for the vendor.
+    pub org: Option<String>,
+    pub channel: String,
+    /// The contact (email) or endpoint (webhook) it goes to.
+    pub to: String,
+    /// The email address, for email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The locale it is written in, for email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// For a partner's endpoint that takes one event per customer, the customer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    /// `pending`, `delivered`, `retrying` or `dead`.
+    pub status: String,
+    /// How many attempts it has had.
+    pub attempts: i64,
+    /// When it is tried next, in Unix milliseconds, while `retrying`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<i64>,
+    /// What went wrong last, when something did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// A delivery with every attempt at it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryDetail {
+    #[serde(flatten)]
+    pub delivery: DeliveryView,
+    pub attempts: Vec<Attempt>,
+}
+
+/// Where one entry of a batch stands, read from its attempts and its retry.
+#[derive(Clone, Debug, Default)]
+struct Standing {
+    delivered: bool,
+    attempts: i64,
+    retry: Option<(String, i64, Option<String>)>,
+}
+
+/// One batch row, as read to show its deliveries.
+pub(crate) struct BatchRow {
+    pub id: i64,
+    pub message: String,
+    pub recipient: String,
+    pub channel: String,
+    pub status: String,
+    pub body: String,
+}
+
+impl BatchRow {
+    pub(crate) const COLUMNS: &'static str = "b.id, m.id, b.recipient, b.channel, b.status, b.body";
+
+    pub(crate) fn from_row(row: &sqlx::sqlite::SqliteRow) -> BatchRow {
+        BatchRow {
+            id: row.get(0),
+            message: row.get(1),
+            recipient: row.get(2),
+            channel: row.get(3),
+            status: row.get(4),
+            body: row.get(5),
+        }
+    }
+}
+
+impl Store {
+    /// Where the entries of batch `batch` stand, by delivery id: those with an attempt or
+    /// a retry.
+    async fn standings(&self, batch: i64) -> Result<HashMap<i64, Standing>, StoreError> {
+        let mut standings: HashMap<i64, Standing> = HashMap::new();
+        let attempts: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT delivery, attempt, outcome FROM delivery_attempts \
+             WHERE delivery BETWEEN ? AND ? ORDER BY delivery, attempt",
+        )
+        .bind(delivery_id(batch, 0))
+        .bind(delivery_id(batch, BATCH - 1))
+        .fetch_all(self.pool())
+        .await?;
+        for (delivery, attempt, outcome) in attempts {
+            let s = standings.entry(delivery).or_default();
+            s.attempts = attempt;
+            s.delivered = outcome == "delivered";
+        }
+        let retries: Vec<(i64, String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT delivery, status, due_at, last_error FROM delivery_retries WHERE batch = ?",
+        )
+        .bind(batch)
+        .fetch_all(self.pool())
+        .await?;
+        for (delivery, status, due_at, error) in retries {
+            standings.entry(delivery).or_default().retry = Some((status, due_at, error));
+        }
+        Ok(standings)
+    }
+
+    /// The deliveries of one batch, each with where it stands.
+    pub(crate) async fn batch_deliveries(
+        &self,
+        b: &BatchRow,
+    ) -> Result<Vec<DeliveryView>, StoreError> {
+        let standings = self.standings(b.id).await?;
+        let entries: Vec<Value> = batch(&b.body)?;
+        Ok(entries
+            .into_iter()
+            .enumerate()
+            .map(|(n, entry)| {
+                let id = delivery_id(b.id, n);
+                view_of(b, id, &entry, standings.get(&id))
+            })
+            .collect())
+    }
+
+    /// Delivery `id` with every attempt, if it is one of `cloud`'s.
+    pub async fn delivery(
+        &self,
+        cloud: &str,
+        id: i64,
+    ) -> Result<Option<DeliveryDetail>, StoreError> {
+        let (batch_id, n) = delivery_place(id);
+        let Some(row) = sqlx::query(&format!(
+            "SELECT {} FROM delivery_batches b JOIN messages m ON m.seq = b.message \
+             WHERE b.id = ? AND m.cloud = ?",
+            BatchRow::COLUMNS
+        ))
+        .bind(batch_id)
+        .bind(cloud)
+        .fetch_optional(self.pool())
+        .await?
+        else {
+            return Ok(None);
+        };
+        let b = BatchRow::from_row(&row);
+        let entries: Vec<Value> = batch(&b.body)?;
+        let Some(entry) = entries.get(n) else {
+            return Ok(None);
+        };
+        let standings = self.standings(b.id).await?;
+        let attempts = sqlx::query(
+            "SELECT at, latency_us, outcome, code, reply, error FROM delivery_attempts \
+             WHERE delivery = ? ORDER BY attempt",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| Attempt {
+            at: r.get(0),
+            latency_us: r.get(1),
+            outcome: match r.get::<&str, _>(2) {
+                "delivered" => Outcome::Delivered,
+                "failed" => Outcome::Failed,
+                "gone" => Outcome::Gone,
+                _ => Outcome::Refused,
+            },
+            code: r.get(3),
+            reply: r.get(4),
+            error: r.get(5),
+        })
+        .collect();
+        Ok(Some(DeliveryDetail {
+            delivery: view_of(&b, id, entry, standings.get(&id)),
+            attempts,
+        }))
+    }
+
+    /// The deliveries of `cloud` that did not arrive at their first attempt and are
+    /// `status` (`retrying` or `dead`), newest first, up to `limit`, from before delivery
+    /// `before` when given; only those to `org` when given.
+    pub async fn troubled_deliveries(
+        &self,
+        cloud: &str,
+        status: &str,
+        org: Option<&str>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryView>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT r.delivery, {} FROM delivery_retries r \
+             JOIN delivery_batches b ON b.id = r.batch JOIN messages m ON m.seq = b.message \
+             WHERE r.status = ?1 AND m.cloud = ?2 AND r.delivery < ?3 \
+             AND (?4 IS NULL OR json_extract(b.body, printf('$[%d][0]', r.delivery - b.id * ?5)) = ?4) \
+             ORDER BY r.delivery DESC LIMIT ?6",
+            BatchRow::COLUMNS
+        ))
+        .bind(status)
+        .bind(cloud)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(org)
+        .bind(BATCH as i64)
+        .bind(limit as i64)
+        .fetch_all(self.pool())
+        .await?;
+        let mut views = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.get(0);
+            let b = BatchRow {
+                id: row.get(1),
+                message: row.get(2),
+                recipient: row.get(3),
+                channel: row.get(4),
+                status: row.get(5),
+                body: row.get(6),
+            };
+            let standings = self.standings(b.id).await?;
+            let entries: Vec<Value> = batch(&b.body)?;
+            if let Some(entry) = entries.get(delivery_place(id).1) {
+                views.push(view_of(&b, id, entry, standings.get(&id)));
+            }
+        }
+        Ok(views)
+    }
+
+    /// Replays delivery `id` of `cloud` at `now`: a dead letter, or one delivered that its
+    /// receiver wants again, is tried again at once, and on the schedule after that.
+    pub async fn replay(&self, cloud: &str, id: i64, now: i64) -> Result<Replayed, StoreError> {
+        let Some(detail) = self.delivery(cloud, id).await? else {
+            return Ok(Replayed::Unknown);
+        };
+        match detail.delivery.status.as_str() {
+            "pending" | "retrying" => return Ok(Replayed::StillQueued(detail.delivery)),
+            _ => {}
+        }
+        let (_turn, mut tx) = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO delivery_retries (delivery, batch, status, attempts, due_at) \
+             VALUES (?1, ?2, 'retrying', ?3, ?4) ON CONFLICT (delivery) DO UPDATE SET \
+             status = 'retrying', due_at = ?4, lease_until = NULL",
+        )
+        .bind(id)
+        .bind(delivery_place(id).0)
+        .bind(detail.delivery.attempts)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Replayed::Queued)
+    }
+}
+
+/// What a replay did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Replayed {
+    /// It is queued to be tried again at once.
+    Queued,
+    /// It is still pending or retrying: nothing to replay yet.
+    StillQueued(DeliveryView),
+    /// No such delivery in the cloud.
+    Unknown,
+}
+
+/// Entry `entry` (delivery `id`) of batch `b` as a view.
+fn view_of(b: &BatchRow, id: i64, entry: &Value, standing: Option<&Standing>) -> DeliveryView {
+    let text = |i: usize| entry.get(i).and_then(Value::as_str).map(str::to_owned);
+    let email = b.channel == "email";
+    let standing = standing.cloned().unwrap_or_default();
+    let (status, next_attempt_at, last_error) = match standing.retry {
+        Some((status, due_at, error)) => {
+            let next = (status == "retrying").then_some(due_at);
+            (status, next, error)
+        }
+        None if b.status == "settled" || standing.delivered => ("delivered".into(), None, None),
+        None => ("pending".into(), None, None),
+    };
+    DeliveryView {
+        id,
+        message: b.message.clone(),
+        recipient: b.recipient.clone(),
+        org: text(0),
+        channel: b.channel.clone(),
+        to: text(1).unwrap_or_default(),
+        address: if email { text(2) } else { None },
+        locale: if email { text(3) } else { None },
+        customer: if email { None } else { text(2) },
+        status,
+        attempts: standing.attempts,
+        next_attempt_at,
+        last_error,
     }
 }

@@ -23,8 +23,8 @@ mod threads;
 
 pub use copies::{Brief, Content, CustomerView, MessageView, PartnerView, VendorView};
 pub use deliveries::{
-    delivery_id, delivery_place, Attempt, LeasedBatch, LeasedRetry, Next,
-    Outcome as AttemptOutcome, Settled,
+    delivery_id, delivery_place, Attempt, DeliveryDetail, DeliveryView, LeasedBatch, LeasedRetry,
+    Next, Outcome as AttemptOutcome, Replayed, Sending, Settled, Target,
 };
 pub use inbox::{InboxItem, InboxPage, Reader};
 pub use keys::{KeyFor, KeyInfo, NewKey, Principal};
@@ -36,7 +36,7 @@ pub use rows::{
     Publish, Recipient, Rows, BATCH,
 };
 pub use store::{
-    Counts, DecisionView, DeliveryView, Durability, ImportSummary, MessageDetail, MessageSummary,
+    Counts, DecisionView, Durability, ImportSummary, MessageDetail, MessageSummary,
     PartnerCopyView, Published, Snapshot, Store, StoreError,
 };
 pub use subscribers::WebhookEntry;

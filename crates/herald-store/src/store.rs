@@ -16,9 +16,10 @@ use tokio::runtime::RuntimeFlavor;
 use tokio::sync::MutexGuard;
 
 use crate::bulk::{self, Connection, SqliteError};
+use crate::deliveries::{BatchRow, DeliveryView};
 use crate::rows::{
-    self, Batch, DecisionBatch, DecisionEntry, DeliveryBatch, DeliveryEntry, MessageRow,
-    PartnerCopyRow, Publish, Rows, BATCH,
+    self, Batch, DecisionBatch, DecisionEntry, DeliveryBatch, MessageRow, PartnerCopyRow, Publish,
+    Rows, BATCH,
 };
 use crate::subscribers::webhook_batches;
 
@@ -140,20 +141,6 @@ pub struct PartnerCopyView {
     pub partner: String,
     pub customers: Vec<String>,
     pub subscriptions: Vec<String>,
-}
-
-/// A stored delivery.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct DeliveryView {
-    pub id: i64,
-    pub recipient: String,
-    pub org: String,
-    pub contact: String,
-    pub channel: String,
-    pub address: String,
-    pub locale: String,
-    pub status: String,
-    pub attempts: i64,
 }
 
 /// A stored message with everything it became.
@@ -710,26 +697,16 @@ impl Store {
             .map(|r| Ok(PartnerCopyView { partner: r.get(0), customers: ids(r.get(1))?, subscriptions: ids(r.get(2))? }))
             .collect::<Result<_, StoreError>>()?;
         let mut deliveries = Vec::new();
-        for (id, recipient, channel, status, body) in sqlx::query_as::<_, (i64, String, String, String, String)>(
-            "SELECT id, recipient, channel, status, body FROM delivery_batches WHERE message = ? ORDER BY id",
-        )
+        for row in sqlx::query(&format!(
+            "SELECT {} FROM delivery_batches b JOIN messages m ON m.seq = b.message \
+             WHERE b.message = ? ORDER BY b.id",
+            BatchRow::COLUMNS
+        ))
         .bind(seq)
         .fetch_all(&self.pool)
         .await?
         {
-            deliveries.extend(batch::<DeliveryEntry>(&body)?.into_iter().enumerate().map(
-                |(n, DeliveryEntry(org, contact, address, locale))| DeliveryView {
-                    id: id * BATCH as i64 + n as i64,
-                    recipient: recipient.clone(),
-                    org,
-                    contact,
-                    channel: channel.clone(),
-                    address,
-                    locale,
-                    status: status.clone(),
-                    attempts: 0,
-                },
-            ));
+            deliveries.extend(self.batch_deliveries(&BatchRow::from_row(&row)).await?);
         }
         Ok(Some(MessageDetail {
             summary,

@@ -7,6 +7,9 @@
 //!   the same id is refused.
 //! - `batches`: a large message is stored in batches exactly as the domain routed and
 //!   planned it.
+//! - `deliveries`: deliveries are leased in batches, every attempt recorded, a failed one
+//!   retried alone and then dead, a batch whose lease ran out taken over with only what
+//!   was not settled, a dead letter replayed.
 //! - `durability`: what was committed is there after the file is closed and reopened.
 //! - `concurrency`: publishers racing on one message id yield exactly one acceptance.
 //! - `records`: one record put or deleted reads back as the directory the change made;
@@ -26,6 +29,8 @@ mod batches;
 mod common;
 #[path = "store/concurrency.rs"]
 mod concurrency;
+#[path = "store/deliveries.rs"]
+mod deliveries;
 #[path = "store/durability.rs"]
 mod durability;
 #[path = "store/import.rs"]

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::report::report;
 use herald_domain::{route, wire, Directory, Message, Policy};
-use herald_store::{Outcome, Store, StoreError};
+use herald_store::{DeliveryView, Outcome, Store, StoreError};
 
 use crate::cli::{Cli, Command, PolicyArgs, PolicyCommand};
 
@@ -372,10 +372,7 @@ async fn show(id: &str, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> 
     }
     println!("deliveries:");
     for d in detail.deliveries.iter().take(SHOWN) {
-        println!(
-            "  #{:<8} {:<8} {:<24} {:<32} {:<6} {:<6} {}",
-            d.id, d.recipient, d.org, d.address, d.locale, d.channel, d.status
-        );
+        println!("  {}", delivery_line(d));
     }
     if detail.deliveries.len() > SHOWN {
         println!(
@@ -384,4 +381,25 @@ async fn show(id: &str, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> 
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One delivery on one line: id, recipient, organisation, channel, where to, locale and
+/// where it stands.
+pub fn delivery_line(d: &DeliveryView) -> String {
+    let to = d.address.as_deref().unwrap_or(&d.to);
+    let to = match &d.customer {
+        Some(customer) => format!("{to} (for {customer})"),
+        None => to.to_owned(),
+    };
+    format!(
+        "#{:<8} {:<8} {:<24} {:<7} {:<40} {:<6} {} ({} attempt(s))",
+        d.id,
+        d.recipient,
+        d.org.as_deref().unwrap_or("(vendor)"),
+        d.channel,
+        to,
+        d.locale.as_deref().unwrap_or("-"),
+        d.status,
+        d.attempts
+    )
 }

@@ -339,11 +339,11 @@ impl Written {
             .map(|d| {
                 (
                     d.recipient.clone(),
-                    d.org.clone(),
-                    d.contact.clone(),
+                    d.org.clone().expect("customers and partners are mailed"),
+                    d.to.clone(),
                     d.channel.clone(),
-                    d.address.clone(),
-                    d.locale.clone(),
+                    d.address.clone().expect("mail has an address"),
+                    d.locale.clone().expect("mail is in a locale"),
                 )
             })
             .collect();

@@ -1,0 +1,196 @@
+//! Deliveries after a publish: leased in batches to one worker at a time, every attempt
+//! recorded, a failed one retried on its own and then dead, a batch whose lease ran out
+//! taken over with only what was not settled, and a dead letter replayed.
+
+use herald_store::{Attempt, AttemptOutcome, Next, Published, Replayed, Settled, StoreError};
+
+use crate::common::{fixture, store_with_directory, ACCEPTED_AT};
+
+const LEASE: i64 = 30_000;
+
+fn attempt(at: i64, outcome: AttemptOutcome) -> Attempt {
+    Attempt {
+        at,
+        latency_us: 1_500,
+        outcome,
+        code: Some(if outcome == AttemptOutcome::Delivered {
+            250
+        } else {
+            451
+        }),
+        reply: None,
+        error: (outcome != AttemptOutcome::Delivered).then(|| "mailbox busy".to_owned()),
+    }
+}
+
+#[tokio::test]
+async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_runs_out(
+) -> Result<(), StoreError> {
+    let t = store_with_directory().await;
+    let routed = fixture().routed("incident-teams-everywhere", ACCEPTED_AT);
+    let Published::Accepted(summary) = t.store.publish(&routed.publish(), None).await? else {
+        panic!("accepted into an empty store");
+    };
+    let now = ACCEPTED_AT + 1;
+    let leased = t.store.lease_batches(now, now + LEASE, 10, true).await?;
+    assert!(!leased.is_empty(), "the publish queued deliveries");
+    let entries: usize = leased
+        .iter()
+        .map(|b| b.body.matches("],[").count() + 1)
+        .sum();
+    assert_eq!(entries as i64, summary.deliveries);
+    assert!(leased.iter().all(|b| b.settled.is_empty()));
+    assert!(
+        t.store
+            .lease_batches(now, now + LEASE, 10, true)
+            .await?
+            .is_empty(),
+        "a leased batch is no one else's while its lease lasts"
+    );
+    assert!(
+        t.store
+            .lease_batches(now, now + LEASE, 10, false)
+            .await?
+            .is_empty(),
+        "a worker with no mail server leases no mail"
+    );
+
+    // The first entry arrives, the second fails; then the worker dies.
+    let batch = leased
+        .iter()
+        .find(|b| b.body.starts_with("[[") && b.body.contains("],["))
+        .expect("a batch of two deliveries or more");
+    let first = herald_store::delivery_id(batch.id, 0);
+    let second = herald_store::delivery_id(batch.id, 1);
+    t.store
+        .record_attempts(
+            &[
+                Settled {
+                    delivery: first,
+                    batch: batch.id,
+                    number: 1,
+                    attempt: attempt(now, AttemptOutcome::Delivered),
+                    next: Next::Delivered,
+                    disable: None,
+                },
+                Settled {
+                    delivery: second,
+                    batch: batch.id,
+                    number: 1,
+                    attempt: attempt(now, AttemptOutcome::Failed),
+                    next: Next::RetryAt(now + 5_000),
+                    disable: None,
+                },
+            ],
+            &[],
+        )
+        .await?;
+    let later = now + LEASE;
+    let again = t
+        .store
+        .lease_batches(later, later + LEASE, 10, true)
+        .await?;
+    let taken = again.iter().find(|b| b.id == batch.id).expect("taken over");
+    assert_eq!(
+        taken.settled,
+        vec![0, 1],
+        "only what was not settled is sent again"
+    );
+
+    // The same attempt recorded twice (a worker whose lease ran out) is kept as first.
+    t.store
+        .record_attempts(
+            &[Settled {
+                delivery: first,
+                batch: batch.id,
+                number: 1,
+                attempt: attempt(later, AttemptOutcome::Failed),
+                next: Next::RetryAt(later),
+                disable: None,
+            }],
+            &[batch.id],
+        )
+        .await?;
+    let shown = t.store.delivery("global", first).await?.expect("shown");
+    assert_eq!(shown.delivery.status, "delivered");
+    assert_eq!(shown.attempts.len(), 1);
+    assert_eq!(shown.attempts[0].outcome, AttemptOutcome::Delivered);
+    assert!(
+        t.store.delivery("us-gov", first).await?.is_none(),
+        "not another cloud's"
+    );
+
+    // The failed one is retried on its own when due, then dies.
+    assert!(t
+        .store
+        .lease_retries(now + 4_999, later, 10, true)
+        .await?
+        .is_empty());
+    let retries = t.store.lease_retries(now + 5_000, later, 10, true).await?;
+    assert_eq!(retries.len(), 1);
+    assert_eq!((retries[0].delivery, retries[0].attempts), (second, 1));
+    assert!(retries[0].entry.starts_with("[\""), "{:?}", retries[0]);
+    let retrying = t.store.delivery("global", second).await?.unwrap().delivery;
+    assert_eq!(
+        (retrying.status.as_str(), retrying.next_attempt_at),
+        ("retrying", Some(now + 5_000))
+    );
+    t.store
+        .record_attempts(
+            &[Settled {
+                delivery: second,
+                batch: batch.id,
+                number: 2,
+                attempt: attempt(now + 5_000, AttemptOutcome::Refused),
+                next: Next::Dead,
+                disable: None,
+            }],
+            &[],
+        )
+        .await?;
+    let dead = t.store.delivery("global", second).await?.unwrap();
+    assert_eq!(
+        (dead.delivery.status.as_str(), dead.attempts.len()),
+        ("dead", 2)
+    );
+    let listed = t
+        .store
+        .troubled_deliveries("global", "dead", None, None, 10)
+        .await?;
+    assert_eq!(listed, vec![dead.delivery.clone()]);
+    let org = dead.delivery.org.clone();
+    assert_eq!(
+        t.store
+            .troubled_deliveries("global", "dead", Some("nobody"), None, 10)
+            .await?,
+        vec![]
+    );
+    assert_eq!(
+        t.store
+            .troubled_deliveries("global", "dead", org.as_deref(), None, 10)
+            .await?
+            .len(),
+        1
+    );
+
+    // A person replays the dead letter: it is due at once.
+    assert_eq!(
+        t.store.replay("global", second, later).await?,
+        Replayed::Queued
+    );
+    let replayed = t
+        .store
+        .lease_retries(later, later + LEASE, 10, true)
+        .await?;
+    assert_eq!(replayed.len(), 1);
+    assert_eq!(replayed[0].attempts, 2, "the next attempt is the third");
+    assert!(matches!(
+        t.store.replay("global", second, later).await?,
+        Replayed::StillQueued(_)
+    ));
+    assert_eq!(
+        t.store.replay("us-gov", second, later).await?,
+        Replayed::Unknown
+    );
+    Ok(())
+}
