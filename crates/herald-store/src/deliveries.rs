@@ -702,7 +702,7 @@ impl Store {
             return Ok(Replayed::Unknown);
         };
         match detail.delivery.status.as_str() {
-            "pending" | "retrying" => return Ok(Replayed::StillQueued(detail.delivery)),
+            "pending" | "retrying" => return Ok(Replayed::StillQueued(Box::new(detail.delivery))),
             _ => {}
         }
         let (_turn, mut tx) = self.begin_write().await?;
@@ -728,7 +728,7 @@ pub enum Replayed {
     /// It is queued to be tried again at once.
     Queued,
     /// It is still pending or retrying: nothing to replay yet.
-    StillQueued(DeliveryView),
+    StillQueued(Box<DeliveryView>),
     /// No such delivery in the cloud.
     Unknown,
 }
