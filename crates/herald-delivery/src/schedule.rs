@@ -26,10 +26,19 @@ impl Default for Schedule {
         const MINUTE: u64 = 60;
         const HOUR: u64 = 60 * MINUTE;
         Schedule(
-            [0, 5, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR, 10 * HOUR]
-                .into_iter()
-                .map(Duration::from_secs)
-                .collect(),
+            [
+                0,
+                5,
+                5 * MINUTE,
+                30 * MINUTE,
+                2 * HOUR,
+                5 * HOUR,
+                10 * HOUR,
+                10 * HOUR,
+            ]
+            .into_iter()
+            .map(Duration::from_secs)
+            .collect(),
         )
     }
 }
@@ -65,10 +74,14 @@ impl FromStr for Schedule {
             .split(',')
             .map(|part| {
                 let part = part.trim();
-                let digits = part.find(|c: char| !c.is_ascii_digit()).unwrap_or(part.len());
+                let digits = part
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(part.len());
                 let (number, unit) = part.split_at(digits);
                 let number: u64 = number.parse().map_err(|_| {
-                    fail(format!("{part:?} should be a whole number and a unit, like 5s"))
+                    fail(format!(
+                        "{part:?} should be a whole number and a unit, like 5s"
+                    ))
                 })?;
                 let millis = match unit {
                     "ms" => 1,
@@ -116,7 +129,10 @@ mod tests {
 
     #[test]
     fn the_default_is_the_documented_schedule() {
-        assert_eq!(Schedule::default().to_string(), "0s,5s,5m,30m,2h,5h,10h,10h");
+        assert_eq!(
+            Schedule::default().to_string(),
+            "0s,5s,5m,30m,2h,5h,10h,10h"
+        );
         assert_eq!(
             "0s,5s,5m,30m,2h,5h,10h,10h".parse::<Schedule>(),
             Ok(Schedule::default())

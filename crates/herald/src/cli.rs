@@ -122,6 +122,11 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// See deliveries and replay them.
+    Deliveries {
+        #[command(subcommand)]
+        command: DeliveriesCommand,
+    },
     /// Serve the HTTP API until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
     /// Make, list and revoke the API keys callers of the HTTP API present.
@@ -145,6 +150,54 @@ pub enum Command {
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCommand {
+    /// List a message's deliveries, or else those retrying or dead, newest first.
+    List {
+        /// Every delivery of this message.
+        #[arg(long)]
+        message: Option<String>,
+        /// Only deliveries in this state: `retrying` or `dead` (both when neither this nor
+        /// --message is given); with --message, also `pending` or `delivered`.
+        #[arg(long)]
+        status: Option<String>,
+        /// The cloud of the message or deliveries.
+        #[arg(long, default_value = "global")]
+        cloud: String,
+        /// The most deliveries listed.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print them as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Show a delivery with every attempt at it.
+    Show {
+        /// The delivery's id.
+        id: i64,
+        /// The cloud of the delivery's message.
+        #[arg(long, default_value = "global")]
+        cloud: String,
+        /// Print it as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Replay a dead or delivered delivery: a worker tries it again at once.
+    Retry {
+        /// The delivery's id.
+        id: i64,
+        /// The cloud of the delivery's message.
+        #[arg(long, default_value = "global")]
+        cloud: String,
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 

@@ -79,6 +79,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             json,
             db,
         } => block_on(show(&id, &cloud, json, &db.db)),
+        Command::Deliveries { command } => block_on(crate::deliveries::run(command)),
         Command::Serve(args) => block_on(crate::serve::run(args)),
         Command::Keys { command } => block_on(crate::keys::run(command)),
         Command::Demo {

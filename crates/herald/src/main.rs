@@ -4,6 +4,7 @@ mod bench;
 mod bench_api;
 mod cli;
 mod commands;
+mod deliveries;
 mod demo;
 mod keys;
 mod serve;

@@ -1,0 +1,654 @@
+//! The worker: leases due deliveries, sends each through its channel with a bounded number
+//! in flight, and records every attempt and what follows from it.
+//!
+//! A publish queues deliveries in batches of up to [`herald_store::BATCH`]. A worker leases
+//! a whole batch until a deadline (and keeps the lease while it sends), sends the entries
+//! an earlier lease did not settle, and records attempts in groups, one transaction each:
+//! a delivery that did not arrive gets a retry of its own, tried again on the
+//! [`Schedule`], and a batch is settled once each of its entries arrived or has a retry.
+//! A worker killed mid-batch loses nothing: its lease runs out and another worker takes the
+//! batch, sending only what was not recorded. What had been sent but not yet recorded is
+//! sent again under the same webhook id, so receivers can tell.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use herald_domain::message::Content;
+use herald_domain::wire;
+use herald_store::{
+    delivery_id, Attempt, AttemptOutcome, DecisionEntry, DeliveryEntry, LeasedBatch, LeasedRetry,
+    MessageView, Next, PartnerCopyView, Sending, Settled, Store, StoreError, Target,
+    WebhookEntry,
+};
+use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::email::{self, Mailer};
+use crate::events::{rfc3339, Event};
+use crate::webhook::Webhooks;
+use crate::Schedule;
+
+/// How a worker works.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// The most deliveries in flight at once.
+    pub concurrency: usize,
+    /// How long a lease lasts before another worker may take the deliveries over. The
+    /// worker renews it every third of that while it sends.
+    pub lease: Duration,
+    /// How often to look for due deliveries when nothing wakes the worker sooner.
+    pub poll: Duration,
+    pub schedule: Schedule,
+    /// The policy's default locale: the last step of a reader's locale fallback.
+    pub default_locale: String,
+    /// Stop once nothing is due and nothing is in flight, rather than wait for more.
+    pub until_idle: bool,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> WorkerConfig {
+        WorkerConfig {
+            concurrency: 64,
+            lease: Duration::from_secs(30),
+            poll: Duration::from_secs(1),
+            schedule: Schedule::default(),
+            default_locale: "en".into(),
+            until_idle: false,
+        }
+    }
+}
+
+/// The channels a worker sends through. Without a mailer, email deliveries wait in the
+/// queue for a worker that has one.
+pub struct Channels {
+    pub email: Option<Mailer>,
+    pub webhooks: Webhooks,
+}
+
+/// What a worker did, by outcome.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub delivered: u64,
+    pub failed: u64,
+    pub dead: u64,
+}
+
+/// What can stop a worker.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The current time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// One delivery to send, and how.
+struct Job {
+    delivery: i64,
+    batch: i64,
+    /// Which attempt this is: 1 for the first.
+    number: i64,
+    send: Send,
+}
+
+enum Send {
+    Email(email::Mail),
+    Webhook {
+        endpoint: String,
+        url: String,
+        secrets: Vec<String>,
+        id: String,
+        body: Arc<Vec<u8>>,
+    },
+    /// It cannot be sent, for the reason given.
+    Refuse(String),
+}
+
+/// A job's attempt, back from its channel.
+struct Done {
+    job_delivery: i64,
+    batch: i64,
+    number: i64,
+    attempt: Attempt,
+    endpoint: Option<String>,
+    /// Whether it came from a batch (rather than a retry of its own).
+    from_batch: bool,
+}
+
+/// What the worker knows of one message while it sends its copies.
+struct MessageContext {
+    sending: Sending,
+    content: Content,
+    /// The last decision batch read, by the first customer it holds.
+    decisions: Mutex<Option<Arc<Vec<DecisionEntry>>>>,
+}
+
+/// The deliveries this worker holds leases on, renewed while it works.
+#[derive(Default)]
+struct Held {
+    batches: HashMap<i64, usize>,
+    retries: HashSet<i64>,
+}
+
+/// Runs a worker until `shutdown` resolves (or, with [`WorkerConfig::until_idle`], until
+/// nothing is due), then lets what is in flight finish and records it.
+pub async fn run(
+    store: Store,
+    channels: Arc<Channels>,
+    config: WorkerConfig,
+    wake: Arc<Notify>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Tally, WorkError> {
+    let identity = store.identity().await?;
+    let held = Arc::new(Mutex::new(Held::default()));
+    let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let (done_tx, done_rx) = mpsc::unbounded_channel::<Done>();
+    let recorder = tokio::spawn(record(
+        store.clone(),
+        done_rx,
+        held.clone(),
+        config.schedule.clone(),
+    ));
+    let renewer = tokio::spawn(renew(store.clone(), held.clone(), config.lease));
+    let mut sends = JoinSet::new();
+    let mut worker = Worker {
+        store: store.clone(),
+        channels,
+        config,
+        identity,
+        messages: HashMap::new(),
+        held: held.clone(),
+        targets: HashMap::new(),
+        partner_copies: HashMap::new(),
+    };
+    tokio::pin!(shutdown);
+    loop {
+        while sends.try_join_next().is_some() {}
+        let free = permits.available_permits();
+        let leased = if free > 0 {
+            worker.lease(free).await?
+        } else {
+            Vec::new()
+        };
+        if leased.is_empty() {
+            if worker.config.until_idle && sends.is_empty() && idle(&held) {
+                break;
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = wake.notified() => {}
+                () = tokio::time::sleep(worker.config.poll) => {}
+                Some(_) = sends.join_next(), if !sends.is_empty() => {}
+            }
+            continue;
+        }
+        for job in leased {
+            let permit = tokio::select! {
+                permit = permits.clone().acquire_owned() => permit.expect("the semaphore stays open"),
+                () = &mut shutdown => {
+                    worker.release(&job);
+                    continue;
+                }
+            };
+            let channels = worker.channels.clone();
+            let done = done_tx.clone();
+            sends.spawn(async move {
+                let outcome = send(&channels, job).await;
+                let _ = done.send(outcome);
+                drop(permit);
+            });
+        }
+    }
+    while sends.join_next().await.is_some() {}
+    drop(done_tx);
+    let tally = recorder.await.expect("the recorder does not panic")?;
+    renewer.abort();
+    Ok(tally)
+}
+
+/// Whether this worker holds no lease.
+fn idle(held: &Mutex<Held>) -> bool {
+    let held = held.lock().expect("no thread panics holding it");
+    held.batches.is_empty() && held.retries.is_empty()
+}
+
+struct Worker {
+    store: Store,
+    channels: Arc<Channels>,
+    config: WorkerConfig,
+    identity: String,
+    messages: HashMap<i64, Arc<MessageContext>>,
+    held: Arc<Mutex<Held>>,
+    /// Endpoints and partners' copies read in this round of leases, so a batch of one
+    /// event per customer reads them once.
+    targets: HashMap<String, Option<Target>>,
+    partner_copies: HashMap<(i64, String), Option<Arc<PartnerCopyView>>>,
+}
+
+impl Worker {
+    /// Leases what is due, up to about `free` deliveries, and turns it into jobs.
+    async fn lease(&mut self, free: usize) -> Result<Vec<Job>, WorkError> {
+        let now = now_ms();
+        let until = now + self.config.lease.as_millis() as i64;
+        let email = self.channels.email.is_some();
+        self.targets.clear();
+        self.partner_copies.clear();
+        let retries = self.store.lease_retries(now, until, free, email).await?;
+        let batches = if free > retries.len() {
+            self.store.lease_batches(now, until, 1, email).await?
+        } else {
+            Vec::new()
+        };
+        let mut jobs = Vec::new();
+        for retry in retries {
+            self.held_mut().retries.insert(retry.delivery);
+            jobs.push(self.retry_job(retry).await?);
+        }
+        for batch in batches {
+            let before = jobs.len();
+            self.batch_jobs(&batch, &mut jobs).await?;
+            self.held_mut()
+                .batches
+                .insert(batch.id, jobs.len() - before);
+            if jobs.len() == before {
+                self.store.record_attempts(&[], &[batch.id]).await?;
+                self.held_mut().batches.remove(&batch.id);
+            }
+        }
+        Ok(jobs)
+    }
+
+    fn held_mut(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.held.lock().expect("no thread panics holding it")
+    }
+
+    /// Gives back a job not sent because the worker is stopping: its batch is never
+    /// settled here, so its lease runs out and another worker takes what is left.
+    fn release(&self, job: &Job) {
+        let mut held = self.held_mut();
+        held.retries.remove(&job.delivery);
+        held.batches.remove(&job.batch);
+    }
+
+    async fn context(&mut self, seq: i64) -> Result<Arc<MessageContext>, WorkError> {
+        if let Some(context) = self.messages.get(&seq) {
+            return Ok(context.clone());
+        }
+        let sending = self.store.sending(seq).await?.ok_or_else(|| {
+            StoreError::Damaged(format!("deliveries of message {seq} outlived it"))
+        })?;
+        let wire: wire::Message = serde_json::from_value(sending.request.clone())
+            .map_err(|e| StoreError::Damaged(format!("message {seq} does not parse: {e}")))?;
+        let content = Content::new(
+            wire.title,
+            wire.body,
+            wire.locale
+                .unwrap_or_else(|| self.config.default_locale.clone()),
+        );
+        if self.messages.len() >= 64 {
+            self.messages.clear();
+        }
+        let context = Arc::new(MessageContext {
+            sending,
+            content,
+            decisions: Mutex::new(None),
+        });
+        self.messages.insert(seq, context.clone());
+        Ok(context)
+    }
+
+    /// The decision of `customer` about message `context`.
+    async fn decision(
+        &self,
+        seq: i64,
+        context: &MessageContext,
+        customer: &str,
+    ) -> Result<Option<DecisionEntry>, WorkError> {
+        let find = |entries: &[DecisionEntry]| {
+            entries
+                .binary_search_by(|e| e.0.as_str().cmp(customer))
+                .ok()
+                .map(|i| entries[i].clone())
+        };
+        let cached = context
+            .decisions
+            .lock()
+            .expect("no thread panics holding it")
+            .clone();
+        if let Some(entries) = cached {
+            if let Some(found) = find(&entries) {
+                return Ok(Some(found));
+            }
+        }
+        let entries = Arc::new(self.store.decisions_around(seq, customer).await?);
+        let found = find(&entries);
+        *context
+            .decisions
+            .lock()
+            .expect("no thread panics holding it") = Some(entries);
+        Ok(found)
+    }
+
+    async fn batch_jobs(&mut self, batch: &LeasedBatch, jobs: &mut Vec<Job>) -> Result<(), WorkError> {
+        let context = self.context(batch.message).await?;
+        let settled: HashSet<usize> = batch.settled.iter().copied().collect();
+        match batch.channel.as_str() {
+            "email" => {
+                let entries: Vec<DeliveryEntry> = parse(&batch.body)?;
+                for (n, entry) in entries.into_iter().enumerate() {
+                    if settled.contains(&n) {
+                        continue;
+                    }
+                    let delivery = delivery_id(batch.id, n);
+                    let send = self
+                        .email(batch.message, &context, &batch.recipient, entry, delivery)
+                        .await?;
+                    jobs.push(Job {
+                        delivery,
+                        batch: batch.id,
+                        number: 1,
+                        send,
+                    });
+                }
+            }
+            _ => {
+                let entries: Vec<WebhookEntry> = parse(&batch.body)?;
+                for (n, entry) in entries.into_iter().enumerate() {
+                    if settled.contains(&n) {
+                        continue;
+                    }
+                    let delivery = delivery_id(batch.id, n);
+                    let send = self
+                        .webhook(batch.message, &context, &batch.recipient, entry, delivery)
+                        .await?;
+                    jobs.push(Job {
+                        delivery,
+                        batch: batch.id,
+                        number: 1,
+                        send,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn retry_job(&mut self, retry: LeasedRetry) -> Result<Job, WorkError> {
+        let context = self.context(retry.message).await?;
+        let send = match retry.channel.as_str() {
+            "email" => {
+                let entry: DeliveryEntry = parse(&retry.entry)?;
+                self.email(retry.message, &context, &retry.recipient, entry, retry.delivery)
+                    .await?
+            }
+            _ => {
+                let entry: WebhookEntry = parse(&retry.entry)?;
+                self.webhook(retry.message, &context, &retry.recipient, entry, retry.delivery)
+                    .await?
+            }
+        };
+        Ok(Job {
+            delivery: retry.delivery,
+            batch: retry.batch,
+            number: retry.attempts + 1,
+            send,
+        })
+    }
+
+    /// The copy `recipient` `org` may see of message `seq`: for a partner, its own
+    /// customers (only `customer`, when it takes one event per customer).
+    async fn copy(
+        &mut self,
+        seq: i64,
+        context: &MessageContext,
+        recipient: &str,
+        org: Option<&str>,
+        customer: Option<&str>,
+    ) -> Result<Option<MessageView>, WorkError> {
+        let Sending { summary, request } = &context.sending;
+        Ok(match (recipient, org) {
+            ("partner", Some(partner)) => {
+                let key = (seq, partner.to_owned());
+                if !self.partner_copies.contains_key(&key) {
+                    let copy = self.store.partner_copy_of(seq, partner).await?;
+                    self.partner_copies.insert(key.clone(), copy.map(Arc::new));
+                }
+                let Some(copy) = self.partner_copies[&key].clone() else {
+                    return Ok(None);
+                };
+                let (customers, subscriptions) = match customer {
+                    None => (copy.customers.clone(), copy.subscriptions.clone()),
+                    Some(c) => {
+                        let theirs = self
+                            .decision(seq, context, c)
+                            .await?
+                            .map(|d| d.3)
+                            .unwrap_or_default();
+                        let subscriptions = copy
+                            .subscriptions
+                            .iter()
+                            .filter(|s| theirs.contains(s))
+                            .cloned()
+                            .collect();
+                        (vec![c.to_owned()], subscriptions)
+                    }
+                };
+                Some(MessageView::partner(summary, request, customers, subscriptions))
+            }
+            ("customer", Some(c)) => self
+                .decision(seq, context, c)
+                .await?
+                .and_then(|d| d.4)
+                .map(|copy| MessageView::customer(summary, request, copy)),
+            ("vendor", _) => Some(MessageView::vendor(summary.clone(), request.clone())),
+            _ => None,
+        })
+    }
+
+    async fn email(
+        &mut self,
+        seq: i64,
+        context: &MessageContext,
+        recipient: &str,
+        DeliveryEntry(org, _contact, address, locale): DeliveryEntry,
+        delivery: i64,
+    ) -> Result<Send, WorkError> {
+        let Some(copy) = self.copy(seq, context, recipient, Some(&org), None).await? else {
+            return Ok(Send::Refuse(format!(
+                "{org} has no copy of message {} to mail",
+                context.sending.summary.id
+            )));
+        };
+        Ok(Send::Email(email::Mail::of_copy(
+            delivery,
+            &self.identity,
+            &address,
+            &locale,
+            &context.content,
+            &copy,
+        )))
+    }
+
+    async fn webhook(
+        &mut self,
+        seq: i64,
+        context: &MessageContext,
+        recipient: &str,
+        WebhookEntry(owner, endpoint, customer): WebhookEntry,
+        delivery: i64,
+    ) -> Result<Send, WorkError> {
+        if !self.targets.contains_key(&endpoint) {
+            let target = self.store.target(&endpoint, now_ms()).await?;
+            self.targets.insert(endpoint.clone(), target);
+        }
+        let Some(target) = self.targets[&endpoint].clone() else {
+            return Ok(Send::Refuse(format!("endpoint {endpoint} was deleted")));
+        };
+        if let Some(reason) = target.disabled {
+            return Ok(Send::Refuse(format!("endpoint {endpoint} is disabled: {reason}")));
+        }
+        let Some(copy) = self
+            .copy(seq, context, recipient, owner.as_deref(), customer.as_deref())
+            .await?
+        else {
+            return Ok(Send::Refuse(format!(
+                "endpoint {endpoint}'s owner has no copy of message {}",
+                context.sending.summary.id
+            )));
+        };
+        let body = Event {
+            kind: "message.published",
+            timestamp: rfc3339(context.sending.summary.accepted_at),
+            data: &copy,
+        }
+        .to_bytes();
+        Ok(Send::Webhook {
+            endpoint,
+            url: target.url,
+            secrets: target.secrets,
+            id: webhook_id(&self.identity, delivery),
+            body: Arc::new(body),
+        })
+    }
+}
+
+/// The `webhook-id` of a delivery: the same on every attempt, and never the same for
+/// another delivery or another database.
+pub fn webhook_id(identity: &str, delivery: i64) -> String {
+    format!("msg_{identity}_{delivery}")
+}
+
+fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Damaged(format!("a delivery does not parse: {e}")))
+}
+
+/// Sends one job through its channel.
+async fn send(channels: &Channels, job: Job) -> Done {
+    let Job {
+        delivery,
+        batch,
+        number,
+        send,
+    } = job;
+    let from_batch = number == 1;
+    let mut endpoint = None;
+    let attempt = match send {
+        Send::Email(mail) => match &channels.email {
+            Some(mailer) => mailer.send(&mail).await,
+            None => refused("no SMTP server is configured".into()),
+        },
+        Send::Webhook {
+            endpoint: ep,
+            url,
+            secrets,
+            id,
+            body,
+        } => {
+            endpoint = Some(ep);
+            channels.webhooks.send(&url, &secrets, &id, &body).await
+        }
+        Send::Refuse(reason) => refused(reason),
+    };
+    Done {
+        job_delivery: delivery,
+        batch,
+        number,
+        attempt,
+        endpoint,
+        from_batch,
+    }
+}
+
+fn refused(reason: String) -> Attempt {
+    Attempt {
+        at: now_ms(),
+        latency_us: 0,
+        outcome: AttemptOutcome::Refused,
+        code: None,
+        reply: None,
+        error: Some(reason),
+    }
+}
+
+/// Records attempts as they come back, in groups (one transaction per group: whatever
+/// arrived while the last one committed), and settles batches whose every entry is.
+async fn record(
+    store: Store,
+    mut done: mpsc::UnboundedReceiver<Done>,
+    held: Arc<Mutex<Held>>,
+    schedule: Schedule,
+) -> Result<Tally, WorkError> {
+    let mut tally = Tally::default();
+    let mut group = Vec::new();
+    while done.recv_many(&mut group, 4096).await > 0 {
+        let mut settled = Vec::with_capacity(group.len());
+        let mut finished = Vec::new();
+        {
+            let mut held = held.lock().expect("no thread panics holding it");
+            for d in group.drain(..) {
+                let next = match d.attempt.outcome {
+                    AttemptOutcome::Delivered => Next::Delivered,
+                    AttemptOutcome::Failed => schedule.after_failure(d.number, d.attempt.at),
+                    AttemptOutcome::Gone | AttemptOutcome::Refused => Next::Dead,
+                };
+                match next {
+                    Next::Delivered => tally.delivered += 1,
+                    Next::RetryAt(_) => tally.failed += 1,
+                    Next::Dead => tally.dead += 1,
+                }
+                let disable = (d.attempt.outcome == AttemptOutcome::Gone)
+                    .then(|| d.endpoint.clone())
+                    .flatten()
+                    .map(|e| (e, "its receiver answered 410 Gone".to_owned()));
+                if d.from_batch {
+                    if let Some(left) = held.batches.get_mut(&d.batch) {
+                        *left = left.saturating_sub(1);
+                        if *left == 0 {
+                            held.batches.remove(&d.batch);
+                            finished.push(d.batch);
+                        }
+                    }
+                } else {
+                    held.retries.remove(&d.job_delivery);
+                }
+                settled.push(Settled {
+                    delivery: d.job_delivery,
+                    batch: d.batch,
+                    number: d.number,
+                    attempt: d.attempt,
+                    next,
+                    disable,
+                });
+            }
+        }
+        store.record_attempts(&settled, &finished).await?;
+    }
+    Ok(tally)
+}
+
+/// Renews the leases this worker holds, every third of a lease.
+async fn renew(store: Store, held: Arc<Mutex<Held>>, lease: Duration) {
+    let mut every = tokio::time::interval(lease / 3);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let (batches, retries): (Vec<i64>, Vec<i64>) = {
+            let held = held.lock().expect("no thread panics holding it");
+            (
+                held.batches.keys().copied().collect(),
+                held.retries.iter().copied().collect(),
+            )
+        };
+        let until = now_ms() + lease.as_millis() as i64;
+        // A renewal that fails is tried again at the next tick; the lease outlasts two.
+        let _ = store.extend_leases(&batches, &retries, until).await;
+    }
+}

@@ -1,0 +1,148 @@
+//! `herald deliveries list`, `show` and `retry`: what became of each delivery, every
+//! attempt at it, and replaying a dead letter once its receiver is fixed.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use herald_store::{DeliveryView, Replayed, Store};
+
+use crate::cli::DeliveriesCommand;
+use crate::commands::{delivery_line, millis_now, open_existing};
+
+/// Runs one `herald deliveries` subcommand.
+pub async fn run(command: DeliveriesCommand) -> Result<ExitCode> {
+    match command {
+        DeliveriesCommand::List {
+            message,
+            status,
+            cloud,
+            limit,
+            json,
+            db,
+        } => {
+            let store = open_existing(&db.db).await?;
+            let listed = list(&store, &cloud, message.as_deref(), status.as_deref(), limit).await;
+            store.close().await;
+            print_list(&listed?, json, &db.db)
+        }
+        DeliveriesCommand::Show {
+            id,
+            cloud,
+            json,
+            db,
+        } => show(id, &cloud, json, &db.db).await,
+        DeliveriesCommand::Retry { id, cloud, db } => retry(id, &cloud, &db.db).await,
+    }
+}
+
+async fn list(
+    store: &Store,
+    cloud: &str,
+    message: Option<&str>,
+    status: Option<&str>,
+    limit: usize,
+) -> Result<Vec<DeliveryView>> {
+    const STATES: [&str; 4] = ["pending", "delivered", "retrying", "dead"];
+    if let Some(status) = status {
+        if !STATES.contains(&status) {
+            bail!("--status {status:?} is not a delivery state; use pending, delivered, retrying or dead");
+        }
+    }
+    if let Some(id) = message {
+        let Some(detail) = store.message(cloud, id).await? else {
+            bail!("there is no message {id:?} in cloud {cloud}");
+        };
+        return Ok(detail
+            .deliveries
+            .into_iter()
+            .filter(|d| status.is_none_or(|s| d.status == s))
+            .take(limit)
+            .collect());
+    }
+    let states: &[&str] = match status {
+        Some(s @ ("retrying" | "dead")) => &[s][..],
+        Some(other) => bail!("--status {other} lists only with --message: a message's deliveries; without it, list retrying or dead ones"),
+        None => &["retrying", "dead"][..],
+    };
+    let mut listed = Vec::new();
+    for state in states {
+        listed.extend(
+            store
+                .troubled_deliveries(cloud, state, None, None, limit)
+                .await?,
+        );
+    }
+    listed.sort_by_key(|d| std::cmp::Reverse(d.id));
+    listed.truncate(limit);
+    Ok(listed)
+}
+
+fn print_list(listed: &[DeliveryView], json: bool, db: &Path) -> Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(listed)?);
+    } else if listed.is_empty() {
+        println!("no such deliveries in {}", db.display());
+    } else {
+        for d in listed {
+            println!("{}", delivery_line(d));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(id: i64, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> {
+    let store = open_existing(db).await?;
+    let detail = store.delivery(cloud, id).await;
+    store.close().await;
+    let Some(detail) = detail? else {
+        bail!("there is no delivery {id} in cloud {cloud}");
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&detail)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let d = &detail.delivery;
+    println!("delivery {} of message {} ({})", d.id, d.message, d.status);
+    println!("{}", delivery_line(d));
+    if let Some(at) = d.next_attempt_at {
+        println!("next attempt at {at} (Unix ms)");
+    }
+    println!("attempts:");
+    for (n, a) in detail.attempts.iter().enumerate() {
+        println!(
+            "  {:>2}. at {} after {:.1} ms: {}{}{}",
+            n + 1,
+            a.at,
+            a.latency_us as f64 / 1_000.0,
+            a.outcome.as_str(),
+            a.code.map(|c| format!(" ({c})")).unwrap_or_default(),
+            a.error
+                .as_deref()
+                .or(a.reply.as_deref())
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        );
+    }
+    if detail.attempts.is_empty() {
+        println!("  none yet");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn retry(id: i64, cloud: &str, db: &Path) -> Result<ExitCode> {
+    let store = open_existing(db).await?;
+    let replayed = store.replay(cloud, id, millis_now()).await;
+    store.close().await;
+    match replayed? {
+        Replayed::Queued => {
+            println!("delivery {id} is queued again; a worker tries it at once");
+            Ok(ExitCode::SUCCESS)
+        }
+        Replayed::StillQueued(d) => bail!(
+            "delivery {id} is still {}: a worker will try it, so there is nothing to replay",
+            d.status
+        ),
+        Replayed::Unknown => bail!("there is no delivery {id} in cloud {cloud}"),
+    }
+}
