@@ -22,7 +22,7 @@ use herald_store::{
     MessageView, Next, PartnerCopyView, Sending, Settled, Store, StoreError, Target,
     WebhookEntry,
 };
-use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::email::{self, Mailer};
@@ -143,7 +143,6 @@ pub async fn run(
     store: Store,
     channels: Arc<Channels>,
     config: WorkerConfig,
-    wake: Arc<Notify>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Tally, WorkError> {
     let identity = store.identity().await?;
@@ -183,7 +182,7 @@ pub async fn run(
             }
             tokio::select! {
                 () = &mut shutdown => break,
-                () = wake.notified() => {}
+                () = store.queued().notified() => {}
                 () = tokio::time::sleep(worker.config.poll) => {}
                 Some(_) = sends.join_next(), if !sends.is_empty() => {}
             }

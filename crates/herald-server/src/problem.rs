@@ -24,6 +24,8 @@ pub enum Kind {
     Conflict,
     /// A directory record others name cannot be deleted before they stop naming it.
     Referenced,
+    /// A delivery still queued cannot be replayed: a worker will try it anyway.
+    StillQueued,
     /// The request body is larger than the server accepts.
     TooLarge,
     /// A message that breaks a rule of the policy or names what the directory lacks.
@@ -41,7 +43,7 @@ impl Kind {
             Kind::Unauthorized => StatusCode::UNAUTHORIZED,
             Kind::Forbidden => StatusCode::FORBIDDEN,
             Kind::NotFound => StatusCode::NOT_FOUND,
-            Kind::Conflict | Kind::Referenced => StatusCode::CONFLICT,
+            Kind::Conflict | Kind::Referenced | Kind::StillQueued => StatusCode::CONFLICT,
             Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Kind::InvalidMessage | Kind::InvalidDirectory => StatusCode::UNPROCESSABLE_ENTITY,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -56,6 +58,7 @@ impl Kind {
             Kind::NotFound => "not-found",
             Kind::Conflict => "message-id-conflict",
             Kind::Referenced => "record-in-use",
+            Kind::StillQueued => "delivery-still-queued",
             Kind::TooLarge => "request-too-large",
             Kind::InvalidMessage => "invalid-message",
             Kind::InvalidDirectory => "invalid-directory",
@@ -71,6 +74,7 @@ impl Kind {
             Kind::NotFound => "Not found",
             Kind::Conflict => "Another message has this id",
             Kind::Referenced => "Other records name this one",
+            Kind::StillQueued => "The delivery is still queued",
             Kind::TooLarge => "The request is too large",
             Kind::InvalidMessage => "The message was refused",
             Kind::InvalidDirectory => "The directory was refused",

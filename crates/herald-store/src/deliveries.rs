@@ -650,28 +650,32 @@ impl Store {
 
     /// The deliveries of `cloud` that did not arrive at their first attempt and are
     /// `status` (`retrying` or `dead`), newest first, up to `limit`, from before delivery
-    /// `before` when given; only those to `org` when given.
+    /// `before` when given; only those to `to` (a recipient kind and its organisation)
+    /// when given.
     pub async fn troubled_deliveries(
         &self,
         cloud: &str,
         status: &str,
-        org: Option<&str>,
+        to: Option<(&str, &str)>,
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<DeliveryView>, StoreError> {
+        let (recipient, org) = to.unzip();
         let rows = sqlx::query(&format!(
             "SELECT r.delivery, {} FROM delivery_retries r \
              JOIN delivery_batches b ON b.id = r.batch JOIN messages m ON m.seq = b.message \
              WHERE r.status = ?1 AND m.cloud = ?2 AND r.delivery < ?3 \
-             AND (?4 IS NULL OR json_extract(b.body, printf('$[%d][0]', r.delivery - b.id * ?5)) = ?4) \
-             ORDER BY r.delivery DESC LIMIT ?6",
+             AND (?4 IS NULL OR (b.recipient = ?4 \
+                 AND json_extract(b.body, printf('$[%d][0]', r.delivery - b.id * ?5)) = ?6)) \
+             ORDER BY r.delivery DESC LIMIT ?7",
             BatchRow::COLUMNS
         ))
         .bind(status)
         .bind(cloud)
         .bind(before.unwrap_or(i64::MAX))
-        .bind(org)
+        .bind(recipient)
         .bind(BATCH as i64)
+        .bind(org)
         .bind(limit as i64)
         .fetch_all(self.pool())
         .await?;
@@ -690,6 +694,55 @@ impl Store {
             let entries: Vec<Value> = batch(&b.body)?;
             if let Some(entry) = entries.get(delivery_place(id).1) {
                 views.push(view_of(&b, id, entry, standings.get(&id)));
+            }
+        }
+        Ok(views)
+    }
+
+    /// The deliveries of message `message` of `cloud`, newest first, up to `limit`, from
+    /// before delivery `before` when given; only those to `to` (a recipient kind and its
+    /// organisation) when given.
+    pub async fn message_deliveries(
+        &self,
+        cloud: &str,
+        message: &str,
+        to: Option<(&str, &str)>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryView>, StoreError> {
+        let (recipient, org) = to.unzip();
+        let places: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT b.id, entry.key FROM messages m JOIN delivery_batches b ON b.message = m.seq, \
+                 json_each(b.body) AS entry \
+             WHERE m.cloud = ?1 AND m.id = ?2 AND (?3 IS NULL OR (b.recipient = ?3 AND entry.value ->> 0 = ?4)) \
+             AND b.id * ?5 + entry.key < ?6 ORDER BY b.id DESC, entry.key DESC LIMIT ?7",
+        )
+        .bind(cloud)
+        .bind(message)
+        .bind(recipient)
+        .bind(org)
+        .bind(BATCH as i64)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit as i64)
+        .fetch_all(self.pool())
+        .await?;
+        let mut views = Vec::with_capacity(places.len());
+        let mut shown: Option<(i64, Vec<DeliveryView>)> = None;
+        for (batch_id, n) in places {
+            if shown.as_ref().is_none_or(|(id, _)| *id != batch_id) {
+                let row = sqlx::query(&format!(
+                    "SELECT {} FROM delivery_batches b JOIN messages m ON m.seq = b.message WHERE b.id = ?",
+                    BatchRow::COLUMNS
+                ))
+                .bind(batch_id)
+                .fetch_one(self.pool())
+                .await?;
+                let all = self.batch_deliveries(&BatchRow::from_row(&row)).await?;
+                shown = Some((batch_id, all));
+            }
+            let (_, all) = shown.as_ref().expect("read above");
+            if let Some(view) = all.get(n as usize) {
+                views.push(view.clone());
             }
         }
         Ok(views)
@@ -718,6 +771,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.queued().notify_one();
         Ok(Replayed::Queued)
     }
 }

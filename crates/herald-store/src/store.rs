@@ -219,6 +219,8 @@ pub struct Store {
     pool: SqlitePool,
     /// Held by this process's write transactions, one at a time, in the order they asked.
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// Told whenever deliveries are queued, so this process's worker wakes at once.
+    queued: Arc<tokio::sync::Notify>,
 }
 
 pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
@@ -266,6 +268,7 @@ impl Store {
         Ok(Store {
             pool,
             writer: Arc::default(),
+            queued: Arc::default(),
         })
     }
 
@@ -284,6 +287,12 @@ impl Store {
         let turn = self.write_turn().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok((turn, tx))
+    }
+
+    /// Told whenever this process queues deliveries (a publish, a replay): a worker waits
+    /// on it between looks at the queue.
+    pub fn queued(&self) -> &tokio::sync::Notify {
+        &self.queued
     }
 
     /// The connection pool, for queries a caller composes itself.
@@ -543,6 +552,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.queued.notify_one();
         Ok(Published::Accepted(MessageSummary {
             id: m.id.clone(),
             cloud: m.cloud.clone(),

@@ -1,5 +1,6 @@
 //! The routes under `/v1`, the health check, the metrics and the OpenAPI document.
 
+mod deliveries;
 mod directory;
 mod inbox;
 mod messages;
@@ -49,6 +50,9 @@ use crate::state::AppState;
         inbox::post_read,
         threads::get_thread,
         threads::get_partner_notices,
+        deliveries::list_deliveries,
+        deliveries::get_delivery,
+        deliveries::post_retry,
     ),
     components(schemas(
         Problem,
@@ -110,6 +114,9 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
         .route("/v1/inbox/{id}/read", post(inbox::post_read))
         .route("/v1/threads/{id}", get(threads::get_thread))
         .route("/v1/partner/notices", get(threads::get_partner_notices))
+        .route("/v1/deliveries", get(deliveries::list_deliveries))
+        .route("/v1/deliveries/{id}", get(deliveries::get_delivery))
+        .route("/v1/deliveries/{id}/retry", post(deliveries::post_retry))
         .fallback(meta::no_route)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(middleware::from_fn_with_state(

@@ -4,7 +4,8 @@
 
 use herald_domain::explain::Explanation;
 use herald_store::{
-    Brief, Content, DecisionView, MessageSummary, MessageView, PartnerCopyView, ThreadSummary,
+    Brief, Content, DecisionView, DeliveryView, MessageSummary, MessageView, PartnerCopyView,
+    ThreadSummary,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -172,4 +173,12 @@ pub struct DirectoryCounts {
 pub struct Health {
     /// Always `ok`.
     pub status: &'static str,
+}
+
+/// A page of deliveries.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub deliveries: Vec<DeliveryView>,
+    /// Pass as `before` for the following page; null on the last.
+    pub next: Option<String>,
 }

@@ -161,13 +161,19 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
     let org = dead.delivery.org.clone();
     assert_eq!(
         t.store
-            .troubled_deliveries("global", "dead", Some("nobody"), None, 10)
+            .troubled_deliveries("global", "dead", Some(("customer", "nobody")), None, 10)
             .await?,
         vec![]
     );
     assert_eq!(
         t.store
-            .troubled_deliveries("global", "dead", org.as_deref(), None, 10)
+            .troubled_deliveries(
+                "global",
+                "dead",
+                Some((dead.delivery.recipient.as_str(), org.as_deref().unwrap())),
+                None,
+                10
+            )
             .await?
             .len(),
         1
