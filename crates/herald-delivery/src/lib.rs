@@ -2,3 +2,11 @@
 //! channel (email over SMTP, webhooks signed per the Standard Webhooks specification),
 //! record every attempt, retry on a schedule and end in a dead letter. The inbox channel
 //! needs no worker: a publish writes the copies the API serves in its own transaction.
+
+pub mod guard;
+pub mod signing;
+pub mod webhook;
+
+pub use guard::{check_url, Guard, GuardError};
+pub use signing::{signature_header, Secret, SecretError};
+pub use webhook::{Sender, SenderConfig, SenderError};
