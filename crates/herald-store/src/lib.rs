@@ -10,6 +10,7 @@
 
 mod bulk;
 mod deliveries;
+mod endpoints;
 mod inbox;
 mod keys;
 mod publisher;
@@ -20,6 +21,7 @@ mod store;
 mod threads;
 
 pub use deliveries::{Attempt, Outcome as AttemptOutcome};
+pub use endpoints::{Endpoint, Mode, NewEndpoint, DEFAULT_OVERLAP_MS, GONE_REASON};
 pub use inbox::{InboxItem, InboxPage, Reader};
 pub use keys::{KeyFor, KeyInfo, NewKey, Principal};
 pub use publisher::Outcome;
