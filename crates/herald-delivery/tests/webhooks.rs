@@ -8,79 +8,15 @@
 //! inner addresses, at registration and at send time, unless told otherwise.
 
 mod support;
+#[path = "support/webhook_receiver.rs"]
+mod webhook_receiver;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use herald_delivery::{check_url, Guard, GuardError, Secret, Sender, SenderConfig};
 use herald_store::{AttemptOutcome, Mode, NewEndpoint, Principal, Store};
-use serde_json::{json, Value};
-
-/// How long a test waits for the receiver to report a request.
-const WAIT: Duration = Duration::from_secs(20);
-
-/// The Python receiver, knowing `secrets` by name.
-struct Receiver {
-    child: Child,
-    port: u16,
-    reports: mpsc::Receiver<Value>,
-}
-
-impl Receiver {
-    fn start(secrets: &[(&str, &Secret)]) -> Receiver {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/webhook_receiver.py");
-        let mut child = Command::new(support::python())
-            .arg(script)
-            .args(secrets.iter().map(|(name, secret)| format!("{name}={secret}")))
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the receiver starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("its output")).lines();
-        let first = lines
-            .next()
-            .expect("the receiver says where it listens")
-            .expect("a line");
-        let port = first
-            .strip_prefix("listening ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("the receiver said {first:?}"));
-        let (send, reports) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                let report = serde_json::from_str(&line).expect("the receiver reports JSON");
-                if send.send(report).is_err() {
-                    break;
-                }
-            }
-        });
-        Receiver {
-            child,
-            port,
-            reports,
-        }
-    }
-
-    /// `http://{host}:{port}{path}` for this receiver's port.
-    fn url(&self, host: &str, path: &str) -> String {
-        format!("http://{host}:{}{path}", self.port)
-    }
-
-    /// The next request the receiver reports.
-    fn next(&self) -> Value {
-        self.reports
-            .recv_timeout(WAIT)
-            .expect("the receiver reports the request")
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use serde_json::json;
+use webhook_receiver::Receiver;
 
 /// A sender allowed to reach the receiver on loopback.
 fn loopback_sender() -> Sender {
@@ -109,7 +45,9 @@ fn event(n: usize) -> Vec<u8> {
 async fn every_event_is_signed_so_that_the_reference_implementation_verifies_it() {
     let secret = Secret::generate().unwrap();
     let other = Secret::generate().unwrap();
-    let receiver = Receiver::start(&[("secret", &secret), ("other", &other)]);
+    let mut receiver = Receiver::start();
+    receiver.know("secret", &secret);
+    receiver.know("other", &other);
     let sender = loopback_sender();
     for n in 0..5 {
         let id = format!("msg_{n}");
@@ -140,7 +78,9 @@ async fn across_a_rotation_both_secrets_verify_during_the_overlap_and_only_the_n
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("herald.db")).await.unwrap();
     let (old, new) = (Secret::generate().unwrap(), Secret::generate().unwrap());
-    let receiver = Receiver::start(&[("old", &old), ("new", &new)]);
+    let mut receiver = Receiver::start();
+    receiver.know("old", &old);
+    receiver.know("new", &new);
     let vendor = Principal::Vendor {
         cloud: "global".into(),
     };
@@ -205,7 +145,8 @@ async fn a_receiver_answering_410_is_gone_and_its_endpoint_disabled() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("herald.db")).await.unwrap();
     let secret = Secret::generate().unwrap();
-    let receiver = Receiver::start(&[("secret", &secret)]);
+    let mut receiver = Receiver::start();
+    receiver.know("secret", &secret);
     let partner = Principal::Partner {
         cloud: "global".into(),
         partner: "northwind".into(),
@@ -254,7 +195,8 @@ async fn a_receiver_answering_410_is_gone_and_its_endpoint_disabled() {
 #[tokio::test]
 async fn a_redirect_is_not_followed() {
     let secret = Secret::generate().unwrap();
-    let receiver = Receiver::start(&[("secret", &secret)]);
+    let mut receiver = Receiver::start();
+    receiver.know("secret", &secret);
     let sender = loopback_sender();
     let secrets = [secret];
     let attempt = sender
@@ -289,7 +231,8 @@ async fn a_redirect_is_not_followed() {
 #[tokio::test]
 async fn a_slow_receiver_is_given_up_on_within_the_bound() {
     let secret = Secret::generate().unwrap();
-    let receiver = Receiver::start(&[("secret", &secret)]);
+    let mut receiver = Receiver::start();
+    receiver.know("secret", &secret);
     let bound = Duration::from_millis(500);
     let sender = Sender::new(SenderConfig {
         timeout: bound,
@@ -389,7 +332,8 @@ async fn the_guard_refuses_inner_addresses_at_registration_unless_allowed() {
 #[tokio::test]
 async fn the_guard_refuses_inner_addresses_at_send_time_also_behind_a_name() {
     let secret = Secret::generate().unwrap();
-    let receiver = Receiver::start(&[("secret", &secret)]);
+    let mut receiver = Receiver::start();
+    receiver.know("secret", &secret);
     let guarded = Sender::new(SenderConfig::default()).unwrap();
     let secrets = [secret];
     for url in [

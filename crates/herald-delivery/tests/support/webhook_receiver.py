@@ -1,7 +1,10 @@
 """A webhook receiver for Herald's delivery tests, verifying with the PyPI
 `standardwebhooks` package (the specification's reference implementation, not Herald's).
 
-Usage: webhook_receiver.py NAME=whsec_... [NAME=whsec_... ...]
+Usage: webhook_receiver.py SECRETS.json
+
+SECRETS.json holds an object of names and secrets (`whsec_...`); it is read again at every
+request, so secrets made after the receiver started count too.
 
 It listens on a free loopback port and prints `listening PORT` first. For every request
 it prints one JSON line, before answering: the path, the webhook headers, the body, and
@@ -21,7 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks import Webhook
 
-SECRETS = dict(argument.split("=", 1) for argument in sys.argv[1:])
+
+def secrets():
+    with open(sys.argv[1]) as file:
+        return json.load(file)
 
 
 def report(line):
@@ -36,7 +42,7 @@ class Receiver(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("content-length", "0")))
         headers = {name.lower(): value for name, value in self.headers.items()}
         verified = {}
-        for name, secret in SECRETS.items():
+        for name, secret in secrets().items():
             try:
                 Webhook(secret).verify(body, headers)
                 verified[name] = True

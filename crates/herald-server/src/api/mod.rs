@@ -1,6 +1,7 @@
 //! The routes under `/v1`, the health check, the metrics and the OpenAPI document.
 
 mod directory;
+mod endpoints;
 mod inbox;
 mod messages;
 mod meta;
@@ -49,6 +50,14 @@ use crate::state::AppState;
         inbox::post_read,
         threads::get_thread,
         threads::get_partner_notices,
+        endpoints::post_endpoint,
+        endpoints::list_endpoints,
+        endpoints::get_endpoint,
+        endpoints::delete_endpoint,
+        endpoints::rotate_endpoint,
+        endpoints::disable_endpoint,
+        endpoints::enable_endpoint,
+        endpoints::test_endpoint,
     ),
     components(schemas(
         Problem,
@@ -110,6 +119,18 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
         .route("/v1/inbox/{id}/read", post(inbox::post_read))
         .route("/v1/threads/{id}", get(threads::get_thread))
         .route("/v1/partner/notices", get(threads::get_partner_notices))
+        .route(
+            "/v1/endpoints",
+            post(endpoints::post_endpoint).get(endpoints::list_endpoints),
+        )
+        .route(
+            "/v1/endpoints/{id}",
+            get(endpoints::get_endpoint).delete(endpoints::delete_endpoint),
+        )
+        .route("/v1/endpoints/{id}/rotate", post(endpoints::rotate_endpoint))
+        .route("/v1/endpoints/{id}/disable", post(endpoints::disable_endpoint))
+        .route("/v1/endpoints/{id}/enable", post(endpoints::enable_endpoint))
+        .route("/v1/endpoints/{id}/test", post(endpoints::test_endpoint))
         .fallback(meta::no_route)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(middleware::from_fn_with_state(

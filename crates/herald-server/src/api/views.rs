@@ -3,7 +3,7 @@
 //! the store's and the domain's own types; what the API composes from them is here.
 
 use herald_domain::explain::Explanation;
-use herald_store::{DecisionView, MessageSummary, PartnerCopyView, ThreadSummary};
+use herald_store::{Attempt, DecisionView, Endpoint, MessageSummary, PartnerCopyView, ThreadSummary};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -265,4 +265,27 @@ pub struct DirectoryCounts {
 pub struct Health {
     /// Always `ok`.
     pub status: &'static str,
+}
+
+/// An endpoint with its signing secret, shown once: when it is registered or rotated.
+#[derive(Serialize, ToSchema)]
+pub struct EndpointWithSecret {
+    #[serde(flatten)]
+    pub endpoint: Endpoint,
+    /// The new signing secret (`whsec_…`); keep it, as it is not shown again.
+    pub secret: String,
+}
+
+/// The caller's endpoints.
+#[derive(Serialize, ToSchema)]
+pub struct EndpointList {
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// A test event sent to an endpoint, and how the attempt went.
+#[derive(Serialize, ToSchema)]
+pub struct TestEvent {
+    /// The event's `webhook-id` header.
+    pub webhook_id: String,
+    pub attempt: Attempt,
 }
