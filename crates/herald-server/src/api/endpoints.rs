@@ -63,7 +63,7 @@ pub struct DisableBody {
     pub reason: Option<String>,
 }
 
-/// An optional JSON object body: an empty body is `T::default()`.
+/// An optional JSON object body: an empty body, or `null`, is `T::default()`.
 fn optional<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, Problem> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
@@ -75,6 +75,9 @@ fn optional<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, Problem> 
         )
     };
     let value: Value = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
+    if value.is_null() {
+        return Ok(T::default());
+    }
     if !value.is_object() {
         return Err(Problem::new(
             Kind::Malformed,

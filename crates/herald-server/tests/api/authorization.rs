@@ -5,7 +5,7 @@
 //! `teams-outage`: adatum hears directly, and its distributor northwind and reseller
 //! tailspin are told.
 
-use herald_store::KeyFor;
+use herald_store::{KeyFor, NewEndpoint, Principal};
 use serde_json::{json, Value};
 
 use crate::common::{conformance, Server};
@@ -33,6 +33,9 @@ fn allowed(caller: &str) -> Option<&'static [&'static str]> {
         "partner of record" => Some(&["northwind", "adatum", "adatum-bp", "fourth", "fourth-e3"]),
         "reseller" => Some(&["tailspin", "adatum", "adatum-bp"]),
         "customer" => Some(&["adatum", "adatum-bp"]),
+        // Each its own id, on the endpoint it registers.
+        "unrelated partner" => Some(&["proseware"]),
+        "another customer" => Some(&["alpine"]),
         _ => Some(&[]),
     }
 }
@@ -50,13 +53,15 @@ fn every_id() -> Vec<String> {
 /// One request of the matrix.
 struct Case {
     method: &'static str,
-    path: &'static str,
+    path: String,
     body: Value,
     /// The status for each caller, in the order of [`CALLERS`].
     statuses: [u16; 9],
 }
 
-fn cases() -> Vec<Case> {
+/// The requests of the matrix; `endpoint` is a webhook endpoint of northwind, the
+/// partner of record.
+fn cases(endpoint: &str) -> Vec<Case> {
     let new_message = json!({"id": "fresh-notice", "cloud": "global", "category": "service_incident", "services": ["teams"], "title": "Again"});
     let global_world = crate::common::world_of("global");
     let adatum = conformance("world.json")["customers"][1].clone();
@@ -64,123 +69,179 @@ fn cases() -> Vec<Case> {
     vec![
         Case {
             method: "GET",
-            path: "/v1/threads/teams-outage",
+            path: "/v1/threads/teams-outage".into(),
             body: Value::Null,
             statuses: [401, 401, 200, 404, 200, 200, 404, 200, 404],
         },
         Case {
             method: "GET",
-            path: "/v1/partner/notices",
+            path: "/v1/partner/notices".into(),
             body: Value::Null,
             statuses: [401, 401, 403, 403, 200, 200, 200, 403, 403],
         },
         Case {
             method: "GET",
-            path: "/v1/messages/incident-teams-everywhere",
+            path: "/v1/messages/incident-teams-everywhere".into(),
             body: Value::Null,
             statuses: [401, 401, 200, 404, 200, 200, 404, 200, 404],
         },
         Case {
             method: "GET",
-            path: "/v1/messages/incident-teams-everywhere/decisions",
+            path: "/v1/messages/incident-teams-everywhere/decisions".into(),
             body: Value::Null,
             statuses: [401, 401, 200, 404, 403, 403, 404, 403, 404],
         },
         Case {
             method: "GET",
-            path: "/v1/messages/incident-teams-everywhere/explain?customer=adatum",
+            path: "/v1/messages/incident-teams-everywhere/explain?customer=adatum".into(),
             body: Value::Null,
             statuses: [401, 401, 200, 404, 403, 403, 404, 403, 404],
         },
         Case {
             method: "GET",
-            path: "/v1/messages/no-such-message",
+            path: "/v1/messages/no-such-message".into(),
             body: Value::Null,
             statuses: [401, 401, 404, 404, 404, 404, 404, 404, 404],
         },
         Case {
             method: "GET",
-            path: "/v1/messages",
+            path: "/v1/messages".into(),
             body: Value::Null,
             statuses: [401, 401, 200, 200, 200, 200, 200, 200, 200],
         },
         Case {
             method: "GET",
-            path: "/v1/inbox",
+            path: "/v1/inbox".into(),
             body: Value::Null,
             statuses: [401, 401, 403, 403, 200, 200, 200, 200, 200],
         },
         Case {
             method: "POST",
-            path: "/v1/inbox/incident-teams-everywhere/read",
+            path: "/v1/inbox/incident-teams-everywhere/read".into(),
             body: Value::Null,
             statuses: [401, 401, 403, 403, 200, 200, 404, 200, 404],
         },
         Case {
             method: "POST",
-            path: "/v1/route",
+            path: "/v1/route".into(),
             body: new_message.clone(),
             statuses: [401, 401, 200, 403, 403, 403, 403, 403, 403],
         },
         Case {
             method: "PUT",
-            path: "/v1/directory",
+            path: "/v1/directory".into(),
             body: global_world,
             statuses: [401, 401, 200, 422, 403, 403, 403, 403, 403],
         },
         Case {
             method: "POST",
-            path: "/v1/messages",
+            path: "/v1/messages".into(),
             body: new_message,
             statuses: [401, 401, 201, 403, 403, 403, 403, 403, 403],
         },
         Case {
             method: "GET",
-            path: "/v1/directory",
+            path: "/v1/directory".into(),
             body: Value::Null,
             statuses: [401, 401, 200, 200, 403, 403, 403, 403, 403],
         },
         Case {
             method: "GET",
-            path: "/v1/directory/customers/adatum",
+            path: "/v1/directory/customers/adatum".into(),
             body: Value::Null,
             statuses: [401, 401, 200, 404, 403, 403, 403, 403, 403],
         },
         Case {
             method: "GET",
-            path: "/v1/directory/products/m365-bp",
+            path: "/v1/directory/products/m365-bp".into(),
             body: Value::Null,
             statuses: [401, 401, 200, 200, 403, 403, 403, 403, 403],
         },
         Case {
             method: "PUT",
-            path: "/v1/directory/customers/adatum",
+            path: "/v1/directory/customers/adatum".into(),
             body: adatum,
             statuses: [401, 401, 200, 404, 403, 403, 403, 403, 403],
         },
         Case {
             method: "DELETE",
-            path: "/v1/directory/customers/adatum",
+            path: "/v1/directory/customers/adatum".into(),
             body: Value::Null,
             statuses: [401, 401, 409, 404, 403, 403, 403, 403, 403],
         },
         Case {
             method: "GET",
-            path: "/v1/directory/partners/northwind/contacts/northwind-desk",
+            path: "/v1/directory/partners/northwind/contacts/northwind-desk".into(),
             body: Value::Null,
             statuses: [401, 401, 200, 404, 403, 403, 403, 403, 403],
         },
         Case {
             method: "PUT",
-            path: "/v1/directory/partners/northwind/contacts/northwind-desk",
+            path: "/v1/directory/partners/northwind/contacts/northwind-desk".into(),
             body: northwind_desk,
             statuses: [401, 401, 200, 404, 403, 403, 403, 403, 403],
         },
         Case {
             method: "DELETE",
-            path: "/v1/directory/customers/adatum/contacts/no-such-contact",
+            path: "/v1/directory/customers/adatum/contacts/no-such-contact".into(),
             body: Value::Null,
             statuses: [401, 401, 404, 404, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: "POST",
+            path: "/v1/endpoints".into(),
+            body: json!({"url": "https://203.0.113.7/hooks", "categories": ["service_incident"]}),
+            statuses: [401, 401, 201, 201, 201, 201, 201, 201, 201],
+        },
+        Case {
+            method: "POST",
+            path: "/v1/endpoints".into(),
+            body: json!({"url": "https://203.0.113.7/hooks", "mode": "per_customer"}),
+            statuses: [401, 401, 422, 422, 201, 201, 201, 422, 422],
+        },
+        Case {
+            method: "GET",
+            path: "/v1/endpoints".into(),
+            body: Value::Null,
+            statuses: [401, 401, 200, 200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: "GET",
+            path: format!("/v1/endpoints/{endpoint}"),
+            body: Value::Null,
+            statuses: [401, 401, 404, 404, 200, 404, 404, 404, 404],
+        },
+        Case {
+            method: "POST",
+            path: format!("/v1/endpoints/{endpoint}/rotate"),
+            body: Value::Null,
+            statuses: [401, 401, 404, 404, 200, 404, 404, 404, 404],
+        },
+        Case {
+            method: "POST",
+            path: format!("/v1/endpoints/{endpoint}/disable"),
+            body: Value::Null,
+            statuses: [401, 401, 404, 404, 200, 404, 404, 404, 404],
+        },
+        Case {
+            method: "POST",
+            path: format!("/v1/endpoints/{endpoint}/enable"),
+            body: Value::Null,
+            statuses: [401, 401, 404, 404, 200, 404, 404, 404, 404],
+        },
+        // The endpoint is on loopback, which this server refuses to send to: the attempt
+        // is refused, and nothing leaves the machine.
+        Case {
+            method: "POST",
+            path: format!("/v1/endpoints/{endpoint}/test"),
+            body: Value::Null,
+            statuses: [401, 401, 404, 404, 200, 404, 404, 404, 404],
+        },
+        Case {
+            method: "DELETE",
+            path: format!("/v1/endpoints/{endpoint}"),
+            body: Value::Null,
+            statuses: [401, 401, 404, 404, 204, 404, 404, 404, 404],
         },
     ]
 }
@@ -225,15 +286,33 @@ async fn every_endpoint_answers_every_caller_as_it_may_and_leaks_nothing() {
         server.key(KeyFor::Customer("alpine".into())).await,
     ];
     let ids = every_id();
+    let endpoint = server
+        .store
+        .create_endpoint(
+            &Principal::Partner {
+                cloud: "global".into(),
+                partner: "northwind".into(),
+            },
+            NewEndpoint {
+                url: "http://127.0.0.1:9/hooks".into(),
+                description: String::new(),
+                categories: None,
+                mode: None,
+            },
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            1_700_000_000_002,
+        )
+        .await
+        .unwrap();
 
     let mut failures = Vec::new();
-    for case in cases() {
+    for case in cases(&endpoint.id) {
         for ((caller, key), want) in CALLERS.iter().zip(&keys).zip(case.statuses) {
             let (status, body) = match case.method {
-                "GET" => server.get(key, case.path).await,
-                "POST" => server.post(key, case.path, &case.body).await,
-                "DELETE" => server.delete(key, case.path).await,
-                _ => server.put(key, case.path, &case.body).await,
+                "GET" => server.get(key, &case.path).await,
+                "POST" => server.post(key, &case.path, &case.body).await,
+                "DELETE" => server.delete(key, &case.path).await,
+                _ => server.put(key, &case.path, &case.body).await,
             };
             if status != want {
                 failures.push(format!(
