@@ -34,7 +34,9 @@ pub enum GuardError {
     NoHost(String),
     #[error("the host \"{host}\" does not resolve ({reason}); register a URL whose host has a public address")]
     Unresolved { host: String, reason: String },
-    #[error("\"{host}\" is {address}, {kind}, which Herald does not send to; register a public address")]
+    #[error(
+        "\"{host}\" is {address}, {kind}, which Herald does not send to; register a public address"
+    )]
     Refused {
         host: String,
         address: IpAddr,

@@ -92,15 +92,22 @@ impl Sender {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
         let started = Instant::now();
-        let (outcome, code, reply, error) =
-            match self.exchange(url, secrets, webhook_id, timestamp, body).await {
-                Ok((status, reply)) => {
-                    let (outcome, error) = judge(status);
-                    (outcome, Some(i64::from(status.as_u16())), Some(reply), error)
-                }
-                Err(Failure::Refused(e)) => (AttemptOutcome::Refused, None, None, Some(e)),
-                Err(Failure::Failed(e)) => (AttemptOutcome::Failed, None, None, Some(e)),
-            };
+        let (outcome, code, reply, error) = match self
+            .exchange(url, secrets, webhook_id, timestamp, body)
+            .await
+        {
+            Ok((status, reply)) => {
+                let (outcome, error) = judge(status);
+                (
+                    outcome,
+                    Some(i64::from(status.as_u16())),
+                    Some(reply),
+                    error,
+                )
+            }
+            Err(Failure::Refused(e)) => (AttemptOutcome::Refused, None, None, Some(e)),
+            Err(Failure::Failed(e)) => (AttemptOutcome::Failed, None, None, Some(e)),
+        };
         Attempt {
             at,
             latency_us: started.elapsed().as_micros() as i64,

@@ -211,7 +211,11 @@ async fn a_redirect_is_not_followed() {
     assert_eq!(attempt.outcome, AttemptOutcome::Failed, "{attempt:?}");
     assert_eq!(attempt.code, Some(302));
     assert!(
-        attempt.error.as_deref().unwrap().contains("does not follow"),
+        attempt
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("does not follow"),
         "{attempt:?}"
     );
     assert_eq!(receiver.next()["path"], "/redirect");
@@ -311,7 +315,9 @@ async fn the_guard_refuses_inner_addresses_at_registration_unless_allowed() {
             .await
             .unwrap_or_else(|e| panic!("{url} is allowed when private addresses are: {e}"));
     }
-    assert!(check_url("https://203.0.113.7/hooks", refused).await.is_ok());
+    assert!(check_url("https://203.0.113.7/hooks", refused)
+        .await
+        .is_ok());
     for url in ["ftp://203.0.113.7/", "file:///etc/passwd"] {
         assert!(
             matches!(check_url(url, allowed).await, Err(GuardError::Scheme(_))),
@@ -346,7 +352,11 @@ async fn the_guard_refuses_inner_addresses_at_send_time_also_behind_a_name() {
         let attempt = guarded
             .send(&url, &secrets, "msg_inner", now_s(), b"{}")
             .await;
-        assert_eq!(attempt.outcome, AttemptOutcome::Refused, "{url}: {attempt:?}");
+        assert_eq!(
+            attempt.outcome,
+            AttemptOutcome::Refused,
+            "{url}: {attempt:?}"
+        );
         assert_eq!(attempt.code, None);
         assert!(
             attempt

@@ -31,9 +31,9 @@ mod idempotency;
 mod inbox;
 #[path = "api/records.rs"]
 mod records;
-#[path = "api/threads.rs"]
-mod threads;
 #[path = "../../herald-delivery/tests/support/mod.rs"]
 mod support;
+#[path = "api/threads.rs"]
+mod threads;
 #[path = "../../herald-delivery/tests/support/webhook_receiver.rs"]
 mod webhook_receiver;

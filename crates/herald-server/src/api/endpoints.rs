@@ -168,7 +168,9 @@ pub async fn post_endpoint(
         .create_endpoint(&caller.0, new, &secret.to_string(), now())
         .await
         .map_err(|e| match e {
-            StoreError::PerCustomerForPartnersOnly => Problem::new(Kind::InvalidEndpoint, e.to_string()),
+            StoreError::PerCustomerForPartnersOnly => {
+                Problem::new(Kind::InvalidEndpoint, e.to_string())
+            }
             e => Problem::from(e),
         })?;
     Ok((
@@ -387,4 +389,3 @@ pub async fn test_endpoint(
         attempt,
     }))
 }
-

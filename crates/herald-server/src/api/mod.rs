@@ -127,9 +127,18 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
             "/v1/endpoints/{id}",
             get(endpoints::get_endpoint).delete(endpoints::delete_endpoint),
         )
-        .route("/v1/endpoints/{id}/rotate", post(endpoints::rotate_endpoint))
-        .route("/v1/endpoints/{id}/disable", post(endpoints::disable_endpoint))
-        .route("/v1/endpoints/{id}/enable", post(endpoints::enable_endpoint))
+        .route(
+            "/v1/endpoints/{id}/rotate",
+            post(endpoints::rotate_endpoint),
+        )
+        .route(
+            "/v1/endpoints/{id}/disable",
+            post(endpoints::disable_endpoint),
+        )
+        .route(
+            "/v1/endpoints/{id}/enable",
+            post(endpoints::enable_endpoint),
+        )
         .route("/v1/endpoints/{id}/test", post(endpoints::test_endpoint))
         .fallback(meta::no_route)
         .layer(DefaultBodyLimit::max(config.body_limit))

@@ -3,7 +3,9 @@
 //! the store's and the domain's own types; what the API composes from them is here.
 
 use herald_domain::explain::Explanation;
-use herald_store::{Attempt, DecisionView, Endpoint, MessageSummary, PartnerCopyView, ThreadSummary};
+use herald_store::{
+    Attempt, DecisionView, Endpoint, MessageSummary, PartnerCopyView, ThreadSummary,
+};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;

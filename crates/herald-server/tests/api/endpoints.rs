@@ -45,7 +45,10 @@ async fn the_secret_is_shown_once_and_rotation_signs_with_both_for_the_overlap()
     let secret = created["secret"].as_str().unwrap().to_owned();
     Secret::parse(&secret).expect("a Standard Webhooks secret");
     assert_eq!(created["url"], PUBLIC_URL);
-    assert_eq!(created["categories"], json!(["operational", "service_incident"]));
+    assert_eq!(
+        created["categories"],
+        json!(["operational", "service_incident"])
+    );
     assert_eq!(created["mode"], "aggregated");
     assert_eq!(created["owner_kind"], "vendor");
     assert_eq!(created["disabled_at"], Value::Null);
@@ -76,10 +79,18 @@ async fn the_secret_is_shown_once_and_rotation_signs_with_both_for_the_overlap()
             .as_millis() as i64
     };
     let signing = server.store.signing_secrets(&id, now()).await.unwrap();
-    assert_eq!(signing, vec![newer.clone(), secret.clone()], "both sign now");
+    assert_eq!(
+        signing,
+        vec![newer.clone(), secret.clone()],
+        "both sign now"
+    );
     let day = 24 * 60 * 60 * 1000;
     assert_eq!(
-        server.store.signing_secrets(&id, now() + day + 1000).await.unwrap(),
+        server
+            .store
+            .signing_secrets(&id, now() + day + 1000)
+            .await
+            .unwrap(),
         vec![newer.clone()],
         "only the new one signs after the overlap"
     );
@@ -96,7 +107,11 @@ async fn the_secret_is_shown_once_and_rotation_signs_with_both_for_the_overlap()
     assert_eq!(status, 200);
     let newest = rotated["secret"].as_str().unwrap().to_owned();
     let signing = server.store.signing_secrets(&id, now()).await.unwrap();
-    assert_eq!(signing, vec![newest], "an overlap of 0 retires the old one at once");
+    assert_eq!(
+        signing,
+        vec![newest],
+        "an overlap of 0 retires the old one at once"
+    );
 
     let (status, problem) = server
         .post(
@@ -154,7 +169,10 @@ async fn each_owner_sees_and_changes_only_its_own_endpoints() {
                     "POST" => server.post(key, &path, &Value::Null).await,
                     _ => server.delete(key, &path).await,
                 };
-                assert_eq!(status, 404, "owner {i} {method} {path} of owner {j}: {body}");
+                assert_eq!(
+                    status, 404,
+                    "owner {i} {method} {path} of owner {j}: {body}"
+                );
                 assert_eq!(body["type"], "/problems/not-found");
             }
         }
@@ -171,7 +189,15 @@ async fn each_owner_sees_and_changes_only_its_own_endpoints() {
         .unwrap()
         .unwrap();
     assert!(kept.enabled());
-    assert_eq!(server.store.signing_secrets(&ids[2], 0).await.unwrap().len(), 1);
+    assert_eq!(
+        server
+            .store
+            .signing_secrets(&ids[2], 0)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     let (status, _) = server
         .delete(&owners[2], &format!("/v1/endpoints/{}", ids[2]))
@@ -247,7 +273,11 @@ async fn a_refused_endpoint_names_its_field_and_writes_nothing() {
         "`url`: \"10.0.0.5\" is 10.0.0.5, a private address, which Herald does not send to; register a public address"
     );
     let (status, problem) = server
-        .post(&customer, "/v1/endpoints", &json!({"description": "no url"}))
+        .post(
+            &customer,
+            "/v1/endpoints",
+            &json!({"description": "no url"}),
+        )
         .await;
     assert_eq!(status, 400, "{problem}");
     for key in [&customer, &vendor] {
@@ -299,8 +329,16 @@ async fn a_disabled_endpoint_is_sent_nothing_until_enabled() {
         ids
     };
     assert_eq!(sent_to("service_incident").await, both);
-    assert_eq!(sent_to("product").await, vec![everything["id"].as_str().unwrap()]);
-    assert!(server.store.endpoints_for("us-gov", "product").await.unwrap().is_empty());
+    assert_eq!(
+        sent_to("product").await,
+        vec![everything["id"].as_str().unwrap()]
+    );
+    assert!(server
+        .store
+        .endpoints_for("us-gov", "product")
+        .await
+        .unwrap()
+        .is_empty());
 
     let path = format!("/v1/endpoints/{}", incidents["id"].as_str().unwrap());
     let (status, disabled) = server
@@ -393,9 +431,7 @@ async fn a_test_event_reaches_a_receiver_that_verifies_its_signature() {
     assert_eq!(test["attempt"]["outcome"], "gone", "{test}");
     assert_eq!(test["attempt"]["code"], 410);
     assert_eq!(receiver.next()["path"], "/gone");
-    let (_, after) = server
-        .get(&key, &format!("/v1/endpoints/{gone_id}"))
-        .await;
+    let (_, after) = server.get(&key, &format!("/v1/endpoints/{gone_id}")).await;
     assert_eq!(after["disabled_reason"], "the receiver answered 410 Gone");
 
     let (_, metrics) = server.get("", "/metrics").await;

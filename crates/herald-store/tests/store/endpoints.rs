@@ -46,12 +46,19 @@ async fn an_endpoint_is_its_owners_alone() {
         .create_endpoint(&northwind, new(None, Some(Mode::PerCustomer)), OLD, 10)
         .await
         .unwrap();
-    assert!(mine.id.starts_with("ep_") && mine.id.len() == 19, "{}", mine.id);
+    assert!(
+        mine.id.starts_with("ep_") && mine.id.len() == 19,
+        "{}",
+        mine.id
+    );
     assert_eq!(
         (mine.owner_kind.as_str(), mine.owner.as_deref()),
         ("partner", Some("northwind"))
     );
-    assert_eq!(store.endpoints(&northwind).await.unwrap(), vec![mine.clone()]);
+    assert_eq!(
+        store.endpoints(&northwind).await.unwrap(),
+        vec![mine.clone()]
+    );
     for other in [
         &vendor,
         &gov_vendor,
@@ -59,7 +66,10 @@ async fn an_endpoint_is_its_owners_alone() {
         &partner("global", "tailspin"),
         &partner("us-gov", "northwind"),
     ] {
-        assert!(store.endpoints(other).await.unwrap().is_empty(), "{other:?}");
+        assert!(
+            store.endpoints(other).await.unwrap().is_empty(),
+            "{other:?}"
+        );
         assert_eq!(store.endpoint(other, &mine.id).await.unwrap(), None);
         assert_eq!(
             store
@@ -78,8 +88,14 @@ async fn an_endpoint_is_its_owners_alone() {
         assert_eq!(store.enable_endpoint(other, &mine.id).await.unwrap(), None);
         assert!(!store.delete_endpoint(other, &mine.id).await.unwrap());
     }
-    assert_eq!(store.endpoint(&northwind, &mine.id).await.unwrap(), Some(mine.clone()));
-    assert_eq!(store.signing_secrets(&mine.id, 20).await.unwrap(), vec![OLD]);
+    assert_eq!(
+        store.endpoint(&northwind, &mine.id).await.unwrap(),
+        Some(mine.clone())
+    );
+    assert_eq!(
+        store.signing_secrets(&mine.id, 20).await.unwrap(),
+        vec![OLD]
+    );
 
     for owner in [&vendor, &adatum] {
         assert!(matches!(
@@ -88,7 +104,10 @@ async fn an_endpoint_is_its_owners_alone() {
                 .await,
             Err(StoreError::PerCustomerForPartnersOnly)
         ));
-        assert!(store.endpoints(owner).await.unwrap().is_empty(), "nothing was written");
+        assert!(
+            store.endpoints(owner).await.unwrap().is_empty(),
+            "nothing was written"
+        );
     }
 }
 
@@ -107,8 +126,14 @@ async fn a_rotated_secret_signs_beside_its_successor_until_the_overlap_ends() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(store.signing_secrets(&endpoint.id, 1_499).await.unwrap(), vec![NEW, OLD]);
-    assert_eq!(store.signing_secrets(&endpoint.id, 1_500).await.unwrap(), vec![NEW]);
+    assert_eq!(
+        store.signing_secrets(&endpoint.id, 1_499).await.unwrap(),
+        vec![NEW, OLD]
+    );
+    assert_eq!(
+        store.signing_secrets(&endpoint.id, 1_500).await.unwrap(),
+        vec![NEW]
+    );
     // A second rotation within the overlap shortens no promise already made to OLD and
     // lengthens none: OLD still ends at 1,500, NEW overlaps NEWER until 2,200.
     store
@@ -124,9 +149,16 @@ async fn a_rotated_secret_signs_beside_its_successor_until_the_overlap_ends() {
         store.signing_secrets(&endpoint.id, 2_199).await.unwrap(),
         vec![NEWER, NEW]
     );
-    assert_eq!(store.signing_secrets(&endpoint.id, 2_200).await.unwrap(), vec![NEWER]);
+    assert_eq!(
+        store.signing_secrets(&endpoint.id, 2_200).await.unwrap(),
+        vec![NEWER]
+    );
     assert!(store.delete_endpoint(&owner, &endpoint.id).await.unwrap());
-    assert!(store.signing_secrets(&endpoint.id, 0).await.unwrap().is_empty());
+    assert!(store
+        .signing_secrets(&endpoint.id, 0)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -151,12 +183,13 @@ async fn a_publish_finds_the_enabled_endpoints_of_its_cloud_that_want_its_catego
         .create_endpoint(&partner("us-gov", "gov-partner"), new(None, None), OLD, 0)
         .await
         .unwrap();
-    let ids = |endpoints: Vec<Endpoint>| {
-        endpoints.into_iter().map(|e| e.id).collect::<Vec<_>>()
-    };
+    let ids = |endpoints: Vec<Endpoint>| endpoints.into_iter().map(|e| e.id).collect::<Vec<_>>();
     let mut both = vec![all.id.clone(), incidents.id.clone()];
     both.sort();
-    assert_eq!(ids(store.endpoints_for("global", "operational").await.unwrap()), both);
+    assert_eq!(
+        ids(store.endpoints_for("global", "operational").await.unwrap()),
+        both
+    );
     assert_eq!(
         ids(store.endpoints_for("global", "product").await.unwrap()),
         vec![all.id.clone()]
@@ -167,24 +200,45 @@ async fn a_publish_finds_the_enabled_endpoints_of_its_cloud_that_want_its_catego
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((disabled.disabled_at, disabled.disabled_reason.as_deref()), (Some(5), Some("paused")));
-    let again = store
-        .endpoint_gone(&all.id, 6)
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(
+        (disabled.disabled_at, disabled.disabled_reason.as_deref()),
+        (Some(5), Some("paused"))
+    );
+    let again = store.endpoint_gone(&all.id, 6).await.unwrap().unwrap();
     assert_eq!(again, disabled, "the first disabling is kept");
     assert_eq!(
         ids(store.endpoints_for("global", "operational").await.unwrap()),
         vec![incidents.id.clone()]
     );
-    assert!(store.endpoints_for("global", "product").await.unwrap().is_empty());
-    assert!(store.enable_endpoint(&northwind, &all.id).await.unwrap().unwrap().enabled());
-    assert_eq!(ids(store.endpoints_for("global", "operational").await.unwrap()), both);
+    assert!(store
+        .endpoints_for("global", "product")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .enable_endpoint(&northwind, &all.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .enabled());
+    assert_eq!(
+        ids(store.endpoints_for("global", "operational").await.unwrap()),
+        both
+    );
 
-    let gone = store.endpoint_gone(&incidents.id, 7).await.unwrap().unwrap();
-    assert_eq!(gone.disabled_reason.as_deref(), Some("the receiver answered 410 Gone"));
-    assert_eq!(store.endpoint_gone("ep_0000000000000000", 7).await.unwrap(), None);
+    let gone = store
+        .endpoint_gone(&incidents.id, 7)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        gone.disabled_reason.as_deref(),
+        Some("the receiver answered 410 Gone")
+    );
+    assert_eq!(
+        store.endpoint_gone("ep_0000000000000000", 7).await.unwrap(),
+        None
+    );
 
     // The query `endpoints_for` runs reads the index of enabled endpoints by cloud.
     let plan: Vec<String> = sqlx::query(
@@ -200,7 +254,8 @@ async fn a_publish_finds_the_enabled_endpoints_of_its_cloud_that_want_its_catego
     .map(|row| row.get::<String, _>(3))
     .collect();
     assert!(
-        plan.iter().any(|step| step.contains("USING INDEX endpoints_enabled")),
+        plan.iter()
+            .any(|step| step.contains("USING INDEX endpoints_enabled")),
         "{plan:?}"
     );
 }
