@@ -11,9 +11,13 @@
 //! loopback.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::Url;
+
+/// The longest a registration waits for its host to resolve.
+const RESOLVE_WITHIN: Duration = Duration::from_secs(5);
 
 /// Whether private addresses may be reached.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -173,13 +177,23 @@ pub async fn check_url(text: &str, guard: Guard) -> Result<Url, GuardError> {
         return Ok(url);
     }
     let port = url.port_or_known_default().unwrap_or(443);
-    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-        .await
-        .map_err(|e| GuardError::Unresolved {
-            host: host.clone(),
-            reason: e.to_string(),
-        })?
-        .collect();
+    let unresolved = |reason: String| GuardError::Unresolved {
+        host: host.clone(),
+        reason,
+    };
+    let addresses: Vec<SocketAddr> = tokio::time::timeout(
+        RESOLVE_WITHIN,
+        tokio::net::lookup_host((host.as_str(), port)),
+    )
+    .await
+    .map_err(|_| {
+        unresolved(format!(
+            "no answer within {} seconds",
+            RESOLVE_WITHIN.as_secs()
+        ))
+    })?
+    .map_err(|e| unresolved(e.to_string()))?
+    .collect();
     if addresses.is_empty() {
         return Err(GuardError::Unresolved {
             host,

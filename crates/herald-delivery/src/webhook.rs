@@ -3,9 +3,10 @@
 //! Each request carries `webhook-id`, `webhook-timestamp` and `webhook-signature` (one
 //! `v1,` signature per secret the endpoint signs with, see [`crate::signing`]) and the
 //! event as `application/json`. Redirects are not followed (a receiver could otherwise
-//! point Herald anywhere), connecting and the whole exchange are bounded in time, and the
-//! [`Guard`] refuses inner addresses when the URL is an address and when its name
-//! resolves. Every try becomes one [`Attempt`]: a 2xx answer is delivered, 410 Gone means
+//! point Herald anywhere), no proxy is taken from the environment (it would connect on
+//! Herald's behalf, past the guard), connecting and the whole exchange are bounded in
+//! time, and the [`Guard`] refuses inner addresses when the URL is an address and when its
+//! name resolves. Every try becomes one [`Attempt`]: a 2xx answer is delivered, 410 Gone means
 //! the receiver wants no more (its endpoint is disabled), anything else is tried again,
 //! and a refused address cannot succeed.
 

@@ -28,7 +28,7 @@ use crate::state::AppState;
 
 /// The longest a rotated secret may go on signing beside its successor: 7 days.
 const MAX_OVERLAP_SECONDS: u64 = 7 * 24 * 60 * 60;
-/// The longest description kept, in characters.
+/// The longest description or reason for disabling kept, in characters.
 const MAX_DESCRIPTION: usize = 1000;
 
 /// An endpoint to register.
@@ -111,7 +111,7 @@ fn new_secret() -> Result<Secret, Problem> {
         (status = 201, description = "Registered: the endpoint and its `secret` (`whsec_…`), which is not shown again.", body = EndpointWithSecret),
         (status = 400, description = "The body is not the expected shape.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A URL that is not http or https, does not resolve or reaches a private address; an unknown category; `per_customer` for anyone but a partner. The detail names the field.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A URL that is not http or https, does not resolve or reaches a private address; an unknown category; `per_customer` for anyone but a partner; a description over 1,000 characters. The detail names the field.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn post_endpoint(
@@ -296,6 +296,7 @@ pub async fn rotate_endpoint(
         (status = 400, description = "The body is not the expected shape.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The caller has no such endpoint.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A `reason` over 1,000 characters.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn disable_endpoint(
@@ -308,6 +309,12 @@ pub async fn disable_endpoint(
     let reason = body
         .reason
         .unwrap_or_else(|| "disabled by its owner".to_owned());
+    if reason.chars().count() > MAX_DESCRIPTION {
+        return Err(refused(
+            "reason",
+            format!("a reason holds at most {MAX_DESCRIPTION} characters"),
+        ));
+    }
     let endpoint = state
         .store()
         .disable_endpoint(&caller.0, &id, &reason, now())

@@ -254,6 +254,11 @@ async fn a_refused_endpoint_names_its_field_and_writes_nothing() {
             json!({"url": PUBLIC_URL, "mode": "per_customer"}),
             "mode",
         ),
+        (
+            &vendor,
+            json!({"url": PUBLIC_URL, "description": "x".repeat(1001)}),
+            "description",
+        ),
     ] {
         let (status, problem) = server.post(key, "/v1/endpoints", &body).await;
         assert_eq!(status, 422, "{body}: {problem}");
