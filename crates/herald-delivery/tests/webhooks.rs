@@ -3,9 +3,10 @@
 //! saw, one JSON line per request (`tests/support/webhook_receiver.py`).
 //!
 //! Signatures verify, also across a secret rotation (both secrets during the overlap, only
-//! the new one after); 410 Gone disables the endpoint; redirects are not followed; a slow
-//! receiver is given up on within the bound; and the guard keeps Herald from reaching
-//! inner addresses, at registration and at send time, unless told otherwise.
+//! the new one after); events share one kept-alive connection; 410 Gone disables the
+//! endpoint; redirects are not followed; a slow receiver is given up on within the bound;
+//! and the guard keeps Herald from reaching inner addresses, at registration and at send
+//! time, unless told otherwise.
 
 mod support;
 #[path = "support/webhook_receiver.rs"]
@@ -42,13 +43,15 @@ fn event(n: usize) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn every_event_is_signed_so_that_the_reference_implementation_verifies_it() {
+async fn every_event_is_signed_so_that_the_reference_implementation_verifies_it_over_one_connection(
+) {
     let secret = Secret::generate().unwrap();
     let other = Secret::generate().unwrap();
     let mut receiver = Receiver::start();
     receiver.know("secret", &secret);
     receiver.know("other", &other);
     let sender = loopback_sender();
+    let mut connections = std::collections::BTreeSet::new();
     for n in 0..5 {
         let id = format!("msg_{n}");
         let body = event(n);
@@ -70,7 +73,13 @@ async fn every_event_is_signed_so_that_the_reference_implementation_verifies_it(
         assert_eq!(seen["webhook_id"], id);
         assert_eq!(seen["content_type"], "application/json");
         assert_eq!(seen["body"].as_str().unwrap().as_bytes(), &body[..]);
+        connections.insert(seen["client_port"].as_u64().unwrap());
     }
+    assert_eq!(
+        connections.len(),
+        1,
+        "one kept-alive connection carries every event: {connections:?}"
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,8 @@ SECRETS.json holds an object of names and secrets (`whsec_...`); it is read agai
 request, so secrets made after the receiver started count too.
 
 It listens on a free loopback port and prints `listening PORT` first. For every request
-it prints one JSON line, before answering: the path, the webhook headers, the body, and
+it prints one JSON line, before answering: the path, the port the request came from (the
+same for requests over one kept-alive connection), the webhook headers, the body, and
 for each named secret whether `Webhook(secret).verify(body, headers)` accepted the
 request. How it answers depends on the path:
 
@@ -51,6 +52,7 @@ class Receiver(BaseHTTPRequestHandler):
         report(
             {
                 "path": self.path,
+                "client_port": self.client_address[1],
                 "webhook_id": headers.get("webhook-id"),
                 "timestamp": headers.get("webhook-timestamp"),
                 "signatures": headers.get("webhook-signature", "").split(),
