@@ -4,6 +4,12 @@
 //! needs no worker: a publish writes the copies the API serves in its own transaction.
 
 pub mod events;
+pub mod guard;
 pub mod schedule;
+pub mod signing;
+pub mod webhook;
 
+pub use guard::{check_url, Guard, GuardError};
 pub use schedule::Schedule;
+pub use signing::{signature_header, Secret, SecretError};
+pub use webhook::{Sender, SenderConfig, SenderError};

@@ -17,6 +17,16 @@ pub struct ServeConfig {
     pub policy: Option<PathBuf>,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// How webhooks are sent.
+    pub webhooks: WebhookConfig,
+}
+
+/// How webhooks are sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WebhookConfig {
+    /// Allows endpoints on loopback, private and link-local addresses, which are refused
+    /// by default so that a registered URL cannot reach into the network Herald runs in.
+    pub allow_private: bool,
 }
 
 impl Default for ServeConfig {
@@ -26,6 +36,7 @@ impl Default for ServeConfig {
             db: PathBuf::from("herald.db"),
             policy: None,
             body_limit: 64 * 1024 * 1024,
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -38,6 +49,16 @@ pub struct Settings {
     pub db: Option<PathBuf>,
     pub policy: Option<PathBuf>,
     pub body_limit: Option<usize>,
+    /// The `[webhooks]` table.
+    #[serde(default)]
+    pub webhooks: WebhookSettings,
+}
+
+/// Settings of the `[webhooks]` table (`HERALD_WEBHOOKS_…` in the environment).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    pub allow_private: Option<bool>,
 }
 
 impl Settings {
@@ -48,6 +69,9 @@ impl Settings {
             db: self.db.or(base.db),
             policy: self.policy.or(base.policy),
             body_limit: self.body_limit.or(base.body_limit),
+            webhooks: WebhookSettings {
+                allow_private: self.webhooks.allow_private.or(base.webhooks.allow_private),
+            },
         }
     }
 }
@@ -73,6 +97,12 @@ impl ServeConfig {
             db: settings.db.unwrap_or(defaults.db),
             policy: settings.policy,
             body_limit: settings.body_limit.unwrap_or(defaults.body_limit),
+            webhooks: WebhookConfig {
+                allow_private: settings
+                    .webhooks
+                    .allow_private
+                    .unwrap_or(defaults.webhooks.allow_private),
+            },
         })
     }
 }

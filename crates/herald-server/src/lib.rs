@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use config::ServeConfig;
-pub use state::AppState;
+pub use state::{AppState, StateError};
 
 /// How often the server copies the write-ahead log into the database file. Commits never
 /// wait for that (see `Store::checkpoint`), so without it the log would only grow.

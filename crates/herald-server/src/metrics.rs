@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests by route and status, messages published, decisions made,
-//! and deliveries by status (read from the store when scraped).
+//! endpoints' test events by outcome, and deliveries by status (read from the store when
+//! scraped).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -9,6 +10,7 @@ use std::sync::Mutex;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use herald_store::AttemptOutcome;
 
 use crate::state::AppState;
 
@@ -18,6 +20,7 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
     published: AtomicU64,
     decisions: AtomicU64,
+    test_events: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -26,6 +29,16 @@ impl Metrics {
         self.published.fetch_add(1, Ordering::Relaxed);
         self.decisions
             .fetch_add(decisions.max(0) as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a test event sent to an endpoint, by how its attempt ended.
+    pub fn webhook_attempt(&self, outcome: AttemptOutcome) {
+        *self
+            .test_events
+            .lock()
+            .expect("no thread panics holding it")
+            .entry(outcome.as_str())
+            .or_default() += 1;
     }
 
     /// The Prometheus text exposition, with the deliveries by status given.
@@ -62,6 +75,19 @@ impl Metrics {
             "herald_decisions_total {}",
             self.decisions.load(Ordering::Relaxed)
         );
+        out.push_str("# HELP herald_webhook_test_events_total Test events sent to webhook endpoints, by outcome.\n");
+        out.push_str("# TYPE herald_webhook_test_events_total counter\n");
+        for (outcome, n) in self
+            .test_events
+            .lock()
+            .expect("no thread panics holding it")
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "herald_webhook_test_events_total{{outcome=\"{outcome}\"}} {n}"
+            );
+        }
         out.push_str("# HELP herald_deliveries Deliveries in the store, by status.\n");
         out.push_str("# TYPE herald_deliveries gauge\n");
         for (status, n) in deliveries {

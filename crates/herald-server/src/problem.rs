@@ -32,6 +32,8 @@ pub enum Kind {
     InvalidMessage,
     /// A directory that breaks a rule of a valid directory.
     InvalidDirectory,
+    /// A webhook endpoint whose URL, categories or mode cannot be registered.
+    InvalidEndpoint,
     /// The server failed; the request may be retried.
     Internal,
 }
@@ -45,7 +47,9 @@ impl Kind {
             Kind::NotFound => StatusCode::NOT_FOUND,
             Kind::Conflict | Kind::Referenced | Kind::StillQueued => StatusCode::CONFLICT,
             Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Kind::InvalidMessage | Kind::InvalidDirectory => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::InvalidMessage | Kind::InvalidDirectory | Kind::InvalidEndpoint => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,6 +66,7 @@ impl Kind {
             Kind::TooLarge => "request-too-large",
             Kind::InvalidMessage => "invalid-message",
             Kind::InvalidDirectory => "invalid-directory",
+            Kind::InvalidEndpoint => "invalid-endpoint",
             Kind::Internal => "internal-error",
         }
     }
@@ -78,6 +83,7 @@ impl Kind {
             Kind::TooLarge => "The request is too large",
             Kind::InvalidMessage => "The message was refused",
             Kind::InvalidDirectory => "The directory was refused",
+            Kind::InvalidEndpoint => "The endpoint was refused",
             Kind::Internal => "The server failed",
         }
     }

@@ -1,12 +1,23 @@
 //! What every request handler shares: the store, the policy, the stored directory as last
-//! read, and the metrics.
+//! read, the webhook sender, and the metrics.
 
 use std::sync::{Arc, RwLock};
 
+use herald_delivery::{Guard, Sender, SenderConfig, SenderError};
 use herald_domain::Policy;
 use herald_store::{Snapshot, Store, StoreError};
 
+use crate::config::ServeConfig;
 use crate::metrics::Metrics;
+
+/// Why the server's state could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Webhooks(#[from] SenderError),
+}
 
 /// The server's shared state; cloning it is cheap.
 #[derive(Clone)]
@@ -21,11 +32,24 @@ struct Inner {
     /// Held while the directory is being changed, so changes do not interleave.
     directory_writes: tokio::sync::Mutex<()>,
     metrics: Metrics,
+    /// Sends endpoints' test events, under the guard `config.webhooks` sets.
+    webhooks: Sender,
 }
 
 impl AppState {
-    /// The state for a store, reading its directory once.
-    pub async fn new(store: Store, policy: Policy) -> Result<AppState, StoreError> {
+    /// The state for a store, reading its directory once, sending webhooks as `config`
+    /// says.
+    pub async fn new(
+        store: Store,
+        policy: Policy,
+        config: &ServeConfig,
+    ) -> Result<AppState, StateError> {
+        let webhooks = Sender::new(SenderConfig {
+            guard: Guard {
+                allow_private: config.webhooks.allow_private,
+            },
+            ..SenderConfig::default()
+        })?;
         let snapshot = store.load_snapshot().await?;
         Ok(AppState(Arc::new(Inner {
             store,
@@ -33,6 +57,7 @@ impl AppState {
             snapshot: RwLock::new(Arc::new(snapshot)),
             directory_writes: tokio::sync::Mutex::new(()),
             metrics: Metrics::default(),
+            webhooks,
         })))
     }
 
@@ -46,6 +71,11 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// The webhook sender, and through it the guard endpoints' URLs are checked with.
+    pub fn webhooks(&self) -> &Sender {
+        &self.0.webhooks
     }
 
     /// The lock every change to the directory holds.

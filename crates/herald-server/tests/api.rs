@@ -11,6 +11,9 @@
 //! - `records`: the directory one record or contact at a time, checked by every rule of a
 //!   valid directory, within the key's cloud, and routed by at once.
 //! - `errors`: malformed requests, oversized bodies and unknown paths as problem+json.
+//! - `endpoints`: webhook endpoints, each owner's own, their secrets shown once, refused
+//!   with the field named, and test events verified by a receiver Herald did not write
+//!   (the delivery tests' Python receiver, `herald-delivery/tests/support/`).
 
 #[path = "api/authorization.rs"]
 mod authorization;
@@ -18,6 +21,8 @@ mod authorization;
 mod common;
 #[path = "api/conformance.rs"]
 mod conformance;
+#[path = "api/endpoints.rs"]
+mod endpoints;
 #[path = "api/errors.rs"]
 mod errors;
 #[path = "api/idempotency.rs"]
@@ -26,5 +31,9 @@ mod idempotency;
 mod inbox;
 #[path = "api/records.rs"]
 mod records;
+#[path = "../../herald-delivery/tests/support/mod.rs"]
+mod support;
 #[path = "api/threads.rs"]
 mod threads;
+#[path = "../../herald-delivery/tests/support/webhook_receiver.rs"]
+mod webhook_receiver;

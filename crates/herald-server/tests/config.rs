@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use herald_server::config::Settings;
+use herald_server::config::{Settings, WebhookSettings};
 use herald_server::ServeConfig;
 
 #[test]
@@ -54,4 +54,33 @@ fn a_bad_file_is_named_with_what_is_wrong() {
         e.contains("could not read") && e.contains("missing.toml"),
         "{e}"
     );
+}
+
+#[test]
+fn private_webhook_addresses_are_refused_unless_a_layer_allows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("herald.toml");
+    assert!(
+        !ServeConfig::load(None, Settings::default())
+            .unwrap()
+            .webhooks
+            .allow_private
+    );
+    std::fs::write(&file, "[webhooks]\nallow_private = true\n").unwrap();
+    let from_file = ServeConfig::load(Some(&file), Settings::default()).unwrap();
+    assert!(from_file.webhooks.allow_private);
+    let refused = Settings {
+        webhooks: WebhookSettings {
+            allow_private: Some(false),
+        },
+        ..Settings::default()
+    };
+    let config = ServeConfig::load(Some(&file), refused).unwrap();
+    assert!(
+        !config.webhooks.allow_private,
+        "the environment or a flag overrides the file"
+    );
+    std::fs::write(&file, "[webhooks]\nallow_privat = true\n").unwrap();
+    let e = ServeConfig::load(Some(&file), Settings::default()).unwrap_err();
+    assert!(e.contains("allow_privat"), "{e}");
 }

@@ -83,6 +83,8 @@ CREATE TABLE endpoints (
     CHECK ((owner_kind = 'vendor') = (owner IS NULL))
 ) WITHOUT ROWID;
 CREATE INDEX endpoints_by_owner ON endpoints (cloud, owner_kind, owner);
+-- The endpoints a publish sends to: a cloud's enabled ones.
+CREATE INDEX endpoints_enabled ON endpoints (cloud) WHERE disabled_at IS NULL;
 
 -- An endpoint's signing secrets (`whsec_…`). Signing needs the secret itself, so it is
 -- kept. The newest signs alone until it is rotated; then the old one goes on signing

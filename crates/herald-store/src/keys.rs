@@ -45,7 +45,7 @@ impl Principal {
     }
 
     /// The `principal` and `subject` columns of the key's row.
-    fn columns(&self) -> (&'static str, Option<&str>) {
+    pub(crate) fn columns(&self) -> (&'static str, Option<&str>) {
         match self {
             Principal::Vendor { .. } => ("vendor", None),
             Principal::Partner { partner, .. } => ("partner", Some(partner)),
@@ -258,14 +258,14 @@ fn key_info(row: &SqliteRow) -> Result<KeyInfo, StoreError> {
 }
 
 /// `N` bytes from the operating system's random number generator.
-fn random<const N: usize>() -> Result<[u8; N], StoreError> {
+pub(crate) fn random<const N: usize>() -> Result<[u8; N], StoreError> {
     let mut bytes = [0; N];
     getrandom::fill(&mut bytes).map_err(StoreError::Random)?;
     Ok(bytes)
 }
 
 /// `bytes` in lowercase hex.
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -11,6 +11,7 @@
 mod bulk;
 mod copies;
 mod deliveries;
+mod endpoints;
 mod inbox;
 mod keys;
 mod publisher;
@@ -26,6 +27,7 @@ pub use deliveries::{
     delivery_id, delivery_place, Attempt, DeliveryDetail, DeliveryView, LeasedBatch, LeasedRetry,
     Next, Outcome as AttemptOutcome, Replayed, Sending, Settled, Target,
 };
+pub use endpoints::{Endpoint, Mode, NewEndpoint, DEFAULT_OVERLAP_MS, GONE_REASON};
 pub use inbox::{InboxItem, InboxPage, Reader};
 pub use keys::{KeyFor, KeyInfo, NewKey, Principal};
 pub use publisher::Outcome;

@@ -59,8 +59,11 @@ pub enum StoreError {
     /// No key has this id.
     #[error("there is no API key \"{0}\"; a key is named by its id, the part of the token between `hk_` and the second `_`")]
     UnknownKey(String),
-    /// The operating system gave no random bytes for a new key.
-    #[error("no random bytes could be had from the operating system for a new key: {0}")]
+    /// A webhook endpoint of a vendor or customer was asked to send one event per customer.
+    #[error("`mode` \"per_customer\" (one event per customer) is for partners, who serve many customers; a vendor's or customer's endpoint is \"aggregated\"")]
+    PerCustomerForPartnersOnly,
+    /// The operating system gave no random bytes for a new key or endpoint id.
+    #[error("no random bytes could be had from the operating system for a new id: {0}")]
     Random(getrandom::Error),
 }
 

@@ -16,6 +16,9 @@
 //!   a change checked against an older directory, or losing a race, writes nothing.
 //! - `inbox`: a customer's inbox is what its stored decisions say it heard, broadcasts
 //!   included, also in a database whose messages were stored before inbox rows existed.
+//! - `endpoints`: webhook endpoints are their owners' alone; a rotated secret signs
+//!   beside its successor until the overlap ends; a publish finds the enabled endpoints
+//!   of its cloud that want its category, through an index.
 //! - `keys`: API keys act as the vendor of one cloud, one partner or one customer of the
 //!   stored directory; a wrong secret, a malformed token, an unknown id or a revoked key
 //!   acts as no one; the secret is never stored or listed.
@@ -33,6 +36,8 @@ mod concurrency;
 mod deliveries;
 #[path = "store/durability.rs"]
 mod durability;
+#[path = "store/endpoints.rs"]
+mod endpoints;
 #[path = "store/import.rs"]
 mod import;
 #[path = "store/inbox.rs"]

@@ -132,7 +132,12 @@ struct Server {
 
 impl Server {
     async fn start(store: &Store) -> Result<Server> {
-        let state = AppState::new(store.clone(), Policy::default_policy()).await?;
+        let state = AppState::new(
+            store.clone(),
+            Policy::default_policy(),
+            &ServeConfig::default(),
+        )
+        .await?;
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let base = format!("http://{}", listener.local_addr()?);

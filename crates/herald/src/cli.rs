@@ -32,7 +32,8 @@ pub struct PolicyArgs {
 /// How `herald serve` runs: flags over `HERALD_…` variables over the configuration file.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// A configuration file (TOML: `listen`, `db`, `policy`, `body_limit`).
+    /// A configuration file (TOML: `listen`, `db`, `policy`, `body_limit`, and
+    /// `allow_private` under `[webhooks]`).
     #[arg(long, env = "HERALD_CONFIG")]
     pub config: Option<PathBuf>,
     /// The address to listen on [default: 127.0.0.1:8080].
@@ -47,6 +48,10 @@ pub struct ServeArgs {
     /// The largest request body accepted, in bytes [default: 64 MiB].
     #[arg(long, env = "HERALD_BODY_LIMIT")]
     pub body_limit: Option<usize>,
+    /// Allow webhook endpoints on loopback, private and link-local addresses (refused by
+    /// default, so that a registered URL cannot reach into this network) [default: false].
+    #[arg(long, env = "HERALD_WEBHOOKS_ALLOW_PRIVATE", num_args = 0..=1, default_missing_value = "true")]
+    pub webhooks_allow_private: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use herald_domain::Policy;
-use herald_server::config::Settings;
+use herald_server::config::{Settings, WebhookSettings};
 use herald_server::{serve, shutdown_signal, AppState, ServeConfig};
 use herald_store::Store;
 
@@ -19,6 +19,9 @@ pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
             db: args.db,
             policy: args.policy,
             body_limit: args.body_limit,
+            webhooks: WebhookSettings {
+                allow_private: args.webhooks_allow_private,
+            },
         },
     )
     .map_err(anyhow::Error::msg)?;
@@ -30,7 +33,7 @@ pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
     let store = Store::open(&config.db)
         .await
         .with_context(|| format!("could not open {}", config.db.display()))?;
-    let state = AppState::new(store.clone(), policy).await?;
+    let state = AppState::new(store.clone(), policy, &config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("could not listen on {}", config.listen))?;

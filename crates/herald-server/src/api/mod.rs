@@ -2,6 +2,7 @@
 
 mod deliveries;
 mod directory;
+mod endpoints;
 mod inbox;
 mod messages;
 mod meta;
@@ -53,6 +54,14 @@ use crate::state::AppState;
         deliveries::list_deliveries,
         deliveries::get_delivery,
         deliveries::post_retry,
+        endpoints::post_endpoint,
+        endpoints::list_endpoints,
+        endpoints::get_endpoint,
+        endpoints::delete_endpoint,
+        endpoints::rotate_endpoint,
+        endpoints::disable_endpoint,
+        endpoints::enable_endpoint,
+        endpoints::test_endpoint,
     ),
     components(schemas(
         Problem,
@@ -117,6 +126,27 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
         .route("/v1/deliveries", get(deliveries::list_deliveries))
         .route("/v1/deliveries/{id}", get(deliveries::get_delivery))
         .route("/v1/deliveries/{id}/retry", post(deliveries::post_retry))
+        .route(
+            "/v1/endpoints",
+            post(endpoints::post_endpoint).get(endpoints::list_endpoints),
+        )
+        .route(
+            "/v1/endpoints/{id}",
+            get(endpoints::get_endpoint).delete(endpoints::delete_endpoint),
+        )
+        .route(
+            "/v1/endpoints/{id}/rotate",
+            post(endpoints::rotate_endpoint),
+        )
+        .route(
+            "/v1/endpoints/{id}/disable",
+            post(endpoints::disable_endpoint),
+        )
+        .route(
+            "/v1/endpoints/{id}/enable",
+            post(endpoints::enable_endpoint),
+        )
+        .route("/v1/endpoints/{id}/test", post(endpoints::test_endpoint))
         .fallback(meta::no_route)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(middleware::from_fn_with_state(

@@ -4,8 +4,8 @@
 
 use herald_domain::explain::Explanation;
 use herald_store::{
-    Brief, Content, DecisionView, DeliveryView, MessageSummary, MessageView, PartnerCopyView,
-    ThreadSummary,
+    Attempt, Brief, Content, DecisionView, DeliveryView, Endpoint, MessageSummary, MessageView,
+    PartnerCopyView, ThreadSummary,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -181,4 +181,27 @@ pub struct DeliveryList {
     pub deliveries: Vec<DeliveryView>,
     /// Pass as `before` for the following page; null on the last.
     pub next: Option<String>,
+}
+
+/// An endpoint with its signing secret, shown once: when it is registered or rotated.
+#[derive(Serialize, ToSchema)]
+pub struct EndpointWithSecret {
+    #[serde(flatten)]
+    pub endpoint: Endpoint,
+    /// The new signing secret (`whsec_…`); keep it, as it is not shown again.
+    pub secret: String,
+}
+
+/// The caller's endpoints.
+#[derive(Serialize, ToSchema)]
+pub struct EndpointList {
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// A test event sent to an endpoint, and how the attempt went.
+#[derive(Serialize, ToSchema)]
+pub struct TestEvent {
+    /// The event's `webhook-id` header.
+    pub webhook_id: String,
+    pub attempt: Attempt,
 }

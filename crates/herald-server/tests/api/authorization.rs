@@ -5,7 +5,7 @@
 //! `teams-outage`: adatum hears directly, and its distributor northwind and reseller
 //! tailspin are told.
 
-use herald_store::KeyFor;
+use herald_store::{KeyFor, NewEndpoint, Principal};
 use serde_json::{json, Value};
 
 use crate::common::{conformance, Server};
@@ -33,6 +33,9 @@ fn allowed(caller: &str) -> Option<&'static [&'static str]> {
         "partner of record" => Some(&["northwind", "adatum", "adatum-bp", "fourth", "fourth-e3"]),
         "reseller" => Some(&["tailspin", "adatum", "adatum-bp"]),
         "customer" => Some(&["adatum", "adatum-bp"]),
+        // Each its own id, on the endpoint it registers.
+        "unrelated partner" => Some(&["proseware"]),
+        "another customer" => Some(&["alpine"]),
         _ => Some(&[]),
     }
 }
@@ -56,8 +59,9 @@ struct Case {
     statuses: [u16; 9],
 }
 
-/// The matrix; `delivery` is one of the customer adatum's deliveries.
-fn cases(delivery: i64) -> Vec<Case> {
+/// The requests of the matrix; `delivery` is one of the customer adatum's deliveries,
+/// and `endpoint` a webhook endpoint of northwind, the partner of record.
+fn cases(delivery: i64, endpoint: &str) -> Vec<Case> {
     let new_message = json!({"id": "fresh-notice", "cloud": "global", "category": "service_incident", "services": ["teams"], "title": "Again"});
     let global_world = crate::common::world_of("global");
     let adatum = conformance("world.json")["customers"][1].clone();
@@ -207,6 +211,62 @@ fn cases(delivery: i64) -> Vec<Case> {
             body: Value::Null,
             statuses: [401, 401, 409, 404, 404, 404, 404, 409, 404],
         },
+        Case {
+            method: "POST",
+            path: "/v1/endpoints".into(),
+            body: json!({"url": "https://203.0.113.7/hooks", "categories": ["service_incident"]}),
+            statuses: [401, 401, 201, 201, 201, 201, 201, 201, 201],
+        },
+        Case {
+            method: "POST",
+            path: "/v1/endpoints".into(),
+            body: json!({"url": "https://203.0.113.7/hooks", "mode": "per_customer"}),
+            statuses: [401, 401, 422, 422, 201, 201, 201, 422, 422],
+        },
+        Case {
+            method: "GET",
+            path: "/v1/endpoints".into(),
+            body: Value::Null,
+            statuses: [401, 401, 200, 200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: "GET",
+            path: format!("/v1/endpoints/{endpoint}"),
+            body: Value::Null,
+            statuses: [401, 401, 404, 404, 200, 404, 404, 404, 404],
+        },
+        Case {
+            method: "POST",
+            path: format!("/v1/endpoints/{endpoint}/rotate"),
+            body: Value::Null,
+            statuses: [401, 401, 404, 404, 200, 404, 404, 404, 404],
+        },
+        Case {
+            method: "POST",
+            path: format!("/v1/endpoints/{endpoint}/disable"),
+            body: Value::Null,
+            statuses: [401, 401, 404, 404, 200, 404, 404, 404, 404],
+        },
+        Case {
+            method: "POST",
+            path: format!("/v1/endpoints/{endpoint}/enable"),
+            body: Value::Null,
+            statuses: [401, 401, 404, 404, 200, 404, 404, 404, 404],
+        },
+        // The endpoint is on loopback, which this server refuses to send to: the attempt
+        // is refused, and nothing leaves the machine.
+        Case {
+            method: "POST",
+            path: format!("/v1/endpoints/{endpoint}/test"),
+            body: Value::Null,
+            statuses: [401, 401, 404, 404, 200, 404, 404, 404, 404],
+        },
+        Case {
+            method: "DELETE",
+            path: format!("/v1/endpoints/{endpoint}"),
+            body: Value::Null,
+            statuses: [401, 401, 404, 404, 204, 404, 404, 404, 404],
+        },
     ]
 }
 
@@ -262,8 +322,27 @@ async fn every_endpoint_answers_every_caller_as_it_may_and_leaks_nothing() {
         .as_i64()
         .unwrap();
 
+    let endpoint = server
+        .store
+        .create_endpoint(
+            &Principal::Partner {
+                cloud: "global".into(),
+                partner: "northwind".into(),
+            },
+            NewEndpoint {
+                url: "http://127.0.0.1:9/hooks".into(),
+                description: String::new(),
+                categories: None,
+                mode: None,
+            },
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            1_700_000_000_002,
+        )
+        .await
+        .unwrap();
+
     let mut failures = Vec::new();
-    for case in cases(adatums) {
+    for case in cases(adatums, &endpoint.id) {
         for ((caller, key), want) in CALLERS.iter().zip(&keys).zip(case.statuses) {
             let (status, body) = match case.method {
                 "GET" => server.get(key, &case.path).await,

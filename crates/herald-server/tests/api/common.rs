@@ -72,12 +72,12 @@ impl Server {
         Server::start_with(ServeConfig::default()).await
     }
 
-    /// A server over a new, empty database, with `config`'s body limit.
+    /// A server over a new, empty database, configured by `config`.
     pub async fn start_with(config: ServeConfig) -> Server {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let path = dir.path().join("herald.db");
         let store = Store::open(&path).await.expect("the store opens");
-        let state = AppState::new(store.clone(), Policy::default_policy())
+        let state = AppState::new(store.clone(), Policy::default_policy(), &config)
             .await
             .expect("the state loads");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

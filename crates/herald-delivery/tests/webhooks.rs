@@ -1,0 +1,394 @@
+//! The webhook channel against a receiver Herald did not write: a Python server that
+//! verifies every request with the PyPI `standardwebhooks` package and reports what it
+//! saw, one JSON line per request (`tests/support/webhook_receiver.py`).
+//!
+//! Signatures verify, also across a secret rotation (both secrets during the overlap, only
+//! the new one after); events share one kept-alive connection; 410 Gone disables the
+//! endpoint; redirects are not followed; a slow receiver is given up on within the bound;
+//! and the guard keeps Herald from reaching inner addresses, at registration and at send
+//! time, unless told otherwise.
+
+mod support;
+#[path = "support/webhook_receiver.rs"]
+mod webhook_receiver;
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use herald_delivery::{check_url, Guard, GuardError, Secret, Sender, SenderConfig};
+use herald_store::{AttemptOutcome, Mode, NewEndpoint, Principal, Store};
+use serde_json::json;
+use webhook_receiver::Receiver;
+
+/// A sender allowed to reach the receiver on loopback.
+fn loopback_sender() -> Sender {
+    Sender::new(SenderConfig {
+        guard: Guard {
+            allow_private: true,
+        },
+        ..SenderConfig::default()
+    })
+    .expect("a sender")
+}
+
+/// Now, in Unix seconds: the receiver checks the timestamp is recent.
+fn now_s() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn event(n: usize) -> Vec<u8> {
+    serde_json::to_vec(&json!({"type": "message.published", "timestamp": "2026-11-25T10:00:00Z", "data": {"n": n, "title": "Teams sign-in failures — Störung 障害"}})).unwrap()
+}
+
+#[tokio::test]
+async fn every_event_is_signed_so_that_the_reference_implementation_verifies_it_over_one_connection(
+) {
+    let secret = Secret::generate().unwrap();
+    let other = Secret::generate().unwrap();
+    let mut receiver = Receiver::start();
+    receiver.know("secret", &secret);
+    receiver.know("other", &other);
+    let sender = loopback_sender();
+    let mut connections = std::collections::BTreeSet::new();
+    for n in 0..5 {
+        let id = format!("msg_{n}");
+        let body = event(n);
+        let attempt = sender
+            .send(
+                &receiver.url("127.0.0.1", "/ok"),
+                std::slice::from_ref(&secret),
+                &id,
+                now_s(),
+                &body,
+            )
+            .await;
+        assert_eq!(attempt.outcome, AttemptOutcome::Delivered, "{attempt:?}");
+        assert_eq!(attempt.code, Some(200));
+        assert_eq!(attempt.reply.as_deref(), Some(r#"{"ok": true}"#));
+        assert_eq!(attempt.error, None);
+        let seen = receiver.next();
+        assert_eq!(seen["verified"], json!({"secret": true, "other": false}));
+        assert_eq!(seen["webhook_id"], id);
+        assert_eq!(seen["content_type"], "application/json");
+        assert_eq!(seen["body"].as_str().unwrap().as_bytes(), &body[..]);
+        connections.insert(seen["client_port"].as_u64().unwrap());
+    }
+    assert_eq!(
+        connections.len(),
+        1,
+        "one kept-alive connection carries every event: {connections:?}"
+    );
+}
+
+#[tokio::test]
+async fn across_a_rotation_both_secrets_verify_during_the_overlap_and_only_the_new_one_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("herald.db")).await.unwrap();
+    let (old, new) = (Secret::generate().unwrap(), Secret::generate().unwrap());
+    let mut receiver = Receiver::start();
+    receiver.know("old", &old);
+    receiver.know("new", &new);
+    let vendor = Principal::Vendor {
+        cloud: "global".into(),
+    };
+    let t0 = 1_800_000_000_000;
+    let endpoint = store
+        .create_endpoint(
+            &vendor,
+            NewEndpoint {
+                url: receiver.url("127.0.0.1", "/ok"),
+                description: "operations".into(),
+                categories: None,
+                mode: None,
+            },
+            &old.to_string(),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(endpoint.mode, Mode::Aggregated);
+    let hour = 3_600_000;
+    let sender = loopback_sender();
+    let send_at = |at: i64| {
+        let (store, sender, endpoint) = (&store, &sender, &endpoint);
+        async move {
+            let secrets: Vec<Secret> = store
+                .signing_secrets(&endpoint.id, at)
+                .await
+                .unwrap()
+                .iter()
+                .map(|s| Secret::parse(s).unwrap())
+                .collect();
+            let attempt = sender
+                .send(&endpoint.url, &secrets, "msg_rotation", now_s(), &event(0))
+                .await;
+            assert_eq!(attempt.outcome, AttemptOutcome::Delivered, "{attempt:?}");
+            secrets.len()
+        }
+    };
+
+    assert_eq!(send_at(t0 + hour - 1).await, 1, "before the rotation");
+    assert_eq!(
+        receiver.next()["verified"],
+        json!({"old": true, "new": false})
+    );
+    store
+        .rotate_endpoint_secret(&vendor, &endpoint.id, &new.to_string(), t0 + hour, hour)
+        .await
+        .unwrap()
+        .expect("the vendor's endpoint");
+    assert_eq!(send_at(t0 + hour + 60_000).await, 2, "during the overlap");
+    let during = receiver.next();
+    assert_eq!(during["verified"], json!({"old": true, "new": true}));
+    assert_eq!(during["signatures"].as_array().unwrap().len(), 2);
+    assert_eq!(send_at(t0 + 2 * hour).await, 1, "once the overlap is over");
+    let after = receiver.next();
+    assert_eq!(after["verified"], json!({"old": false, "new": true}));
+    assert_eq!(after["signatures"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_receiver_answering_410_is_gone_and_its_endpoint_disabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("herald.db")).await.unwrap();
+    let secret = Secret::generate().unwrap();
+    let mut receiver = Receiver::start();
+    receiver.know("secret", &secret);
+    let partner = Principal::Partner {
+        cloud: "global".into(),
+        partner: "northwind".into(),
+    };
+    let endpoint = store
+        .create_endpoint(
+            &partner,
+            NewEndpoint {
+                url: receiver.url("127.0.0.1", "/gone"),
+                description: String::new(),
+                categories: Some(vec!["service_incident".into()]),
+                mode: Some(Mode::PerCustomer),
+            },
+            &secret.to_string(),
+            1,
+        )
+        .await
+        .unwrap();
+    let listed = store
+        .endpoints_for("global", "service_incident")
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![endpoint.clone()]);
+
+    let attempt = loopback_sender()
+        .send(&endpoint.url, &[secret], "msg_gone", now_s(), &event(0))
+        .await;
+    assert_eq!(attempt.outcome, AttemptOutcome::Gone, "{attempt:?}");
+    assert_eq!(attempt.code, Some(410));
+    assert_eq!(attempt.reply.as_deref(), Some("this endpoint is gone"));
+    assert_eq!(receiver.next()["verified"]["secret"], true);
+
+    let disabled = store.endpoint_gone(&endpoint.id, 2).await.unwrap().unwrap();
+    assert_eq!(disabled.disabled_at, Some(2));
+    assert_eq!(
+        disabled.disabled_reason.as_deref(),
+        Some("the receiver answered 410 Gone")
+    );
+    assert!(store
+        .endpoints_for("global", "service_incident")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let secret = Secret::generate().unwrap();
+    let mut receiver = Receiver::start();
+    receiver.know("secret", &secret);
+    let sender = loopback_sender();
+    let secrets = [secret];
+    let attempt = sender
+        .send(
+            &receiver.url("127.0.0.1", "/redirect"),
+            &secrets,
+            "msg_redirect",
+            now_s(),
+            &event(0),
+        )
+        .await;
+    assert_eq!(attempt.outcome, AttemptOutcome::Failed, "{attempt:?}");
+    assert_eq!(attempt.code, Some(302));
+    assert!(
+        attempt
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("does not follow"),
+        "{attempt:?}"
+    );
+    assert_eq!(receiver.next()["path"], "/redirect");
+    // Had the redirect been followed, /target would be reported before this marker.
+    sender
+        .send(
+            &receiver.url("127.0.0.1", "/marker"),
+            &secrets,
+            "msg_marker",
+            now_s(),
+            b"{}",
+        )
+        .await;
+    assert_eq!(receiver.next()["path"], "/marker");
+}
+
+#[tokio::test]
+async fn a_slow_receiver_is_given_up_on_within_the_bound() {
+    let secret = Secret::generate().unwrap();
+    let mut receiver = Receiver::start();
+    receiver.know("secret", &secret);
+    let bound = Duration::from_millis(500);
+    let sender = Sender::new(SenderConfig {
+        timeout: bound,
+        guard: Guard {
+            allow_private: true,
+        },
+        ..SenderConfig::default()
+    })
+    .unwrap();
+    let started = Instant::now();
+    let attempt = sender
+        .send(
+            &receiver.url("127.0.0.1", "/slow"),
+            &[secret],
+            "msg_slow",
+            now_s(),
+            &event(0),
+        )
+        .await;
+    let took = started.elapsed();
+    assert_eq!(attempt.outcome, AttemptOutcome::Failed, "{attempt:?}");
+    assert_eq!(
+        attempt.error.as_deref(),
+        Some("the receiver did not answer in time")
+    );
+    assert!(
+        took >= bound && took < bound + Duration::from_secs(2),
+        "{took:?}"
+    );
+    assert_eq!(receiver.next()["path"], "/slow");
+}
+
+#[tokio::test]
+async fn a_receiver_not_listening_fails_and_may_be_tried_again() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", closed.local_addr().unwrap());
+    drop(closed);
+    let attempt = loopback_sender()
+        .send(
+            &url,
+            &[Secret::generate().unwrap()],
+            "msg_closed",
+            now_s(),
+            b"{}",
+        )
+        .await;
+    assert_eq!(attempt.outcome, AttemptOutcome::Failed, "{attempt:?}");
+    assert_eq!(attempt.code, None);
+    assert!(attempt.error.is_some());
+}
+
+#[tokio::test]
+async fn the_guard_refuses_inner_addresses_at_registration_unless_allowed() {
+    let refused = Guard::default();
+    let allowed = Guard {
+        allow_private: true,
+    };
+    for (url, kind) in [
+        ("http://127.0.0.1:8080/hooks", "a loopback address"),
+        ("https://10.1.2.3/hooks", "a private address"),
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            "the cloud metadata address",
+        ),
+        ("http://[::1]/hooks", "a loopback address"),
+        ("http://[fd00:ec2::254]/", "the cloud metadata address"),
+        ("http://[::ffff:192.168.0.1]/", "a private address"),
+        ("http://localhost:8080/hooks", "a loopback address"),
+        ("http://2130706433/", "a loopback address"),
+    ] {
+        match check_url(url, refused).await {
+            Err(GuardError::Refused { kind: why, .. }) => assert_eq!(why, kind, "{url}"),
+            other => panic!("{url}: {other:?}"),
+        }
+        check_url(url, allowed)
+            .await
+            .unwrap_or_else(|e| panic!("{url} is allowed when private addresses are: {e}"));
+    }
+    assert!(check_url("https://203.0.113.7/hooks", refused)
+        .await
+        .is_ok());
+    for url in ["ftp://203.0.113.7/", "file:///etc/passwd"] {
+        assert!(
+            matches!(check_url(url, allowed).await, Err(GuardError::Scheme(_))),
+            "{url}"
+        );
+    }
+    assert!(matches!(
+        check_url("not a url", allowed).await,
+        Err(GuardError::Unparsable { .. })
+    ));
+    let e = check_url("http://localhost/", refused).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "\"localhost\" is 127.0.0.1, a loopback address, which Herald does not send to; register a public address"
+    );
+}
+
+#[tokio::test]
+async fn the_guard_refuses_inner_addresses_at_send_time_also_behind_a_name() {
+    let secret = Secret::generate().unwrap();
+    let mut receiver = Receiver::start();
+    receiver.know("secret", &secret);
+    let guarded = Sender::new(SenderConfig::default()).unwrap();
+    let secrets = [secret];
+    for url in [
+        receiver.url("127.0.0.1", "/literal"),
+        receiver.url("localhost", "/name"),
+        receiver.url("[::1]", "/v6"),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://10.0.0.1/hooks".to_owned(),
+    ] {
+        let attempt = guarded
+            .send(&url, &secrets, "msg_inner", now_s(), b"{}")
+            .await;
+        assert_eq!(
+            attempt.outcome,
+            AttemptOutcome::Refused,
+            "{url}: {attempt:?}"
+        );
+        assert_eq!(attempt.code, None);
+        assert!(
+            attempt
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("which Herald does not send to"),
+            "{url}: {attempt:?}"
+        );
+    }
+    // None of them reached the receiver: the first request it reports is this one, sent
+    // by name through a sender allowed to reach loopback.
+    let attempt = loopback_sender()
+        .send(
+            &receiver.url("localhost", "/allowed"),
+            &secrets,
+            "msg_allowed",
+            now_s(),
+            b"{}",
+        )
+        .await;
+    assert_eq!(attempt.outcome, AttemptOutcome::Delivered, "{attempt:?}");
+    let seen = receiver.next();
+    assert_eq!(seen["path"], "/allowed");
+    assert_eq!(seen["verified"]["secret"], true);
+}

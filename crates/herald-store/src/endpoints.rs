@@ -1,0 +1,444 @@
+//! Webhook endpoints: where an organisation wants its copies POSTed, which categories it
+//! wants, and the secrets its events are signed with.
+//!
+//! An endpoint belongs to the vendor in one cloud, to one partner or to one customer, and
+//! every call that reads or changes one names its owner: another owner's endpoint is
+//! simply not found. An endpoint id is `ep_` and 8 random bytes in lowercase hex.
+//!
+//! Secrets are made by the caller (the delivery crate draws them) and kept, since signing
+//! needs them. The newest signs alone until it is rotated; the one it replaces goes on
+//! signing beside it until its `expires_at`, so a receiver can switch to the new secret
+//! without losing an event. A disabled endpoint keeps its secrets and is sent nothing
+//! until it is enabled again.
+
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::keys::{hex, random, Principal};
+use crate::store::{Store, StoreError};
+
+/// Random bytes in an endpoint's id.
+const ID_BYTES: usize = 8;
+/// How long a rotated secret goes on signing beside its successor unless told otherwise:
+/// 24 hours, in milliseconds.
+pub const DEFAULT_OVERLAP_MS: i64 = 24 * 60 * 60 * 1000;
+/// Why an endpoint is disabled after its receiver answered 410 Gone.
+pub const GONE_REASON: &str = "the receiver answered 410 Gone";
+/// The columns [`endpoint`] reads, in its order.
+const COLUMNS: &str = "id, cloud, owner_kind, owner, url, description, categories, mode, \
+                       created_at, disabled_at, disabled_reason";
+
+/// How a partner's events are cut.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Mode {
+    /// One event per message, listing every customer it concerns.
+    #[default]
+    Aggregated,
+    /// One event per message and customer (partners only).
+    PerCustomer,
+}
+
+impl Mode {
+    /// The name stored in `endpoints.mode`.
+    fn as_str(self) -> &'static str {
+        match self {
+            Mode::Aggregated => "aggregated",
+            Mode::PerCustomer => "per_customer",
+        }
+    }
+
+    fn parse(id: &str, text: &str) -> Result<Mode, StoreError> {
+        match text {
+            "aggregated" => Ok(Mode::Aggregated),
+            "per_customer" => Ok(Mode::PerCustomer),
+            other => Err(StoreError::Damaged(format!(
+                "endpoint \"{id}\" is stored with mode \"{other}\", which no endpoint is made with"
+            ))),
+        }
+    }
+}
+
+/// An endpoint to register, its URL already checked by the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEndpoint {
+    pub url: String,
+    pub description: String,
+    /// The categories sent to it; `None` for all.
+    pub categories: Option<Vec<String>>,
+    /// [`Mode::Aggregated`] when not given.
+    pub mode: Option<Mode>,
+}
+
+/// A registered endpoint, without its secrets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Endpoint {
+    /// `ep_` and 16 hexadecimal digits.
+    pub id: String,
+    pub cloud: String,
+    /// `vendor`, `partner` or `customer`.
+    pub owner_kind: String,
+    /// The partner's or customer's id; absent for the vendor's endpoints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    pub url: String,
+    pub description: String,
+    /// The categories sent to it; absent for all.
+    pub categories: Option<Vec<String>>,
+    pub mode: Mode,
+    /// When it was registered, in Unix milliseconds.
+    pub created_at: i64,
+    /// When it was disabled, in Unix milliseconds; absent while it is enabled.
+    pub disabled_at: Option<i64>,
+    /// Why it was disabled.
+    pub disabled_reason: Option<String>,
+}
+
+impl Endpoint {
+    /// Whether events are sent to it.
+    pub fn enabled(&self) -> bool {
+        self.disabled_at.is_none()
+    }
+}
+
+/// The `WHERE` clause that keeps an owner's endpoints, and its values.
+struct Owner<'a> {
+    cloud: &'a str,
+    kind: &'static str,
+    subject: Option<&'a str>,
+}
+
+impl<'a> Owner<'a> {
+    const WHERE: &'static str = "cloud = ? AND owner_kind = ? AND owner IS ?";
+
+    fn of(principal: &'a Principal) -> Owner<'a> {
+        let (kind, subject) = principal.columns();
+        Owner {
+            cloud: principal.cloud(),
+            kind,
+            subject,
+        }
+    }
+
+    fn bind<'q>(
+        &self,
+        query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>
+    where
+        'a: 'q,
+    {
+        query.bind(self.cloud).bind(self.kind).bind(self.subject)
+    }
+}
+
+impl Store {
+    /// Registers `new` for `owner` at `now` (Unix milliseconds), signing with `secret`
+    /// (`whsec_…`) from then on. `per_customer` is refused for anyone but a partner.
+    pub async fn create_endpoint(
+        &self,
+        owner: &Principal,
+        new: NewEndpoint,
+        secret: &str,
+        now: i64,
+    ) -> Result<Endpoint, StoreError> {
+        let mode = new.mode.unwrap_or_default();
+        if mode == Mode::PerCustomer && !matches!(owner, Principal::Partner { .. }) {
+            return Err(StoreError::PerCustomerForPartnersOnly);
+        }
+        let owner = Owner::of(owner);
+        let categories = new
+            .categories
+            .as_ref()
+            .map(|c| serde_json::to_string(c).expect("strings serialise"));
+        let (_turn, mut tx) = self.begin_write().await?;
+        // Two endpoints drawing the same 8-byte id is all but impossible; if it happens,
+        // the second draws again rather than fail.
+        let id = loop {
+            let id = format!("ep_{}", hex(&random::<ID_BYTES>()?));
+            let inserted = owner
+                .bind(sqlx::query(
+                    "INSERT INTO endpoints (cloud, owner_kind, owner, id, url, description, categories, mode, created_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                ))
+                .bind(&id)
+                .bind(&new.url)
+                .bind(&new.description)
+                .bind(&categories)
+                .bind(mode.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if inserted == 1 {
+                break id;
+            }
+        };
+        add_secret(&mut tx, &id, secret, now).await?;
+        let endpoint = read(&mut tx, &id).await?;
+        tx.commit().await?;
+        Ok(endpoint)
+    }
+
+    /// `owner`'s endpoints, oldest first.
+    pub async fn endpoints(&self, owner: &Principal) -> Result<Vec<Endpoint>, StoreError> {
+        Owner::of(owner)
+            .bind(sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM endpoints WHERE {} ORDER BY created_at, id",
+                Owner::WHERE
+            )))
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(endpoint)
+            .collect()
+    }
+
+    /// `owner`'s endpoint `id`, if it has one.
+    pub async fn endpoint(
+        &self,
+        owner: &Principal,
+        id: &str,
+    ) -> Result<Option<Endpoint>, StoreError> {
+        Owner::of(owner)
+            .bind(sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM endpoints WHERE {} AND id = ?",
+                Owner::WHERE
+            )))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(endpoint)
+            .transpose()
+    }
+
+    /// Gives `owner`'s endpoint `id` the new signing secret `secret` at `now`; the secrets
+    /// it signed with so far go on signing beside it until `now + overlap_ms` at the
+    /// latest (0: not at all). `None` when `owner` has no such endpoint.
+    pub async fn rotate_endpoint_secret(
+        &self,
+        owner: &Principal,
+        id: &str,
+        secret: &str,
+        now: i64,
+        overlap_ms: i64,
+    ) -> Result<Option<Endpoint>, StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        if !owns(&mut tx, owner, id).await? {
+            return Ok(None);
+        }
+        sqlx::query("DELETE FROM endpoint_secrets WHERE endpoint = ? AND expires_at <= ?")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let until = now.saturating_add(overlap_ms.max(0));
+        sqlx::query(
+            "UPDATE endpoint_secrets SET expires_at = ?1 \
+             WHERE endpoint = ?2 AND (expires_at IS NULL OR expires_at > ?1)",
+        )
+        .bind(until)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        add_secret(&mut tx, id, secret, now).await?;
+        let endpoint = read(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(Some(endpoint))
+    }
+
+    /// Disables `owner`'s endpoint `id` at `now` for `reason`: nothing more is sent to it.
+    /// Disabling a disabled endpoint keeps when and why it was first disabled.
+    pub async fn disable_endpoint(
+        &self,
+        owner: &Principal,
+        id: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<Option<Endpoint>, StoreError> {
+        self.set_disabled(Some(owner), id, Some((now, reason)))
+            .await
+    }
+
+    /// Enables `owner`'s endpoint `id` again.
+    pub async fn enable_endpoint(
+        &self,
+        owner: &Principal,
+        id: &str,
+    ) -> Result<Option<Endpoint>, StoreError> {
+        self.set_disabled(Some(owner), id, None).await
+    }
+
+    /// Disables endpoint `id`, whoever owns it, because its receiver answered 410 Gone at
+    /// `now`. `None` when there is no such endpoint (it was deleted meanwhile).
+    pub async fn endpoint_gone(&self, id: &str, now: i64) -> Result<Option<Endpoint>, StoreError> {
+        self.set_disabled(None, id, Some((now, GONE_REASON))).await
+    }
+
+    /// Disables (`Some((now, reason))`) or enables (`None`) endpoint `id`, of `owner` when
+    /// one is named.
+    async fn set_disabled(
+        &self,
+        owner: Option<&Principal>,
+        id: &str,
+        disabled: Option<(i64, &str)>,
+    ) -> Result<Option<Endpoint>, StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        if let Some(owner) = owner {
+            if !owns(&mut tx, owner, id).await? {
+                return Ok(None);
+            }
+        }
+        let (at, reason) = disabled.unzip();
+        let changed = sqlx::query(
+            "UPDATE endpoints SET disabled_at = ?1, disabled_reason = ?2 \
+             WHERE id = ?3 AND (?1 IS NULL OR disabled_at IS NULL)",
+        )
+        .bind(at)
+        .bind(reason)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() == 0 && owner.is_none() && !exists(&mut tx, id).await? {
+            return Ok(None);
+        }
+        let endpoint = read(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(Some(endpoint))
+    }
+
+    /// Deletes `owner`'s endpoint `id` and its secrets; `false` when it has no such
+    /// endpoint.
+    pub async fn delete_endpoint(&self, owner: &Principal, id: &str) -> Result<bool, StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let deleted = Owner::of(owner)
+            .bind(sqlx::query(&format!(
+                "DELETE FROM endpoints WHERE {} AND id = ?",
+                Owner::WHERE
+            )))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted == 1)
+    }
+
+    /// The secrets endpoint `id` signs with at `now`: the newest first, then those rotated
+    /// out whose overlap has not ended.
+    pub async fn signing_secrets(&self, id: &str, now: i64) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT secret FROM endpoint_secrets \
+             WHERE endpoint = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY id DESC",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The enabled endpoints of `cloud` that want messages of `category`, by id: those a
+    /// message of that category is sent to.
+    pub async fn endpoints_for(
+        &self,
+        cloud: &str,
+        category: &str,
+    ) -> Result<Vec<Endpoint>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM endpoints \
+             WHERE cloud = ? AND disabled_at IS NULL \
+             AND (categories IS NULL OR EXISTS (SELECT 1 FROM json_each(endpoints.categories) WHERE value = ?)) \
+             ORDER BY id"
+        ))
+        .bind(cloud)
+        .bind(category)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(endpoint)
+        .collect()
+    }
+}
+
+/// Adds `secret` to endpoint `id`'s signing secrets at `now`.
+async fn add_secret(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: &str,
+    secret: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO endpoint_secrets (endpoint, created_at, secret) VALUES (?, ?, ?)")
+        .bind(id)
+        .bind(now)
+        .bind(secret)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Whether `owner` has endpoint `id`.
+async fn owns(
+    tx: &mut Transaction<'_, Sqlite>,
+    owner: &Principal,
+    id: &str,
+) -> Result<bool, StoreError> {
+    Ok(Owner::of(owner)
+        .bind(sqlx::query(&format!(
+            "SELECT 1 FROM endpoints WHERE {} AND id = ?",
+            Owner::WHERE
+        )))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some())
+}
+
+/// Whether endpoint `id` exists.
+async fn exists(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<bool, StoreError> {
+    Ok(sqlx::query("SELECT 1 FROM endpoints WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some())
+}
+
+/// Endpoint `id` as stored now.
+async fn read(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<Endpoint, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM endpoints WHERE id = ?"))
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    endpoint(&row)
+}
+
+/// An endpoint's row, read through [`COLUMNS`].
+fn endpoint(row: &SqliteRow) -> Result<Endpoint, StoreError> {
+    let id: String = row.get(0);
+    let categories = row
+        .get::<Option<String>, _>(6)
+        .map(|text| {
+            serde_json::from_str(&text).map_err(|e| {
+                StoreError::Damaged(format!(
+                    "the categories of endpoint \"{id}\" do not parse: {e}"
+                ))
+            })
+        })
+        .transpose()?;
+    let mode = Mode::parse(&id, row.get(7))?;
+    Ok(Endpoint {
+        cloud: row.get(1),
+        owner_kind: row.get(2),
+        owner: row.get(3),
+        url: row.get(4),
+        description: row.get(5),
+        categories,
+        mode,
+        created_at: row.get(8),
+        disabled_at: row.get(9),
+        disabled_reason: row.get(10),
+        id,
+    })
+}
