@@ -2,3 +2,6 @@
 //! channel (email over SMTP, webhooks signed per the Standard Webhooks specification),
 //! record every attempt, retry on a schedule and end in a dead letter. The inbox channel
 //! needs no worker: a publish writes the copies the API serves in its own transaction.
+
+pub mod email;
+pub mod sink;

@@ -1,0 +1,508 @@
+//! Email over SMTP: the mail one delivery sends, how a copy reads in its reader's locale,
+//! and the [`Mailer`] that hands it to any SMTP server and reports one [`Attempt`].
+//!
+//! The server is named by one URL (`HERALD_SMTP_URL`): `smtp://host:port` in the clear,
+//! `smtp://host:port?tls=required` for STARTTLS, `smtps://host:port` for TLS from the first
+//! byte, with `user:password@` before the host to log in. TLS is rustls with the Mozilla
+//! roots, plus one extra root certificate for a server signed by a private authority.
+//! Connections are pooled and reused across deliveries.
+//!
+//! Every mail is multipart/alternative (plain text and HTML), says its language in
+//! `Content-Language`, and carries a `Message-ID` made from the delivery's id and the store's
+//! name, so a receiver that sees the same id twice knows it is a retry of one delivery.
+//! Header values are encoded by lettre: a carriage return or line feed in a subject or a
+//! name becomes an encoded word, never a new header, and an address holding one does not
+//! parse and is refused.
+
+use std::error::Error as _;
+use std::fmt::Write as _;
+use std::str::FromStr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use herald_domain::message::Content;
+use herald_store::{Attempt, AttemptOutcome};
+use lettre::message::header::{Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+/// A mailer that cannot be set up, and what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum MailerError {
+    #[error("HERALD_SMTP_URL is not an SMTP server Herald can use ({0}); write smtp://host:port, smtp://host:port?tls=required for STARTTLS or smtps://host:port, with user:password@ before the host to log in")]
+    Url(String),
+    #[error("the sender {from:?} is not a mailbox ({reason}); write it as name@example.com or as Name <name@example.com>")]
+    From { from: String, reason: String },
+    #[error("the extra root certificate cannot be used ({0}); give one PEM certificate (-----BEGIN CERTIFICATE-----)")]
+    RootCertificate(String),
+    #[error("an extra root certificate was given, but HERALD_SMTP_URL uses no TLS; use smtps:// or add ?tls=required")]
+    RootCertificateWithoutTls,
+}
+
+/// How the [`Mailer`] reaches its SMTP server.
+#[derive(Clone, Debug)]
+pub struct MailerConfig {
+    /// The server's URL (`smtp://`, `smtp://…?tls=required`, `smtps://`, with optional
+    /// `user:password@`).
+    pub url: String,
+    /// The sender: `name@example.com` or `Name <name@example.com>`. Its domain ends every
+    /// `Message-ID`.
+    pub from: String,
+    /// One more root certificate (PEM) to trust, for a server signed by a private authority.
+    pub extra_root_ca: Option<Vec<u8>>,
+    /// How many connections the pool keeps open at most.
+    pub pool_size: u32,
+    /// How long one command may wait for the server.
+    pub timeout: Duration,
+}
+
+impl MailerConfig {
+    /// A pool of 8 connections and a 30-second timeout.
+    pub fn new(url: &str, from: &str) -> MailerConfig {
+        MailerConfig {
+            url: url.to_owned(),
+            from: from.to_owned(),
+            extra_root_ca: None,
+            pool_size: 8,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What one email delivery sends: to whom, in which locale, and the letter itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mail {
+    /// The delivery's id (`delivery_attempts.delivery`).
+    pub delivery: i64,
+    /// The store's own name (`store_identity`), so ids of two databases never meet.
+    pub store: String,
+    /// The reader's address.
+    pub to: String,
+    /// The reader's name, when the directory has one.
+    pub to_name: Option<String>,
+    /// The locale the letter is written in.
+    pub locale: String,
+    pub letter: Letter,
+}
+
+/// A copy as its reader reads it: subject, plain text and HTML.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Letter {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// A subscription or customer a copy names: its id and, when known, its name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Named {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+impl Named {
+    /// `Name (id)`, or the id alone.
+    fn label(&self) -> String {
+        match &self.name {
+            Some(name) => format!("{name} ({})", self.id),
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// One of a partner's customers a message touches, with that partner's subscriptions with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerNames {
+    pub customer: Named,
+    pub subscriptions: Vec<Named>,
+}
+
+/// What a copy may name (POLICY.md, "What each copy may say").
+#[derive(Clone, Copy, Debug)]
+pub enum Names<'a> {
+    /// The customer's own copy: the subscriptions it names.
+    Customer(&'a [Named]),
+    /// A partner's copy: its customers the message touches, each with this partner's
+    /// subscriptions.
+    Partner(&'a [CustomerNames]),
+}
+
+/// The letter of one copy: the message's title and body in `locale` (picked by the
+/// fallback chain of [`Content::text`]), then what the copy may name. The HTML escapes
+/// every text it shows.
+pub fn compose(content: &Content, locale: &str, names: Names<'_>) -> Letter {
+    let title = content.text(&content.title, locale).trim();
+    let body = content.text(&content.body, locale).trim();
+    let subject = if title.is_empty() {
+        body.lines().find(|l| !l.trim().is_empty()).map_or_else(
+            || "A notice".to_owned(),
+            |l| l.trim().chars().take(100).collect(),
+        )
+    } else {
+        title.to_owned()
+    };
+    let (heading, lines): (&str, Vec<String>) = match names {
+        Names::Customer(subscriptions) => (
+            "This concerns your subscriptions:",
+            subscriptions.iter().map(Named::label).collect(),
+        ),
+        Names::Partner(customers) => (
+            "This concerns your customers:",
+            customers
+                .iter()
+                .map(|c| {
+                    let subscriptions: Vec<String> =
+                        c.subscriptions.iter().map(Named::label).collect();
+                    if subscriptions.is_empty() {
+                        c.customer.label()
+                    } else {
+                        format!("{}: {}", c.customer.label(), subscriptions.join(", "))
+                    }
+                })
+                .collect(),
+        ),
+    };
+
+    let mut text = String::new();
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n<h1>{}</h1>\n",
+        escape(locale),
+        escape(&subject),
+        escape(&subject)
+    );
+    text.push_str(&subject);
+    text.push_str("\n\n");
+    if !body.is_empty() {
+        text.push_str(body);
+        text.push_str("\n\n");
+        for paragraph in body.split("\n\n").filter(|p| !p.trim().is_empty()) {
+            let lines: Vec<String> = paragraph.trim().lines().map(escape).collect();
+            let _ = writeln!(html, "<p>{}</p>", lines.join("<br>\n"));
+        }
+    }
+    if !lines.is_empty() {
+        text.push_str(heading);
+        text.push('\n');
+        let _ = writeln!(html, "<p>{}</p>\n<ul>", escape(heading));
+        for line in &lines {
+            let _ = writeln!(text, "- {line}");
+            let _ = writeln!(html, "<li>{}</li>", escape(line));
+        }
+        html.push_str("</ul>\n");
+    }
+    html.push_str("</body>\n</html>\n");
+    Letter {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// `text` with the five characters HTML gives meaning to written as entities.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The `Content-Language` header (RFC 3282).
+#[derive(Clone)]
+struct ContentLanguage(String);
+
+impl Header for ContentLanguage {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Content-Language")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ContentLanguage(s.to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// Whether `locale` looks like a language tag (`de`, `pt-BR`, `zh-Hant-TW`).
+fn is_language_tag(locale: &str) -> bool {
+    !locale.is_empty()
+        && locale.len() <= 35
+        && locale
+            .split('-')
+            .all(|p| !p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Sends mail through one SMTP server over a pool of connections.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    /// The domain of the sender, which ends every `Message-ID`.
+    domain: String,
+}
+
+impl Mailer {
+    /// A mailer for the server at `url`, sending as `from`, trusting `extra_root_ca` (PEM)
+    /// besides the usual roots; its pool keeps at most 8 connections.
+    pub fn new(url: &str, from: &str, extra_root_ca: Option<&[u8]>) -> Result<Mailer, MailerError> {
+        Mailer::with_config(&MailerConfig {
+            extra_root_ca: extra_root_ca.map(<[u8]>::to_vec),
+            ..MailerConfig::new(url, from)
+        })
+    }
+
+    /// A mailer as `config` says.
+    pub fn with_config(config: &MailerConfig) -> Result<Mailer, MailerError> {
+        let from = Mailbox::from_str(&config.from).map_err(|e| MailerError::From {
+            from: config.from.clone(),
+            reason: e.to_string(),
+        })?;
+        let domain = from.email.domain().to_owned();
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.url)
+            .map_err(|e| MailerError::Url(e.to_string()))?;
+        if let Some(pem) = &config.extra_root_ca {
+            builder = builder.tls(tls_with_root(&config.url, pem)?);
+        }
+        let transport = builder
+            .timeout(Some(config.timeout))
+            .pool_config(PoolConfig::new().max_size(config.pool_size.max(1)))
+            .build();
+        Ok(Mailer {
+            transport,
+            from,
+            domain,
+        })
+    }
+
+    /// The `Message-ID` of `mail`: `<d{delivery}.{store}@{domain of the sender}>`.
+    pub fn message_id(&self, mail: &Mail) -> String {
+        format!("<d{}.{}@{}>", mail.delivery, mail.store, self.domain)
+    }
+
+    /// The mail as lettre builds it, or why it cannot be sent, as a sentence.
+    fn message(&self, mail: &Mail) -> Result<Message, String> {
+        let address = Address::from_str(&mail.to).map_err(|e| {
+            format!(
+                "the address {:?} is not an email address Herald can send to ({e}); correct the contact's email in the directory",
+                mail.to
+            )
+        })?;
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(mail.to_name.clone(), address))
+            .subject(mail.letter.subject.clone())
+            .message_id(Some(self.message_id(mail)));
+        if is_language_tag(&mail.locale) {
+            builder = builder.header(ContentLanguage(mail.locale.clone()));
+        }
+        builder
+            .multipart(MultiPart::alternative_plain_html(
+                mail.letter.text.clone(),
+                mail.letter.html.clone(),
+            ))
+            .map_err(|e| format!("the mail to {:?} cannot be built ({e})", mail.to))
+    }
+
+    /// The mail as it goes over the wire, headers and body, or why it cannot be sent.
+    pub fn render(&self, mail: &Mail) -> Result<Vec<u8>, String> {
+        self.message(mail).map(|m| m.formatted())
+    }
+
+    /// Sends one mail and reports the attempt: a 2xx reply is delivered; a permanent
+    /// refusal (5xx) or an address that does not parse is refused; a temporary refusal
+    /// (4xx), a refused login, a connection or TLS failure is failed, to be tried again.
+    pub async fn send(&self, mail: &Mail) -> Attempt {
+        let at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let started = Instant::now();
+        let result = match self.message(mail) {
+            Ok(message) => Ok(self.transport.send(message).await),
+            Err(sentence) => Err(sentence),
+        };
+        let latency_us = started.elapsed().as_micros() as i64;
+        let attempt = |outcome, code: Option<u16>, reply: Option<String>, error| Attempt {
+            at,
+            latency_us,
+            outcome,
+            code: code.map(i64::from),
+            reply,
+            error,
+        };
+        match result {
+            Err(sentence) => attempt(AttemptOutcome::Refused, None, None, Some(sentence)),
+            Ok(Ok(response)) => attempt(
+                AttemptOutcome::Delivered,
+                Some(response.code().into()),
+                Some(response.message().collect::<Vec<_>>().join(" ")),
+                None,
+            ),
+            Ok(Err(e)) => {
+                match e.status() {
+                    Some(code) => {
+                        let code = u16::from(code);
+                        let reply = e.source().map(|s| s.to_string());
+                        let said = reply.as_deref().unwrap_or("");
+                        let (outcome, error) = if matches!(code, 530 | 534 | 535 | 538) {
+                            (
+                            AttemptOutcome::Failed,
+                            format!("the SMTP server refused Herald's login ({code} {said}); check the user and password in HERALD_SMTP_URL"),
+                        )
+                        } else if e.is_permanent() {
+                            (
+                            AttemptOutcome::Refused,
+                            format!("the SMTP server refused the mail to {} for good ({code} {said})", mail.to),
+                        )
+                        } else {
+                            (
+                            AttemptOutcome::Failed,
+                            format!("the SMTP server asked to try the mail to {} again later ({code} {said})", mail.to),
+                        )
+                        };
+                        attempt(outcome, Some(code), reply, Some(error))
+                    }
+                    None => attempt(
+                        AttemptOutcome::Failed,
+                        None,
+                        None,
+                        Some(format!(
+                        "could not hand the mail to the SMTP server ({}); it will be tried again",
+                        chain(&e)
+                    )),
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// An error and every cause under it, each once.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause = cause.to_string();
+        if !out.contains(&cause) {
+            out.push_str(": ");
+            out.push_str(&cause);
+        }
+        source = source.and_then(|s| s.source());
+    }
+    out
+}
+
+/// The TLS mode of `url` (as lettre reads it) with `pem` trusted besides the usual roots.
+fn tls_with_root(url: &str, pem: &[u8]) -> Result<Tls, MailerError> {
+    let parsed = url::Url::parse(url).map_err(|e| MailerError::Url(e.to_string()))?;
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| MailerError::Url("it names no host".to_owned()))?
+        .to_owned();
+    let certificate =
+        Certificate::from_pem(pem).map_err(|e| MailerError::RootCertificate(chain(&e)))?;
+    let parameters = TlsParameters::builder(host)
+        .add_root_certificate(certificate)
+        .build_rustls()
+        .map_err(|e| MailerError::RootCertificate(chain(&e)))?;
+    let tls = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
+    match (parsed.scheme(), tls.as_deref()) {
+        ("smtps", _) => Ok(Tls::Wrapper(parameters)),
+        ("smtp", Some("required")) => Ok(Tls::Required(parameters)),
+        ("smtp", Some("opportunistic")) => Ok(Tls::Opportunistic(parameters)),
+        _ => Err(MailerError::RootCertificateWithoutTls),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_domain::wire::Text;
+    use std::collections::BTreeMap;
+
+    fn content() -> Content {
+        let title = BTreeMap::from([
+            ("en".to_owned(), "Renewal <soon> & more".to_owned()),
+            ("de".to_owned(), "Verlängerung".to_owned()),
+        ]);
+        let body = BTreeMap::from([
+            (
+                "en".to_owned(),
+                "First line.\nSecond <b>line</b>.".to_owned(),
+            ),
+            ("de".to_owned(), "Erste Zeile.".to_owned()),
+        ]);
+        Content::new(
+            Some(Text::Localized(title)),
+            Some(Text::Localized(body)),
+            "en".to_owned(),
+        )
+    }
+
+    #[test]
+    fn a_letter_reads_in_the_readers_language_and_escapes_its_html() {
+        let subscriptions = [Named {
+            id: "sub-1".to_owned(),
+            name: Some("Mail & Calendar".to_owned()),
+        }];
+        let letter = compose(&content(), "de", Names::Customer(&subscriptions));
+        assert_eq!(letter.subject, "Verlängerung");
+        assert!(letter.text.contains("Erste Zeile."));
+        assert!(letter.text.contains("- Mail & Calendar (sub-1)"));
+        assert!(letter.html.contains("<li>Mail &amp; Calendar (sub-1)</li>"));
+
+        let letter = compose(&content(), "en", Names::Customer(&[]));
+        assert_eq!(letter.subject, "Renewal <soon> & more");
+        assert!(letter
+            .html
+            .contains("<h1>Renewal &lt;soon&gt; &amp; more</h1>"));
+        assert!(letter.html.contains("Second &lt;b&gt;line&lt;/b&gt;."));
+        assert!(!letter.text.contains("This concerns"));
+    }
+
+    #[test]
+    fn a_partners_letter_lists_its_customers_with_their_subscriptions() {
+        let customers = [CustomerNames {
+            customer: Named {
+                id: "c-1".to_owned(),
+                name: Some("Contoso".to_owned()),
+            },
+            subscriptions: vec![
+                Named {
+                    id: "s-1".to_owned(),
+                    name: None,
+                },
+                Named {
+                    id: "s-2".to_owned(),
+                    name: None,
+                },
+            ],
+        }];
+        let letter = compose(&content(), "fr", Names::Partner(&customers));
+        assert_eq!(letter.subject, "Renewal <soon> & more");
+        assert!(letter
+            .text
+            .contains("This concerns your customers:\n- Contoso (c-1): s-1, s-2\n"));
+    }
+
+    #[test]
+    fn only_language_tags_become_content_language() {
+        assert!(is_language_tag("de"));
+        assert!(is_language_tag("zh-Hant-TW"));
+        assert!(!is_language_tag("de\r\nBcc: x@example.com"));
+        assert!(!is_language_tag(""));
+        assert!(!is_language_tag("en--US"));
+    }
+}
