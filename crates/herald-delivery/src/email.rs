@@ -17,6 +17,7 @@
 use std::error::Error as _;
 use std::fmt::Write as _;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use herald_domain::message::Content;
@@ -26,6 +27,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::sync::Semaphore;
 
 /// A mailer that cannot be set up, and what to change.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +53,7 @@ pub struct MailerConfig {
     pub from: String,
     /// One more root certificate (PEM) to trust, for a server signed by a private authority.
     pub extra_root_ca: Option<Vec<u8>>,
-    /// How many connections the pool keeps open at most.
+    /// How many connections the pool keeps open, and so how many mails are sent at once.
     pub pool_size: u32,
     /// How long one command may wait for the server.
     pub timeout: Duration,
@@ -246,6 +248,9 @@ fn is_language_tag(locale: &str) -> bool {
 #[derive(Clone)]
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// One permit per pooled connection: lettre's pool opens another connection whenever
+    /// all are busy, so sends wait here instead.
+    connections: Arc<Semaphore>,
     from: Mailbox,
     /// The domain of the sender, which ends every `Message-ID`.
     domain: String,
@@ -253,7 +258,8 @@ pub struct Mailer {
 
 impl Mailer {
     /// A mailer for the server at `url`, sending as `from`, trusting `extra_root_ca` (PEM)
-    /// besides the usual roots; its pool keeps at most 8 connections.
+    /// besides the usual roots; its pool keeps at most 8 connections and lives on the Tokio
+    /// runtime it is made in.
     pub fn new(url: &str, from: &str, extra_root_ca: Option<&[u8]>) -> Result<Mailer, MailerError> {
         Mailer::with_config(&MailerConfig {
             extra_root_ca: extra_root_ca.map(<[u8]>::to_vec),
@@ -261,7 +267,7 @@ impl Mailer {
         })
     }
 
-    /// A mailer as `config` says.
+    /// A mailer as `config` says. Its pool lives on the Tokio runtime it is made in.
     pub fn with_config(config: &MailerConfig) -> Result<Mailer, MailerError> {
         let from = Mailbox::from_str(&config.from).map_err(|e| MailerError::From {
             from: config.from.clone(),
@@ -273,12 +279,14 @@ impl Mailer {
         if let Some(pem) = &config.extra_root_ca {
             builder = builder.tls(tls_with_root(&config.url, pem)?);
         }
+        let pool_size = config.pool_size.max(1);
         let transport = builder
             .timeout(Some(config.timeout))
-            .pool_config(PoolConfig::new().max_size(config.pool_size.max(1)))
+            .pool_config(PoolConfig::new().max_size(pool_size))
             .build();
         Ok(Mailer {
             transport,
+            connections: Arc::new(Semaphore::new(pool_size as usize)),
             from,
             domain,
         })
@@ -299,7 +307,7 @@ impl Mailer {
         })?;
         let mut builder = Message::builder()
             .from(self.from.clone())
-            .to(Mailbox::new(mail.to_name.clone(), address))
+            .to(Mailbox::new(mail.to_name.as_deref().map(one_line), address))
             .subject(mail.letter.subject.clone())
             .message_id(Some(self.message_id(mail)));
         if is_language_tag(&mail.locale) {
@@ -327,7 +335,14 @@ impl Mailer {
             .map_or(0, |d| d.as_millis() as i64);
         let started = Instant::now();
         let result = match self.message(mail) {
-            Ok(message) => Ok(self.transport.send(message).await),
+            Ok(message) => {
+                let _connection = self
+                    .connections
+                    .acquire()
+                    .await
+                    .expect("the mailer never closes its semaphore");
+                Ok(self.transport.send(message).await)
+            }
             Err(sentence) => Err(sentence),
         };
         let latency_us = started.elapsed().as_micros() as i64;
@@ -386,6 +401,14 @@ impl Mailer {
     }
 }
 
+/// `name` with every control character (a line break above all) made a space: lettre
+/// encodes what a name may hold, but not a line break.
+fn one_line(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// An error and every cause under it, each once.
 fn chain(error: &dyn std::error::Error) -> String {
     let mut out = error.to_string();
@@ -401,6 +424,9 @@ fn chain(error: &dyn std::error::Error) -> String {
     out
 }
 
+/// The line that opens a PEM certificate.
+const CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----";
+
 /// The TLS mode of `url` (as lettre reads it) with `pem` trusted besides the usual roots.
 fn tls_with_root(url: &str, pem: &[u8]) -> Result<Tls, MailerError> {
     let parsed = url::Url::parse(url).map_err(|e| MailerError::Url(e.to_string()))?;
@@ -408,6 +434,14 @@ fn tls_with_root(url: &str, pem: &[u8]) -> Result<Tls, MailerError> {
         .host_str()
         .ok_or_else(|| MailerError::Url("it names no host".to_owned()))?
         .to_owned();
+    if !pem
+        .windows(CERTIFICATE.len())
+        .any(|w| w == CERTIFICATE.as_bytes())
+    {
+        return Err(MailerError::RootCertificate(
+            "it holds no PEM certificate".to_owned(),
+        ));
+    }
     let certificate =
         Certificate::from_pem(pem).map_err(|e| MailerError::RootCertificate(chain(&e)))?;
     let parameters = TlsParameters::builder(host)
