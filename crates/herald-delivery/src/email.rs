@@ -5,28 +5,35 @@
 //! `smtp://host:port?tls=required` for STARTTLS, `smtps://host:port` for TLS from the first
 //! byte, with `user:password@` before the host to log in. TLS is rustls with the Mozilla
 //! roots, plus one extra root certificate for a server signed by a private authority.
-//! Connections are pooled and reused across deliveries.
+//!
+//! The mailer keeps its own pool of lettre connections: at most `pool_size` open, as many
+//! mails sent at once, a connection reused while it has been idle less than 30 seconds.
+//! Its TCP connections send without Nagle's algorithm, so a mail is not held back waiting
+//! for the server to acknowledge the one before.
 //!
 //! Every mail is multipart/alternative (plain text and HTML), says its language in
 //! `Content-Language`, and carries a `Message-ID` made from the delivery's id and the store's
 //! name, so a receiver that sees the same id twice knows it is a retry of one delivery.
-//! Header values are encoded by lettre: a carriage return or line feed in a subject or a
-//! name becomes an encoded word, never a new header, and an address holding one does not
-//! parse and is refused.
+//! Header values are encoded by lettre: a carriage return or line feed in a subject
+//! becomes an encoded word and one in a name a space, never a new header, and an address
+//! holding one does not parse and is refused.
 
 use std::error::Error as _;
 use std::fmt::Write as _;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use herald_domain::message::Content;
 use herald_store::{Attempt, AttemptOutcome};
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::transport::smtp::PoolConfig;
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::response::Response;
+use lettre::{Address, Message};
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 /// A mailer that cannot be set up, and what to change.
@@ -247,19 +254,78 @@ fn is_language_tag(locale: &str) -> bool {
 /// Sends mail through one SMTP server over a pool of connections.
 #[derive(Clone)]
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    /// One permit per pooled connection: lettre's pool opens another connection whenever
-    /// all are busy, so sends wait here instead.
-    connections: Arc<Semaphore>,
+    server: Arc<Server>,
     from: Mailbox,
     /// The domain of the sender, which ends every `Message-ID`.
     domain: String,
 }
 
+/// The SMTP server and the connections open to it.
+struct Server {
+    host: String,
+    port: u16,
+    security: Security,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+    timeout: Duration,
+    /// Connections between mails, each with the time it was last used.
+    idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
+    /// One permit per connection the pool may hold: a send waits for one.
+    permits: Semaphore,
+}
+
+/// How a connection is protected.
+enum Security {
+    /// In the clear (`smtp://`).
+    Plain,
+    /// STARTTLS (`smtp://…?tls=required`, or `?tls=opportunistic`, which goes on in the
+    /// clear when the server offers none).
+    StartTls {
+        parameters: TlsParameters,
+        required: bool,
+    },
+    /// TLS from the first byte (`smtps://`).
+    Wrapper(TlsParameters),
+}
+
+/// Why a mail did not reach the server's final reply.
+enum Trouble {
+    /// The server answered with an error, or lettre could not go on.
+    Smtp(lettre::transport::smtp::Error),
+    /// The TCP connection could not be made or broke.
+    Io(std::io::Error),
+    /// STARTTLS was required and the server does not offer it.
+    NoStartTls,
+    /// The server did not answer in time.
+    TimedOut(Duration),
+}
+
+impl std::fmt::Display for Trouble {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Trouble::Smtp(e) => f.write_str(&chain(e)),
+            Trouble::Io(e) => write!(f, "network error: {e}"),
+            Trouble::NoStartTls => f.write_str(
+                "the server does not offer STARTTLS, which HERALD_SMTP_URL requires (?tls=required)",
+            ),
+            Trouble::TimedOut(after) => write!(f, "the server did not answer within {after:?}"),
+        }
+    }
+}
+
+impl From<lettre::transport::smtp::Error> for Trouble {
+    fn from(e: lettre::transport::smtp::Error) -> Self {
+        Trouble::Smtp(e)
+    }
+}
+
+/// How long a connection may sit idle before it is closed rather than used: servers drop
+/// idle clients after a few minutes, and a mail sent on a dropped connection is sent twice.
+const IDLE: Duration = Duration::from_secs(30);
+
 impl Mailer {
     /// A mailer for the server at `url`, sending as `from`, trusting `extra_root_ca` (PEM)
-    /// besides the usual roots; its pool keeps at most 8 connections and lives on the Tokio
-    /// runtime it is made in.
+    /// besides the usual roots; its pool keeps at most 8 connections.
     pub fn new(url: &str, from: &str, extra_root_ca: Option<&[u8]>) -> Result<Mailer, MailerError> {
         Mailer::with_config(&MailerConfig {
             extra_root_ca: extra_root_ca.map(<[u8]>::to_vec),
@@ -267,26 +333,70 @@ impl Mailer {
         })
     }
 
-    /// A mailer as `config` says. Its pool lives on the Tokio runtime it is made in.
+    /// A mailer as `config` says. No connection is opened until the first mail.
     pub fn with_config(config: &MailerConfig) -> Result<Mailer, MailerError> {
         let from = Mailbox::from_str(&config.from).map_err(|e| MailerError::From {
             from: config.from.clone(),
             reason: e.to_string(),
         })?;
         let domain = from.email.domain().to_owned();
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.url)
-            .map_err(|e| MailerError::Url(e.to_string()))?;
-        if let Some(pem) = &config.extra_root_ca {
-            builder = builder.tls(tls_with_root(&config.url, pem)?);
-        }
-        let pool_size = config.pool_size.max(1);
-        let transport = builder
-            .timeout(Some(config.timeout))
-            .pool_config(PoolConfig::new().max_size(pool_size))
-            .build();
+        let url = url::Url::parse(&config.url).map_err(|e| MailerError::Url(e.to_string()))?;
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| MailerError::Url("it names no host".to_owned()))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let tls = url
+            .query_pairs()
+            .find(|(k, _)| k == "tls")
+            .map(|(_, v)| v.into_owned());
+        let parameters = || tls_parameters(&host, config.extra_root_ca.as_deref());
+        let (security, port) = match (url.scheme(), tls.as_deref()) {
+            ("smtp", None) if config.extra_root_ca.is_some() => {
+                return Err(MailerError::RootCertificateWithoutTls)
+            }
+            ("smtp", None) => (Security::Plain, 25),
+            ("smtp", Some(mode @ ("required" | "opportunistic"))) => (
+                Security::StartTls {
+                    parameters: parameters()?,
+                    required: mode == "required",
+                },
+                587,
+            ),
+            ("smtps", None) => (Security::Wrapper(parameters()?), 465),
+            (scheme, tls) => {
+                return Err(MailerError::Url(match tls {
+                    Some(tls) => format!(
+                        "it asks for tls={tls}, which is neither required nor opportunistic"
+                    ),
+                    None => format!("its scheme is {scheme}:"),
+                }))
+            }
+        };
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|s| s.into_owned())
+                .map_err(|e| MailerError::Url(format!("its user or password is not UTF-8 ({e})")))
+        };
+        let credentials = match url.password() {
+            Some(password) => Some(Credentials::new(decode(url.username())?, decode(password)?)),
+            None => None,
+        };
+        let pool_size = config.pool_size.max(1) as usize;
         Ok(Mailer {
-            transport,
-            connections: Arc::new(Semaphore::new(pool_size as usize)),
+            server: Arc::new(Server {
+                port: url.port().unwrap_or(port),
+                host,
+                security,
+                credentials,
+                hello: ClientId::default(),
+                timeout: config.timeout,
+                idle: Mutex::new(Vec::with_capacity(pool_size)),
+                permits: Semaphore::new(pool_size),
+            }),
             from,
             domain,
         })
@@ -335,14 +445,7 @@ impl Mailer {
             .map_or(0, |d| d.as_millis() as i64);
         let started = Instant::now();
         let result = match self.message(mail) {
-            Ok(message) => {
-                let _connection = self
-                    .connections
-                    .acquire()
-                    .await
-                    .expect("the mailer never closes its semaphore");
-                Ok(self.transport.send(message).await)
-            }
+            Ok(message) => Ok(self.server.send(&message).await),
             Err(sentence) => Err(sentence),
         };
         let latency_us = started.elapsed().as_micros() as i64;
@@ -362,42 +465,133 @@ impl Mailer {
                 Some(response.message().collect::<Vec<_>>().join(" ")),
                 None,
             ),
-            Ok(Err(e)) => {
-                match e.status() {
-                    Some(code) => {
-                        let code = u16::from(code);
-                        let reply = e.source().map(|s| s.to_string());
-                        let said = reply.as_deref().unwrap_or("");
-                        let (outcome, error) = if matches!(code, 530 | 534 | 535 | 538) {
-                            (
-                            AttemptOutcome::Failed,
-                            format!("the SMTP server refused Herald's login ({code} {said}); check the user and password in HERALD_SMTP_URL"),
-                        )
-                        } else if e.is_permanent() {
-                            (
-                            AttemptOutcome::Refused,
-                            format!("the SMTP server refused the mail to {} for good ({code} {said})", mail.to),
-                        )
-                        } else {
-                            (
-                            AttemptOutcome::Failed,
-                            format!("the SMTP server asked to try the mail to {} again later ({code} {said})", mail.to),
-                        )
-                        };
-                        attempt(outcome, Some(code), reply, Some(error))
-                    }
-                    None => attempt(
+            Ok(Err(Trouble::Smtp(e))) if e.status().is_some() => {
+                let code = e.status().map_or(0, u16::from);
+                let reply = e.source().map(|s| s.to_string());
+                let said = reply.as_deref().unwrap_or("");
+                let (outcome, error) = if matches!(code, 530 | 534 | 535 | 538) {
+                    (
                         AttemptOutcome::Failed,
-                        None,
-                        None,
-                        Some(format!(
-                        "could not hand the mail to the SMTP server ({}); it will be tried again",
-                        chain(&e)
-                    )),
-                    ),
-                }
+                        format!("the SMTP server refused Herald's login ({code} {said}); check the user and password in HERALD_SMTP_URL"),
+                    )
+                } else if e.is_permanent() {
+                    (
+                        AttemptOutcome::Refused,
+                        format!("the SMTP server refused the mail to {} for good ({code} {said})", mail.to),
+                    )
+                } else {
+                    (
+                        AttemptOutcome::Failed,
+                        format!("the SMTP server asked to try the mail to {} again later ({code} {said})", mail.to),
+                    )
+                };
+                attempt(outcome, Some(code), reply, Some(error))
+            }
+            Ok(Err(trouble)) => attempt(
+                AttemptOutcome::Failed,
+                None,
+                None,
+                Some(format!(
+                    "could not hand the mail to the SMTP server at {}:{} ({trouble}); it will be tried again",
+                    self.server.host, self.server.port
+                )),
+            ),
+        }
+    }
+}
+
+impl Server {
+    /// Sends `message` over an idle connection, or a new one; a connection that is still
+    /// sound afterwards goes back to the pool. A reused connection that broke before the
+    /// server answered is replaced once.
+    async fn send(&self, message: &Message) -> Result<Response, Trouble> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the mailer never closes its semaphore");
+        let data = message.formatted();
+        loop {
+            let (mut connection, reused) = match self.take_idle() {
+                Some(connection) => (connection, true),
+                None => (self.within(self.connect()).await?, false),
+            };
+            let sent = self
+                .within(async { Ok(connection.send(message.envelope(), &data).await?) })
+                .await;
+            if !connection.has_broken() && !matches!(sent, Err(Trouble::TimedOut(_))) {
+                self.idle
+                    .lock()
+                    .expect("no send panics holding the pool")
+                    .push((connection, Instant::now()));
+            }
+            match sent {
+                Err(Trouble::Smtp(e)) if reused && e.status().is_none() => continue,
+                sent => return sent,
             }
         }
+    }
+
+    /// An idle connection used recently enough, closing the ones that sat too long.
+    fn take_idle(&self) -> Option<AsyncSmtpConnection> {
+        let mut idle = self.idle.lock().expect("no send panics holding the pool");
+        while let Some((connection, since)) = idle.pop() {
+            if since.elapsed() < IDLE {
+                return Some(connection);
+            }
+        }
+        None
+    }
+
+    /// `work`, or [`Trouble::TimedOut`] when it takes longer than the timeout.
+    async fn within<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, Trouble>>,
+    ) -> Result<T, Trouble> {
+        tokio::time::timeout(self.timeout, work)
+            .await
+            .map_err(|_| Trouble::TimedOut(self.timeout))?
+    }
+
+    /// A new connection: TCP without Nagle's algorithm (lettre writes a mail and the line
+    /// that ends it apart, and the server would hold back its acknowledgement of the first
+    /// for 40 ms), then TLS or STARTTLS, then the login.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Trouble> {
+        let mut connection = match &self.security {
+            Security::Wrapper(parameters) => {
+                AsyncSmtpConnection::connect_tokio1(
+                    (self.host.as_str(), self.port),
+                    Some(self.timeout),
+                    &self.hello,
+                    Some(parameters.clone()),
+                    None,
+                )
+                .await?
+            }
+            Security::Plain | Security::StartTls { .. } => {
+                let tcp = TcpStream::connect((self.host.as_str(), self.port))
+                    .await
+                    .map_err(Trouble::Io)?;
+                tcp.set_nodelay(true).map_err(Trouble::Io)?;
+                AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello).await?
+            }
+        };
+        if let Security::StartTls {
+            parameters,
+            required,
+        } = &self.security
+        {
+            if connection.can_starttls() {
+                connection.starttls(parameters.clone(), &self.hello).await?;
+            } else if *required {
+                connection.abort().await;
+                return Err(Trouble::NoStartTls);
+            }
+        }
+        if let Some(credentials) = &self.credentials {
+            connection.auth(DEFAULT_MECHANISMS, credentials).await?;
+        }
+        Ok(connection)
     }
 }
 
@@ -427,37 +621,25 @@ fn chain(error: &dyn std::error::Error) -> String {
 /// The line that opens a PEM certificate.
 const CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----";
 
-/// The TLS mode of `url` (as lettre reads it) with `pem` trusted besides the usual roots.
-fn tls_with_root(url: &str, pem: &[u8]) -> Result<Tls, MailerError> {
-    let parsed = url::Url::parse(url).map_err(|e| MailerError::Url(e.to_string()))?;
-    let host = parsed
-        .host_str()
-        .ok_or_else(|| MailerError::Url("it names no host".to_owned()))?
-        .to_owned();
-    if !pem
-        .windows(CERTIFICATE.len())
-        .any(|w| w == CERTIFICATE.as_bytes())
-    {
-        return Err(MailerError::RootCertificate(
-            "it holds no PEM certificate".to_owned(),
-        ));
+/// TLS to `host` with the usual roots, and `extra_root_ca` (PEM) when given.
+fn tls_parameters(host: &str, extra_root_ca: Option<&[u8]>) -> Result<TlsParameters, MailerError> {
+    let mut builder = TlsParameters::builder(host.to_owned());
+    if let Some(pem) = extra_root_ca {
+        if !pem
+            .windows(CERTIFICATE.len())
+            .any(|w| w == CERTIFICATE.as_bytes())
+        {
+            return Err(MailerError::RootCertificate(
+                "it holds no PEM certificate".to_owned(),
+            ));
+        }
+        let certificate =
+            Certificate::from_pem(pem).map_err(|e| MailerError::RootCertificate(chain(&e)))?;
+        builder = builder.add_root_certificate(certificate);
     }
-    let certificate =
-        Certificate::from_pem(pem).map_err(|e| MailerError::RootCertificate(chain(&e)))?;
-    let parameters = TlsParameters::builder(host)
-        .add_root_certificate(certificate)
+    builder
         .build_rustls()
-        .map_err(|e| MailerError::RootCertificate(chain(&e)))?;
-    let tls = parsed
-        .query_pairs()
-        .find(|(k, _)| k == "tls")
-        .map(|(_, v)| v.into_owned());
-    match (parsed.scheme(), tls.as_deref()) {
-        ("smtps", _) => Ok(Tls::Wrapper(parameters)),
-        ("smtp", Some("required")) => Ok(Tls::Required(parameters)),
-        ("smtp", Some("opportunistic")) => Ok(Tls::Opportunistic(parameters)),
-        _ => Err(MailerError::RootCertificateWithoutTls),
-    }
+        .map_err(|e| MailerError::RootCertificate(chain(&e)))
 }
 
 #[cfg(test)]

@@ -575,11 +575,8 @@ async fn the_sink_takes_pooled_mail_from_lettre_and_unstuffs_dots() {
     );
     assert!(sink.wait_for(41, Duration::from_secs(10)).await);
     assert_eq!(sink.count(), 41);
-    assert!(
-        sink.connections() <= 2,
-        "{} connections for a pool of 2",
-        sink.connections()
-    );
+    // 41 mails, 40 of them at once, over the pool's 2 connections and no more.
+    assert_eq!(sink.connections(), 2);
 
     let kept = sink.kept();
     let first = &kept[0];
