@@ -6,7 +6,7 @@
 //! (the end-of-data line, dot-unstuffing), `RSET`, `NOOP`, `QUIT`, and pipelined commands.
 //! It offers no TLS and no login. It counts the mails and the connections it accepted, keeps
 //! the last `keep` mails in memory, and serves at most [`MAX_CONNECTIONS`] connections at a
-//! time. Dropping the [`Sink`] closes it and every connection.
+//! time. [`Sink::stop`] or dropping the [`Sink`] closes it and every connection.
 
 use std::collections::VecDeque;
 use std::io;
@@ -107,6 +107,14 @@ impl Sink {
         tokio::time::timeout(within, receiver.wait_for(|c| *c >= count))
             .await
             .is_ok_and(|r| r.is_ok())
+    }
+}
+
+impl Sink {
+    /// Stops listening and closes every connection; the port is free once this returns.
+    pub async fn stop(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
     }
 }
 

@@ -722,3 +722,27 @@ async fn the_sink_speaks_smtp_to_a_client_by_hand() {
     assert_eq!(kept[1].data, b"body\r\n");
     assert_eq!(sink.connections(), 1);
 }
+
+#[tokio::test]
+async fn a_pooled_connection_the_server_dropped_is_replaced() {
+    let first = Sink::start("127.0.0.1:0", 10)
+        .await
+        .expect("the sink starts");
+    let addr = first.addr();
+    let mailer = Mailer::with_config(&MailerConfig {
+        pool_size: 1,
+        ..MailerConfig::new(&format!("smtp://{addr}"), FROM)
+    })
+    .expect("a mailer");
+    let attempt = mailer.send(&mail(300, "dana@customer.example", "en")).await;
+    assert_eq!(attempt.outcome, AttemptOutcome::Delivered, "{attempt:?}");
+    assert_eq!(first.count(), 1);
+
+    // The server goes away with the pooled connection and comes back on the same port.
+    first.stop().await;
+    let second = Sink::start(addr, 10).await.expect("the sink starts again");
+    let attempt = mailer.send(&mail(301, "jo@customer.example", "en")).await;
+    assert_eq!(attempt.outcome, AttemptOutcome::Delivered, "{attempt:?}");
+    assert_eq!(second.count(), 1);
+    assert_eq!(second.kept()[0].to, ["jo@customer.example"]);
+}
