@@ -62,7 +62,8 @@ pub struct MailerConfig {
     pub extra_root_ca: Option<Vec<u8>>,
     /// How many connections the pool keeps open, and so how many mails are sent at once.
     pub pool_size: u32,
-    /// How long one command may wait for the server.
+    /// How long making a connection, or sending one mail over it, may take before the
+    /// attempt fails.
     pub timeout: Duration,
 }
 

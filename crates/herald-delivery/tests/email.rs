@@ -507,8 +507,8 @@ async fn an_unreachable_server_fails_for_now() {
         .contains("could not hand the mail"));
 }
 
-#[tokio::test]
-async fn a_mailer_that_cannot_work_says_what_to_change() {
+#[test]
+fn a_mailer_that_cannot_work_says_what_to_change() {
     let error = Mailer::new("http://127.0.0.1:25", FROM, None)
         .err()
         .expect("refused");

@@ -31,7 +31,7 @@ const GOAL_EMAILS_PER_S: f64 = 1_000.0;
 pub async fn bench_deliver(emails: usize, pool: u32) -> Result<Value> {
     ensure!(emails > 0, "--emails must be at least 1");
     ensure!(pool > 0, "--pool must be at least 1");
-    Ok(json!({ "email": bench_email(emails, pool).await? }))
+    Ok(json!({ "bench": "deliver", "email": bench_email(emails, pool).await? }))
 }
 
 /// The email channel: [`Mailer`] against the hand-written client, into one sink.
