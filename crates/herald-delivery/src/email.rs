@@ -9,7 +9,8 @@
 //! The mailer keeps its own pool of lettre connections: at most `pool_size` open, as many
 //! mails sent at once, a connection reused while it has been idle less than 30 seconds.
 //! Its TCP connections send without Nagle's algorithm, so a mail is not held back waiting
-//! for the server to acknowledge the one before.
+//! for the server to acknowledge the one before; `smtps://` connections are therefore
+//! opened here, with tokio-rustls, and handed to lettre.
 //!
 //! Every mail is multipart/alternative (plain text and HTML), says its language in
 //! `Content-Language`, and carries a `Message-ID` made from the delivery's id and the store's
@@ -20,8 +21,11 @@
 
 use std::error::Error as _;
 use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use herald_domain::message::Content;
@@ -29,12 +33,19 @@ use herald_store::{Attempt, AttemptOutcome};
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
+};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Response;
 use lettre::{Address, Message};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+use tokio_rustls::TlsConnector;
 
 /// A mailer that cannot be set up, and what to change.
 #[derive(Debug, thiserror::Error)]
@@ -285,8 +296,12 @@ enum Security {
         parameters: TlsParameters,
         required: bool,
     },
-    /// TLS from the first byte (`smtps://`).
-    Wrapper(TlsParameters),
+    /// TLS from the first byte (`smtps://`), made here rather than by lettre so that its
+    /// TCP connection too goes without Nagle's algorithm.
+    Wrapper {
+        connector: TlsConnector,
+        name: ServerName<'static>,
+    },
 }
 
 /// Why a mail did not reach the server's final reply.
@@ -366,7 +381,17 @@ impl Mailer {
                 },
                 587,
             ),
-            ("smtps", None) => (Security::Wrapper(parameters()?), 465),
+            ("smtps", None) => (
+                Security::Wrapper {
+                    connector: TlsConnector::from(rustls_config(config.extra_root_ca.as_deref())?),
+                    name: ServerName::try_from(host.clone()).map_err(|e| {
+                        MailerError::Url(format!(
+                            "its host cannot be checked against a certificate ({e})"
+                        ))
+                    })?,
+                },
+                465,
+            ),
             (scheme, tls) => {
                 return Err(MailerError::Url(match tls {
                     Some(tls) => format!(
@@ -554,27 +579,34 @@ impl Server {
             .map_err(|_| Trouble::TimedOut(self.timeout))?
     }
 
-    /// A new connection: TCP without Nagle's algorithm (lettre writes a mail and the line
-    /// that ends it apart, and the server would hold back its acknowledgement of the first
-    /// for 40 ms), then TLS or STARTTLS, then the login.
+    /// A TCP connection to the server without Nagle's algorithm: lettre writes a mail and
+    /// the line that ends it apart, and the server would hold back its acknowledgement of
+    /// the first for 40 ms, during which the second waits.
+    async fn tcp(&self) -> Result<TcpStream, Trouble> {
+        let tcp = TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(Trouble::Io)?;
+        tcp.set_nodelay(true).map_err(Trouble::Io)?;
+        Ok(tcp)
+    }
+
+    /// A new connection: TCP, then TLS or STARTTLS, then the login.
     async fn connect(&self) -> Result<AsyncSmtpConnection, Trouble> {
         let mut connection = match &self.security {
-            Security::Wrapper(parameters) => {
-                AsyncSmtpConnection::connect_tokio1(
-                    (self.host.as_str(), self.port),
-                    Some(self.timeout),
-                    &self.hello,
-                    Some(parameters.clone()),
-                    None,
-                )
-                .await?
-            }
-            Security::Plain | Security::StartTls { .. } => {
-                let tcp = TcpStream::connect((self.host.as_str(), self.port))
+            Security::Wrapper { connector, name } => {
+                let tcp = self.tcp().await?;
+                let tls = connector
+                    .connect(name.clone(), tcp)
                     .await
                     .map_err(Trouble::Io)?;
-                tcp.set_nodelay(true).map_err(Trouble::Io)?;
-                AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello).await?
+                AsyncSmtpConnection::connect_with_transport(Box::new(Tls(tls)), &self.hello).await?
+            }
+            Security::Plain | Security::StartTls { .. } => {
+                AsyncSmtpConnection::connect_with_transport(
+                    Box::new(self.tcp().await?),
+                    &self.hello,
+                )
+                .await?
             }
         };
         if let Security::StartTls {
@@ -617,6 +649,74 @@ fn chain(error: &dyn std::error::Error) -> String {
         source = source.and_then(|s| s.source());
     }
     out
+}
+
+/// An `smtps://` connection, as lettre takes a stream it did not open.
+#[derive(Debug)]
+struct Tls(tokio_rustls::client::TlsStream<TcpStream>);
+
+impl AsyncRead for Tls {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Tls {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for Tls {
+    fn peer_addr(&self) -> std::io::Result<SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+/// The TLS client of `smtps://`: the Mozilla roots, and `extra_root_ca` (PEM) when given.
+fn rustls_config(extra_root_ca: Option<&[u8]>) -> Result<Arc<ClientConfig>, MailerError> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = extra_root_ca {
+        let mut found = false;
+        for certificate in CertificateDer::pem_slice_iter(pem) {
+            let certificate =
+                certificate.map_err(|e| MailerError::RootCertificate(e.to_string()))?;
+            roots
+                .add(certificate)
+                .map_err(|e| MailerError::RootCertificate(e.to_string()))?;
+            found = true;
+        }
+        if !found {
+            return Err(MailerError::RootCertificate(
+                "it holds no PEM certificate".to_owned(),
+            ));
+        }
+    }
+    let config = ClientConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| MailerError::RootCertificate(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// The line that opens a PEM certificate.
