@@ -149,10 +149,12 @@ pub enum Names<'a> {
     Partner(&'a [CustomerNames]),
 }
 
-/// The letter of one copy: the message's title and body in `locale` (picked by the
-/// fallback chain of [`Content::text`]), then what the copy may name. The HTML escapes
-/// every text it shows.
-pub fn compose(content: &Content, locale: &str, names: Names<'_>) -> Letter {
+/// The letter of one copy for a reader of `wanted`: the message's title and body in the
+/// locale [`Content::pick_locale`] picks (the reader's, its language, the message's own),
+/// then what the copy may name, introduced in that language. The HTML escapes every text
+/// it shows.
+pub fn compose(content: &Content, wanted: &str, names: Names<'_>) -> Letter {
+    let locale = content.pick_locale(Some(wanted));
     let title = content.text(&content.title, locale).trim();
     let body = content.text(&content.body, locale).trim();
     let subject = if title.is_empty() {
@@ -163,13 +165,11 @@ pub fn compose(content: &Content, locale: &str, names: Names<'_>) -> Letter {
     } else {
         title.to_owned()
     };
+    let (yours, theirs) = headings(locale);
     let (heading, lines): (&str, Vec<String>) = match names {
-        Names::Customer(subscriptions) => (
-            "This concerns your subscriptions:",
-            subscriptions.iter().map(Named::label).collect(),
-        ),
+        Names::Customer(subscriptions) => (yours, subscriptions.iter().map(Named::label).collect()),
         Names::Partner(customers) => (
-            "This concerns your customers:",
+            theirs,
             customers
                 .iter()
                 .map(|c| {
@@ -217,6 +217,43 @@ pub fn compose(content: &Content, locale: &str, names: Names<'_>) -> Letter {
         subject,
         text,
         html,
+    }
+}
+
+/// The line that introduces what a customer's copy names (its subscriptions) and what a
+/// partner's names (its customers), in the language of `locale`; English for a language
+/// without one here.
+fn headings(locale: &str) -> (&'static str, &'static str) {
+    match locale.split(['-', '_']).next().unwrap_or(locale) {
+        "de" => (
+            "Dies betrifft Ihre Abonnements:",
+            "Dies betrifft Ihre Kunden:",
+        ),
+        "es" => (
+            "Esto afecta a sus suscripciones:",
+            "Esto afecta a sus clientes:",
+        ),
+        "fr" => (
+            "Cela concerne vos abonnements :",
+            "Cela concerne vos clients :",
+        ),
+        "it" => (
+            "Questo riguarda i tuoi abbonamenti:",
+            "Questo riguarda i tuoi clienti:",
+        ),
+        "ja" => ("対象のサブスクリプション:", "対象のお客様:"),
+        "pt" => (
+            "Isto diz respeito às suas assinaturas:",
+            "Isto diz respeito aos seus clientes:",
+        ),
+        "ru" => (
+            "Это касается ваших подписок:",
+            "Это касается ваших клиентов:",
+        ),
+        _ => (
+            "This concerns your subscriptions:",
+            "This concerns your customers:",
+        ),
     }
 }
 
@@ -777,7 +814,9 @@ mod tests {
         let letter = compose(&content(), "de", Names::Customer(&subscriptions));
         assert_eq!(letter.subject, "Verlängerung");
         assert!(letter.text.contains("Erste Zeile."));
-        assert!(letter.text.contains("- Mail & Calendar (sub-1)"));
+        assert!(letter
+            .text
+            .contains("Dies betrifft Ihre Abonnements:\n- Mail & Calendar (sub-1)"));
         assert!(letter.html.contains("<li>Mail &amp; Calendar (sub-1)</li>"));
 
         let letter = compose(&content(), "en", Names::Customer(&[]));
@@ -807,7 +846,8 @@ mod tests {
                 },
             ],
         }];
-        let letter = compose(&content(), "fr", Names::Partner(&customers));
+        // A French reader of a message in English and German reads English throughout.
+        let letter = compose(&content(), "fr-CA", Names::Partner(&customers));
         assert_eq!(letter.subject, "Renewal <soon> & more");
         assert!(letter
             .text

@@ -144,7 +144,7 @@ fn subscriptions() -> Vec<Named> {
 fn mail(delivery: i64, to: &str, wanted: &str) -> Mail {
     let content = content();
     let locale = content.pick_locale(Some(wanted)).to_owned();
-    let letter = compose(&content, &locale, Names::Customer(&subscriptions()));
+    let letter = compose(&content, wanted, Names::Customer(&subscriptions()));
     Mail {
         delivery,
         store: "a1b2c3".to_owned(),
@@ -233,7 +233,10 @@ async fn a_copy_arrives_as_multipart_text_and_html_in_the_readers_language() {
         text.contains("Verlängern Sie <vor> Freitag & behalten Sie Ihre Daten."),
         "{text}"
     );
-    assert!(text.contains("- Mail & Calendar (sub-7)"), "{text}");
+    assert!(
+        text.contains("Dies betrifft Ihre Abonnements:\n- Mail & Calendar (sub-7)"),
+        "{text}"
+    );
     assert!(
         html.contains("Verlängern Sie &lt;vor&gt; Freitag &amp; behalten"),
         "{html}"
@@ -257,10 +260,10 @@ async fn a_copy_arrives_as_multipart_text_and_html_in_the_readers_language() {
     assert_eq!(attempt.outcome, AttemptOutcome::Delivered, "{attempt:?}");
     let got = server.next_mail();
     assert_eq!(header(&got, "Subject"), ["Пора продлить подписку"]);
-    assert!(got["parts"][0]["text"]
-        .as_str()
-        .expect("text")
-        .contains("Продлите до пятницы."));
+    let text = got["parts"][0]["text"].as_str().expect("text");
+    assert!(text.contains("Продлите до пятницы."), "{text}");
+    assert!(text.contains("Это касается ваших подписок:"), "{text}");
+    assert_eq!(header(&got, "Content-Language"), ["ru"]);
 }
 
 #[tokio::test]
