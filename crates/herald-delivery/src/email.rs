@@ -102,14 +102,15 @@ pub struct Mail {
     pub to: String,
     /// The reader's name, when the directory has one.
     pub to_name: Option<String>,
-    /// The locale the letter is written in.
-    pub locale: String,
     pub letter: Letter,
 }
 
-/// A copy as its reader reads it: subject, plain text and HTML.
+/// A copy as its reader reads it: the locale it is written in, subject, plain text and
+/// HTML.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Letter {
+    /// One of the message's locales, declared in `Content-Language`.
+    pub locale: String,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -214,6 +215,7 @@ pub fn compose(content: &Content, wanted: &str, names: Names<'_>) -> Letter {
     }
     html.push_str("</body>\n</html>\n");
     Letter {
+        locale: locale.to_owned(),
         subject,
         text,
         html,
@@ -483,8 +485,8 @@ impl Mailer {
             .to(Mailbox::new(mail.to_name.as_deref().map(one_line), address))
             .subject(mail.letter.subject.clone())
             .message_id(Some(self.message_id(mail)));
-        if is_language_tag(&mail.locale) {
-            builder = builder.header(ContentLanguage(mail.locale.clone()));
+        if is_language_tag(&mail.letter.locale) {
+            builder = builder.header(ContentLanguage(mail.letter.locale.clone()));
         }
         builder
             .multipart(MultiPart::alternative_plain_html(
@@ -812,6 +814,7 @@ mod tests {
             name: Some("Mail & Calendar".to_owned()),
         }];
         let letter = compose(&content(), "de", Names::Customer(&subscriptions));
+        assert_eq!(letter.locale, "de");
         assert_eq!(letter.subject, "Verlängerung");
         assert!(letter.text.contains("Erste Zeile."));
         assert!(letter
@@ -848,6 +851,7 @@ mod tests {
         }];
         // A French reader of a message in English and German reads English throughout.
         let letter = compose(&content(), "fr-CA", Names::Partner(&customers));
+        assert_eq!(letter.locale, "en");
         assert_eq!(letter.subject, "Renewal <soon> & more");
         assert!(letter
             .text

@@ -143,14 +143,12 @@ fn subscriptions() -> Vec<Named> {
 /// which the content may only have the language of).
 fn mail(delivery: i64, to: &str, wanted: &str) -> Mail {
     let content = content();
-    let locale = content.pick_locale(Some(wanted)).to_owned();
     let letter = compose(&content, wanted, Names::Customer(&subscriptions()));
     Mail {
         delivery,
         store: "a1b2c3".to_owned(),
         to: to.to_owned(),
         to_name: Some("Dana Müller".to_owned()),
-        locale,
         letter,
     }
 }
@@ -306,7 +304,6 @@ async fn a_partners_copy_names_its_customers_and_their_subscriptions() {
             store: "a1b2c3".to_owned(),
             to: "support@partner.example".to_owned(),
             to_name: None,
-            locale: "en".to_owned(),
             letter,
         })
         .await;
@@ -336,7 +333,7 @@ async fn a_line_break_in_a_subject_name_or_address_never_makes_a_header() {
     let mut sly = mail(50, "dana@customer.example", "en");
     sly.letter.subject = "Renewal\r\nBcc: thief@evil.example\r\nX-Injected: subject".to_owned();
     sly.to_name = Some("Dana\r\nX-Injected: name\nCc: thief@evil.example".to_owned());
-    sly.locale = "en\r\nX-Injected: locale".to_owned();
+    sly.letter.locale = "en\r\nX-Injected: locale".to_owned();
     sly.store = "a1\r\nX-Injected: store".to_owned();
     let attempt = mailer.send(&sly).await;
     assert_eq!(attempt.outcome, AttemptOutcome::Delivered, "{attempt:?}");
@@ -551,6 +548,7 @@ async fn the_sink_takes_pooled_mail_from_lettre_and_unstuffs_dots() {
     .expect("a mailer");
     let mut dotted = mail(100, "dana@customer.example", "en");
     dotted.letter = Letter {
+        locale: "en".to_owned(),
         subject: "Dots".to_owned(),
         text: ".\n..two\n.one\nlast".to_owned(),
         html: "<p>.</p>".to_owned(),

@@ -114,7 +114,6 @@ fn mails(n: usize) -> Vec<Mail> {
             store: "bench".to_owned(),
             to: format!("reader{i}@customer{}.example", i % 97),
             to_name: Some(format!("Reader {i}")),
-            locale: ["en", "de"][i % 2].to_owned(),
             letter: letters[i % 2].clone(),
         })
         .collect()
