@@ -3,10 +3,12 @@
 //! record every attempt, retry on a schedule and end in a dead letter. The inbox channel
 //! needs no worker: a publish writes the copies the API serves in its own transaction.
 
+pub mod email;
 pub mod events;
 pub mod guard;
 pub mod schedule;
 pub mod signing;
+pub mod sink;
 pub mod webhook;
 
 pub use guard::{check_url, Guard, GuardError};

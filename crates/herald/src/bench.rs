@@ -7,6 +7,8 @@
 //!   prepared `INSERT` per row of the same rows in one transaction, in the same database.
 //! - `api`: the HTTP API under open-loop load on loopback, against `GET /healthz` at the
 //!   same rates ([`crate::bench_api`]).
+//! - `deliver`: each delivery channel into a local receiver, against a bare client of the
+//!   same protocol ([`crate::bench_deliver`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +39,10 @@ pub async fn run(command: BenchCommand) -> Result<ExitCode> {
             seconds,
             json,
         } => (crate::bench_api::bench_api(customers, seconds).await?, json),
+        BenchCommand::Deliver { emails, pool, json } => (
+            crate::bench_deliver::bench_deliver(emails, pool).await?,
+            json,
+        ),
     };
     if json {
         println!("{}", serde_json::to_string(&figures)?);

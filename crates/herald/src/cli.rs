@@ -296,4 +296,18 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Deliver through each channel into a local receiver this command starts: mail
+    /// through the pooled mailer into an SMTP sink on loopback, against a hand-written SMTP
+    /// client sending the same mails.
+    Deliver {
+        /// How many mails the email channel sends.
+        #[arg(long, default_value_t = 20_000)]
+        emails: usize,
+        /// How many SMTP connections the mailer pools (and the baseline opens).
+        #[arg(long, default_value_t = 4)]
+        pool: u32,
+        /// Print one JSON object with the figures.
+        #[arg(long)]
+        json: bool,
+    },
 }

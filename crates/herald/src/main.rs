@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_api;
+mod bench_deliver;
 mod cli;
 mod commands;
 mod deliveries;

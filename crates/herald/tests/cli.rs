@@ -13,8 +13,8 @@
 //! - `serve`: the HTTP API with keys made by the CLI, settings from a file, and a clean
 //!   stop on SIGTERM.
 //! - `demo`: the whole job on a generated directory, and its refusal to reuse a database.
-//! - `bench`: `bench route`, `bench publish` and `bench api` print their figures as JSON
-//!   (no timing is asserted).
+//! - `bench`: `bench route`, `bench publish`, `bench api` and `bench deliver` print their
+//!   figures as JSON (no timing is asserted).
 //!
 //! A crate root resolves `mod x;` next to itself, hence the `#[path]`s into `cli/`.
 

@@ -1,4 +1,4 @@
-//! `herald bench route`, `publish` and `api`: one JSON object of figures each, with a
+//! `herald bench route`, `publish`, `api` and `deliver`: one JSON object of figures each, with a
 //! positive ratio to the baseline. Speed is measured, not asserted.
 
 use serde_json::Value;
@@ -146,4 +146,30 @@ fn bench_api_prints_each_phase_against_its_baseline_as_json() {
     positive(&whole["seconds"], "whole_directory_incident.seconds");
     assert_eq!(figures["keys"]["customers"], 200, "{figures}");
     assert_eq!(figures["sqlite"]["journal_mode"], "wal", "{figures}");
+}
+
+#[test]
+fn bench_deliver_prints_the_email_channel_against_its_baseline_as_json() {
+    let s = Scratch::new();
+    let run = s
+        .run(&[
+            "bench", "deliver", "--emails", "300", "--pool", "3", "--json",
+        ])
+        .success();
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    let figures = run.json();
+    assert_eq!(figures["bench"], "deliver");
+    let email = &figures["email"];
+    assert_eq!(email["emails"], 300, "{email}");
+    assert_eq!(email["pool"], 3, "{email}");
+    assert_eq!(email["goal_emails_per_s"], 1000.0, "{email}");
+    // The mailer's pool opened exactly its connections and no more.
+    assert_eq!(email["herald"]["connections"], 3, "{email}");
+    for side in ["herald", "baseline"] {
+        for key in ["seconds", "emails_per_s", "p50_ms", "p99_ms"] {
+            positive(&email[side][key], &format!("email.{side}.{key}"));
+        }
+    }
+    positive(&email["ratio_to_baseline"], "email.ratio_to_baseline");
+    positive(&email["mean_bytes"], "email.mean_bytes");
 }
