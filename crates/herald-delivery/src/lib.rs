@@ -10,8 +10,10 @@ pub mod schedule;
 pub mod signing;
 pub mod sink;
 pub mod webhook;
+pub mod worker;
 
 pub use guard::{check_url, Guard, GuardError};
 pub use schedule::Schedule;
 pub use signing::{signature_header, Secret, SecretError};
 pub use webhook::{Sender, SenderConfig, SenderError};
+pub use worker::{run, Channels, Tally, WorkError, WorkerConfig};

@@ -18,16 +18,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use herald_domain::message::Content;
 use herald_domain::wire;
 use herald_store::{
-    delivery_id, Attempt, AttemptOutcome, DecisionEntry, DeliveryEntry, LeasedBatch, LeasedRetry,
-    MessageView, Next, PartnerCopyView, Sending, Settled, Store, StoreError, Target,
-    WebhookEntry,
+    delivery_id, Attempt, AttemptOutcome, CopyNames, DecisionEntry, DeliveryEntry, LeasedBatch,
+    LeasedRetry, MessageView, Next, PartnerCopyView, Sending, Settled, Store, StoreError, Target,
+    WebhookEntry, GONE_REASON,
 };
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::email::{self, Mailer};
+use crate::email::{compose, CustomerNames, Mail, Mailer, Named, Names};
 use crate::events::{rfc3339, Event};
-use crate::webhook::Webhooks;
+use crate::signing::Secret;
+use crate::webhook::Sender;
 use crate::Schedule;
 
 /// How a worker works.
@@ -43,7 +44,8 @@ pub struct WorkerConfig {
     pub schedule: Schedule,
     /// The policy's default locale: the last step of a reader's locale fallback.
     pub default_locale: String,
-    /// Stop once nothing is due and nothing is in flight, rather than wait for more.
+    /// Stop once every queued delivery has arrived or died (retries included), rather
+    /// than wait for more.
     pub until_idle: bool,
 }
 
@@ -64,7 +66,7 @@ impl Default for WorkerConfig {
 /// queue for a worker that has one.
 pub struct Channels {
     pub email: Option<Mailer>,
-    pub webhooks: Webhooks,
+    pub webhooks: Sender,
 }
 
 /// What a worker did, by outcome.
@@ -99,13 +101,13 @@ struct Job {
 }
 
 enum Send {
-    Email(email::Mail),
+    Email(Mail),
     Webhook {
         endpoint: String,
         url: String,
-        secrets: Vec<String>,
+        secrets: Arc<Vec<Secret>>,
         id: String,
-        body: Arc<Vec<u8>>,
+        body: Vec<u8>,
     },
     /// It cannot be sent, for the reason given.
     Refuse(String),
@@ -138,7 +140,7 @@ struct Held {
 }
 
 /// Runs a worker until `shutdown` resolves (or, with [`WorkerConfig::until_idle`], until
-/// nothing is due), then lets what is in flight finish and records it.
+/// every queued delivery is settled), then lets what is in flight finish and records it.
 pub async fn run(
     store: Store,
     channels: Arc<Channels>,
@@ -177,7 +179,11 @@ pub async fn run(
             Vec::new()
         };
         if leased.is_empty() {
-            if worker.config.until_idle && sends.is_empty() && idle(&held) {
+            if worker.config.until_idle
+                && sends.is_empty()
+                && idle(&held)
+                && store.unsettled().await? == 0
+            {
                 break;
             }
             tokio::select! {
@@ -227,7 +233,7 @@ struct Worker {
     held: Arc<Mutex<Held>>,
     /// Endpoints and partners' copies read in this round of leases, so a batch of one
     /// event per customer reads them once.
-    targets: HashMap<String, Option<Target>>,
+    targets: HashMap<String, Option<(Target, Arc<Vec<Secret>>)>>,
     partner_copies: HashMap<(i64, String), Option<Arc<PartnerCopyView>>>,
 }
 
@@ -335,7 +341,11 @@ impl Worker {
         Ok(found)
     }
 
-    async fn batch_jobs(&mut self, batch: &LeasedBatch, jobs: &mut Vec<Job>) -> Result<(), WorkError> {
+    async fn batch_jobs(
+        &mut self,
+        batch: &LeasedBatch,
+        jobs: &mut Vec<Job>,
+    ) -> Result<(), WorkError> {
         let context = self.context(batch.message).await?;
         let settled: HashSet<usize> = batch.settled.iter().copied().collect();
         match batch.channel.as_str() {
@@ -384,13 +394,25 @@ impl Worker {
         let send = match retry.channel.as_str() {
             "email" => {
                 let entry: DeliveryEntry = parse(&retry.entry)?;
-                self.email(retry.message, &context, &retry.recipient, entry, retry.delivery)
-                    .await?
+                self.email(
+                    retry.message,
+                    &context,
+                    &retry.recipient,
+                    entry,
+                    retry.delivery,
+                )
+                .await?
             }
             _ => {
                 let entry: WebhookEntry = parse(&retry.entry)?;
-                self.webhook(retry.message, &context, &retry.recipient, entry, retry.delivery)
-                    .await?
+                self.webhook(
+                    retry.message,
+                    &context,
+                    &retry.recipient,
+                    entry,
+                    retry.delivery,
+                )
+                .await?
             }
         };
         Ok(Job {
@@ -439,7 +461,12 @@ impl Worker {
                         (vec![c.to_owned()], subscriptions)
                     }
                 };
-                Some(MessageView::partner(summary, request, customers, subscriptions))
+                Some(MessageView::partner(
+                    summary,
+                    request,
+                    customers,
+                    subscriptions,
+                ))
             }
             ("customer", Some(c)) => self
                 .decision(seq, context, c)
@@ -465,14 +492,57 @@ impl Worker {
                 context.sending.summary.id
             )));
         };
-        Ok(Send::Email(email::Mail::of_copy(
+        let letter = match &copy {
+            MessageView::Customer(c) => {
+                let names = self.store.copy_names(&[], &c.subscriptions).await?;
+                let named: Vec<Named> = c
+                    .subscriptions
+                    .iter()
+                    .map(|s| subscription_named(&names, s))
+                    .collect();
+                compose(&context.content, &locale, Names::Customer(&named))
+            }
+            MessageView::Partner(p) => {
+                let names = self
+                    .store
+                    .copy_names(&p.customers, &p.subscriptions)
+                    .await?;
+                let customers: Vec<CustomerNames> = p
+                    .customers
+                    .iter()
+                    .map(|customer| CustomerNames {
+                        customer: Named {
+                            id: customer.clone(),
+                            name: names.customers.get(customer).cloned().flatten(),
+                        },
+                        subscriptions: p
+                            .subscriptions
+                            .iter()
+                            .filter(|s| {
+                                names
+                                    .subscriptions
+                                    .get(*s)
+                                    .is_some_and(|(owner, _)| owner == customer)
+                            })
+                            .map(|s| subscription_named(&names, s))
+                            .collect(),
+                    })
+                    .collect();
+                compose(&context.content, &locale, Names::Partner(&customers))
+            }
+            MessageView::Vendor(_) => {
+                return Ok(Send::Refuse(
+                    "the vendor is not mailed its own messages".into(),
+                ))
+            }
+        };
+        Ok(Send::Email(Mail {
             delivery,
-            &self.identity,
-            &address,
-            &locale,
-            &context.content,
-            &copy,
-        )))
+            store: self.identity.clone(),
+            to: address,
+            to_name: None,
+            letter,
+        }))
     }
 
     async fn webhook(
@@ -485,16 +555,32 @@ impl Worker {
     ) -> Result<Send, WorkError> {
         if !self.targets.contains_key(&endpoint) {
             let target = self.store.target(&endpoint, now_ms()).await?;
-            self.targets.insert(endpoint.clone(), target);
+            let signed = target.map(|t| {
+                let secrets = t
+                    .secrets
+                    .iter()
+                    .filter_map(|s| Secret::parse(s).ok())
+                    .collect();
+                (t, Arc::new(secrets))
+            });
+            self.targets.insert(endpoint.clone(), signed);
         }
-        let Some(target) = self.targets[&endpoint].clone() else {
+        let Some((target, secrets)) = self.targets[&endpoint].clone() else {
             return Ok(Send::Refuse(format!("endpoint {endpoint} was deleted")));
         };
         if let Some(reason) = target.disabled {
-            return Ok(Send::Refuse(format!("endpoint {endpoint} is disabled: {reason}")));
+            return Ok(Send::Refuse(format!(
+                "endpoint {endpoint} is disabled: {reason}"
+            )));
         }
         let Some(copy) = self
-            .copy(seq, context, recipient, owner.as_deref(), customer.as_deref())
+            .copy(
+                seq,
+                context,
+                recipient,
+                owner.as_deref(),
+                customer.as_deref(),
+            )
             .await?
         else {
             return Ok(Send::Refuse(format!(
@@ -511,9 +597,9 @@ impl Worker {
         Ok(Send::Webhook {
             endpoint,
             url: target.url,
-            secrets: target.secrets,
+            secrets,
             id: webhook_id(&self.identity, delivery),
-            body: Arc::new(body),
+            body,
         })
     }
 }
@@ -552,7 +638,10 @@ async fn send(channels: &Channels, job: Job) -> Done {
             body,
         } => {
             endpoint = Some(ep);
-            channels.webhooks.send(&url, &secrets, &id, &body).await
+            channels
+                .webhooks
+                .send(&url, &secrets, &id, now_ms() / 1_000, &body)
+                .await
         }
         Send::Refuse(reason) => refused(reason),
     };
@@ -606,7 +695,7 @@ async fn record(
                 let disable = (d.attempt.outcome == AttemptOutcome::Gone)
                     .then(|| d.endpoint.clone())
                     .flatten()
-                    .map(|e| (e, "its receiver answered 410 Gone".to_owned()));
+                    .map(|e| (e, GONE_REASON.to_owned()));
                 if d.from_batch {
                     if let Some(left) = held.batches.get_mut(&d.batch) {
                         *left = left.saturating_sub(1);
@@ -649,5 +738,16 @@ async fn renew(store: Store, held: Arc<Mutex<Held>>, lease: Duration) {
         let until = now_ms() + lease.as_millis() as i64;
         // A renewal that fails is tried again at the next tick; the lease outlasts two.
         let _ = store.extend_leases(&batches, &retries, until).await;
+    }
+}
+
+/// A subscription as a letter names it: by its product's name when the directory has one.
+fn subscription_named(names: &CopyNames, id: &str) -> Named {
+    Named {
+        id: id.to_owned(),
+        name: names
+            .subscriptions
+            .get(id)
+            .and_then(|(_, product)| product.clone()),
     }
 }

@@ -447,14 +447,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let secrets = sqlx::query_scalar(
-            "SELECT secret FROM endpoint_secrets WHERE endpoint = ? \
-             AND (expires_at IS NULL OR expires_at > ?) ORDER BY id DESC",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_all(self.pool())
-        .await?;
+        let secrets = self.signing_secrets(id, now).await?;
         Ok(Some(Target {
             url,
             secrets,
@@ -814,5 +807,61 @@ fn view_of(b: &BatchRow, id: i64, entry: &Value, standing: Option<&Standing>) ->
         attempts: standing.attempts,
         next_attempt_at,
         last_error,
+    }
+}
+
+/// Names for what a copy lists, so a letter reads "Contoso (contoso)" rather than an id
+/// alone: each customer's name, and each subscription's customer and product name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CopyNames {
+    pub customers: HashMap<String, Option<String>>,
+    /// Subscription id to (customer id, product name).
+    pub subscriptions: HashMap<String, (String, Option<String>)>,
+}
+
+impl Store {
+    /// The names of `customers` and `subscriptions` in the stored directory (those it no
+    /// longer holds are left out).
+    pub async fn copy_names(
+        &self,
+        customers: &[String],
+        subscriptions: &[String],
+    ) -> Result<CopyNames, StoreError> {
+        let customers = sqlx::query_as(
+            "SELECT id, body ->> '$.name' FROM customers WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(serde_json::to_string(customers).expect("ids serialise"))
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .collect();
+        let subscriptions = sqlx::query_as::<_, (String, String, Option<String>)>(
+            "SELECT s.id, s.customer, p.body ->> '$.name' FROM subscriptions s \
+             LEFT JOIN products p ON p.id = s.body ->> '$.product' \
+             WHERE s.id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(serde_json::to_string(subscriptions).expect("ids serialise"))
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .map(|(id, customer, product)| (id, (customer, product)))
+        .collect();
+        Ok(CopyNames {
+            customers,
+            subscriptions,
+        })
+    }
+}
+
+impl Store {
+    /// How many deliveries are not settled yet: batches still pending (leased or not)
+    /// and retries still to be tried. Zero once every delivery arrived or died.
+    pub async fn unsettled(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM delivery_batches WHERE status = 'pending') \
+                  + (SELECT count(*) FROM delivery_retries WHERE status = 'retrying')",
+        )
+        .fetch_one(self.pool())
+        .await?)
     }
 }

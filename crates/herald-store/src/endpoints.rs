@@ -347,20 +347,33 @@ impl Store {
         cloud: &str,
         category: &str,
     ) -> Result<Vec<Endpoint>, StoreError> {
-        sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM endpoints \
-             WHERE cloud = ? AND disabled_at IS NULL \
-             AND (categories IS NULL OR EXISTS (SELECT 1 FROM json_each(endpoints.categories) WHERE value = ?)) \
-             ORDER BY id"
-        ))
-        .bind(cloud)
-        .bind(category)
-        .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(endpoint)
-        .collect()
+        enabled_for(self.pool(), cloud, category).await
     }
+}
+
+/// The enabled endpoints of `cloud` that want messages of `category`, by id, read through
+/// `db`: the pool, or a publish's own transaction.
+pub(crate) async fn enabled_for<'e, E>(
+    db: E,
+    cloud: &str,
+    category: &str,
+) -> Result<Vec<Endpoint>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM endpoints \
+         WHERE cloud = ? AND disabled_at IS NULL \
+         AND (categories IS NULL OR EXISTS (SELECT 1 FROM json_each(endpoints.categories) WHERE value = ?)) \
+         ORDER BY id"
+    ))
+    .bind(cloud)
+    .bind(category)
+    .fetch_all(db)
+    .await?
+    .iter()
+    .map(endpoint)
+    .collect()
 }
 
 /// Adds `secret` to endpoint `id`'s signing secrets at `now`.

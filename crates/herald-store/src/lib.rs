@@ -24,8 +24,8 @@ mod threads;
 
 pub use copies::{Brief, Content, CustomerView, MessageView, PartnerView, VendorView};
 pub use deliveries::{
-    delivery_id, delivery_place, Attempt, DeliveryDetail, DeliveryView, LeasedBatch, LeasedRetry,
-    Next, Outcome as AttemptOutcome, Replayed, Sending, Settled, Target,
+    delivery_id, delivery_place, Attempt, CopyNames, DeliveryDetail, DeliveryView, LeasedBatch,
+    LeasedRetry, Next, Outcome as AttemptOutcome, Replayed, Sending, Settled, Target,
 };
 pub use endpoints::{Endpoint, Mode, NewEndpoint, DEFAULT_OVERLAP_MS, GONE_REASON};
 pub use inbox::{InboxItem, InboxPage, Reader};

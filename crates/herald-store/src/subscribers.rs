@@ -9,6 +9,7 @@ use herald_domain::Routing;
 use serde::Deserialize;
 use sqlx::{Sqlite, Transaction};
 
+use crate::endpoints::{enabled_for, Mode};
 use crate::rows::{DeliveryBatch, PartnerCopyRow, Recipient, BATCH};
 use crate::{Publish, StoreError};
 
@@ -17,41 +18,6 @@ use crate::{Publish, StoreError};
 /// event per customer, the customer.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct WebhookEntry(pub Option<String>, pub String, pub Option<String>);
-
-/// An enabled endpoint whose categories take the message.
-struct Subscriber {
-    id: String,
-    owner_kind: String,
-    owner: Option<String>,
-    per_customer: bool,
-}
-
-/// The enabled endpoints of `cloud` that take messages of `category`.
-async fn subscribers(
-    tx: &mut Transaction<'static, Sqlite>,
-    cloud: &str,
-    category: &str,
-) -> Result<Vec<Subscriber>, StoreError> {
-    let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
-        "SELECT id, owner_kind, owner, mode FROM endpoints \
-         WHERE cloud = ?1 AND disabled_at IS NULL \
-         AND (categories IS NULL OR EXISTS (SELECT 1 FROM json_each(categories) WHERE value = ?2)) \
-         ORDER BY owner_kind, owner, id",
-    )
-    .bind(cloud)
-    .bind(category)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, owner_kind, owner, mode)| Subscriber {
-            id,
-            owner_kind,
-            owner,
-            per_customer: mode == "per_customer",
-        })
-        .collect())
-}
 
 /// Whether `routing` reaches customer `id` directly.
 fn heard_directly(publish: &Publish<'_>, routing: &Routing, id: &str) -> bool {
@@ -76,16 +42,16 @@ pub(crate) async fn webhook_batches(
         (Recipient::Partner, Vec::new()),
         (Recipient::Customer, Vec::new()),
     ];
-    for s in subscribers(tx, cloud, category).await? {
-        let owner = s.owner.clone();
-        let endpoint = s.id.clone();
-        match (s.owner_kind.as_str(), s.owner.as_deref()) {
+    for e in enabled_for(&mut **tx, cloud, category).await? {
+        let owner = e.owner.clone();
+        let endpoint = e.id.clone();
+        match (e.owner_kind.as_str(), e.owner.as_deref()) {
             ("vendor", _) => entries[0].1.push(WebhookEntry(None, endpoint, None)),
             ("partner", Some(partner)) => {
                 let Some(copy) = copies.iter().find(|c| c.partner == partner) else {
                     continue;
                 };
-                if s.per_customer {
+                if e.mode == Mode::PerCustomer {
                     let customers: Vec<String> = crate::store::ids(&copy.customers)?;
                     entries[1].1.extend(
                         customers

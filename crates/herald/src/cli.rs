@@ -32,8 +32,9 @@ pub struct PolicyArgs {
 /// How `herald serve` runs: flags over `HERALD_…` variables over the configuration file.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// A configuration file (TOML: `listen`, `db`, `policy`, `body_limit`, and
-    /// `allow_private` under `[webhooks]`).
+    /// A configuration file (TOML: `listen`, `db`, `policy`, `body_limit`;
+    /// `allow_private` under `[webhooks]`; `workers`, `lease_seconds`, `retry_schedule`
+    /// under `[delivery]`; `url`, `from`, `ca`, `pool` under `[smtp]`).
     #[arg(long, env = "HERALD_CONFIG")]
     pub config: Option<PathBuf>,
     /// The address to listen on [default: 127.0.0.1:8080].
@@ -48,10 +49,60 @@ pub struct ServeArgs {
     /// The largest request body accepted, in bytes [default: 64 MiB].
     #[arg(long, env = "HERALD_BODY_LIMIT")]
     pub body_limit: Option<usize>,
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+}
+
+/// How deliveries are worked, by `herald work` and inside `herald serve`: flags over
+/// `HERALD_…` variables over the configuration file.
+#[derive(Debug, Args)]
+pub struct DeliveryArgs {
     /// Allow webhook endpoints on loopback, private and link-local addresses (refused by
     /// default, so that a registered URL cannot reach into this network) [default: false].
     #[arg(long, env = "HERALD_WEBHOOKS_ALLOW_PRIVATE", num_args = 0..=1, default_missing_value = "true")]
     pub webhooks_allow_private: Option<bool>,
+    /// The most deliveries in flight at once; 0 keeps `herald serve` from delivering
+    /// [default: 64].
+    #[arg(long, env = "HERALD_DELIVERY_WORKERS")]
+    pub workers: Option<usize>,
+    /// How long a worker's lease on deliveries lasts, in seconds, before another worker
+    /// may take them over [default: 30].
+    #[arg(long, env = "HERALD_DELIVERY_LEASE_SECONDS")]
+    pub lease_seconds: Option<u64>,
+    /// The waits before each attempt, separated by commas
+    /// [default: 0s,5s,5m,30m,2h,5h,10h,10h].
+    #[arg(long, env = "HERALD_DELIVERY_RETRY_SCHEDULE")]
+    pub retry_schedule: Option<String>,
+    /// The mail server: smtp://host:port, smtp://host:port?tls=required (STARTTLS) or
+    /// smtps://host:port, with user:password@ to log in. Without one, email waits.
+    #[arg(long, env = "HERALD_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of email [default: Herald <notices@herald.localhost>].
+    #[arg(long, env = "HERALD_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// A root certificate (PEM file) to trust for the mail server's TLS.
+    #[arg(long, env = "HERALD_SMTP_CA")]
+    pub smtp_ca: Option<PathBuf>,
+}
+
+/// How `herald work` runs: flags over `HERALD_…` variables over the configuration file.
+#[derive(Debug, Args)]
+pub struct WorkArgs {
+    /// A configuration file (TOML, as for `herald serve`).
+    #[arg(long, env = "HERALD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The SQLite database file [default: herald.db].
+    #[arg(long, env = "HERALD_DB")]
+    pub db: Option<PathBuf>,
+    /// A policy file (TOML) to use instead of the default policy.
+    #[arg(long, env = "HERALD_POLICY")]
+    pub policy: Option<PathBuf>,
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+    /// Stop once every queued delivery has arrived or died (waiting out retries and
+    /// other workers' leases), rather than wait for more.
+    #[arg(long)]
+    pub until_idle: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,6 +183,9 @@ pub enum Command {
         #[command(subcommand)]
         command: DeliveriesCommand,
     },
+    /// Deliver what is queued, until SIGTERM or Ctrl-C (or, with --until-idle, until every
+    /// delivery is settled), then finish what is in flight.
+    Work(WorkArgs),
     /// Serve the HTTP API until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
     /// Make, list and revoke the API keys callers of the HTTP API present.

@@ -80,6 +80,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             db,
         } => block_on(show(&id, &cloud, json, &db.db)),
         Command::Deliveries { command } => block_on(crate::deliveries::run(command)),
+        Command::Work(args) => block_on(crate::work::run(args)),
         Command::Serve(args) => block_on(crate::serve::run(args)),
         Command::Keys { command } => block_on(crate::keys::run(command)),
         Command::Demo {

@@ -9,6 +9,7 @@ mod deliveries;
 mod demo;
 mod keys;
 mod serve;
+mod work;
 
 use std::process::ExitCode;
 

@@ -1,17 +1,16 @@
 //! `herald serve`: the HTTP API over the store, until SIGTERM or Ctrl-C.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result};
-use herald_domain::Policy;
-use herald_server::config::{Settings, WebhookSettings};
+use herald_server::config::Settings;
 use herald_server::{serve, shutdown_signal, AppState, ServeConfig};
 use herald_store::Store;
 
 use crate::cli::ServeArgs;
+use crate::work::{delivery_settings, load_policy, tally_line, work_in};
 
 /// Runs the server as configured by the file, the environment and the flags.
 pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
+    let (webhooks, delivery, smtp) = delivery_settings(args.delivery);
     let config = ServeConfig::load(
         args.config.as_deref(),
         Settings {
@@ -19,21 +18,17 @@ pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
             db: args.db,
             policy: args.policy,
             body_limit: args.body_limit,
-            webhooks: WebhookSettings {
-                allow_private: args.webhooks_allow_private,
-            },
+            webhooks,
+            delivery,
+            smtp,
         },
     )
     .map_err(anyhow::Error::msg)?;
-    let policy = match &config.policy {
-        None => Policy::default_policy(),
-        Some(path) => Policy::parse(&read(path)?)
-            .with_context(|| format!("the policy {} is invalid", path.display()))?,
-    };
+    let policy = load_policy(config.policy.as_ref())?;
     let store = Store::open(&config.db)
         .await
         .with_context(|| format!("could not open {}", config.db.display()))?;
-    let state = AppState::new(store.clone(), policy, &config).await?;
+    let state = AppState::new(store.clone(), policy.clone(), &config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("could not listen on {}", config.listen))?;
@@ -42,15 +37,31 @@ pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
         listener.local_addr()?,
         config.db.display()
     );
-    serve(listener, state, &config, shutdown_signal())
-        .await
-        .context("the server failed")?;
+    // One signal stops both: the server finishes its requests, the worker what it sends.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = (config.delivery.workers > 0).then(|| {
+        let (store, config, policy) = (store.clone(), config.clone(), policy.clone());
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            work_in(store, &config, &policy, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+        })
+    });
+    let served = serve(listener, state, &config, async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    })
+    .await
+    .context("the server failed");
+    if let Some(worker) = worker {
+        let tally = worker.await.context("the delivery worker failed")??;
+        eprintln!("herald serve: delivery stopped: {}", tally_line(&tally));
+    }
+    served?;
     store.checkpoint().await?;
     store.close().await;
     eprintln!("herald serve: stopped");
     Ok(std::process::ExitCode::SUCCESS)
-}
-
-fn read(path: &PathBuf) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))
 }

@@ -1,0 +1,150 @@
+//! `herald work`, and the worker inside `herald serve`: delivering what publishing queued,
+//! as the configuration says (the file, `HERALD_…` variables, flags).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use herald_delivery::email::{Mailer, MailerConfig};
+use herald_delivery::{Channels, Guard, Sender, SenderConfig, Tally, WorkerConfig};
+use herald_domain::Policy;
+use herald_server::config::{DeliverySettings, Settings, SmtpSettings, WebhookSettings};
+use herald_server::{shutdown_signal, ServeConfig};
+use herald_store::Store;
+
+use crate::cli::{DeliveryArgs, WorkArgs};
+
+/// The delivery settings the flags and environment gave, to lay over the file's.
+pub fn delivery_settings(args: DeliveryArgs) -> (WebhookSettings, DeliverySettings, SmtpSettings) {
+    (
+        WebhookSettings {
+            allow_private: args.webhooks_allow_private,
+        },
+        DeliverySettings {
+            workers: args.workers,
+            lease_seconds: args.lease_seconds,
+            retry_schedule: args.retry_schedule,
+        },
+        SmtpSettings {
+            url: args.smtp_url,
+            from: args.smtp_from,
+            ca: args.smtp_ca,
+            pool: None,
+        },
+    )
+}
+
+/// The policy the configuration names, or the default.
+pub fn load_policy(path: Option<&PathBuf>) -> Result<Policy> {
+    match path {
+        None => Ok(Policy::default_policy()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("could not read {}", path.display()))?;
+            Policy::parse(&text)
+                .with_context(|| format!("the policy {} is invalid", path.display()))
+        }
+    }
+}
+
+/// The channels a worker sends through, as `config` says: a mailer when it names a mail
+/// server, and the webhook sender under its guard.
+pub fn channels(config: &ServeConfig) -> Result<Channels> {
+    let email = match &config.smtp.url {
+        None => None,
+        Some(url) => {
+            let extra_root_ca = match &config.smtp.ca {
+                None => None,
+                Some(path) => Some(std::fs::read(path).with_context(|| {
+                    format!(
+                        "could not read the mail server's root certificate {}",
+                        path.display()
+                    )
+                })?),
+            };
+            let mut mailer = MailerConfig::new(url, &config.smtp.from);
+            mailer.extra_root_ca = extra_root_ca;
+            mailer.pool_size = config.smtp.pool.max(1);
+            Some(Mailer::with_config(&mailer)?)
+        }
+    };
+    let webhooks = Sender::new(SenderConfig {
+        guard: Guard {
+            allow_private: config.webhooks.allow_private,
+        },
+        ..SenderConfig::default()
+    })?;
+    Ok(Channels { email, webhooks })
+}
+
+/// How a worker works under `config`, with `policy`'s default locale.
+pub fn worker_config(config: &ServeConfig, policy: &Policy, until_idle: bool) -> WorkerConfig {
+    WorkerConfig {
+        concurrency: config.delivery.workers.max(1),
+        lease: config.delivery.lease,
+        schedule: config.delivery.retry_schedule.clone(),
+        default_locale: policy.default_locale().to_owned(),
+        until_idle,
+        ..WorkerConfig::default()
+    }
+}
+
+/// One line on what a worker did.
+pub fn tally_line(tally: &Tally) -> String {
+    format!(
+        "{} delivered, {} to be tried again, {} dead",
+        tally.delivered, tally.failed, tally.dead
+    )
+}
+
+/// Runs `herald work`.
+pub async fn run(args: WorkArgs) -> Result<ExitCode> {
+    let (webhooks, delivery, smtp) = delivery_settings(args.delivery);
+    let config = ServeConfig::load(
+        args.config.as_deref(),
+        Settings {
+            db: args.db,
+            policy: args.policy,
+            webhooks,
+            delivery,
+            smtp,
+            ..Settings::default()
+        },
+    )
+    .map_err(anyhow::Error::msg)?;
+    let policy = load_policy(config.policy.as_ref())?;
+    let store = crate::commands::open_existing(&config.db).await?;
+    let channels = Arc::new(channels(&config)?);
+    if channels.email.is_none() {
+        eprintln!("herald work: no mail server is configured (HERALD_SMTP_URL), so email waits for a worker that has one");
+    }
+    eprintln!(
+        "herald work: delivering from {} with up to {} in flight",
+        config.db.display(),
+        config.delivery.workers.max(1)
+    );
+    let tally = herald_delivery::run(
+        store.clone(),
+        channels,
+        worker_config(&config, &policy, args.until_idle),
+        shutdown_signal(),
+    )
+    .await;
+    store.checkpoint().await?;
+    store.close().await;
+    let tally = tally?;
+    eprintln!("herald work: stopped: {}", tally_line(&tally));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Works `store` (opened by the caller) as `config` says until `stop` resolves.
+pub async fn work_in(
+    store: Store,
+    config: &ServeConfig,
+    policy: &Policy,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<Tally> {
+    let channels = Arc::new(channels(config)?);
+    Ok(herald_delivery::run(store, channels, worker_config(config, policy, false), stop).await?)
+}
