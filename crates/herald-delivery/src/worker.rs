@@ -19,7 +19,7 @@ use herald_domain::message::Content;
 use herald_domain::wire;
 use herald_store::{
     delivery_id, Attempt, AttemptOutcome, CopyNames, DecisionEntry, DeliveryEntry, LeasedBatch,
-    LeasedRetry, MessageView, Next, PartnerCopyView, Sending, Settled, Store, StoreError, Target,
+    LeasedRetry, MessageView, Next, PartnerCopyView, Sending, Settled, Store, StoreError,
     WebhookEntry, GONE_REASON,
 };
 use tokio::sync::{mpsc, Semaphore};
@@ -132,6 +132,14 @@ struct MessageContext {
     decisions: Mutex<Option<Arc<Vec<DecisionEntry>>>>,
 }
 
+/// An endpoint as this round of leases sends to it: its secrets parsed once.
+#[derive(Clone)]
+struct Reachable {
+    url: String,
+    disabled: Option<String>,
+    secrets: Arc<Vec<Secret>>,
+}
+
 /// The deliveries this worker holds leases on, renewed while it works.
 #[derive(Default)]
 struct Held {
@@ -186,10 +194,23 @@ pub async fn run(
             {
                 break;
             }
+            if free == 0 {
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    Some(_) = sends.join_next() => {}
+                }
+                continue;
+            }
+            let email = worker.channels.email.is_some();
+            let wait = match store.next_due(email).await? {
+                Some(due) => Duration::from_millis(due.saturating_sub(now_ms()).max(10) as u64)
+                    .min(worker.config.poll),
+                None => worker.config.poll,
+            };
             tokio::select! {
                 () = &mut shutdown => break,
                 () = store.queued().notified() => {}
-                () = tokio::time::sleep(worker.config.poll) => {}
+                () = tokio::time::sleep(wait) => {}
                 Some(_) = sends.join_next(), if !sends.is_empty() => {}
             }
             continue;
@@ -233,7 +254,7 @@ struct Worker {
     held: Arc<Mutex<Held>>,
     /// Endpoints and partners' copies read in this round of leases, so a batch of one
     /// event per customer reads them once.
-    targets: HashMap<String, Option<(Target, Arc<Vec<Secret>>)>>,
+    targets: HashMap<String, Option<Reachable>>,
     partner_copies: HashMap<(i64, String), Option<Arc<PartnerCopyView>>>,
 }
 
@@ -555,20 +576,27 @@ impl Worker {
     ) -> Result<Send, WorkError> {
         if !self.targets.contains_key(&endpoint) {
             let target = self.store.target(&endpoint, now_ms()).await?;
-            let signed = target.map(|t| {
-                let secrets = t
-                    .secrets
-                    .iter()
-                    .filter_map(|s| Secret::parse(s).ok())
-                    .collect();
-                (t, Arc::new(secrets))
+            let reachable = target.map(|t| Reachable {
+                secrets: Arc::new(
+                    t.secrets
+                        .iter()
+                        .filter_map(|s| Secret::parse(s).ok())
+                        .collect(),
+                ),
+                url: t.url,
+                disabled: t.disabled,
             });
-            self.targets.insert(endpoint.clone(), signed);
+            self.targets.insert(endpoint.clone(), reachable);
         }
-        let Some((target, secrets)) = self.targets[&endpoint].clone() else {
+        let Some(Reachable {
+            url,
+            disabled,
+            secrets,
+        }) = self.targets[&endpoint].clone()
+        else {
             return Ok(Send::Refuse(format!("endpoint {endpoint} was deleted")));
         };
-        if let Some(reason) = target.disabled {
+        if let Some(reason) = disabled {
             return Ok(Send::Refuse(format!(
                 "endpoint {endpoint} is disabled: {reason}"
             )));
@@ -596,7 +624,7 @@ impl Worker {
         .to_bytes();
         Ok(Send::Webhook {
             endpoint,
-            url: target.url,
+            url,
             secrets,
             id: webhook_id(&self.identity, delivery),
             body,

@@ -864,4 +864,21 @@ impl Store {
         .fetch_one(self.pool())
         .await?)
     }
+
+    /// When the soonest unsettled delivery may next be leased (Unix milliseconds): when it
+    /// is due, or when the lease another worker holds on it runs out. Email ones only
+    /// when `email`.
+    pub async fn next_due(&self, email: bool) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT min(t) FROM ( \
+                 SELECT max(due_at, coalesce(lease_until, 0)) AS t FROM delivery_batches \
+                 WHERE status = 'pending' AND (channel <> 'email' OR ?1) \
+                 UNION ALL SELECT max(r.due_at, coalesce(r.lease_until, 0)) FROM delivery_retries r \
+                 JOIN delivery_batches b ON b.id = r.batch \
+                 WHERE r.status = 'retrying' AND (b.channel <> 'email' OR ?1))",
+        )
+        .bind(email)
+        .fetch_one(self.pool())
+        .await?)
+    }
 }

@@ -12,6 +12,10 @@
 //!   whom it was made for until revoked; refusals that write nothing.
 //! - `serve`: the HTTP API with keys made by the CLI, settings from a file, and a clean
 //!   stop on SIGTERM.
+//! - `work`: `herald work` delivering to a receiver that verifies signatures with the PyPI
+//!   `standardwebhooks` package: a worker killed mid-fan-out loses nothing, failures are
+//!   tried again on the schedule, a 410 disables its endpoint, an address inside the
+//!   network is refused at send time and a replay sends it once allowed.
 //! - `demo`: the whole job on a generated directory, and its refusal to reuse a database.
 //! - `bench`: `bench route`, `bench publish`, `bench api` and `bench deliver` print their
 //!   figures as JSON (no timing is asserted).
@@ -36,3 +40,5 @@ mod route;
 mod serve;
 #[path = "cli/store.rs"]
 mod store;
+#[path = "cli/work.rs"]
+mod work;

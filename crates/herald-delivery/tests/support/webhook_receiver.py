@@ -15,12 +15,15 @@ request. How it answers depends on the path:
   /gone      410 Gone
   /redirect  302 to /target
   /slow      200 after 5 seconds
+  /flaky/N   503 to the first N requests of each webhook-id, then 200
   otherwise  200 with {"ok": true}
 """
 
 import json
 import sys
+import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks import Webhook
@@ -29,6 +32,11 @@ from standardwebhooks import Webhook
 def secrets():
     with open(sys.argv[1]) as file:
         return json.load(file)
+
+
+# How many requests each webhook-id has made, for /flaky/N.
+seen = Counter()
+seen_lock = threading.Lock()
 
 
 def report(line):
@@ -68,6 +76,14 @@ class Receiver(BaseHTTPRequestHandler):
         elif self.path == "/slow":
             time.sleep(5)
             self.answer(200, b"late")
+        elif self.path.startswith("/flaky/"):
+            with seen_lock:
+                seen[headers.get("webhook-id")] += 1
+                tries = seen[headers.get("webhook-id")]
+            if tries <= int(self.path.rsplit("/", 1)[1]):
+                self.answer(503, b"try again later")
+            else:
+                self.answer(200, b'{"ok": true}')
         else:
             self.answer(200, b'{"ok": true}')
 
@@ -83,7 +99,14 @@ class Receiver(BaseHTTPRequestHandler):
         pass
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A sender killed mid-request leaves a broken connection; that is what the
+        # tests that kill workers do on purpose.
+        pass
+
+
+server = Server(("127.0.0.1", 0), Receiver)
 server.daemon_threads = True
 sys.stdout.write(f"listening {server.server_address[1]}\n")
 sys.stdout.flush()

@@ -203,7 +203,7 @@ pub struct State {
 
 /// Opens the database at `db` through the store crate, reads (or, to set a test up,
 /// writes) it with `read`, and closes it.
-fn read_store<T>(db: &str, read: impl AsyncFnOnce(&Store) -> T) -> T {
+pub fn read_store<T>(db: &str, read: impl AsyncFnOnce(&Store) -> T) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

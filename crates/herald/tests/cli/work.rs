@@ -1,0 +1,402 @@
+//! `herald work` delivering to a real webhook receiver that verifies every signature with
+//! the PyPI `standardwebhooks` package: a worker killed with SIGKILL mid-fan-out loses
+//! nothing, a receiver that fails is tried again on the schedule, a 410 disables its
+//! endpoint, and an address inside the network is refused at send time.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use herald_delivery::Secret;
+use herald_store::{Mode, NewEndpoint, Principal};
+use serde_json::{json, Value};
+
+use crate::common::{read_store, Scratch};
+
+/// The interpreter of `target/xtask-venv`, where `cargo xtask python` installs
+/// standardwebhooks; `HERALD_PYTHON` names another.
+fn python() -> PathBuf {
+    if let Some(python) = std::env::var_os("HERALD_PYTHON") {
+        return python.into();
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/xtask-venv/bin/python");
+    assert!(
+        venv.exists(),
+        "{} is missing: run `cargo xtask python` to install the webhook receiver's packages",
+        venv.display()
+    );
+    venv
+}
+
+/// The receiver of `herald-delivery`'s tests, verifying with standardwebhooks.
+struct Receiver {
+    child: Child,
+    port: u16,
+    lines: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Receiver {
+    /// Starts the receiver; the secrets it verifies with are read from `secrets` at every
+    /// request.
+    fn start(secrets: &str) -> Receiver {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../herald-delivery/tests/support/webhook_receiver.py");
+        let mut child = Command::new(python())
+            .arg(script)
+            .arg(secrets)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the receiver starts");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        let port = first
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the receiver said {first:?}"));
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let collected = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                let value: Value = serde_json::from_str(&line).unwrap();
+                collected.lock().unwrap().push(value);
+            }
+        });
+        Receiver { child, port, lines }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Every request received so far.
+    fn received(&self) -> Vec<Value> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// How many distinct webhook ids arrived.
+    fn distinct(&self) -> usize {
+        self.received()
+            .iter()
+            .map(|l| l["webhook_id"].as_str().unwrap().to_owned())
+            .collect::<BTreeSet<_>>()
+            .len()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A directory of `customers` customers, each holding Exchange through one partner,
+/// relay, which has no contacts: every delivery is a webhook.
+fn world(customers: usize) -> Value {
+    let ids: Vec<String> = (0..customers).map(|i| format!("c{i:05}")).collect();
+    json!({
+        "products": [{"id": "exchange-online", "name": "Exchange Online", "services": ["exchange"]}],
+        "partners": [{"id": "relay", "kind": "direct_bill", "name": "Relay"}],
+        "customers": ids.iter().map(|id| json!({"id": id, "name": format!("Customer {id}")})).collect::<Vec<_>>(),
+        "subscriptions": ids.iter().map(|id| json!({
+            "id": format!("{id}-exo"), "customer": id, "product": "exchange-online",
+            "partner": "relay", "status": "active"
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Registers a webhook endpoint of partner relay at `url`, and gives its id and secret.
+fn endpoint(db: &str, url: &str, mode: Mode) -> (String, String) {
+    let secret = Secret::generate().unwrap().to_string();
+    let made = read_store(db, async |store| {
+        store
+            .create_endpoint(
+                &Principal::Partner {
+                    cloud: "global".into(),
+                    partner: "relay".into(),
+                },
+                NewEndpoint {
+                    url: url.into(),
+                    description: "relay's ticketing".into(),
+                    categories: None,
+                    mode: Some(mode),
+                },
+                &secret,
+                1_700_000_000_000,
+            )
+            .await
+            .unwrap()
+    });
+    (made.id, secret)
+}
+
+/// A scratch folder with a directory of `customers` imported, a receiver, and relay's
+/// endpoint at `path` on it, taking events `mode`.
+fn set_up(customers: usize, path: &str, mode: Mode) -> (Scratch, Receiver, String) {
+    let s = Scratch::new();
+    let world = s.write_json("world.json", &world(customers));
+    s.run(&["import", &world, "--db", &s.db()]).success();
+    let secrets = s.path("secrets.json");
+    std::fs::write(&secrets, "{}").unwrap();
+    let receiver = Receiver::start(&secrets);
+    let (id, secret) = endpoint(&s.db(), &receiver.url(path), mode);
+    std::fs::write(&secrets, json!({ "relay": secret }).to_string()).unwrap();
+    let message = s.write(
+        "incident.json",
+        &json!({"id": "exchange-down", "category": "service_incident", "services": ["exchange"],
+                "title": "Mail delayed", "body": "We are looking into it."})
+        .to_string(),
+    );
+    s.run(&["publish", &message, "--db", &s.db()]).success();
+    (s, receiver, id)
+}
+
+/// `herald work` on `s`'s database, delivering to loopback, with `extra` flags.
+fn work(s: &Scratch, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
+    command
+        .args(["work", "--db", &s.db()])
+        .args(extra)
+        .current_dir(s.path(""))
+        .env_remove("HERALD_DB")
+        .env_remove("HERALD_SMTP_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Waits until `done` holds, or fails after `limit`.
+fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Every delivery of the message, as `herald deliveries list --json` shows them.
+fn deliveries(s: &Scratch) -> Vec<Value> {
+    let listed = s
+        .run(&[
+            "deliveries",
+            "list",
+            "--message",
+            "exchange-down",
+            "--limit",
+            "100000",
+            "--json",
+            "--db",
+            &s.db(),
+        ])
+        .success();
+    listed.json().as_array().unwrap().clone()
+}
+
+#[test]
+fn a_worker_killed_mid_fan_out_loses_nothing_and_repeats_only_under_the_same_webhook_id() {
+    const CUSTOMERS: usize = 10_240;
+    let (s, receiver, _) = set_up(CUSTOMERS, "/hooks", Mode::PerCustomer);
+
+    let mut first = work(&s, &["--webhooks-allow-private", "--lease-seconds", "2"])
+        .spawn()
+        .unwrap();
+    wait_until(
+        Duration::from_secs(120),
+        "a first share of the events",
+        || receiver.distinct() >= 2_000,
+    );
+    first.kill().unwrap(); // SIGKILL: no chance to record what is in flight.
+    first.wait().unwrap();
+    let at_kill = receiver.distinct();
+    assert!(at_kill < CUSTOMERS, "the worker was killed mid-fan-out");
+
+    let second = work(
+        &s,
+        &[
+            "--webhooks-allow-private",
+            "--lease-seconds",
+            "2",
+            "--until-idle",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+
+    let received = receiver.received();
+    let mut bodies: BTreeMap<String, String> = BTreeMap::new();
+    for line in &received {
+        assert_eq!(line["verified"]["relay"], true, "{line}");
+        let id = line["webhook_id"].as_str().unwrap().to_owned();
+        let body = line["body"].as_str().unwrap().to_owned();
+        if let Some(earlier) = bodies.insert(id.clone(), body.clone()) {
+            assert_eq!(earlier, body, "a repeat of {id} carries the same event");
+        }
+    }
+    assert_eq!(bodies.len(), CUSTOMERS, "every customer's event arrived");
+    let customers: BTreeSet<String> = bodies
+        .values()
+        .map(|b| {
+            let event: Value = serde_json::from_str(b).unwrap();
+            assert_eq!(event["type"], "message.published");
+            assert_eq!(event["data"]["message"]["id"], "exchange-down");
+            let listed = event["data"]["customers"].as_array().unwrap();
+            assert_eq!(listed.len(), 1, "one customer per event: {event}");
+            listed[0].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        customers.len(),
+        CUSTOMERS,
+        "each event names another customer"
+    );
+    eprintln!(
+        "{} events arrived before the kill, {} requests in all for {} events",
+        at_kill,
+        received.len(),
+        CUSTOMERS
+    );
+
+    let stored = deliveries(&s);
+    assert_eq!(stored.len(), CUSTOMERS);
+    assert!(
+        stored.iter().all(|d| d["status"] == "delivered"),
+        "every delivery is recorded delivered"
+    );
+}
+
+#[test]
+fn a_failing_receiver_is_tried_again_on_the_schedule_until_it_takes_the_event() {
+    let (s, receiver, _) = set_up(1, "/flaky/3", Mode::Aggregated);
+    let run = work(
+        &s,
+        &[
+            "--webhooks-allow-private",
+            "--retry-schedule",
+            "0ms,200ms,400ms,800ms,1600ms",
+            "--until-idle",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    let received = receiver.received();
+    assert_eq!(received.len(), 4, "three failures, then success");
+    assert!(received.iter().all(|l| l["verified"]["relay"] == true));
+    let ids: BTreeSet<&str> = received
+        .iter()
+        .map(|l| l["webhook_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1, "every attempt is the same event");
+
+    let [delivery] = &deliveries(&s)[..] else {
+        panic!("one delivery");
+    };
+    assert_eq!(delivery["status"], "delivered");
+    let id = delivery["id"].to_string();
+    let shown = s
+        .run(&["deliveries", "show", &id, "--json", "--db", &s.db()])
+        .success()
+        .json();
+    let attempts = shown["attempts"].as_array().unwrap();
+    let outcomes: Vec<&str> = attempts
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["failed", "failed", "failed", "delivered"]);
+    assert_eq!(attempts[0]["code"], 503);
+    let at: Vec<i64> = attempts.iter().map(|a| a["at"].as_i64().unwrap()).collect();
+    for (gap, wait) in at.windows(2).map(|w| w[1] - w[0]).zip([200, 400, 800]) {
+        assert!(gap >= wait, "attempts {at:?} wait at least {wait} ms");
+    }
+}
+
+#[test]
+fn a_receiver_answering_410_disables_its_endpoint_and_the_delivery_is_dead() {
+    let (s, receiver, endpoint) = set_up(1, "/gone", Mode::Aggregated);
+    let run = work(&s, &["--webhooks-allow-private", "--until-idle"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "a gone endpoint is not tried again"
+    );
+    let [delivery] = &deliveries(&s)[..] else {
+        panic!("one delivery");
+    };
+    assert_eq!(delivery["status"], "dead");
+    let disabled = read_store(&s.db(), async |store| {
+        store
+            .endpoint(
+                &Principal::Partner {
+                    cloud: "global".into(),
+                    partner: "relay".into(),
+                },
+                &endpoint,
+            )
+            .await
+            .unwrap()
+            .unwrap()
+    });
+    assert_eq!(
+        disabled.disabled_reason.as_deref(),
+        Some(herald_store::GONE_REASON)
+    );
+}
+
+#[test]
+fn an_endpoint_inside_the_network_is_refused_at_send_time_and_a_replay_sends_it() {
+    let (s, receiver, _) = set_up(1, "/hooks", Mode::Aggregated);
+    let run = work(&s, &["--until-idle"]).output().unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(receiver.received().is_empty(), "nothing reached loopback");
+    let [delivery] = &deliveries(&s)[..] else {
+        panic!("one delivery");
+    };
+    assert_eq!(delivery["status"], "dead");
+    let dead = s
+        .run(&["deliveries", "list", "--status", "dead", "--db", &s.db()])
+        .success();
+    assert!(dead.stdout.contains("dead"), "{}", dead.stdout);
+
+    // Once the operator allows it, a replay delivers the dead letter.
+    let id = delivery["id"].to_string();
+    s.run(&["deliveries", "retry", &id, "--db", &s.db()])
+        .success();
+    s.run(&["deliveries", "retry", &id, "--db", &s.db()])
+        .failure();
+    let run = work(&s, &["--webhooks-allow-private", "--until-idle"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(receiver.received().len(), 1);
+    assert_eq!(deliveries(&s)[0]["status"], "delivered");
+}
