@@ -3,21 +3,27 @@
 //! It generates a realistic, seeded directory (direct, direct-bill and two-tier CSP
 //! customers in two clouds and several locales), imports it into a fresh database,
 //! publishes a message of every category, and prints, per message, who heard directly,
-//! which partners were told and how many deliveries were queued, then two explanations.
+//! which partners were told and how many deliveries were queued. Then it delivers the mail
+//! to an SMTP server it starts on loopback, through the worker `herald work` runs, and
+//! ends with two explanations.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use herald_delivery::sink::Sink;
 use herald_domain::directory::Holding;
 use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::synthetic::{self, Options};
 use herald_domain::wire;
 use herald_domain::{Directory, Message, Policy};
+use herald_server::ServeConfig;
 use herald_store::{Publish, Published, Snapshot, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
+
+use crate::work::work_in;
 
 fn spinner(what: &str) -> ProgressBar {
     let bar = ProgressBar::new_spinner().with_message(what.to_owned());
@@ -232,12 +238,13 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
     }
     let total: i64 = rows_printed.iter().map(|(s, ..)| s.deliveries).sum();
     println!(
-        "{total} deliveries queued (pending, by email) in {}",
+        "{total} deliveries queued by email in {}, each in its reader's language:",
         db.display()
     );
     let by_locale = store.deliveries_by_locale().await?;
     let locales: Vec<String> = by_locale.iter().map(|(l, n)| format!("{l} {n}")).collect();
-    println!("each in its reader's language: {}", locales.join(", "));
+    println!("  {}", locales.join(", "));
+    deliver(&store, &policy, total).await?;
 
     println!();
     let (_, _, price, price_routing) = &rows_printed[0];
@@ -261,4 +268,56 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
     );
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Delivers what the demo queued: the mail to an SMTP server the demo starts on loopback,
+/// through the same worker `herald work` runs; the copies are already in the inboxes.
+async fn deliver(store: &Store, policy: &Policy, queued: i64) -> Result<()> {
+    let sink = Sink::start("127.0.0.1:0", 1)
+        .await
+        .context("could not start the demo's SMTP server on 127.0.0.1")?;
+    let mut config = ServeConfig::default();
+    config.smtp.url = Some(format!("smtp://{}", sink.addr()));
+    config.smtp.from = "Contoso Cloud <notices@contoso.example>".into();
+    let bar = ProgressBar::new(queued as u64).with_message("delivering");
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("a valid template"),
+    );
+    let started = Instant::now();
+    let worker = work_in(store.clone(), &config, policy, true, std::future::pending());
+    tokio::pin!(worker);
+    let tally = loop {
+        tokio::select! {
+            tally = &mut worker => break tally?,
+            () = tokio::time::sleep(Duration::from_millis(100)) => bar.set_position(sink.count()),
+        }
+    };
+    bar.finish_and_clear();
+    let took = started.elapsed();
+    println!(
+        "delivered: {} mails to the demo's SMTP server at {} in {took:.1?} ({:.0}/s); {} to be tried again, {} dead",
+        sink.count(),
+        sink.addr(),
+        sink.count() as f64 / took.as_secs_f64().max(1e-9),
+        tally.failed,
+        tally.dead
+    );
+    if let Some(mail) = sink.kept().pop() {
+        let text = String::from_utf8_lossy(&mail.data);
+        let header = |name: &str| {
+            text.lines()
+                .take_while(|l| !l.is_empty())
+                .find(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")))
+                .map_or(String::new(), |l| l.trim().to_owned())
+        };
+        println!(
+            "  the last one: to {}; {}; {}",
+            mail.to.join(", "),
+            header("subject"),
+            header("content-language")
+        );
+    }
+    println!("  every copy is also in its reader's inbox: GET /v1/inbox under `herald serve`");
+    sink.stop().await;
+    Ok(())
 }

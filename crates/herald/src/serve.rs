@@ -43,7 +43,7 @@ pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
         let (store, config, policy) = (store.clone(), config.clone(), policy.clone());
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
-            work_in(store, &config, &policy, async move {
+            work_in(store, &config, &policy, false, async move {
                 let _ = stopped.wait_for(|s| *s).await;
             })
             .await

@@ -138,13 +138,16 @@ pub async fn run(args: WorkArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Works `store` (opened by the caller) as `config` says until `stop` resolves.
+/// Works `store` (opened by the caller) as `config` says until `stop` resolves, or with
+/// `until_idle` until every queued delivery is settled.
 pub async fn work_in(
     store: Store,
     config: &ServeConfig,
     policy: &Policy,
+    until_idle: bool,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<Tally> {
     let channels = Arc::new(channels(config)?);
-    Ok(herald_delivery::run(store, channels, worker_config(config, policy, false), stop).await?)
+    let worker = worker_config(config, policy, until_idle);
+    Ok(herald_delivery::run(store, channels, worker, stop).await?)
 }

@@ -14,7 +14,7 @@ const DEMO_MESSAGES: [&str; 8] = [
 ];
 
 #[test]
-fn demo_publishes_every_category_and_explains_two_decisions() {
+fn demo_publishes_every_category_delivers_it_and_explains_two_decisions() {
     let s = Scratch::new();
     let db = s.path("demo.db");
     let run = s
@@ -44,6 +44,33 @@ fn demo_publishes_every_category_and_explains_two_decisions() {
     assert!(
         out.contains(&format!("{queued} deliveries queued")),
         "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "delivered: {queued} mails to the demo's SMTP server"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("0 to be tried again, 0 dead"), "{out}");
+    let delivered = s
+        .run(&[
+            "deliveries",
+            "list",
+            "--message",
+            "demo-product-azure",
+            "--json",
+            "--db",
+            &db,
+        ])
+        .success()
+        .json();
+    let delivered = delivered.as_array().unwrap();
+    assert!(!delivered.is_empty());
+    assert!(
+        delivered
+            .iter()
+            .all(|d| d["status"] == "delivered" && d["attempts"] == 1),
+        "every mail arrived at its first attempt: {delivered:?}"
     );
 
     // A second run wants a fresh database and leaves this one alone.
