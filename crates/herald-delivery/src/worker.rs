@@ -44,8 +44,8 @@ pub struct WorkerConfig {
     pub schedule: Schedule,
     /// The policy's default locale: the last step of a reader's locale fallback.
     pub default_locale: String,
-    /// Stop once every queued delivery has arrived or died (retries included), rather
-    /// than wait for more.
+    /// Stop once every queued delivery this worker can send has arrived or died (retries
+    /// included), rather than wait for more.
     pub until_idle: bool,
 }
 
@@ -178,7 +178,13 @@ pub async fn run(
         partner_copies: HashMap::new(),
     };
     tokio::pin!(shutdown);
-    loop {
+    // Polled once now, so that a signal handler behind it is in place from the start.
+    let mut stopping = tokio::select! {
+        biased;
+        () = &mut shutdown => true,
+        () = std::future::ready(()) => false,
+    };
+    while !stopping {
         while sends.try_join_next().is_some() {}
         let free = permits.available_permits();
         let leased = if free > 0 {
@@ -190,46 +196,50 @@ pub async fn run(
             if worker.config.until_idle
                 && sends.is_empty()
                 && idle(&held)
-                && store.unsettled().await? == 0
+                && store.unsettled(worker.channels.email.is_some()).await? == 0
             {
                 break;
             }
-            if free == 0 {
-                tokio::select! {
-                    () = &mut shutdown => break,
-                    Some(_) = sends.join_next() => {}
+            let wait = if free == 0 {
+                // Nothing to lease room for: wait for a send to finish.
+                worker.config.poll
+            } else {
+                let email = worker.channels.email.is_some();
+                match store.next_due(email).await? {
+                    Some(due) => Duration::from_millis(due.saturating_sub(now_ms()).max(10) as u64)
+                        .min(worker.config.poll),
+                    None => worker.config.poll,
                 }
-                continue;
-            }
-            let email = worker.channels.email.is_some();
-            let wait = match store.next_due(email).await? {
-                Some(due) => Duration::from_millis(due.saturating_sub(now_ms()).max(10) as u64)
-                    .min(worker.config.poll),
-                None => worker.config.poll,
             };
             tokio::select! {
-                () = &mut shutdown => break,
-                () = store.queued().notified() => {}
+                () = &mut shutdown => stopping = true,
+                () = store.queued().notified(), if free > 0 => {}
                 () = tokio::time::sleep(wait) => {}
                 Some(_) = sends.join_next(), if !sends.is_empty() => {}
             }
             continue;
         }
         for job in leased {
-            let permit = tokio::select! {
-                permit = permits.clone().acquire_owned() => permit.expect("the semaphore stays open"),
-                () = &mut shutdown => {
-                    worker.release(&job);
-                    continue;
+            if stopping {
+                worker.release(&job);
+                continue;
+            }
+            tokio::select! {
+                permit = permits.clone().acquire_owned() => {
+                    let permit = permit.expect("the semaphore stays open");
+                    let channels = worker.channels.clone();
+                    let done = done_tx.clone();
+                    sends.spawn(async move {
+                        let outcome = send(&channels, job).await;
+                        let _ = done.send(outcome);
+                        drop(permit);
+                    });
                 }
-            };
-            let channels = worker.channels.clone();
-            let done = done_tx.clone();
-            sends.spawn(async move {
-                let outcome = send(&channels, job).await;
-                let _ = done.send(outcome);
-                drop(permit);
-            });
+                () = &mut shutdown => {
+                    stopping = true;
+                    worker.release(&job);
+                }
+            }
         }
     }
     while sends.join_next().await.is_some() {}

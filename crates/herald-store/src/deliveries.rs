@@ -855,12 +855,16 @@ impl Store {
 
 impl Store {
     /// How many deliveries are not settled yet: batches still pending (leased or not)
-    /// and retries still to be tried. Zero once every delivery arrived or died.
-    pub async fn unsettled(&self) -> Result<i64, StoreError> {
+    /// and retries still to be tried; email ones only when `email`. Zero once every
+    /// delivery arrived or died.
+    pub async fn unsettled(&self, email: bool) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT (SELECT count(*) FROM delivery_batches WHERE status = 'pending') \
-                  + (SELECT count(*) FROM delivery_retries WHERE status = 'retrying')",
+            "SELECT (SELECT count(*) FROM delivery_batches \
+                     WHERE status = 'pending' AND (channel <> 'email' OR ?1)) \
+                  + (SELECT count(*) FROM delivery_retries r JOIN delivery_batches b ON b.id = r.batch \
+                     WHERE r.status = 'retrying' AND (b.channel <> 'email' OR ?1))",
         )
+        .bind(email)
         .fetch_one(self.pool())
         .await?)
     }

@@ -1,7 +1,9 @@
 //! `herald work` delivering to a real webhook receiver that verifies every signature with
-//! the PyPI `standardwebhooks` package: a worker killed with SIGKILL mid-fan-out loses
-//! nothing, a receiver that fails is tried again on the schedule, a 410 disables its
-//! endpoint, and an address inside the network is refused at send time.
+//! the PyPI `standardwebhooks` package, and to a real SMTP server (aiosmtpd): a worker
+//! killed with SIGKILL mid-fan-out loses nothing, one stopped with SIGTERM finishes what is
+//! in flight, a receiver that fails is tried again on the schedule, a 410 disables its
+//! endpoint, an address inside the network is refused at send time, and a partner hit
+//! through 5,000 customers gets one event and one mail.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -96,12 +98,19 @@ impl Drop for Receiver {
 }
 
 /// A directory of `customers` customers, each holding Exchange through one partner,
-/// relay, which has no contacts: every delivery is a webhook.
-fn world(customers: usize) -> Value {
+/// relay. No customer has a contact; relay has one, its desk, who reads incidents, when
+/// `desk`.
+fn world(customers: usize, desk: bool) -> Value {
     let ids: Vec<String> = (0..customers).map(|i| format!("c{i:05}")).collect();
+    let contacts = if desk {
+        json!([{"id": "relay-desk", "name": "Relay Desk", "email": "desk@relay.example",
+                "roles": ["admin", "technical", "support"]}])
+    } else {
+        json!([])
+    };
     json!({
         "products": [{"id": "exchange-online", "name": "Exchange Online", "services": ["exchange"]}],
-        "partners": [{"id": "relay", "kind": "direct_bill", "name": "Relay"}],
+        "partners": [{"id": "relay", "kind": "direct_bill", "name": "Relay", "contacts": contacts}],
         "customers": ids.iter().map(|id| json!({"id": id, "name": format!("Customer {id}")})).collect::<Vec<_>>(),
         "subscriptions": ids.iter().map(|id| json!({
             "id": format!("{id}-exo"), "customer": id, "product": "exchange-online",
@@ -135,11 +144,11 @@ fn endpoint(db: &str, url: &str, mode: Mode) -> (String, String) {
     (made.id, secret)
 }
 
-/// A scratch folder with a directory of `customers` imported, a receiver, and relay's
-/// endpoint at `path` on it, taking events `mode`.
-fn set_up(customers: usize, path: &str, mode: Mode) -> (Scratch, Receiver, String) {
+/// A scratch folder with a directory of `customers` imported (relay's desk in it when
+/// `desk`), a receiver, and relay's endpoint at `path` on it, taking events `mode`.
+fn set_up(customers: usize, desk: bool, path: &str, mode: Mode) -> (Scratch, Receiver, String) {
     let s = Scratch::new();
-    let world = s.write_json("world.json", &world(customers));
+    let world = s.write_json("world.json", &world(customers, desk));
     s.run(&["import", &world, "--db", &s.db()]).success();
     let secrets = s.path("secrets.json");
     std::fs::write(&secrets, "{}").unwrap();
@@ -154,6 +163,57 @@ fn set_up(customers: usize, path: &str, mode: Mode) -> (Scratch, Receiver, Strin
     );
     s.run(&["publish", &message, "--db", &s.db()]).success();
     (s, receiver, id)
+}
+
+/// An SMTP server Herald did not write (aiosmtpd), reporting each mail as a JSON line.
+struct MailServer {
+    child: Child,
+    port: u16,
+    mails: Arc<Mutex<Vec<Value>>>,
+}
+
+impl MailServer {
+    fn start() -> MailServer {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../herald-delivery/tests/support/smtp_server.py");
+        let mut child = Command::new(python())
+            .arg(script)
+            .arg("plain")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("aiosmtpd starts");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        let port = first
+            .trim()
+            .strip_prefix("READY ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("aiosmtpd said {first:?}"));
+        let mails = Arc::new(Mutex::new(Vec::new()));
+        let collected = Arc::clone(&mails);
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                collected
+                    .lock()
+                    .unwrap()
+                    .push(serde_json::from_str(&line).unwrap());
+            }
+        });
+        MailServer { child, port, mails }
+    }
+
+    fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for MailServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// `herald work` on `s`'s database, delivering to loopback, with `extra` flags.
@@ -200,7 +260,7 @@ fn deliveries(s: &Scratch) -> Vec<Value> {
 #[test]
 fn a_worker_killed_mid_fan_out_loses_nothing_and_repeats_only_under_the_same_webhook_id() {
     const CUSTOMERS: usize = 10_240;
-    let (s, receiver, _) = set_up(CUSTOMERS, "/hooks", Mode::PerCustomer);
+    let (s, receiver, _) = set_up(CUSTOMERS, false, "/hooks", Mode::PerCustomer);
 
     let mut first = work(&s, &["--webhooks-allow-private", "--lease-seconds", "2"])
         .spawn()
@@ -276,7 +336,7 @@ fn a_worker_killed_mid_fan_out_loses_nothing_and_repeats_only_under_the_same_web
 
 #[test]
 fn a_failing_receiver_is_tried_again_on_the_schedule_until_it_takes_the_event() {
-    let (s, receiver, _) = set_up(1, "/flaky/3", Mode::Aggregated);
+    let (s, receiver, _) = set_up(1, false, "/flaky/3", Mode::Aggregated);
     let run = work(
         &s,
         &[
@@ -327,7 +387,7 @@ fn a_failing_receiver_is_tried_again_on_the_schedule_until_it_takes_the_event() 
 
 #[test]
 fn a_receiver_answering_410_disables_its_endpoint_and_the_delivery_is_dead() {
-    let (s, receiver, endpoint) = set_up(1, "/gone", Mode::Aggregated);
+    let (s, receiver, endpoint) = set_up(1, false, "/gone", Mode::Aggregated);
     let run = work(&s, &["--webhooks-allow-private", "--until-idle"])
         .output()
         .unwrap();
@@ -366,7 +426,7 @@ fn a_receiver_answering_410_disables_its_endpoint_and_the_delivery_is_dead() {
 
 #[test]
 fn an_endpoint_inside_the_network_is_refused_at_send_time_and_a_replay_sends_it() {
-    let (s, receiver, _) = set_up(1, "/hooks", Mode::Aggregated);
+    let (s, receiver, _) = set_up(1, false, "/hooks", Mode::Aggregated);
     let run = work(&s, &["--until-idle"]).output().unwrap();
     assert!(
         run.status.success(),
@@ -399,4 +459,113 @@ fn an_endpoint_inside_the_network_is_refused_at_send_time_and_a_replay_sends_it(
     );
     assert_eq!(receiver.received().len(), 1);
     assert_eq!(deliveries(&s)[0]["status"], "delivered");
+}
+
+#[test]
+fn a_partner_whose_5000_customers_are_hit_gets_one_event_and_one_mail_listing_them() {
+    const CUSTOMERS: usize = 5_000;
+    let (s, receiver, _) = set_up(CUSTOMERS, true, "/hooks", Mode::Aggregated);
+    let mail = MailServer::start();
+    let run = work(
+        &s,
+        &[
+            "--webhooks-allow-private",
+            "--smtp-url",
+            &mail.url(),
+            "--until-idle",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    let [event] = &receiver.received()[..] else {
+        panic!("one event, not one per customer");
+    };
+    assert_eq!(event["verified"]["relay"], true);
+    let event: Value = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        event["data"]["customers"].as_array().unwrap().len(),
+        CUSTOMERS
+    );
+    assert_eq!(
+        event["data"]["subscriptions"].as_array().unwrap().len(),
+        CUSTOMERS
+    );
+
+    let mails = mail.mails.lock().unwrap().clone();
+    let [letter] = &mails[..] else {
+        panic!(
+            "one mail to relay's desk, not one per customer: {}",
+            mails.len()
+        );
+    };
+    assert_eq!(letter["rcpt_tos"], json!(["desk@relay.example"]));
+    let text = letter["parts"][0]["text"].as_str().unwrap();
+    assert!(text.contains("Mail delayed"), "{text}");
+    for customer in ["Customer c00000 (c00000)", "Customer c04999 (c04999)"] {
+        assert!(text.contains(customer), "the letter lists {customer}");
+    }
+    assert!(
+        text.contains("Exchange Online (c04999-exo)"),
+        "with its subscription"
+    );
+    let delivered = deliveries(&s);
+    assert_eq!(
+        delivered.len(),
+        2,
+        "one webhook and one mail: {delivered:?}"
+    );
+    assert!(delivered.iter().all(|d| d["status"] == "delivered"));
+}
+
+#[test]
+fn a_worker_stopped_by_sigterm_finishes_what_is_in_flight_and_the_next_sends_only_the_rest() {
+    const CUSTOMERS: usize = 3_000;
+    let (s, receiver, _) = set_up(CUSTOMERS, false, "/hooks", Mode::PerCustomer);
+    let first = work(&s, &["--webhooks-allow-private", "--lease-seconds", "1"])
+        .spawn()
+        .unwrap();
+    wait_until(
+        Duration::from_secs(120),
+        "a first share of the events",
+        || receiver.distinct() >= 300,
+    );
+    let term = Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let stopped = first.wait_with_output().unwrap();
+    assert!(stopped.status.success(), "a stopped worker exits cleanly");
+    let said = String::from_utf8_lossy(&stopped.stderr);
+    assert!(said.contains("herald work: stopped:"), "{said}");
+
+    let second = work(
+        &s,
+        &[
+            "--webhooks-allow-private",
+            "--lease-seconds",
+            "1",
+            "--until-idle",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let received = receiver.received();
+    assert_eq!(receiver.distinct(), CUSTOMERS);
+    assert_eq!(
+        received.len(),
+        CUSTOMERS,
+        "what the first worker sent it recorded, so nothing arrived twice"
+    );
 }
