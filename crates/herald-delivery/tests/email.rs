@@ -3,13 +3,11 @@
 //! login, with STARTTLS and with TLS from the first byte; and Herald's own sink, spoken to
 //! by lettre and by hand.
 
+#[path = "support/smtp_server.rs"]
+mod smtp_server;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use herald_delivery::email::{
@@ -20,88 +18,17 @@ use herald_domain::message::Content;
 use herald_domain::wire::Text;
 use herald_store::AttemptOutcome;
 use serde_json::Value;
+use smtp_server::Aiosmtpd;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
 use tokio::net::TcpStream;
 
 const FROM: &str = "Contoso Notices <notices@vendor.example>";
-
-/// aiosmtpd in a child process, and the mails it reports, one JSON value each.
-struct Aiosmtpd {
-    child: Child,
-    port: u16,
-    mails: mpsc::Receiver<String>,
-    _certificate: Option<tempfile::TempDir>,
-}
 
 /// A self-signed certificate for 127.0.0.1: the certificate and key, both PEM.
 fn certificate() -> (String, String) {
     let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
         .expect("rcgen makes a certificate");
     (certified.cert.pem(), certified.signing_key.serialize_pem())
-}
-
-impl Aiosmtpd {
-    /// Starts the server in `mode` (see `support/smtp_server.py`), serving `certificate`
-    /// for the TLS modes.
-    fn start(mode: &str, certificate: Option<&(String, String)>) -> Aiosmtpd {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
-        let mut command = Command::new(support::python());
-        command.arg(script).arg(mode);
-        let folder = certificate.map(|(cert, key)| {
-            let folder = tempfile::tempdir().expect("a temporary folder");
-            std::fs::write(folder.path().join("cert.pem"), cert)
-                .expect("the certificate is written");
-            std::fs::write(folder.path().join("key.pem"), key).expect("the key is written");
-            command
-                .arg(folder.path().join("cert.pem"))
-                .arg(folder.path().join("key.pem"));
-            folder
-        });
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the SMTP server starts");
-        let stdout = child.stdout.take().expect("its output is piped");
-        let (lines, mails) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let ready = mails
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the SMTP server says it is ready within 30 s");
-        let port = ready
-            .strip_prefix("READY ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("the SMTP server said {ready:?} instead of READY <port>"));
-        Aiosmtpd {
-            child,
-            port,
-            mails,
-            _certificate: folder,
-        }
-    }
-
-    /// The next mail the server accepted. The server reports a mail before it answers the
-    /// client, so a mail the client saw accepted is there already.
-    fn next_mail(&self) -> Value {
-        let line = self
-            .mails
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the SMTP server reports the mail it accepted");
-        serde_json::from_str(&line).expect("the SMTP server reports JSON")
-    }
-}
-
-impl Drop for Aiosmtpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A message in English (its default), German and Russian, with HTML-looking text.

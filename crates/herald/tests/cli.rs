@@ -38,7 +38,13 @@ mod policy;
 mod route;
 #[path = "cli/serve.rs"]
 mod serve;
+#[path = "../../herald-delivery/tests/support/smtp_server.rs"]
+mod smtp_server;
 #[path = "cli/store.rs"]
 mod store;
+#[path = "../../herald-delivery/tests/support/mod.rs"]
+mod support;
+#[path = "../../herald-delivery/tests/support/webhook_receiver.rs"]
+mod webhook_receiver;
 #[path = "cli/work.rs"]
 mod work;

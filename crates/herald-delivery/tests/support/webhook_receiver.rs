@@ -86,9 +86,13 @@ impl Receiver {
 
     /// The next request the receiver reports.
     pub fn next(&self) -> Value {
-        self.reports
-            .recv_timeout(WAIT)
+        self.next_within(WAIT)
             .expect("the receiver reports the request")
+    }
+
+    /// The next request the receiver reports within `wait`, if one comes.
+    pub fn next_within(&self, wait: Duration) -> Option<Value> {
+        self.reports.recv_timeout(wait).ok()
     }
 }
 

@@ -5,11 +5,9 @@
 //! endpoint, an address inside the network is refused at send time, and a partner hit
 //! through 5,000 customers gets one event and one mail.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use herald_delivery::Secret;
@@ -17,67 +15,30 @@ use herald_store::{Mode, NewEndpoint, Principal};
 use serde_json::{json, Value};
 
 use crate::common::{read_store, Scratch};
+use crate::smtp_server::Aiosmtpd;
+use crate::webhook_receiver;
 
-/// The interpreter of `target/xtask-venv`, where `cargo xtask python` installs
-/// standardwebhooks; `HERALD_PYTHON` names another.
-fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("HERALD_PYTHON") {
-        return python.into();
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/xtask-venv/bin/python");
-    assert!(
-        venv.exists(),
-        "{} is missing: run `cargo xtask python` to install the webhook receiver's packages",
-        venv.display()
-    );
-    venv
-}
-
-/// The receiver of `herald-delivery`'s tests, verifying with standardwebhooks.
+/// The shared webhook receiver, and every request it reported so far.
 struct Receiver {
-    child: Child,
-    port: u16,
-    lines: Arc<Mutex<Vec<Value>>>,
+    peer: webhook_receiver::Receiver,
+    seen: RefCell<Vec<Value>>,
 }
 
 impl Receiver {
-    /// Starts the receiver; the secrets it verifies with are read from `secrets` at every
-    /// request.
-    fn start(secrets: &str) -> Receiver {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../herald-delivery/tests/support/webhook_receiver.py");
-        let mut child = Command::new(python())
-            .arg(script)
-            .arg(secrets)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the receiver starts");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        out.read_line(&mut first).unwrap();
-        let port = first
-            .trim()
-            .strip_prefix("listening ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("the receiver said {first:?}"));
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let collected = Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                let value: Value = serde_json::from_str(&line).unwrap();
-                collected.lock().unwrap().push(value);
-            }
-        });
-        Receiver { child, port, lines }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+    fn start() -> Receiver {
+        Receiver {
+            peer: webhook_receiver::Receiver::start(),
+            seen: RefCell::new(Vec::new()),
+        }
     }
 
     /// Every request received so far.
     fn received(&self) -> Vec<Value> {
-        self.lines.lock().unwrap().clone()
+        let mut seen = self.seen.borrow_mut();
+        while let Some(report) = self.peer.next_within(Duration::ZERO) {
+            seen.push(report);
+        }
+        seen.clone()
     }
 
     /// How many distinct webhook ids arrived.
@@ -87,13 +48,6 @@ impl Receiver {
             .map(|l| l["webhook_id"].as_str().unwrap().to_owned())
             .collect::<BTreeSet<_>>()
             .len()
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -150,11 +104,11 @@ fn set_up(customers: usize, desk: bool, path: &str, mode: Mode) -> (Scratch, Rec
     let s = Scratch::new();
     let world = s.write_json("world.json", &world(customers, desk));
     s.run(&["import", &world, "--db", &s.db()]).success();
-    let secrets = s.path("secrets.json");
-    std::fs::write(&secrets, "{}").unwrap();
-    let receiver = Receiver::start(&secrets);
-    let (id, secret) = endpoint(&s.db(), &receiver.url(path), mode);
-    std::fs::write(&secrets, json!({ "relay": secret }).to_string()).unwrap();
+    let mut receiver = Receiver::start();
+    let (id, secret) = endpoint(&s.db(), &receiver.peer.url("127.0.0.1", path), mode);
+    receiver
+        .peer
+        .know("relay", &Secret::parse(&secret).unwrap());
     let message = s.write(
         "incident.json",
         &json!({"id": "exchange-down", "category": "service_incident", "services": ["exchange"],
@@ -163,57 +117,6 @@ fn set_up(customers: usize, desk: bool, path: &str, mode: Mode) -> (Scratch, Rec
     );
     s.run(&["publish", &message, "--db", &s.db()]).success();
     (s, receiver, id)
-}
-
-/// An SMTP server Herald did not write (aiosmtpd), reporting each mail as a JSON line.
-struct MailServer {
-    child: Child,
-    port: u16,
-    mails: Arc<Mutex<Vec<Value>>>,
-}
-
-impl MailServer {
-    fn start() -> MailServer {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../herald-delivery/tests/support/smtp_server.py");
-        let mut child = Command::new(python())
-            .arg(script)
-            .arg("plain")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("aiosmtpd starts");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        out.read_line(&mut first).unwrap();
-        let port = first
-            .trim()
-            .strip_prefix("READY ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("aiosmtpd said {first:?}"));
-        let mails = Arc::new(Mutex::new(Vec::new()));
-        let collected = Arc::clone(&mails);
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                collected
-                    .lock()
-                    .unwrap()
-                    .push(serde_json::from_str(&line).unwrap());
-            }
-        });
-        MailServer { child, port, mails }
-    }
-
-    fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for MailServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// `herald work` on `s`'s database, delivering to loopback, with `extra` flags.
@@ -396,9 +299,9 @@ fn a_receiver_answering_410_disables_its_endpoint_and_the_delivery_is_dead() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    assert_eq!(
-        receiver.received().len(),
-        1,
+    assert_eq!(receiver.peer.next()["path"], "/gone");
+    assert!(
+        receiver.received().is_empty(),
         "a gone endpoint is not tried again"
     );
     let [delivery] = &deliveries(&s)[..] else {
@@ -465,13 +368,13 @@ fn an_endpoint_inside_the_network_is_refused_at_send_time_and_a_replay_sends_it(
 fn a_partner_whose_5000_customers_are_hit_gets_one_event_and_one_mail_listing_them() {
     const CUSTOMERS: usize = 5_000;
     let (s, receiver, _) = set_up(CUSTOMERS, true, "/hooks", Mode::Aggregated);
-    let mail = MailServer::start();
+    let mail = Aiosmtpd::start("plain", None);
     let run = work(
         &s,
         &[
             "--webhooks-allow-private",
             "--smtp-url",
-            &mail.url(),
+            &format!("smtp://127.0.0.1:{}", mail.port),
             "--until-idle",
         ],
     )
@@ -497,13 +400,9 @@ fn a_partner_whose_5000_customers_are_hit_gets_one_event_and_one_mail_listing_th
         CUSTOMERS
     );
 
-    let mails = mail.mails.lock().unwrap().clone();
-    let [letter] = &mails[..] else {
-        panic!(
-            "one mail to relay's desk, not one per customer: {}",
-            mails.len()
-        );
-    };
+    // One mail to relay's desk, not one per customer: the worker stopped once every
+    // delivery was recorded, and the store holds two (checked below).
+    let letter = mail.next_mail();
     assert_eq!(letter["rcpt_tos"], json!(["desk@relay.example"]));
     let text = letter["parts"][0]["text"].as_str().unwrap();
     assert!(text.contains("Mail delayed"), "{text}");
