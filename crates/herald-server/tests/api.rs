@@ -10,6 +10,8 @@
 //! - `threads`: incident threads, their timelines and a partner's open incidents.
 //! - `records`: the directory one record or contact at a time, checked by every rule of a
 //!   valid directory, within the key's cloud, and routed by at once.
+//! - `deliveries`: deliveries after a worker tried them, each principal seeing and
+//!   replaying only its own.
 //! - `errors`: malformed requests, oversized bodies and unknown paths as problem+json.
 //! - `endpoints`: webhook endpoints, each owner's own, their secrets shown once, refused
 //!   with the field named, and test events verified by a receiver Herald did not write
@@ -21,6 +23,8 @@ mod authorization;
 mod common;
 #[path = "api/conformance.rs"]
 mod conformance;
+#[path = "api/deliveries.rs"]
+mod deliveries;
 #[path = "api/endpoints.rs"]
 mod endpoints;
 #[path = "api/errors.rs"]

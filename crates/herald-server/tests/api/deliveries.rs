@@ -1,0 +1,140 @@
+//! Deliveries through the API after a worker tried them: a partner sees, reads and replays
+//! only deliveries sent to it; the vendor sees its cloud's; a replay of what is still
+//! queued is a conflict.
+
+use std::sync::Arc;
+
+use herald_delivery::{run, Channels, Guard, Secret, Sender, SenderConfig, WorkerConfig};
+use herald_store::{KeyFor, NewEndpoint, Principal};
+use serde_json::json;
+
+use crate::common::Server;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_sees_and_replays_its_own_dead_deliveries_and_no_one_elses() {
+    let server = Server::with_conformance().await;
+    // Northwind's endpoint: a port nothing listens on, so every attempt fails.
+    let endpoint = server
+        .store
+        .create_endpoint(
+            &Principal::Partner {
+                cloud: "global".into(),
+                partner: "northwind".into(),
+            },
+            NewEndpoint {
+                url: "http://127.0.0.1:9/hooks".into(),
+                description: String::new(),
+                categories: None,
+                mode: None,
+            },
+            &Secret::generate().unwrap().to_string(),
+            1_700_000_000_000,
+        )
+        .await
+        .unwrap();
+    let vendor = server
+        .key(KeyFor::Vendor {
+            cloud: "global".into(),
+        })
+        .await;
+    let (status, _) = server
+        .post(
+            &vendor,
+            "/v1/messages",
+            &json!({"id": "teams-down", "category": "service_incident", "services": ["teams"], "title": "Teams sign-in failures"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    // One attempt each, then dead.
+    let channels = Channels {
+        email: None,
+        webhooks: Sender::new(SenderConfig {
+            guard: Guard {
+                allow_private: true,
+            },
+            ..SenderConfig::default()
+        })
+        .unwrap(),
+    };
+    let config = WorkerConfig {
+        schedule: "0ms".parse().unwrap(),
+        until_idle: true,
+        ..WorkerConfig::default()
+    };
+    let tally = run(
+        server.store.clone(),
+        Arc::new(channels),
+        config,
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(tally.dead, 1, "{tally:?}");
+
+    let northwind = server.key(KeyFor::Partner("northwind".into())).await;
+    let (status, listed) = server.get(&northwind, "/v1/deliveries").await;
+    assert_eq!(status, 200, "{listed}");
+    let dead = listed["deliveries"].as_array().unwrap();
+    assert_eq!(dead.len(), 1, "{listed}");
+    assert_eq!(dead[0]["status"], "dead");
+    assert_eq!(dead[0]["channel"], "webhook");
+    assert_eq!(dead[0]["to"], endpoint.id.as_str());
+    let id = dead[0]["id"].as_i64().unwrap();
+
+    let (status, shown) = server
+        .get(&northwind, &format!("/v1/deliveries/{id}"))
+        .await;
+    assert_eq!(status, 200, "{shown}");
+    let attempts = shown["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0]["outcome"], "failed");
+    assert!(
+        attempts[0]["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{shown}"
+    );
+
+    let (_, vendors) = server.get(&vendor, "/v1/deliveries?status=dead").await;
+    assert!(vendors["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["id"] == id));
+
+    // Tailspin, also told of the message, sees none of northwind's deliveries.
+    let tailspin = server.key(KeyFor::Partner("tailspin".into())).await;
+    let (status, _) = server.get(&tailspin, &format!("/v1/deliveries/{id}")).await;
+    assert_eq!(status, 404);
+    let (status, _) = server
+        .post(
+            &tailspin,
+            &format!("/v1/deliveries/{id}/retry"),
+            &json!(null),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (_, theirs) = server.get(&tailspin, "/v1/deliveries").await;
+    assert_eq!(theirs["deliveries"], json!([]));
+
+    // Northwind fixed its receiver and replays: queued at once, and a second replay
+    // while it is queued is a conflict.
+    let (status, replayed) = server
+        .post(
+            &northwind,
+            &format!("/v1/deliveries/{id}/retry"),
+            &json!(null),
+        )
+        .await;
+    assert_eq!(status, 202, "{replayed}");
+    assert_eq!(replayed["status"], "retrying");
+    let (status, again) = server
+        .post(
+            &northwind,
+            &format!("/v1/deliveries/{id}/retry"),
+            &json!(null),
+        )
+        .await;
+    assert_eq!(status, 409, "{again}");
+    assert_eq!(again["type"], "/problems/delivery-still-queued");
+    server.stop().await;
+}
