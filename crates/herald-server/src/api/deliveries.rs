@@ -114,6 +114,12 @@ pub async fn list_deliveries(
     Ok(Json(DeliveryList { deliveries, next }))
 }
 
+/// The delivery id a path names; one that is not a delivery id names no delivery.
+fn delivery_id(text: &str) -> Result<i64, Problem> {
+    text.parse()
+        .map_err(|_| Problem::not_found(format!("delivery {text:?}")))
+}
+
 /// Delivery `id` with every attempt, when the caller may see it.
 async fn visible(state: &AppState, caller: &Caller, id: i64) -> Result<DeliveryDetail, Problem> {
     let detail = state.store().delivery(caller.0.cloud(), id).await?;
@@ -141,9 +147,9 @@ async fn visible(state: &AppState, caller: &Caller, id: i64) -> Result<DeliveryD
 pub async fn get_delivery(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Json<DeliveryDetail>, Problem> {
-    Ok(Json(visible(&state, &caller, id).await?))
+    Ok(Json(visible(&state, &caller, delivery_id(&id)?).await?))
 }
 
 /// Replays a delivery that died, or arrived and is wanted again: a worker tries it at
@@ -162,8 +168,9 @@ pub async fn get_delivery(
 pub async fn post_retry(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<DeliveryDetail>), Problem> {
+    let id = delivery_id(&id)?;
     visible(&state, &caller, id).await?;
     match state.store().replay(caller.0.cloud(), id, now()).await? {
         Replayed::Queued => Ok((
