@@ -133,6 +133,16 @@ fn work(s: &Scratch, extra: &[&str]) -> Command {
     command
 }
 
+/// Runs `herald work --until-idle` with `extra` flags to the end, which must be a success.
+fn until_idle(s: &Scratch, extra: &[&str]) {
+    let run = work(s, extra).arg("--until-idle").output().unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 /// Waits until `done` holds, or fails after `limit`.
 fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
@@ -178,22 +188,7 @@ fn a_worker_killed_mid_fan_out_loses_nothing_and_repeats_only_under_the_same_web
     let at_kill = receiver.distinct();
     assert!(at_kill < CUSTOMERS, "the worker was killed mid-fan-out");
 
-    let second = work(
-        &s,
-        &[
-            "--webhooks-allow-private",
-            "--lease-seconds",
-            "2",
-            "--until-idle",
-        ],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        second.status.success(),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
-    );
+    until_idle(&s, &["--webhooks-allow-private", "--lease-seconds", "2"]);
 
     let received = receiver.received();
     let mut bodies: BTreeMap<String, String> = BTreeMap::new();
@@ -240,21 +235,13 @@ fn a_worker_killed_mid_fan_out_loses_nothing_and_repeats_only_under_the_same_web
 #[test]
 fn a_failing_receiver_is_tried_again_on_the_schedule_until_it_takes_the_event() {
     let (s, receiver, _) = set_up(1, false, "/flaky/3", Mode::Aggregated);
-    let run = work(
+    until_idle(
         &s,
         &[
             "--webhooks-allow-private",
             "--retry-schedule",
             "0ms,200ms,400ms,800ms,1600ms",
-            "--until-idle",
         ],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
     );
 
     let received = receiver.received();
@@ -291,14 +278,7 @@ fn a_failing_receiver_is_tried_again_on_the_schedule_until_it_takes_the_event() 
 #[test]
 fn a_receiver_answering_410_disables_its_endpoint_and_the_delivery_is_dead() {
     let (s, receiver, endpoint) = set_up(1, false, "/gone", Mode::Aggregated);
-    let run = work(&s, &["--webhooks-allow-private", "--until-idle"])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    until_idle(&s, &["--webhooks-allow-private"]);
     assert_eq!(receiver.peer.next()["path"], "/gone");
     assert!(
         receiver.received().is_empty(),
@@ -330,12 +310,7 @@ fn a_receiver_answering_410_disables_its_endpoint_and_the_delivery_is_dead() {
 #[test]
 fn an_endpoint_inside_the_network_is_refused_at_send_time_and_a_replay_sends_it() {
     let (s, receiver, _) = set_up(1, false, "/hooks", Mode::Aggregated);
-    let run = work(&s, &["--until-idle"]).output().unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    until_idle(&s, &[]);
     assert!(receiver.received().is_empty(), "nothing reached loopback");
     let [delivery] = &deliveries(&s)[..] else {
         panic!("one delivery");
@@ -352,14 +327,7 @@ fn an_endpoint_inside_the_network_is_refused_at_send_time_and_a_replay_sends_it(
         .success();
     s.run(&["deliveries", "retry", &id, "--db", &s.db()])
         .failure();
-    let run = work(&s, &["--webhooks-allow-private", "--until-idle"])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    until_idle(&s, &["--webhooks-allow-private"]);
     assert_eq!(receiver.received().len(), 1);
     assert_eq!(deliveries(&s)[0]["status"], "delivered");
 }
@@ -369,21 +337,13 @@ fn a_partner_whose_5000_customers_are_hit_gets_one_event_and_one_mail_listing_th
     const CUSTOMERS: usize = 5_000;
     let (s, receiver, _) = set_up(CUSTOMERS, true, "/hooks", Mode::Aggregated);
     let mail = Aiosmtpd::start("plain", None);
-    let run = work(
+    until_idle(
         &s,
         &[
             "--webhooks-allow-private",
             "--smtp-url",
             &format!("smtp://127.0.0.1:{}", mail.port),
-            "--until-idle",
         ],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
     );
 
     let [event] = &receiver.received()[..] else {
@@ -444,22 +404,7 @@ fn a_worker_stopped_by_sigterm_finishes_what_is_in_flight_and_the_next_sends_onl
     let said = String::from_utf8_lossy(&stopped.stderr);
     assert!(said.contains("herald work: stopped:"), "{said}");
 
-    let second = work(
-        &s,
-        &[
-            "--webhooks-allow-private",
-            "--lease-seconds",
-            "1",
-            "--until-idle",
-        ],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        second.status.success(),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
-    );
+    until_idle(&s, &["--webhooks-allow-private", "--lease-seconds", "1"]);
     let received = receiver.received();
     assert_eq!(receiver.distinct(), CUSTOMERS);
     assert_eq!(
