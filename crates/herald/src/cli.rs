@@ -29,28 +29,37 @@ pub struct PolicyArgs {
     pub policy: Option<PathBuf>,
 }
 
-/// How `herald serve` runs: flags over `HERALD_…` variables over the configuration file.
+/// What `herald serve` and `herald work` share: where the configuration file, the
+/// database and the policy are, and how deliveries are worked. Flags win over `HERALD_…`
+/// variables, which win over the file.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub struct ConfigArgs {
     /// A configuration file (TOML: `listen`, `db`, `policy`, `body_limit`;
     /// `allow_private` under `[webhooks]`; `workers`, `lease_seconds`, `retry_schedule`
     /// under `[delivery]`; `url`, `from`, `ca`, `pool` under `[smtp]`).
     #[arg(long, env = "HERALD_CONFIG")]
     pub config: Option<PathBuf>,
-    /// The address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, env = "HERALD_LISTEN")]
-    pub listen: Option<std::net::SocketAddr>,
     /// The SQLite database file [default: herald.db].
     #[arg(long, env = "HERALD_DB")]
     pub db: Option<PathBuf>,
     /// A policy file (TOML) to use instead of the default policy.
     #[arg(long, env = "HERALD_POLICY")]
     pub policy: Option<PathBuf>,
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+}
+
+/// How `herald serve` runs.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "HERALD_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
     /// The largest request body accepted, in bytes [default: 64 MiB].
     #[arg(long, env = "HERALD_BODY_LIMIT")]
     pub body_limit: Option<usize>,
     #[command(flatten)]
-    pub delivery: DeliveryArgs,
+    pub shared: ConfigArgs,
 }
 
 /// How deliveries are worked, by `herald work` and inside `herald serve`: flags over
@@ -85,20 +94,11 @@ pub struct DeliveryArgs {
     pub smtp_ca: Option<PathBuf>,
 }
 
-/// How `herald work` runs: flags over `HERALD_…` variables over the configuration file.
+/// How `herald work` runs.
 #[derive(Debug, Args)]
 pub struct WorkArgs {
-    /// A configuration file (TOML, as for `herald serve`).
-    #[arg(long, env = "HERALD_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// The SQLite database file [default: herald.db].
-    #[arg(long, env = "HERALD_DB")]
-    pub db: Option<PathBuf>,
-    /// A policy file (TOML) to use instead of the default policy.
-    #[arg(long, env = "HERALD_POLICY")]
-    pub policy: Option<PathBuf>,
     #[command(flatten)]
-    pub delivery: DeliveryArgs,
+    pub shared: ConfigArgs,
     /// Stop once every queued delivery has arrived or died (waiting out retries and
     /// other workers' leases), rather than wait for more.
     #[arg(long)]

@@ -1,29 +1,15 @@
 //! `herald serve`: the HTTP API over the store, until SIGTERM or Ctrl-C.
 
 use anyhow::{Context, Result};
-use herald_server::config::Settings;
-use herald_server::{serve, shutdown_signal, AppState, ServeConfig};
+use herald_server::{serve, shutdown_signal, AppState};
 use herald_store::Store;
 
 use crate::cli::ServeArgs;
-use crate::work::{delivery_settings, load_policy, tally_line, work_in};
+use crate::work::{load_config, load_policy, tally_line, work_in};
 
 /// Runs the server as configured by the file, the environment and the flags.
 pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
-    let (webhooks, delivery, smtp) = delivery_settings(args.delivery);
-    let config = ServeConfig::load(
-        args.config.as_deref(),
-        Settings {
-            listen: args.listen,
-            db: args.db,
-            policy: args.policy,
-            body_limit: args.body_limit,
-            webhooks,
-            delivery,
-            smtp,
-        },
-    )
-    .map_err(anyhow::Error::msg)?;
+    let config = load_config(args.shared, args.listen, args.body_limit)?;
     let policy = load_policy(config.policy.as_ref())?;
     let store = Store::open(&config.db)
         .await

@@ -1,6 +1,7 @@
 //! `herald work`, and the worker inside `herald serve`: delivering what publishing queued,
 //! as the configuration says (the file, `HERALD_…` variables, flags).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,26 +14,40 @@ use herald_server::config::{DeliverySettings, Settings, SmtpSettings, WebhookSet
 use herald_server::{shutdown_signal, ServeConfig};
 use herald_store::Store;
 
-use crate::cli::{DeliveryArgs, WorkArgs};
+use crate::cli::{ConfigArgs, WorkArgs};
 
-/// The delivery settings the flags and environment gave, to lay over the file's.
-pub fn delivery_settings(args: DeliveryArgs) -> (WebhookSettings, DeliverySettings, SmtpSettings) {
-    (
-        WebhookSettings {
-            allow_private: args.webhooks_allow_private,
-        },
-        DeliverySettings {
-            workers: args.workers,
-            lease_seconds: args.lease_seconds,
-            retry_schedule: args.retry_schedule,
-        },
-        SmtpSettings {
-            url: args.smtp_url,
-            from: args.smtp_from,
-            ca: args.smtp_ca,
-            pool: None,
+/// The configuration: the file `args` names, under the settings the environment and flags
+/// gave (`listen` and `body_limit` are `herald serve`'s alone).
+pub fn load_config(
+    args: ConfigArgs,
+    listen: Option<SocketAddr>,
+    body_limit: Option<usize>,
+) -> Result<ServeConfig> {
+    let d = args.delivery;
+    ServeConfig::load(
+        args.config.as_deref(),
+        Settings {
+            listen,
+            db: args.db,
+            policy: args.policy,
+            body_limit,
+            webhooks: WebhookSettings {
+                allow_private: d.webhooks_allow_private,
+            },
+            delivery: DeliverySettings {
+                workers: d.workers,
+                lease_seconds: d.lease_seconds,
+                retry_schedule: d.retry_schedule,
+            },
+            smtp: SmtpSettings {
+                url: d.smtp_url,
+                from: d.smtp_from,
+                ca: d.smtp_ca,
+                pool: None,
+            },
         },
     )
+    .map_err(anyhow::Error::msg)
 }
 
 /// The policy the configuration names, or the default.
@@ -100,19 +115,7 @@ pub fn tally_line(tally: &Tally) -> String {
 
 /// Runs `herald work`.
 pub async fn run(args: WorkArgs) -> Result<ExitCode> {
-    let (webhooks, delivery, smtp) = delivery_settings(args.delivery);
-    let config = ServeConfig::load(
-        args.config.as_deref(),
-        Settings {
-            db: args.db,
-            policy: args.policy,
-            webhooks,
-            delivery,
-            smtp,
-            ..Settings::default()
-        },
-    )
-    .map_err(anyhow::Error::msg)?;
+    let config = load_config(args.shared, None, None)?;
     let policy = load_policy(config.policy.as_ref())?;
     let store = crate::commands::open_existing(&config.db).await?;
     let channels = Arc::new(channels(&config)?);

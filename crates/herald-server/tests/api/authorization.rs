@@ -5,7 +5,7 @@
 //! `teams-outage`: adatum hears directly, and its distributor northwind and reseller
 //! tailspin are told.
 
-use herald_store::{KeyFor, NewEndpoint, Principal};
+use herald_store::KeyFor;
 use serde_json::{json, Value};
 
 use crate::common::{conformance, Server};
@@ -323,23 +323,8 @@ async fn every_endpoint_answers_every_caller_as_it_may_and_leaks_nothing() {
         .unwrap();
 
     let endpoint = server
-        .store
-        .create_endpoint(
-            &Principal::Partner {
-                cloud: "global".into(),
-                partner: "northwind".into(),
-            },
-            NewEndpoint {
-                url: "http://127.0.0.1:9/hooks".into(),
-                description: String::new(),
-                categories: None,
-                mode: None,
-            },
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            1_700_000_000_002,
-        )
-        .await
-        .unwrap();
+        .partner_endpoint("northwind", "http://127.0.0.1:9/hooks")
+        .await;
 
     let mut failures = Vec::new();
     for case in cases(adatums, &endpoint.id) {

@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
+use herald_delivery::Secret;
 use herald_domain::Policy;
 use herald_server::{serve, AppState, ServeConfig};
-use herald_store::{KeyFor, Store};
+use herald_store::{Endpoint, KeyFor, NewEndpoint, Principal, Store};
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -131,6 +132,28 @@ impl Server {
                 self.post(&vendor, "/v1/messages", message).await;
             }
         }
+    }
+
+    /// Registers an endpoint of global partner `partner` at `url` straight in the store,
+    /// past the address guard, so a test may point it anywhere.
+    pub async fn partner_endpoint(&self, partner: &str, url: &str) -> Endpoint {
+        self.store
+            .create_endpoint(
+                &Principal::Partner {
+                    cloud: "global".into(),
+                    partner: partner.into(),
+                },
+                NewEndpoint {
+                    url: url.into(),
+                    description: String::new(),
+                    categories: None,
+                    mode: None,
+                },
+                &Secret::generate().expect("a secret").to_string(),
+                1_700_000_000_000,
+            )
+            .await
+            .expect("the endpoint is registered")
     }
 
     /// A new key's bearer token.

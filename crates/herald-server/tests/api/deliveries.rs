@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use herald_delivery::{run, Channels, Guard, Secret, Sender, SenderConfig, WorkerConfig};
-use herald_store::{KeyFor, NewEndpoint, Principal};
+use herald_delivery::{run, Channels, Guard, Sender, SenderConfig, WorkerConfig};
+use herald_store::KeyFor;
 use serde_json::json;
 
 use crate::common::Server;
@@ -15,23 +15,8 @@ async fn a_partner_sees_and_replays_its_own_dead_deliveries_and_no_one_elses() {
     let server = Server::with_conformance().await;
     // Northwind's endpoint: a port nothing listens on, so every attempt fails.
     let endpoint = server
-        .store
-        .create_endpoint(
-            &Principal::Partner {
-                cloud: "global".into(),
-                partner: "northwind".into(),
-            },
-            NewEndpoint {
-                url: "http://127.0.0.1:9/hooks".into(),
-                description: String::new(),
-                categories: None,
-                mode: None,
-            },
-            &Secret::generate().unwrap().to_string(),
-            1_700_000_000_000,
-        )
-        .await
-        .unwrap();
+        .partner_endpoint("northwind", "http://127.0.0.1:9/hooks")
+        .await;
     let vendor = server
         .key(KeyFor::Vendor {
             cloud: "global".into(),
