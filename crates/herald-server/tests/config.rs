@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use herald_server::config::{Settings, WebhookSettings};
+use herald_server::config::{DeliverySettings, Settings, WebhookSettings};
 use herald_server::ServeConfig;
 
 #[test]
@@ -83,4 +83,39 @@ fn private_webhook_addresses_are_refused_unless_a_layer_allows_them() {
     std::fs::write(&file, "[webhooks]\nallow_privat = true\n").unwrap();
     let e = ServeConfig::load(Some(&file), Settings::default()).unwrap_err();
     assert!(e.contains("allow_privat"), "{e}");
+}
+
+#[test]
+fn delivery_and_mail_settings_layer_the_same_way_and_a_bad_schedule_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("herald.toml");
+    std::fs::write(
+        &file,
+        "[delivery]\nworkers = 8\nretry_schedule = \"0s,1m\"\n\n[smtp]\nurl = \"smtp://mail.example:25\"\npool = 2\n",
+    )
+    .unwrap();
+    let given = Settings {
+        delivery: DeliverySettings {
+            workers: Some(2),
+            ..DeliverySettings::default()
+        },
+        ..Settings::default()
+    };
+    let config = ServeConfig::load(Some(&file), given).unwrap();
+    assert_eq!(config.delivery.workers, 2, "the flag wins");
+    assert_eq!(config.delivery.retry_schedule.to_string(), "0s,1m");
+    assert_eq!(config.delivery.retry_schedule.attempts(), 2);
+    assert_eq!(config.smtp.url.as_deref(), Some("smtp://mail.example:25"));
+    assert_eq!(config.smtp.pool, 2);
+    assert_eq!(config.smtp.from, ServeConfig::default().smtp.from);
+
+    std::fs::write(&file, "[delivery]\nretry_schedule = \"0s,soon\"\n").unwrap();
+    let e = ServeConfig::load(Some(&file), Settings::default()).unwrap_err();
+    assert!(
+        e.contains("retry schedule") && e.contains("\"soon\""),
+        "{e}"
+    );
+    std::fs::write(&file, "[delivery]\nlease_seconds = 0\n").unwrap();
+    let e = ServeConfig::load(Some(&file), Settings::default()).unwrap_err();
+    assert!(e.contains("lease_seconds"), "{e}");
 }
