@@ -184,7 +184,9 @@ pub async fn run(
         () = &mut shutdown => true,
         () = std::future::ready(()) => false,
     };
-    while !stopping {
+    // A recorder that stopped could not write to the store: stop sending what it could
+    // not record, and say why.
+    while !stopping && !recorder.is_finished() {
         while sends.try_join_next().is_some() {}
         let free = permits.available_permits();
         let leased = if free > 0 {
