@@ -86,7 +86,7 @@ pub struct DeliveryArgs {
     /// smtps://host:port, with user:password@ to log in. Without one, email waits.
     #[arg(long, env = "HERALD_SMTP_URL")]
     pub smtp_url: Option<String>,
-    /// The sender of email [default: `Herald <notices@herald.localhost>`].
+    /// The sender of email (by default `Herald <notices@herald.localhost>`).
     #[arg(long, env = "HERALD_SMTP_FROM")]
     pub smtp_from: Option<String>,
     /// A root certificate (PEM file) to trust for the mail server's TLS.
