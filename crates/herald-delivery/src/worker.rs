@@ -22,6 +22,7 @@ use herald_store::{
     LeasedRetry, MessageView, Next, PartnerCopyView, Sending, Settled, Store, StoreError,
     WebhookEntry, GONE_REASON,
 };
+use serde_json::Value;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
@@ -381,73 +382,79 @@ impl Worker {
     ) -> Result<(), WorkError> {
         let context = self.context(batch.message).await?;
         let settled: HashSet<usize> = batch.settled.iter().copied().collect();
-        match batch.channel.as_str() {
-            "email" => {
-                let entries: Vec<DeliveryEntry> = parse(&batch.body)?;
-                for (n, entry) in entries.into_iter().enumerate() {
-                    if settled.contains(&n) {
-                        continue;
-                    }
-                    let delivery = delivery_id(batch.id, n);
-                    let send = self
-                        .email(batch.message, &context, &batch.recipient, entry, delivery)
-                        .await?;
-                    jobs.push(Job {
-                        delivery,
-                        batch: batch.id,
-                        number: 1,
-                        send,
-                    });
-                }
+        let entries: Vec<Value> = parse(&batch.body)?;
+        for (n, entry) in entries.into_iter().enumerate() {
+            if settled.contains(&n) {
+                continue;
             }
-            _ => {
-                let entries: Vec<WebhookEntry> = parse(&batch.body)?;
-                for (n, entry) in entries.into_iter().enumerate() {
-                    if settled.contains(&n) {
-                        continue;
-                    }
-                    let delivery = delivery_id(batch.id, n);
-                    let send = self
-                        .webhook(batch.message, &context, &batch.recipient, entry, delivery)
-                        .await?;
-                    jobs.push(Job {
-                        delivery,
-                        batch: batch.id,
-                        number: 1,
-                        send,
-                    });
-                }
-            }
+            let delivery = delivery_id(batch.id, n);
+            let send = self
+                .prepare(
+                    batch.message,
+                    &context,
+                    &batch.recipient,
+                    &batch.channel,
+                    entry,
+                    delivery,
+                )
+                .await?;
+            jobs.push(Job {
+                delivery,
+                batch: batch.id,
+                number: 1,
+                send,
+            });
         }
         Ok(())
     }
 
-    async fn retry_job(&mut self, retry: LeasedRetry) -> Result<Job, WorkError> {
-        let context = self.context(retry.message).await?;
-        let send = match retry.channel.as_str() {
+    /// What sending `entry` (delivery `delivery` of message `seq`) on `channel` takes.
+    async fn prepare(
+        &mut self,
+        seq: i64,
+        context: &MessageContext,
+        recipient: &str,
+        channel: &str,
+        entry: Value,
+        delivery: i64,
+    ) -> Result<Send, WorkError> {
+        match channel {
             "email" => {
-                let entry: DeliveryEntry = parse(&retry.entry)?;
                 self.email(
-                    retry.message,
-                    &context,
-                    &retry.recipient,
-                    entry,
-                    retry.delivery,
+                    seq,
+                    context,
+                    recipient,
+                    from_entry(entry, delivery)?,
+                    delivery,
                 )
-                .await?
+                .await
             }
             _ => {
-                let entry: WebhookEntry = parse(&retry.entry)?;
                 self.webhook(
-                    retry.message,
-                    &context,
-                    &retry.recipient,
-                    entry,
-                    retry.delivery,
+                    seq,
+                    context,
+                    recipient,
+                    from_entry(entry, delivery)?,
+                    delivery,
                 )
-                .await?
+                .await
             }
-        };
+        }
+    }
+
+    async fn retry_job(&mut self, retry: LeasedRetry) -> Result<Job, WorkError> {
+        let context = self.context(retry.message).await?;
+        let entry: Value = parse(&retry.entry)?;
+        let send = self
+            .prepare(
+                retry.message,
+                &context,
+                &retry.recipient,
+                &retry.channel,
+                entry,
+                retry.delivery,
+            )
+            .await?;
         Ok(Job {
             delivery: retry.delivery,
             batch: retry.batch,
@@ -648,6 +655,15 @@ impl Worker {
 /// another delivery or another database.
 pub fn webhook_id(identity: &str, delivery: i64) -> String {
     format!("msg_{identity}_{delivery}")
+}
+
+/// Delivery `delivery`'s entry as its channel reads it.
+fn from_entry<T: serde::de::DeserializeOwned>(
+    entry: Value,
+    delivery: i64,
+) -> Result<T, StoreError> {
+    serde_json::from_value(entry)
+        .map_err(|e| StoreError::Damaged(format!("delivery {delivery} does not parse: {e}")))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
