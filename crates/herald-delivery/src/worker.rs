@@ -2,8 +2,10 @@
 //! in flight, and records every attempt and what follows from it.
 //!
 //! A publish queues deliveries in batches of up to [`herald_store::BATCH`]. A worker leases
-//! a whole batch until a deadline (and keeps the lease while it sends), sends the entries
-//! an earlier lease did not settle, and records attempts in groups, one transaction each:
+//! whole batches, as many as it has room in flight for (at least one), until a deadline
+//! (and keeps the lease while it sends), so a backlog of small batches drains a round at a
+//! time rather than a batch at a time. It sends the entries an earlier lease did not
+//! settle, and records attempts in groups, one transaction each:
 //! a delivery that did not arrive gets a retry of its own, tried again on the
 //! [`Schedule`], and a batch is settled once each of its entries arrived or has a retry.
 //! A worker killed mid-batch loses nothing: its lease runs out and another worker takes the
@@ -267,8 +269,11 @@ impl Worker {
         self.targets.clear();
         self.partner_copies.clear();
         let retries = self.store.lease_retries(now, until, free, email).await?;
-        let batches = if free > retries.len() {
-            self.store.lease_batches(now, until, 1, email).await?
+        let room = free.saturating_sub(retries.len());
+        let batches = if room > 0 {
+            self.store
+                .lease_batches(now, until, room, room, email)
+                .await?
         } else {
             Vec::new()
         };
