@@ -257,7 +257,14 @@ struct Worker {
     /// Endpoints and partners' copies read in this round of leases, so a batch of one
     /// event per customer reads them once.
     targets: HashMap<String, Option<Reachable>>,
-    partner_copies: HashMap<(i64, String), Option<Arc<PartnerCopyView>>>,
+    partner_copies: HashMap<(i64, String), Option<Arc<PartnerCopy>>>,
+}
+
+/// A partner's copy of a message, with its subscriptions in a set, so the event of one of
+/// its customers is cut from it without walking every subscription the copy lists.
+struct PartnerCopy {
+    view: PartnerCopyView,
+    subscriptions: HashSet<String>,
 }
 
 impl Worker {
@@ -465,24 +472,28 @@ impl Worker {
                 let key = (seq, partner.to_owned());
                 if !self.partner_copies.contains_key(&key) {
                     let copy = self.store.partner_copy_of(seq, partner).await?;
-                    self.partner_copies.insert(key.clone(), copy.map(Arc::new));
+                    let copy = copy.map(|view| {
+                        Arc::new(PartnerCopy {
+                            subscriptions: view.subscriptions.iter().cloned().collect(),
+                            view,
+                        })
+                    });
+                    self.partner_copies.insert(key.clone(), copy);
                 }
                 let Some(copy) = self.partner_copies[&key].clone() else {
                     return Ok(None);
                 };
                 let (customers, subscriptions) = match customer {
-                    None => (copy.customers.clone(), copy.subscriptions.clone()),
+                    None => (copy.view.customers.clone(), copy.view.subscriptions.clone()),
                     Some(c) => {
                         let theirs = self
                             .decision(seq, context, c)
                             .await?
                             .map(|d| d.3)
                             .unwrap_or_default();
-                        let subscriptions = copy
-                            .subscriptions
-                            .iter()
-                            .filter(|s| theirs.contains(s))
-                            .cloned()
+                        let subscriptions = theirs
+                            .into_iter()
+                            .filter(|s| copy.subscriptions.contains(s))
                             .collect();
                         (vec![c.to_owned()], subscriptions)
                     }
