@@ -2,8 +2,10 @@
 //! in flight, and records every attempt and what follows from it.
 //!
 //! A publish queues deliveries in batches of up to [`herald_store::BATCH`]. A worker leases
-//! a whole batch until a deadline (and keeps the lease while it sends), sends the entries
-//! an earlier lease did not settle, and records attempts in groups, one transaction each:
+//! whole batches, as many as it has room in flight for (at least one), until a deadline
+//! (and keeps the lease while it sends), so a backlog of small batches drains a round at a
+//! time rather than a batch at a time. It sends the entries an earlier lease did not
+//! settle, and records attempts in groups, one transaction each:
 //! a delivery that did not arrive gets a retry of its own, tried again on the
 //! [`Schedule`], and a batch is settled once each of its entries arrived or has a retry.
 //! A worker killed mid-batch loses nothing: its lease runs out and another worker takes the
@@ -268,7 +270,14 @@ struct Worker {
     /// Endpoints and partners' copies read in this round of leases, so a batch of one
     /// event per customer reads them once.
     targets: HashMap<String, Option<Reachable>>,
-    partner_copies: HashMap<(i64, String), Option<Arc<PartnerCopyView>>>,
+    partner_copies: HashMap<(i64, String), Option<Arc<PartnerCopy>>>,
+}
+
+/// A partner's copy of a message, with its subscriptions in a set, so the event of one of
+/// its customers is cut from it without walking every subscription the copy lists.
+struct PartnerCopy {
+    view: PartnerCopyView,
+    subscriptions: HashSet<String>,
 }
 
 impl Worker {
@@ -280,8 +289,11 @@ impl Worker {
         self.targets.clear();
         self.partner_copies.clear();
         let retries = self.store.lease_retries(now, until, free, email).await?;
-        let batches = if free > retries.len() {
-            self.store.lease_batches(now, until, 1, email).await?
+        let room = free.saturating_sub(retries.len());
+        let batches = if room > 0 {
+            self.store
+                .lease_batches(now, until, room, room, email)
+                .await?
         } else {
             Vec::new()
         };
@@ -479,24 +491,28 @@ impl Worker {
                 let key = (seq, partner.to_owned());
                 if !self.partner_copies.contains_key(&key) {
                     let copy = self.store.partner_copy_of(seq, partner).await?;
-                    self.partner_copies.insert(key.clone(), copy.map(Arc::new));
+                    let copy = copy.map(|view| {
+                        Arc::new(PartnerCopy {
+                            subscriptions: view.subscriptions.iter().cloned().collect(),
+                            view,
+                        })
+                    });
+                    self.partner_copies.insert(key.clone(), copy);
                 }
                 let Some(copy) = self.partner_copies[&key].clone() else {
                     return Ok(None);
                 };
                 let (customers, subscriptions) = match customer {
-                    None => (copy.customers.clone(), copy.subscriptions.clone()),
+                    None => (copy.view.customers.clone(), copy.view.subscriptions.clone()),
                     Some(c) => {
                         let theirs = self
                             .decision(seq, context, c)
                             .await?
                             .map(|d| d.3)
                             .unwrap_or_default();
-                        let subscriptions = copy
-                            .subscriptions
-                            .iter()
-                            .filter(|s| theirs.contains(s))
-                            .cloned()
+                        let subscriptions = theirs
+                            .into_iter()
+                            .filter(|s| copy.subscriptions.contains(s))
                             .collect();
                         (vec![c.to_owned()], subscriptions)
                     }

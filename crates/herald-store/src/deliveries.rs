@@ -124,29 +124,37 @@ pub fn delivery_place(delivery: i64) -> (i64, usize) {
 }
 
 impl Store {
-    /// Leases up to `limit` due batches (pending, due by `now`, not leased to a live
-    /// worker) until `until`, soonest due first, with the entries an earlier lease
-    /// already settled. Email batches only when `email`: a worker with no mail server
-    /// leaves them to one that has.
+    /// Leases due batches (pending, due by `now`, not leased to a live worker) until
+    /// `until`, soonest due first, with the entries an earlier lease already settled: up
+    /// to `limit` batches, and no more once those leased hold `room` deliveries (the first
+    /// is leased whatever its size), so a worker with room for 64 takes a few small
+    /// batches at once, or one large one. Email batches only when `email`: a worker with
+    /// no mail server leaves them to one that has.
     pub async fn lease_batches(
         &self,
         now: i64,
         until: i64,
         limit: usize,
+        room: usize,
         email: bool,
     ) -> Result<Vec<LeasedBatch>, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
         let rows = sqlx::query(
             "UPDATE delivery_batches SET lease_until = ?1 WHERE id IN ( \
-                 SELECT id FROM delivery_batches WHERE status = 'pending' AND due_at <= ?2 \
-                 AND (lease_until IS NULL OR lease_until <= ?2) AND (channel <> 'email' OR ?4) \
-                 ORDER BY due_at, id LIMIT ?3) \
+                 SELECT id FROM ( \
+                     SELECT id, sum(deliveries) OVER (ORDER BY due_at, id) - deliveries AS before \
+                     FROM (SELECT id, deliveries, due_at FROM delivery_batches \
+                         WHERE status = 'pending' AND due_at <= ?2 \
+                         AND (lease_until IS NULL OR lease_until <= ?2) AND (channel <> 'email' OR ?4) \
+                         ORDER BY due_at, id LIMIT ?3)) \
+                 WHERE before < ?5) \
              RETURNING id, message, recipient, channel, body",
         )
         .bind(until)
         .bind(now)
         .bind(limit as i64)
         .bind(email)
+        .bind(i64::try_from(room).unwrap_or(i64::MAX).max(1))
         .fetch_all(&mut *tx)
         .await?;
         let mut leased = Vec::with_capacity(rows.len());

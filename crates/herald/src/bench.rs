@@ -39,10 +39,26 @@ pub async fn run(command: BenchCommand) -> Result<ExitCode> {
             seconds,
             json,
         } => (crate::bench_api::bench_api(customers, seconds).await?, json),
-        BenchCommand::Deliver { emails, pool, json } => (
-            crate::bench_deliver::bench_deliver(emails, pool).await?,
+        BenchCommand::Deliver {
+            emails,
+            pool,
+            webhooks,
+            concurrency,
+            seconds,
+            signatures,
             json,
-        ),
+        } => {
+            let sizes = crate::bench_webhooks::Sizes {
+                webhooks,
+                concurrency,
+                seconds,
+                signatures,
+            };
+            (
+                crate::bench_deliver::bench_deliver(emails, pool, &sizes).await?,
+                json,
+            )
+        }
     };
     if json {
         println!("{}", serde_json::to_string(&figures)?);

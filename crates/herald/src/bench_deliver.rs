@@ -7,6 +7,8 @@
 //!   connections, one command at a time as lettre does. The baseline is the floor the sink
 //!   and the loopback allow: the ratio is what building each mail with lettre, its pool
 //!   and its checks cost on top.
+//! - `signing`, `webhooks` and `latency`: the webhook channel, from signing alone to the
+//!   whole path through the store and the worker ([`crate::bench_webhooks`]).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -22,16 +24,26 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+use crate::bench_webhooks::{bench_webhooks, Sizes};
+
 /// The sender of the benchmark's mails.
 const FROM: &str = "Herald Bench <bench@herald.example>";
 /// The rate the email channel should reach into a local server.
 const GOAL_EMAILS_PER_S: f64 = 1_000.0;
 
 /// Runs every delivery channel's benchmark and gathers their figures.
-pub async fn bench_deliver(emails: usize, pool: u32) -> Result<Value> {
+pub async fn bench_deliver(emails: usize, pool: u32, webhooks: &Sizes) -> Result<Value> {
     ensure!(emails > 0, "--emails must be at least 1");
     ensure!(pool > 0, "--pool must be at least 1");
-    Ok(json!({ "bench": "deliver", "email": bench_email(emails, pool).await? }))
+    let email = bench_email(emails, pool).await?;
+    let (signing, webhooks, latency) = bench_webhooks(webhooks).await?;
+    Ok(json!({
+        "bench": "deliver",
+        "email": email,
+        "signing": signing,
+        "webhooks": webhooks,
+        "latency": latency,
+    }))
 }
 
 /// The email channel: [`Mailer`] against the hand-written client, into one sink.

@@ -352,7 +352,9 @@ pub enum BenchCommand {
     },
     /// Deliver through each channel into a local receiver this command starts: mail
     /// through the pooled mailer into an SMTP sink on loopback, against a hand-written SMTP
-    /// client sending the same mails.
+    /// client sending the same mails; webhook signing against a bare HMAC-SHA256 loop; one
+    /// incident's webhooks through the store and the worker, and a steady 1,000 webhooks/s,
+    /// each against a bare HTTP loop POSTing the same requests.
     Deliver {
         /// How many mails the email channel sends.
         #[arg(long, default_value_t = 20_000)]
@@ -360,6 +362,18 @@ pub enum BenchCommand {
         /// How many SMTP connections the mailer pools (and the baseline opens).
         #[arg(long, default_value_t = 4)]
         pool: u32,
+        /// How many webhooks the incident queues (one per customer).
+        #[arg(long, default_value_t = 20_000)]
+        webhooks: usize,
+        /// How many webhooks the worker (and the bare loop) has in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// How long the steady 1,000 webhooks/s lasts, in seconds.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        seconds: u64,
+        /// How many events of each size the signing phase signs.
+        #[arg(long, default_value_t = 20_000)]
+        signatures: usize,
         /// Print one JSON object with the figures.
         #[arg(long)]
         json: bool,

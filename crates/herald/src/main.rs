@@ -3,6 +3,7 @@
 mod bench;
 mod bench_api;
 mod bench_deliver;
+mod bench_webhooks;
 mod cli;
 mod commands;
 mod deliveries;

@@ -24,6 +24,36 @@ fn attempt(at: i64, outcome: AttemptOutcome) -> Attempt {
 }
 
 #[tokio::test]
+async fn a_worker_leases_as_many_batches_as_it_has_room_for_and_at_least_one(
+) -> Result<(), StoreError> {
+    let t = store_with_directory().await;
+    let routed = fixture().routed("incident-teams-everywhere", ACCEPTED_AT);
+    t.store.publish(&routed.publish(), None).await?;
+    let size = |b: &herald_store::LeasedBatch| b.body.matches("],[").count() + 1;
+    let now = ACCEPTED_AT + 1;
+    let all = t
+        .store
+        .lease_batches(now, now + LEASE, 100, usize::MAX, true)
+        .await?;
+    assert!(all.len() >= 2, "the incident queues several batches");
+    // Each lease below starts once the one before has run out.
+    let mut at = now;
+    for (room, batches) in [(1, 1), (size(&all[0]), 1), (size(&all[0]) + 1, 2)] {
+        at += LEASE;
+        let leased = t
+            .store
+            .lease_batches(at, at + LEASE, 100, room, true)
+            .await?;
+        assert_eq!(
+            leased.iter().map(|b| b.id).collect::<Vec<_>>(),
+            all[..batches].iter().map(|b| b.id).collect::<Vec<_>>(),
+            "room for {room}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_runs_out(
 ) -> Result<(), StoreError> {
     let t = store_with_directory().await;
@@ -32,7 +62,10 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
         panic!("accepted into an empty store");
     };
     let now = ACCEPTED_AT + 1;
-    let leased = t.store.lease_batches(now, now + LEASE, 10, true).await?;
+    let leased = t
+        .store
+        .lease_batches(now, now + LEASE, 10, usize::MAX, true)
+        .await?;
     assert!(!leased.is_empty(), "the publish queued deliveries");
     let entries: usize = leased
         .iter()
@@ -42,14 +75,14 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
     assert!(leased.iter().all(|b| b.settled.is_empty()));
     assert!(
         t.store
-            .lease_batches(now, now + LEASE, 10, true)
+            .lease_batches(now, now + LEASE, 10, usize::MAX, true)
             .await?
             .is_empty(),
         "a leased batch is no one else's while its lease lasts"
     );
     assert!(
         t.store
-            .lease_batches(now, now + LEASE, 10, false)
+            .lease_batches(now, now + LEASE, 10, usize::MAX, false)
             .await?
             .is_empty(),
         "a worker with no mail server leases no mail"
@@ -88,7 +121,7 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
     let later = now + LEASE;
     let again = t
         .store
-        .lease_batches(later, later + LEASE, 10, true)
+        .lease_batches(later, later + LEASE, 10, usize::MAX, true)
         .await?;
     let taken = again.iter().find(|b| b.id == batch.id).expect("taken over");
     assert_eq!(

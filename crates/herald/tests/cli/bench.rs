@@ -149,11 +149,25 @@ fn bench_api_prints_each_phase_against_its_baseline_as_json() {
 }
 
 #[test]
-fn bench_deliver_prints_the_email_channel_against_its_baseline_as_json() {
+fn bench_deliver_prints_each_phase_against_its_baseline_as_json() {
     let s = Scratch::new();
     let run = s
         .run(&[
-            "bench", "deliver", "--emails", "300", "--pool", "3", "--json",
+            "bench",
+            "deliver",
+            "--emails",
+            "300",
+            "--pool",
+            "3",
+            "--webhooks",
+            "300",
+            "--concurrency",
+            "8",
+            "--seconds",
+            "1",
+            "--signatures",
+            "200",
+            "--json",
         ])
         .success();
     assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
@@ -172,4 +186,52 @@ fn bench_deliver_prints_the_email_channel_against_its_baseline_as_json() {
     }
     positive(&email["ratio_to_baseline"], "email.ratio_to_baseline");
     positive(&email["mean_bytes"], "email.mean_bytes");
+
+    let signing = &figures["signing"];
+    assert_eq!(signing["events"], 200, "{signing}");
+    assert_eq!(signing["goal_ratio"], 1.2, "{signing}");
+    let sizes = signing["sizes"].as_array().unwrap();
+    assert_eq!(sizes.len(), 3, "{signing}");
+    for size in sizes {
+        for key in [
+            "event_bytes",
+            "herald_ns_per_event",
+            "baseline_ns_per_event",
+            "ratio_to_baseline",
+        ] {
+            positive(&size[key], &format!("signing.sizes.{key}"));
+        }
+    }
+    positive(
+        &signing["worst_ratio_to_baseline"],
+        "signing.worst_ratio_to_baseline",
+    );
+
+    let webhooks = &figures["webhooks"];
+    assert_eq!(webhooks["webhooks"], 300, "{webhooks}");
+    assert_eq!(webhooks["concurrency"], 8, "{webhooks}");
+    assert_eq!(webhooks["goal_webhooks_per_s"], 5000.0, "{webhooks}");
+    for side in ["herald", "baseline"] {
+        for key in ["seconds", "webhooks_per_s"] {
+            positive(&webhooks[side][key], &format!("webhooks.{side}.{key}"));
+        }
+    }
+    positive(&webhooks["ratio_to_baseline"], "webhooks.ratio_to_baseline");
+    positive(&webhooks["mean_bytes"], "webhooks.mean_bytes");
+
+    // One second at 1,000 webhooks/s: a hundred messages of ten, every one received.
+    let latency = &figures["latency"];
+    assert_eq!(latency["rate_per_s"], 1000, "{latency}");
+    assert_eq!(latency["messages"], 100, "{latency}");
+    assert_eq!(latency["webhooks"], 1000, "{latency}");
+    assert_eq!(latency["goal_p99_ms"], 50.0, "{latency}");
+    for side in ["herald", "baseline"] {
+        for key in ["p50_ms", "p99_ms", "max_ms"] {
+            positive(&latency[side][key], &format!("latency.{side}.{key}"));
+        }
+    }
+    positive(
+        &latency["ratio_p99_to_baseline"],
+        "latency.ratio_p99_to_baseline",
+    );
 }

@@ -1,0 +1,684 @@
+//! The webhook phases of `herald bench deliver`, each against a bare baseline in the same
+//! run, into one receiver on loopback that checks every signature with its own HMAC-SHA256
+//! (not Herald's signing) and keeps what arrived.
+//!
+//! - `signing`: [`signature_header`] against a bare HMAC-SHA256 loop over the same payloads.
+//! - `webhooks`: one incident queuing a webhook per customer for a partner's `per_customer`
+//!   endpoint, in a fresh store, delivered by the worker; against the same requests, signed
+//!   already, POSTed by a bare loop over the same number of connections.
+//! - `latency`: a message of ten webhooks published every 10 ms while a worker runs, from
+//!   each publish's commit to the receiver; against the same requests POSTed at the same
+//!   rate by the bare loop, from send to received.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context, Result};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use herald_delivery::{signature_header, Channels, Guard, Secret, Sender, SenderConfig};
+use herald_delivery::{Tally, WorkerConfig};
+use herald_domain::{wire, Directory, Policy};
+use herald_store::{Mode, NewEndpoint, Outcome, Principal, Store};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use tokio::sync::{oneshot, Semaphore};
+
+/// The rate the webhook channel should reach end to end, and the p99 it should keep at
+/// [`LATENCY_RATE`].
+const GOAL_WEBHOOKS_PER_S: f64 = 5_000.0;
+const GOAL_P99_MS: f64 = 50.0;
+/// How much slower than a bare HMAC loop signing may be.
+const GOAL_SIGNING_RATIO: f64 = 1.2;
+/// The latency phase: deliveries per second, as [`PER_MESSAGE`] webhooks every
+/// [`LATENCY_TICK`].
+const LATENCY_RATE: u64 = 1_000;
+const PER_MESSAGE: usize = 10;
+const LATENCY_TICK: Duration = Duration::from_millis(10);
+/// Signing: event sizes, and runs per measurement (the fastest counts).
+const SIGNING_SIZES: [usize; 3] = [256, 1024, 4096];
+const SIGNING_RUNS: usize = 7;
+/// The longest the benchmark waits for what was sent to arrive.
+const ARRIVAL_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The sizes of the webhook phases.
+pub struct Sizes {
+    pub webhooks: usize,
+    pub concurrency: usize,
+    pub seconds: u64,
+    pub signatures: usize,
+}
+
+/// `signing`, `webhooks` and `latency`, each with its baseline.
+pub async fn bench_webhooks(sizes: &Sizes) -> Result<(Value, Value, Value)> {
+    ensure!(sizes.webhooks > 0, "--webhooks must be at least 1");
+    ensure!(sizes.concurrency > 0, "--concurrency must be at least 1");
+    ensure!(sizes.signatures > 0, "--signatures must be at least 1");
+    let signing = bench_signing(sizes.signatures);
+    let folder = std::env::temp_dir().join(format!("herald-bench-deliver-{}", std::process::id()));
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("could not make {}", folder.display()))?;
+    let result = async {
+        let receiver = Receiver::start().await?;
+        let throughput = bench_throughput(&folder, &receiver, sizes).await?;
+        let latency = bench_latency(&folder, &receiver, sizes).await?;
+        anyhow::Ok((throughput, latency))
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&folder);
+    let (throughput, latency) = result?;
+    Ok((signing, throughput, latency))
+}
+
+/// `signature_header` against the bare loop, per event size.
+fn bench_signing(events: usize) -> Value {
+    let key = [7u8; 32];
+    let secret =
+        Secret::parse(&format!("whsec_{}", STANDARD.encode(key))).expect("32 bytes make a secret");
+    let timestamp = 1_800_000_000i64;
+    let stamp = timestamp.to_string();
+    let fastest = |f: &mut dyn FnMut()| {
+        (0..SIGNING_RUNS)
+            .map(|_| {
+                let started = Instant::now();
+                f();
+                started.elapsed()
+            })
+            .min()
+            .expect("at least one run")
+    };
+    let per_event = |d: Duration| (d.as_nanos() as f64 / events as f64).round();
+    let mut sizes = Vec::new();
+    let mut worst: f64 = 0.0;
+    for size in SIGNING_SIZES {
+        let payloads: Vec<(String, Vec<u8>)> = (0..events)
+            .map(|n| {
+                let mut body =
+                    format!("{{\"type\":\"message.published\",\"data\":{{\"n\":{n},\"text\":\"");
+                body.extend(std::iter::repeat_n(
+                    'x',
+                    size.saturating_sub(body.len() + 3),
+                ));
+                body.push_str("\"}}");
+                (format!("msg_{n:08}"), body.into_bytes())
+            })
+            .collect();
+        let bare = fastest(&mut || {
+            for (id, body) in &payloads {
+                let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key");
+                mac.update(id.as_bytes());
+                mac.update(b".");
+                mac.update(stamp.as_bytes());
+                mac.update(b".");
+                mac.update(body);
+                black_box(mac.finalize().into_bytes());
+            }
+        });
+        let herald = fastest(&mut || {
+            for (id, body) in &payloads {
+                black_box(signature_header(
+                    std::slice::from_ref(&secret),
+                    id,
+                    timestamp,
+                    body,
+                ));
+            }
+        });
+        let ratio = herald.as_secs_f64() / bare.as_secs_f64();
+        worst = worst.max(ratio);
+        sizes.push(json!({
+            "event_bytes": size,
+            "herald_ns_per_event": per_event(herald),
+            "baseline_ns_per_event": per_event(bare),
+            "ratio_to_baseline": round3(ratio),
+        }));
+    }
+    json!({
+        "events": events,
+        "runs": SIGNING_RUNS,
+        "what": "signature_header (one secret, the signature in base64 in its header) against a bare HMAC-SHA256 of the same id, timestamp and body",
+        "baseline": "a bare HMAC-SHA256 loop over the same payloads, the key set up per event",
+        "sizes": sizes,
+        "worst_ratio_to_baseline": round3(worst),
+        "goal_ratio": GOAL_SIGNING_RATIO,
+        "meets_goal": worst <= GOAL_SIGNING_RATIO,
+    })
+}
+
+/// The worker delivering one incident's webhooks, against the bare loop.
+async fn bench_throughput(folder: &Path, receiver: &Receiver, sizes: &Sizes) -> Result<Value> {
+    let n = sizes.webhooks;
+    let (store, _policy, mut snapshot) =
+        fresh_store(&folder.join("throughput.db"), n, receiver).await?;
+    let policy = Policy::default_policy();
+    let published = store
+        .publish_wire(
+            &policy,
+            &mut snapshot,
+            &incident("bench-webhooks"),
+            now_ms(),
+        )
+        .await?;
+    let Outcome::Accepted(summary) = published else {
+        anyhow::bail!("the benchmark's incident was not accepted: {published:?}");
+    };
+    ensure!(
+        summary.deliveries as usize == n,
+        "the incident queued {} deliveries where {n} were due",
+        summary.deliveries
+    );
+
+    receiver.take()?;
+    let started = Instant::now();
+    let tally = work(
+        &store,
+        sizes.concurrency,
+        &policy,
+        true,
+        std::future::pending(),
+    )
+    .await?;
+    let herald = receiver.take()?;
+    ensure!(
+        tally.delivered as usize == n && tally.failed == 0 && tally.dead == 0,
+        "the worker delivered {tally:?} of {n} webhooks"
+    );
+    let herald_seconds = herald.span_from(started, n)?;
+    store.close().await;
+
+    let client = bare_client()?;
+    let started = Instant::now();
+    bare_loop(
+        &client,
+        &receiver.url(),
+        &herald.arrivals,
+        sizes.concurrency,
+    )
+    .await?;
+    let baseline = receiver.take()?;
+    let baseline_seconds = baseline.span_from(started, n)?;
+
+    let herald_rate = n as f64 / herald_seconds;
+    let baseline_rate = n as f64 / baseline_seconds;
+    Ok(json!({
+        "webhooks": n,
+        "concurrency": sizes.concurrency,
+        "mean_bytes": herald.arrivals.iter().map(|a| a.body.len()).sum::<usize>() / n,
+        "herald": {
+            "what": "one incident published into a fresh SQLite store, queuing a webhook per customer for a partner's per_customer endpoint; the worker leases, builds, signs, POSTs and records each; timed from the worker's start to the last one received",
+            "seconds": round3(herald_seconds),
+            "webhooks_per_s": herald_rate.round(),
+        },
+        "baseline": {
+            "what": "the same requests, signed already, POSTed by a bare loop over the same concurrency with the same client settings: no store, no lease, no signing",
+            "seconds": round3(baseline_seconds),
+            "webhooks_per_s": baseline_rate.round(),
+        },
+        "ratio_to_baseline": round3(herald_rate / baseline_rate),
+        "goal_webhooks_per_s": GOAL_WEBHOOKS_PER_S,
+        "meets_goal": herald_rate >= GOAL_WEBHOOKS_PER_S,
+    }))
+}
+
+/// A message of [`PER_MESSAGE`] webhooks every [`LATENCY_TICK`] with a worker running,
+/// against the same requests POSTed at the same rate.
+async fn bench_latency(folder: &Path, receiver: &Receiver, sizes: &Sizes) -> Result<Value> {
+    let (store, policy, mut snapshot) =
+        fresh_store(&folder.join("latency.db"), PER_MESSAGE, receiver).await?;
+    receiver.take()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let worker = {
+        let (store, policy) = (store.clone(), policy.clone());
+        let concurrency = sizes.concurrency;
+        tokio::spawn(async move {
+            work(&store, concurrency, &policy, false, async {
+                let _ = stopped.await;
+            })
+            .await
+        })
+    };
+    let messages = (sizes.seconds * 1_000 / LATENCY_TICK.as_millis() as u64) as usize;
+    let mut committed: HashMap<String, Instant> = HashMap::with_capacity(messages);
+    let mut publish_ms = Vec::with_capacity(messages);
+    let mut every = tokio::time::interval(LATENCY_TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    for i in 0..messages {
+        every.tick().await;
+        let id = format!("bench-latency-{i:06}");
+        let sent = Instant::now();
+        let published = store
+            .publish_wire(&policy, &mut snapshot, &incident(&id), now_ms())
+            .await?;
+        ensure!(
+            matches!(published, Outcome::Accepted(_)),
+            "message {id} was not accepted: {published:?}"
+        );
+        let at = Instant::now();
+        publish_ms.push(at - sent);
+        committed.insert(id, at);
+    }
+    let expected = messages * PER_MESSAGE;
+    receiver.wait_for(expected).await?;
+    let _ = stop.send(());
+    let tally = worker.await.context("the worker panicked")??;
+    ensure!(
+        tally.delivered as usize == expected,
+        "the worker delivered {tally:?} of {expected} webhooks"
+    );
+    store.close().await;
+    let herald = receiver.take()?;
+    let mut latencies = Vec::with_capacity(expected);
+    for arrival in &herald.arrivals {
+        let body: Value = serde_json::from_slice(&arrival.body)?;
+        let id = body["data"]["message"]["id"]
+            .as_str()
+            .context("an event names no message")?;
+        let at = committed
+            .get(id)
+            .with_context(|| format!("an event names message {id}, which was not published"))?;
+        latencies.push(arrival.at.saturating_duration_since(*at));
+    }
+
+    // The baseline: the same requests, in the same groups at the same times.
+    let client = Arc::new(bare_client()?);
+    let url = Arc::new(receiver.url());
+    let permits = Arc::new(Semaphore::new(sizes.concurrency));
+    let requests: Vec<Arc<Arrival>> = herald.arrivals.into_iter().map(Arc::new).collect();
+    let mut sent_at: HashMap<String, Instant> = HashMap::with_capacity(expected);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut every = tokio::time::interval(LATENCY_TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    for group in requests.chunks(PER_MESSAGE) {
+        every.tick().await;
+        let now = Instant::now();
+        for request in group {
+            sent_at.insert(request.id.clone(), now);
+            let (client, url, request) = (client.clone(), url.clone(), request.clone());
+            let permit = permits.clone().acquire_owned().await?;
+            tasks.spawn(async move {
+                let posted = post(&client, &url, &request).await;
+                drop(permit);
+                posted
+            });
+        }
+    }
+    for done in tasks.join_all().await {
+        done?;
+    }
+    receiver.wait_for(expected).await?;
+    let baseline = receiver.take()?;
+    let baseline_latencies: Vec<Duration> = baseline
+        .arrivals
+        .iter()
+        .map(|a| a.at.saturating_duration_since(sent_at[&a.id]))
+        .collect();
+
+    let herald = Quantiles::of(latencies);
+    let baseline = Quantiles::of(baseline_latencies);
+    Ok(json!({
+        "rate_per_s": LATENCY_RATE,
+        "seconds": sizes.seconds,
+        "messages": messages,
+        "webhooks": expected,
+        "webhooks_per_message": PER_MESSAGE,
+        "concurrency": sizes.concurrency,
+        "herald": {
+            "what": "a message queuing ten webhooks (a partner's per_customer endpoint) published every 10 ms with the worker running; from each publish's commit to the receiver",
+            "p50_ms": herald.ms(0.50),
+            "p99_ms": herald.ms(0.99),
+            "max_ms": herald.ms(1.0),
+            "publish_p99_ms": Quantiles::of(publish_ms).ms(0.99),
+        },
+        "baseline": {
+            "what": "the same requests, signed already, ten every 10 ms by a bare loop with the same client settings; from send to received",
+            "p50_ms": baseline.ms(0.50),
+            "p99_ms": baseline.ms(0.99),
+            "max_ms": baseline.ms(1.0),
+        },
+        "ratio_p99_to_baseline": round3(herald.ms(0.99) / baseline.ms(0.99).max(0.001)),
+        "goal_p99_ms": GOAL_P99_MS,
+        "meets_goal": herald.ms(0.99) < GOAL_P99_MS,
+    }))
+}
+
+/// A store at `path`, new, holding partner relay with `customers` customers (each holding
+/// one subscription through it), and relay's endpoint on `receiver` taking one event per
+/// customer.
+async fn fresh_store(
+    path: &Path,
+    customers: usize,
+    receiver: &Receiver,
+) -> Result<(Store, Policy, Arc<herald_store::Snapshot>)> {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let store = Store::open(path).await?;
+    let ids: Vec<String> = (0..customers).map(|i| format!("c{i:06}")).collect();
+    let world: wire::World = serde_json::from_value(json!({
+        "products": [{"id": "exchange-online", "name": "Exchange Online", "services": ["exchange"]}],
+        "partners": [{"id": "relay", "kind": "direct_bill", "name": "Relay"}],
+        "customers": ids.iter().map(|id| json!({"id": id, "name": format!("Customer {id}")})).collect::<Vec<_>>(),
+        "subscriptions": ids.iter().map(|id| json!({
+            "id": format!("{id}-exo"), "customer": id, "product": "exchange-online",
+            "partner": "relay", "status": "active"
+        })).collect::<Vec<_>>(),
+    }))?;
+    let directory = Directory::build(world).map_err(|e| anyhow::anyhow!("{e}"))?;
+    store.import(&directory).await?;
+    store
+        .create_endpoint(
+            &Principal::Partner {
+                cloud: "global".into(),
+                partner: "relay".into(),
+            },
+            NewEndpoint {
+                url: receiver.url(),
+                description: "relay's ticketing".into(),
+                categories: None,
+                mode: Some(Mode::PerCustomer),
+            },
+            &receiver.secret.to_string(),
+            now_ms(),
+        )
+        .await?;
+    let snapshot = Arc::new(store.load_snapshot().await?);
+    Ok((store, Policy::default_policy(), snapshot))
+}
+
+/// An incident on Exchange: it reaches every customer, and relay hears of each.
+fn incident(id: &str) -> wire::Message {
+    serde_json::from_value(json!({
+        "id": id, "category": "service_incident", "services": ["exchange"],
+        "title": "Mail delayed", "body": "We are looking into it."
+    }))
+    .expect("the incident is a message")
+}
+
+/// Runs a worker over `store` with `concurrency` in flight until `shutdown`, or, when
+/// `until_idle`, until every delivery is settled.
+async fn work(
+    store: &Store,
+    concurrency: usize,
+    policy: &Policy,
+    until_idle: bool,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<Tally> {
+    let channels = Arc::new(Channels {
+        email: None,
+        webhooks: Sender::new(SenderConfig {
+            guard: Guard {
+                allow_private: true,
+            },
+            ..SenderConfig::default()
+        })?,
+    });
+    let config = WorkerConfig {
+        concurrency,
+        default_locale: policy.default_locale().to_owned(),
+        until_idle,
+        ..WorkerConfig::default()
+    };
+    Ok(herald_delivery::run(store.clone(), channels, config, shutdown).await?)
+}
+
+/// A client as Herald's sender makes one (no redirects, no proxy, the same timeouts and
+/// user agent), for the bare loops.
+fn bare_client() -> Result<reqwest::Client> {
+    let config = SenderConfig::default();
+    Ok(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.timeout)
+        .no_proxy()
+        .user_agent(concat!("Herald-Webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()?)
+}
+
+/// POSTs every request of `requests` from `concurrency` tasks.
+async fn bare_loop(
+    client: &reqwest::Client,
+    url: &str,
+    requests: &[Arrival],
+    concurrency: usize,
+) -> Result<()> {
+    let requests = Arc::new(requests.to_vec());
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (client, url, requests, next) = (
+            client.clone(),
+            url.to_owned(),
+            requests.clone(),
+            next.clone(),
+        );
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(request) = requests.get(i) else {
+                    return anyhow::Ok(());
+                };
+                post(&client, &url, request).await?;
+            }
+        });
+    }
+    for done in tasks.join_all().await {
+        done?;
+    }
+    Ok(())
+}
+
+/// POSTs one request as Herald sent it, headers and all, and reads the answer.
+async fn post(client: &reqwest::Client, url: &str, request: &Arrival) -> Result<()> {
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &request.id)
+        .header("webhook-timestamp", &request.timestamp)
+        .header("webhook-signature", &request.signature)
+        .body(request.body.clone())
+        .send()
+        .await?;
+    let status = response.status();
+    response.bytes().await?;
+    ensure!(status.is_success(), "the receiver answered {status}");
+    Ok(())
+}
+
+/// One request the receiver took: its headers, its body and when it arrived.
+#[derive(Clone)]
+struct Arrival {
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: Bytes,
+    at: Instant,
+}
+
+/// What the receiver took since it was last asked.
+struct Taken {
+    arrivals: Vec<Arrival>,
+}
+
+impl Taken {
+    /// The time from `started` to the last arrival, once `n` distinct webhooks arrived.
+    fn span_from(&self, started: Instant, n: usize) -> Result<f64> {
+        let mut ids: Vec<&str> = self.arrivals.iter().map(|a| a.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ensure!(
+            ids.len() == n,
+            "the receiver has {} distinct webhooks of {n}",
+            ids.len()
+        );
+        let last = self
+            .arrivals
+            .iter()
+            .map(|a| a.at)
+            .max()
+            .context("nothing arrived")?;
+        Ok((last - started).as_secs_f64())
+    }
+}
+
+/// The receiver's state: the key it checks signatures with, and what arrived.
+struct Inbox {
+    key: Vec<u8>,
+    arrivals: Mutex<Vec<Arrival>>,
+    forged: AtomicUsize,
+}
+
+/// A webhook receiver on 127.0.0.1 that checks each signature with a plain HMAC-SHA256
+/// of its own and keeps every request it took.
+struct Receiver {
+    addr: SocketAddr,
+    secret: Secret,
+    inbox: Arc<Inbox>,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Receiver {
+    async fn start() -> Result<Receiver> {
+        let key: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
+        let secret = Secret::parse(&format!("whsec_{}", STANDARD.encode(key)))?;
+        let inbox = Arc::new(Inbox {
+            key: key.to_vec(),
+            arrivals: Mutex::new(Vec::new()),
+            forged: AtomicUsize::new(0),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("could not start the webhook receiver on 127.0.0.1")?;
+        let addr = listener.local_addr()?;
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(receive))
+            .with_state(inbox.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(Receiver {
+            addr,
+            secret,
+            inbox,
+            _stop: stop,
+        })
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    /// Everything that arrived since the last call; an error if a signature did not
+    /// check.
+    fn take(&self) -> Result<Taken> {
+        let forged = self.inbox.forged.swap(0, Ordering::Relaxed);
+        ensure!(
+            forged == 0,
+            "{forged} webhooks arrived with a bad signature"
+        );
+        let arrivals = std::mem::take(&mut *self.inbox.arrivals.lock().expect("not poisoned"));
+        Ok(Taken { arrivals })
+    }
+
+    /// Waits until `n` requests arrived.
+    async fn wait_for(&self, n: usize) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            let forged = self.inbox.forged.load(Ordering::Relaxed);
+            ensure!(
+                forged == 0,
+                "{forged} webhooks arrived with a bad signature"
+            );
+            let arrived = self.inbox.arrivals.lock().expect("not poisoned").len();
+            if arrived >= n {
+                return Ok(());
+            }
+            ensure!(
+                started.elapsed() < ARRIVAL_DEADLINE,
+                "{arrived} of {n} webhooks arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+/// Takes one webhook: answers 204 when one of its `v1` signatures is the HMAC-SHA256 of
+/// `"{id}.{timestamp}.{body}"` under the receiver's key, 401 otherwise.
+async fn receive(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let at = Instant::now();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (id, timestamp, signature) = (
+        header("webhook-id"),
+        header("webhook-timestamp"),
+        header("webhook-signature"),
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(&inbox.key).expect("any key");
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(&body);
+    let signed = signature
+        .split(' ')
+        .filter_map(|s| s.strip_prefix("v1,"))
+        .filter_map(|s| STANDARD.decode(s).ok())
+        .any(|s| mac.clone().verify_slice(&s).is_ok());
+    if !signed {
+        inbox.forged.fetch_add(1, Ordering::Relaxed);
+        return StatusCode::UNAUTHORIZED;
+    }
+    inbox.arrivals.lock().expect("not poisoned").push(Arrival {
+        id,
+        timestamp,
+        signature,
+        body,
+        at,
+    });
+    StatusCode::NO_CONTENT
+}
+
+/// Latencies, sorted, to read quantiles from.
+struct Quantiles(Vec<Duration>);
+
+impl Quantiles {
+    fn of(mut latencies: Vec<Duration>) -> Quantiles {
+        latencies.sort_unstable();
+        Quantiles(latencies)
+    }
+
+    /// Quantile `q` in milliseconds, to the microsecond.
+    fn ms(&self, q: f64) -> f64 {
+        if self.0.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.0.len() as f64 - 1.0) * q).round() as usize;
+        (self.0[i].as_secs_f64() * 1e6).round() / 1e3
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn now_ms() -> i64 {
+    herald_delivery::worker::now_ms()
+}
