@@ -5,6 +5,7 @@
 //! `teams-outage`: adatum hears directly, and its distributor northwind and reseller
 //! tailspin are told.
 
+use herald_delivery::Secret;
 use herald_store::KeyFor;
 use serde_json::{json, Value};
 
@@ -323,7 +324,11 @@ async fn every_endpoint_answers_every_caller_as_it_may_and_leaks_nothing() {
         .unwrap();
 
     let endpoint = server
-        .partner_endpoint("northwind", "http://127.0.0.1:9/hooks")
+        .partner_endpoint(
+            "northwind",
+            "http://127.0.0.1:9/hooks",
+            &Secret::generate().unwrap(),
+        )
         .await;
 
     let mut failures = Vec::new();

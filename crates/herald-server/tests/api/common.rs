@@ -134,9 +134,9 @@ impl Server {
         }
     }
 
-    /// Registers an endpoint of global partner `partner` at `url` straight in the store,
-    /// past the address guard, so a test may point it anywhere.
-    pub async fn partner_endpoint(&self, partner: &str, url: &str) -> Endpoint {
+    /// Registers an endpoint of global partner `partner` at `url`, signing with `secret`,
+    /// straight in the store, past the address guard, so a test may point it anywhere.
+    pub async fn partner_endpoint(&self, partner: &str, url: &str, secret: &Secret) -> Endpoint {
         self.store
             .create_endpoint(
                 &Principal::Partner {
@@ -149,7 +149,7 @@ impl Server {
                     categories: None,
                     mode: None,
                 },
-                &Secret::generate().expect("a secret").to_string(),
+                &secret.to_string(),
                 1_700_000_000_000,
             )
             .await

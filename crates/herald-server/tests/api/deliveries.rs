@@ -1,21 +1,55 @@
-//! Deliveries through the API after a worker tried them: a partner sees, reads and replays
-//! only deliveries sent to it; the vendor sees its cloud's; a replay of what is still
-//! queued is a conflict.
+//! Deliveries through the API after a worker tried them: each partner's webhook event is
+//! the very copy it reads through the API; a partner sees, reads and replays only
+//! deliveries sent to it; the vendor sees its cloud's; a replay of what is still queued is
+//! a conflict.
 
 use std::sync::Arc;
 
-use herald_delivery::{run, Channels, Guard, Sender, SenderConfig, WorkerConfig};
+use herald_delivery::{run, Channels, Guard, Secret, Sender, SenderConfig, Tally, WorkerConfig};
 use herald_store::KeyFor;
 use serde_json::json;
 
 use crate::common::Server;
+use crate::webhook_receiver::Receiver;
+
+/// Runs a worker over the server's store, private addresses allowed, retrying on
+/// `schedule`, until every delivery it can send is settled.
+async fn work_until_idle(server: &Server, schedule: &str) -> Tally {
+    let channels = Channels {
+        email: None,
+        webhooks: Sender::new(SenderConfig {
+            guard: Guard {
+                allow_private: true,
+            },
+            ..SenderConfig::default()
+        })
+        .unwrap(),
+    };
+    let config = WorkerConfig {
+        schedule: schedule.parse().unwrap(),
+        until_idle: true,
+        ..WorkerConfig::default()
+    };
+    run(
+        server.store.clone(),
+        Arc::new(channels),
+        config,
+        std::future::pending(),
+    )
+    .await
+    .unwrap()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partner_sees_and_replays_its_own_dead_deliveries_and_no_one_elses() {
     let server = Server::with_conformance().await;
     // Northwind's endpoint: a port nothing listens on, so every attempt fails.
     let endpoint = server
-        .partner_endpoint("northwind", "http://127.0.0.1:9/hooks")
+        .partner_endpoint(
+            "northwind",
+            "http://127.0.0.1:9/hooks",
+            &Secret::generate().unwrap(),
+        )
         .await;
     let vendor = server
         .key(KeyFor::Vendor {
@@ -32,29 +66,7 @@ async fn a_partner_sees_and_replays_its_own_dead_deliveries_and_no_one_elses() {
     assert_eq!(status, 201);
 
     // One attempt each, then dead.
-    let channels = Channels {
-        email: None,
-        webhooks: Sender::new(SenderConfig {
-            guard: Guard {
-                allow_private: true,
-            },
-            ..SenderConfig::default()
-        })
-        .unwrap(),
-    };
-    let config = WorkerConfig {
-        schedule: "0ms".parse().unwrap(),
-        until_idle: true,
-        ..WorkerConfig::default()
-    };
-    let tally = run(
-        server.store.clone(),
-        Arc::new(channels),
-        config,
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
+    let tally = work_until_idle(&server, "0ms").await;
     assert_eq!(tally.dead, 1, "{tally:?}");
 
     let northwind = server.key(KeyFor::Partner("northwind".into())).await;
@@ -121,5 +133,62 @@ async fn a_partner_sees_and_replays_its_own_dead_deliveries_and_no_one_elses() {
         .await;
     assert_eq!(status, 409, "{again}");
     assert_eq!(again["type"], "/problems/delivery-still-queued");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_partners_event_is_the_copy_it_reads_through_the_api_signed_for_it_alone() {
+    let server = Server::with_conformance().await;
+    let mut receiver = Receiver::start();
+    // Northwind (the distributor) and tailspin (its reseller) are both told of a Teams
+    // incident, about different subscriptions.
+    for partner in ["northwind", "tailspin"] {
+        let secret = Secret::generate().unwrap();
+        server
+            .partner_endpoint(
+                partner,
+                &receiver.url("127.0.0.1", &format!("/{partner}")),
+                &secret,
+            )
+            .await;
+        receiver.know(partner, &secret);
+    }
+    let vendor = server
+        .key(KeyFor::Vendor {
+            cloud: "global".into(),
+        })
+        .await;
+    let (status, _) = server
+        .post(
+            &vendor,
+            "/v1/messages",
+            &json!({"id": "teams-down", "category": "service_incident", "services": ["teams"], "title": "Teams sign-in failures"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let tally = work_until_idle(&server, "0s").await;
+    assert_eq!(tally.delivered, 2, "{tally:?}");
+
+    for _ in 0..2 {
+        let request = receiver.next();
+        let partner = request["path"].as_str().unwrap().trim_start_matches('/');
+        let other = if partner == "northwind" {
+            "tailspin"
+        } else {
+            "northwind"
+        };
+        assert_eq!(request["verified"][partner], true, "{request}");
+        assert_eq!(
+            request["verified"][other], false,
+            "signed for {partner} alone"
+        );
+        let event: serde_json::Value =
+            serde_json::from_str(request["body"].as_str().unwrap()).unwrap();
+        assert_eq!(event["type"], "message.published");
+        let key = server.key(KeyFor::Partner(partner.into())).await;
+        let (status, copy) = server.get(&key, "/v1/messages/teams-down").await;
+        assert_eq!(status, 200);
+        assert_eq!(event["data"], copy, "{partner}'s event is its own copy");
+    }
     server.stop().await;
 }
