@@ -12,6 +12,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use herald_delivery::events::rfc3339;
 use herald_delivery::{check_url, Secret};
 use herald_store::{AttemptOutcome, Endpoint, Mode, NewEndpoint, StoreError, DEFAULT_OVERLAP_MS};
 use serde::de::DeserializeOwned;
@@ -376,6 +377,7 @@ pub async fn test_endpoint(
     let webhook_id = format!("test_{id}_{at}");
     let body = json!({
         "type": "test",
+        "timestamp": rfc3339(at),
         "data": {
             "endpoint": id,
             "sent_at": at,

@@ -404,6 +404,12 @@ async fn a_test_event_reaches_a_receiver_that_verifies_its_signature() {
     assert_eq!(seen["webhook_id"], test["webhook_id"]);
     let event: Value = serde_json::from_str(seen["body"].as_str().unwrap()).unwrap();
     assert_eq!(event["type"], "test");
+    assert!(
+        event["timestamp"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{event}"
+    );
     assert_eq!(event["data"]["endpoint"], id.as_str());
 
     let (_, rotated) = server
