@@ -16,8 +16,10 @@ use crate::ids::{
 use crate::wire::{self, AgreementKind, PartnerKind, Role, Status};
 
 mod builder;
+mod packed;
 
 pub use builder::DirectoryBuilder;
+pub use packed::{Packed, PackedNames};
 
 /// A locale tag (`ru-RU`), shared by every record that uses it: a directory of a million
 /// customers holds each distinct locale once.
@@ -190,6 +192,7 @@ pub struct Directory {
     regions: Vec<String>,
     region_pool: Vec<RegionIx>,
     contacts: Vec<Contact>,
+    packed: PackedNames,
 }
 
 fn find<T>(records: &[T], id: impl Fn(&T) -> &str, wanted: &str) -> Option<u32> {
@@ -366,6 +369,12 @@ impl Directory {
     /// A contact by position.
     pub fn contact(&self, ix: ContactIx) -> &Contact {
         &self.contacts[ix.get()]
+    }
+
+    /// The ids of partners, customers, subscriptions and contacts, and contacts' addresses,
+    /// packed in index order for writers that name records by the million.
+    pub fn packed(&self) -> &PackedNames {
+        &self.packed
     }
 
     /// A contact in the world format.

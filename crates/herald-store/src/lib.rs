@@ -34,8 +34,8 @@ pub use publisher::Outcome;
 pub use reads::{Audience, DecisionPage, Filter, Page};
 pub use records::Change;
 pub use rows::{
-    DecisionBatch, DecisionEntry, DeliveryBatch, DeliveryEntry, MessageRow, PartnerCopyRow,
-    Publish, Recipient, Rows, BATCH,
+    DecisionBatch, DecisionEntry, DeliveryBatch, DeliveryEntry, MessageRow, PartnerCopies,
+    PartnerCopyRow, Publish, Recipient, Rows, BATCH,
 };
 pub use store::{
     Counts, DecisionView, Durability, ImportSummary, MessageDetail, MessageSummary,

@@ -8,18 +8,24 @@
 //! per row far more than per byte. The bodies stay JSON, so SQLite's `json_each` can still
 //! look inside them.
 //!
-//! [`stream`] builds the batches on every core, each thread from its own consecutive runs of
-//! decisions, and hands each to its caller as soon as it is built: the store writes one
-//! batch while the next is being built, and hands its text back to be filled again, so a
-//! million customers' rows never exist all at once. The partners' copies are gathered in
-//! the same pass, while each customer's ids are in the cache, and come last. [`Rows::build`]
+//! [`stream`] builds the rows on every core and hands each to its caller as soon as it is
+//! built: the store writes one while the next is being built, and hands its text back to be
+//! filled again, so a million customers' rows never exist all at once. The work is cut in
+//! pieces that free threads take in turn: batches of consecutive decisions first, then the
+//! copies of a few dozen consecutive partners at a time. Meanwhile the first thread sorts
+//! the decisions by partner ([`Audiences`]), so that each copy is read from two short lists
+//! rather than gathered from the whole routing. Ids are written from the directory's packed
+//! names ([`PackedNames`]), which lie in the order the records are walked. [`Rows::build`]
 //! collects the same rows, for the benchmark's baseline and for tests.
 
 use std::num::NonZeroUsize;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
-use herald_domain::ids::{PartnerIx, SubscriptionIx};
+use herald_domain::directory::{Packed, PackedNames};
+use herald_domain::ids::{CustomerIx, PartnerIx, SubscriptionIx};
 use herald_domain::plan::{
     customer_copy_names, customer_readers, partner_readers, partner_share, Reader,
 };
@@ -92,12 +98,36 @@ pub struct DeliveryBatch {
     pub body: String,
 }
 
-/// A `partner_copies` row.
+/// The `partner_copies` rows of a few partners, their texts end to end in one buffer, so
+/// that thousands of small rows cross between threads a few dozen at a time.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PartnerCopyRow<'a> {
+pub struct PartnerCopies<'a> {
+    text: String,
+    /// Each partner's id, where its customers' array starts in `text`, where its
+    /// subscriptions' array starts, and where that ends.
+    rows: Vec<(&'a str, usize, usize, usize)>,
+}
+
+/// A `partner_copies` row: the ids of the partner's customers, and of the subscriptions its
+/// copy may name, each a JSON array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartnerCopyRow<'a, 't> {
     pub partner: &'a str,
-    pub customers: String,
-    pub subscriptions: String,
+    pub customers: &'t str,
+    pub subscriptions: &'t str,
+}
+
+impl<'a> PartnerCopies<'a> {
+    /// The rows, in partner id order.
+    pub fn rows(&self) -> impl Iterator<Item = PartnerCopyRow<'a, '_>> {
+        self.rows
+            .iter()
+            .map(|(partner, start, split, end)| PartnerCopyRow {
+                partner,
+                customers: &self.text[*start..*split],
+                subscriptions: &self.text[*split..*end],
+            })
+    }
 }
 
 /// What a publish is made from: a message routed against a directory under a policy,
@@ -116,29 +146,105 @@ pub struct Publish<'a> {
     pub thread_head: Option<i64>,
 }
 
-/// A batch row, handed over as soon as it is built.
+/// A row, handed over as soon as it is built.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Batch<'a> {
     Decisions(DecisionBatch<'a>),
     Deliveries(DeliveryBatch),
+    Copies(PartnerCopies<'a>),
 }
 
 impl Batch<'_> {
-    /// The batch's text, to be filled again once it is written.
+    /// The row's text, to be filled again once it is written.
     pub fn into_body(self) -> String {
         match self {
             Batch::Decisions(b) => b.body,
             Batch::Deliveries(b) => b.body,
+            Batch::Copies(c) => c.text,
         }
     }
 }
 
-/// What is left to write once every batch is: the message with its final counts, and the
-/// partners' copies.
+/// What each partner's copy lists: its customers, and the subscriptions it may name, in
+/// customer order. Gathered in one pass over the decisions, in the order they lie in
+/// memory, so that building the copies afterwards reads each partner's lists in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Audiences {
+    /// Where partner `p`'s customers start in `customers`, and its subscriptions in
+    /// `subscriptions`; its customers end where the next partner's start.
+    starts: Vec<(u32, u32)>,
+    /// Where partner `p`'s subscriptions end: its part of `subscriptions` has room for
+    /// every in-scope subscription of its customers, and holds those it may name.
+    ends: Vec<u32>,
+    customers: Vec<CustomerIx>,
+    subscriptions: Vec<SubscriptionIx>,
+}
+
+impl Audiences {
+    /// Sorts the decisions of a publish by the partners they name, counting first so that
+    /// each customer and subscription lands in its place at once.
+    pub fn gather(publish: &Publish<'_>) -> Audiences {
+        let Publish {
+            policy,
+            directory,
+            message,
+            routing,
+            ..
+        } = *publish;
+        let category = policy.category(message.category);
+        let mut starts = vec![(0u32, 0u32); directory.partners().len() + 1];
+        for d in routing.decisions() {
+            let room = routing.subscriptions(d).len() as u32;
+            for p in routing.partners(d) {
+                let count = &mut starts[p.get() + 1];
+                count.0 += 1;
+                count.1 += room;
+            }
+        }
+        for i in 1..starts.len() {
+            starts[i].0 += starts[i - 1].0;
+            starts[i].1 += starts[i - 1].1;
+        }
+        let (customers, room) = starts.last().copied().unwrap_or_default();
+        let mut next = starts.clone();
+        let mut customer_list = vec![CustomerIx(0); customers as usize];
+        let mut subscription_list = vec![SubscriptionIx(0); room as usize];
+        for d in routing.decisions() {
+            for p in routing.partners(d) {
+                let (customer, subscription) = &mut next[p.get()];
+                customer_list[*customer as usize] = d.customer;
+                *customer += 1;
+                for s in partner_share(category, directory, routing, d, *p) {
+                    subscription_list[*subscription as usize] = s;
+                    *subscription += 1;
+                }
+            }
+        }
+        Audiences {
+            ends: next.iter().map(|(_, end)| *end).collect(),
+            starts,
+            customers: customer_list,
+            subscriptions: subscription_list,
+        }
+    }
+
+    /// The customers of partner `p`'s copy, in id order: none when it was not told.
+    pub fn customers(&self, p: PartnerIx) -> &[CustomerIx] {
+        &self.customers[self.starts[p.get()].0 as usize..self.starts[p.get() + 1].0 as usize]
+    }
+
+    /// The subscriptions partner `p`'s copy may name, in customer order.
+    pub fn subscriptions(&self, p: PartnerIx) -> &[SubscriptionIx] {
+        &self.subscriptions[self.starts[p.get()].1 as usize..self.ends[p.get()] as usize]
+    }
+}
+
+/// What is left to write once every row is: the message with its final counts. The
+/// partners' audiences come with it, for the webhooks a publish queues.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tail<'a> {
+pub struct Tail {
     pub message: MessageRow,
-    pub partner_copies: Vec<PartnerCopyRow<'a>>,
+    pub audiences: Audiences,
 }
 
 /// Everything one publish writes.
@@ -146,7 +252,8 @@ pub struct Tail<'a> {
 pub struct Rows<'a> {
     pub message: MessageRow,
     pub decisions: Vec<DecisionBatch<'a>>,
-    pub partner_copies: Vec<PartnerCopyRow<'a>>,
+    /// The partners' copies, a few partners to a group.
+    pub copies: Vec<PartnerCopies<'a>>,
     pub deliveries: Vec<DeliveryBatch>,
 }
 
@@ -170,34 +277,69 @@ pub struct DeliveryEntry(pub String, pub String, pub String, pub String);
 /// as they are; any other is escaped by serde_json.
 fn push_string(out: &mut String, text: &str) {
     if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push('"');
-        out.push_str(text);
-        out.push('"');
+        push_plain(out, text);
     } else {
         out.push_str(&serde_json::to_string(text).expect("a string serialises"));
     }
 }
 
-/// Appends a JSON array of strings.
-fn push_strings<'s>(out: &mut String, texts: impl Iterator<Item = &'s str>) {
+/// Appends `text`, which needs no escaping, as a JSON string.
+fn push_plain(out: &mut String, text: &str) {
+    out.reserve(text.len() + 2);
+    out.push('"');
+    out.push_str(text);
+    out.push('"');
+}
+
+/// Appends the name at index `i` of `names` as a JSON string: as it is when the whole kind
+/// is plain, which is the common case, and checked one by one otherwise.
+fn push_name(out: &mut String, names: &Packed, i: usize) {
+    if names.plain() {
+        push_plain(out, names.get(i));
+    } else {
+        push_string(out, names.get(i));
+    }
+}
+
+/// Appends a JSON array of names.
+fn push_names(out: &mut String, names: &Packed, items: impl Iterator<Item = usize>) {
     out.push('[');
-    for (i, text) in texts.enumerate() {
-        if i > 0 {
+    for (n, i) in items.enumerate() {
+        if n > 0 {
             out.push(',');
         }
-        push_string(out, text);
+        push_name(out, names, i);
     }
     out.push(']');
 }
 
-/// Text buffers handed back after their batch is written, to be filled again.
+/// Text buffers handed back after their row is written, to be filled again: large ones for
+/// batches, small ones for partner copies, so a batch seldom gets a buffer it must grow.
 #[derive(Default)]
-struct Buffers(Mutex<Vec<String>>);
+struct Buffers {
+    large: Mutex<Vec<String>>,
+    small: Mutex<Vec<String>>,
+}
+
+/// The capacity from which a buffer counts as large.
+const LARGE: usize = 64 * 1024;
 
 impl Buffers {
+    fn pool(&self, size: usize) -> &Mutex<Vec<String>> {
+        if size >= LARGE {
+            &self.large
+        } else {
+            &self.small
+        }
+    }
+
     /// An empty buffer of at least `size` bytes.
     fn take(&self, size: usize) -> String {
-        let reused = self.0.lock().expect("no thread panics holding it").pop();
+        let reused = self
+            .pool(size)
+            .lock()
+            .expect("no thread panics holding it")
+            .pop();
         let mut text = reused.unwrap_or_default();
         text.clear();
         text.reserve(size);
@@ -205,11 +347,18 @@ impl Buffers {
     }
 
     fn give(&self, text: String) {
-        self.0
+        self.pool(text.capacity())
             .lock()
             .expect("no thread panics holding it")
             .push(text);
     }
+}
+
+/// An organisation a delivery goes to, by its index among partners or customers.
+#[derive(Clone, Copy)]
+struct Org<'d> {
+    names: &'d Packed,
+    ix: usize,
 }
 
 /// Builds delivery batches, cutting one every [`BATCH`] entries.
@@ -235,12 +384,11 @@ impl DeliveryBatches {
     /// returns the batch it completes, if it does.
     fn push(
         &mut self,
-        directory: &Directory,
+        names: &PackedNames,
         buffers: &Buffers,
-        org: &str,
+        org: Org<'_>,
         reader: &Reader<'_>,
     ) -> Option<DeliveryBatch> {
-        let contact = directory.contact(reader.contact);
         if self.count == 0 {
             self.body = buffers.take(self.body_size);
             self.body.push('[');
@@ -248,11 +396,11 @@ impl DeliveryBatches {
             self.body.push(',');
         }
         self.body.push('[');
-        push_string(&mut self.body, org);
+        push_name(&mut self.body, org.names, org.ix);
         self.body.push(',');
-        push_string(&mut self.body, contact.id.as_str());
+        push_name(&mut self.body, &names.contacts, reader.contact.get());
         self.body.push(',');
-        push_string(&mut self.body, &contact.email);
+        push_name(&mut self.body, &names.emails, reader.contact.get());
         self.body.push(',');
         push_string(&mut self.body, reader.locale);
         self.body.push(']');
@@ -278,118 +426,113 @@ impl DeliveryBatches {
     }
 }
 
-/// What one partner's copy gathers from one thread's share of the decisions: the ids of
-/// its customers and of its subscriptions, each as the inside of a JSON array.
-struct PartnerPart {
-    partner: PartnerIx,
-    customers: String,
-    subscriptions: String,
+/// A piece of a publish's work, taken by whichever builder thread is free.
+enum Item<'r> {
+    /// One batch of consecutive decisions, with the deliveries of their customers' copies.
+    Decisions(&'r [Decision]),
+    /// The copies of the partners told among a range of consecutive partners, with their
+    /// deliveries.
+    Copies(Range<usize>),
 }
 
-/// What one thread gathers besides the batches it hands over.
+/// How many consecutive partners one piece of work looks at for copies to build.
+const PARTNERS: usize = 64;
+
+/// The pieces of a publish's work: its decisions in batches, then its partners' copies.
+fn items<'r>(directory: &Directory, routing: &'r Routing) -> Vec<Item<'r>> {
+    let partners = directory.partners().len();
+    routing
+        .decisions()
+        .chunks(BATCH)
+        .map(Item::Decisions)
+        .chain(
+            (0..partners)
+                .step_by(PARTNERS)
+                .map(|p| Item::Copies(p..(p + PARTNERS).min(partners))),
+        )
+        .collect()
+}
+
+/// What one builder thread counts besides the rows it hands over.
 #[derive(Default)]
-struct Share {
+struct Counts {
     direct: usize,
     deliveries: usize,
-    partners: Vec<PartnerPart>,
+    partners_told: usize,
 }
 
-/// Appends `text` to the inside of a JSON array, after a comma unless it is the first.
-fn push_item(list: &mut String, text: &str) {
-    if !list.is_empty() {
-        list.push(',');
-    }
-    push_string(list, text);
-}
-
-/// Joins the insides of JSON arrays, in order, into one array.
-fn join_lists<'s>(parts: impl Iterator<Item = &'s str>) -> String {
-    let mut out = String::from("[");
-    for part in parts.filter(|p| !p.is_empty()) {
-        if out.len() > 1 {
-            out.push(',');
-        }
-        out.push_str(part);
-    }
-    out.push(']');
-    out
-}
-
-/// One builder thread: its share of the decisions, the buffers it fills and where it hands
-/// its batches.
+/// What the builder threads share: the publish, its audiences once gathered, the work to
+/// share out and where each row goes.
 struct Builder<'p, 'a> {
     publish: &'p Publish<'a>,
+    audiences: &'p OnceLock<Audiences>,
+    items: &'p [Item<'p>],
+    next: &'p AtomicUsize,
     buffers: &'p Buffers,
-    out: SyncSender<Batch<'a>>,
 }
 
-/// What a builder thread keeps while it works through its share.
+/// What a builder thread keeps while it works.
 struct Work<'a> {
-    share: Share,
-    /// Where each partner's part is in `share.partners`, by partner index.
-    slot: Vec<u32>,
-    /// How many customers, and in-scope subscriptions, each partner's part lists at most,
-    /// so its lists are sized once.
-    sizes: Vec<(u32, u32)>,
-    deliveries: DeliveryBatches,
+    counts: Counts,
+    customers: DeliveryBatches,
+    partners: DeliveryBatches,
     /// The readers of the customer at hand, in a list used again for every customer.
     readers: Vec<Reader<'a>>,
+    /// The size to give the next decision batch: a little more than the last one's.
+    body_size: usize,
 }
 
 impl<'a> Builder<'_, 'a> {
-    /// Builds and hands over the batches of consecutive `runs` of decisions, and gathers
-    /// the partners' copies. Buffers are sized from what came before, so they seldom grow.
-    /// Stops early, with what it has, when the receiver is gone.
-    fn share(&self, runs: &[&[Decision]]) -> Share {
-        let Publish {
-            directory, routing, ..
-        } = *self.publish;
-        let mut work = Work {
-            share: Share::default(),
-            slot: vec![u32::MAX; directory.partners().len()],
-            sizes: vec![(0, 0); directory.partners().len()],
-            deliveries: DeliveryBatches::new(Recipient::Customer),
-            readers: Vec::new(),
-        };
-        for d in runs.iter().flat_map(|run| run.iter()) {
-            for p in routing.partners(d) {
-                let size = &mut work.sizes[p.get()];
-                size.0 += 1;
-                size.1 += routing.subscriptions(d).len() as u32;
-            }
-        }
-        let mut body_size = 0;
-        for run in runs {
-            let mut body = self.buffers.take(body_size);
-            body.push('[');
-            for (i, d) in run.iter().enumerate() {
-                if i > 0 {
-                    body.push(',');
-                }
-                self.decision(d, &mut body, &mut work);
-            }
-            body.push(']');
-            body_size = body.len() + body.len() / 8;
-            let batch = DecisionBatch {
-                first_customer: directory.customer(run[0].customer).id.as_str(),
-                customers: run.len(),
-                body,
-            };
-            if self.out.send(Batch::Decisions(batch)).is_err() {
-                return work.share;
-            }
-        }
-        if let Some(batch) = work.deliveries.finish() {
-            work.share.deliveries += batch.deliveries;
-            let _ = self.out.send(Batch::Deliveries(batch));
-        }
-        work.share
+    /// The partners' audiences, gathered by the first thread to need them while the others
+    /// wait.
+    fn audiences(&self) -> &Audiences {
+        self.audiences
+            .get_or_init(|| Audiences::gather(self.publish))
     }
 
-    /// Everything one decision becomes, while its customer's ids are in the cache: its
-    /// entry in `body`, the deliveries of the customer's own copy (handing over each
-    /// batch of them it completes), and its part of each partner's copy.
-    fn decision(&self, d: &Decision, body: &mut String, work: &mut Work<'a>) {
+    /// Takes pieces of work until none is left, handing over every row it builds; the
+    /// first thread gathers the partners' audiences before it starts, while the others
+    /// build decision batches. Stops early when the receiver is gone.
+    fn run(&self, out: &SyncSender<Batch<'a>>) -> Counts {
+        let mut work = Work {
+            counts: Counts::default(),
+            customers: DeliveryBatches::new(Recipient::Customer),
+            partners: DeliveryBatches::new(Recipient::Partner),
+            readers: Vec::new(),
+            body_size: 0,
+        };
+        let mut send = |batch: Batch<'a>, counts: &mut Counts| {
+            if let Batch::Deliveries(b) = &batch {
+                counts.deliveries += b.deliveries;
+            }
+            out.send(batch).is_ok()
+        };
+        while let Some(item) = self.items.get(self.next.fetch_add(1, Ordering::Relaxed)) {
+            let handed = match item {
+                Item::Decisions(run) => self.decisions(run, &mut work, &mut send),
+                Item::Copies(partners) => self.copies(partners.clone(), &mut work, &mut send),
+            };
+            if !handed {
+                return work.counts;
+            }
+        }
+        for batch in [work.customers.finish(), work.partners.finish()]
+            .into_iter()
+            .flatten()
+        {
+            send(Batch::Deliveries(batch), &mut work.counts);
+        }
+        work.counts
+    }
+
+    /// Builds the batch of a run of decisions, handing over with it each batch of
+    /// deliveries it completes. Answers whether everything was handed over.
+    fn decisions(
+        &self,
+        run: &[Decision],
+        work: &mut Work<'a>,
+        send: &mut impl FnMut(Batch<'a>, &mut Counts) -> bool,
+    ) -> bool {
         let Publish {
             policy,
             directory,
@@ -397,72 +540,127 @@ impl<'a> Builder<'_, 'a> {
             routing,
             ..
         } = *self.publish;
+        let names = directory.packed();
         let category = policy.category(message.category);
-        let sub_id = |s: SubscriptionIx| directory.subscription(s).id.as_str();
-        let customer = directory.customer(d.customer).id.as_str();
+        let mut body = self.buffers.take(work.body_size);
         body.push('[');
-        push_string(body, customer);
-        body.push_str(if d.direct { ",true," } else { ",false," });
-        push_strings(
-            body,
-            routing
-                .partners(d)
-                .iter()
-                .map(|p| directory.partner(*p).id.as_str()),
-        );
-        body.push(',');
-        push_strings(body, routing.subscriptions(d).iter().map(|s| sub_id(*s)));
-        body.push(',');
-        if d.direct {
-            work.share.direct += 1;
-            push_strings(
-                body,
-                customer_copy_names(category, directory, routing, d).map(sub_id),
+        for (i, d) in run.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            let customer = d.customer.get();
+            body.push('[');
+            push_name(&mut body, &names.customers, customer);
+            body.push_str(if d.direct { ",true," } else { ",false," });
+            push_names(
+                &mut body,
+                &names.partners,
+                routing.partners(d).iter().map(|p| p.get()),
             );
-            let mut readers = std::mem::take(&mut work.readers);
-            customer_readers(policy, directory, message, d.customer, &mut readers);
-            for reader in &readers {
-                let full = work
-                    .deliveries
-                    .push(directory, self.buffers, customer, reader);
-                if let Some(batch) = full {
-                    work.share.deliveries += batch.deliveries;
-                    // A receiver that is gone is seen when the decisions are handed over.
-                    let _ = self.out.send(Batch::Deliveries(batch));
+            body.push(',');
+            push_names(
+                &mut body,
+                &names.subscriptions,
+                routing.subscriptions(d).iter().map(|s| s.get()),
+            );
+            body.push(',');
+            if d.direct {
+                work.counts.direct += 1;
+                push_names(
+                    &mut body,
+                    &names.subscriptions,
+                    customer_copy_names(category, directory, routing, d).map(|s| s.get()),
+                );
+                customer_readers(policy, directory, message, d.customer, &mut work.readers);
+                let org = Org {
+                    names: &names.customers,
+                    ix: customer,
+                };
+                for reader in &work.readers {
+                    if let Some(batch) = work.customers.push(names, self.buffers, org, reader) {
+                        if !send(Batch::Deliveries(batch), &mut work.counts) {
+                            return false;
+                        }
+                    }
+                }
+            } else {
+                body.push_str("null");
+            }
+            body.push(',');
+            push_string(&mut body, &policy.rule(d.customer_rule).id);
+            body.push(',');
+            push_string(&mut body, &policy.rule(d.partners_rule).id);
+            body.push(']');
+        }
+        body.push(']');
+        work.body_size = body.len() + body.len() / 8;
+        let batch = DecisionBatch {
+            first_customer: names.customers.get(run[0].customer.get()),
+            customers: run.len(),
+            body,
+        };
+        send(Batch::Decisions(batch), &mut work.counts)
+    }
+
+    /// Builds the copies of the partners told among `partners`, each listing its customers
+    /// and the subscriptions it may name, in customer order, and their deliveries, and hands
+    /// the copies over together. Answers whether everything was handed over.
+    fn copies(
+        &self,
+        partners: Range<usize>,
+        work: &mut Work<'a>,
+        send: &mut impl FnMut(Batch<'a>, &mut Counts) -> bool,
+    ) -> bool {
+        let Publish {
+            policy,
+            directory,
+            message,
+            ..
+        } = *self.publish;
+        let names = directory.packed();
+        let audiences = self.audiences();
+        let told = partners
+            .map(|p| PartnerIx(p as u32))
+            .filter(|p| !audiences.customers(*p).is_empty());
+        let size = told
+            .clone()
+            .map(|p| 16 * (audiences.customers(p).len() + audiences.subscriptions(p).len()))
+            .sum();
+        let mut copies = PartnerCopies {
+            text: self.buffers.take(size),
+            rows: Vec::new(),
+        };
+        for p in told {
+            let start = copies.text.len();
+            push_names(
+                &mut copies.text,
+                &names.customers,
+                audiences.customers(p).iter().map(|c| c.get()),
+            );
+            let split = copies.text.len();
+            push_names(
+                &mut copies.text,
+                &names.subscriptions,
+                audiences.subscriptions(p).iter().map(|s| s.get()),
+            );
+            let end = copies.text.len();
+            copies
+                .rows
+                .push((names.partners.get(p.get()), start, split, end));
+            work.counts.partners_told += 1;
+            let org = Org {
+                names: &names.partners,
+                ix: p.get(),
+            };
+            for reader in &partner_readers(policy, directory, message, p) {
+                if let Some(batch) = work.partners.push(names, self.buffers, org, reader) {
+                    if !send(Batch::Deliveries(batch), &mut work.counts) {
+                        return false;
+                    }
                 }
             }
-            work.readers = readers;
-        } else {
-            body.push_str("null");
         }
-        body.push(',');
-        push_string(body, &policy.rule(d.customer_rule).id);
-        body.push(',');
-        push_string(body, &policy.rule(d.partners_rule).id);
-        body.push(']');
-
-        for p in routing.partners(d) {
-            let i = &mut work.slot[p.get()];
-            if *i == u32::MAX {
-                *i = work.share.partners.len() as u32;
-                let (customers, subscriptions) = work.sizes[p.get()];
-                let id_size = |id: &str| id.len() + 3;
-                let sub_size = routing
-                    .subscriptions(d)
-                    .first()
-                    .map_or(0, |s| id_size(sub_id(*s)));
-                work.share.partners.push(PartnerPart {
-                    partner: *p,
-                    customers: String::with_capacity(customers as usize * id_size(customer)),
-                    subscriptions: String::with_capacity(subscriptions as usize * sub_size),
-                });
-            }
-            let part = &mut work.share.partners[*i as usize];
-            push_item(&mut part.customers, customer);
-            for s in partner_share(category, directory, routing, d, *p) {
-                push_item(&mut part.subscriptions, sub_id(s));
-            }
-        }
+        copies.rows.is_empty() || send(Batch::Copies(copies), &mut work.counts)
     }
 }
 
@@ -496,37 +694,40 @@ impl MessageRow {
     }
 }
 
-/// Builds the rows of a publish on up to `threads` threads, handing each batch to `sink` on
-/// the calling thread as soon as it is built; `sink` may hand the batch's text back, to be
-/// filled again. Decision batches come in customer order within each thread's share, and
-/// partner deliveries last. Returns the message row, counted, and the partners' copies;
-/// stops at the first error of `sink`.
+/// Builds the rows of a publish on up to `threads` threads, handing each to `sink` on the
+/// calling thread as soon as it is built; `sink` may hand the row's text back, to be filled
+/// again. Rows come in no set order: decision batches first, partners' copies after them.
+/// Returns the message row, counted, and the partners' audiences; stops at the first error
+/// of `sink`.
 pub fn stream<'a, E>(
     publish: &Publish<'a>,
     threads: usize,
     mut sink: impl FnMut(Batch<'a>) -> Result<Option<String>, E>,
-) -> Result<Tail<'a>, E> {
-    let Publish {
-        policy,
-        directory,
-        message,
-        routing,
-        ..
-    } = *publish;
-    let runs: Vec<&[Decision]> = routing.decisions().chunks(BATCH).collect();
-    let per_thread = runs.len().div_ceil(threads.max(1)).max(1);
+) -> Result<Tail, E> {
+    let items = items(publish.directory, publish.routing);
+    let audiences = OnceLock::new();
+    let next = AtomicUsize::new(0);
     let buffers = Buffers::default();
-    let (out, batches) = sync_channel(4 * threads.max(1));
-    let (shares, failure) = std::thread::scope(|scope| {
-        let handles: Vec<_> = runs
-            .chunks(per_thread)
-            .map(|runs| {
-                let builder = Builder {
-                    publish,
-                    buffers: &buffers,
-                    out: out.clone(),
-                };
-                scope.spawn(move || builder.share(runs))
+    let builder = Builder {
+        publish,
+        audiences: &audiences,
+        items: &items,
+        next: &next,
+        buffers: &buffers,
+    };
+    let threads = threads.clamp(1, items.len().max(1));
+    let (out, batches) = sync_channel(4 * threads);
+    let (counts, failure) = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let out = out.clone();
+                let builder = &builder;
+                scope.spawn(move || {
+                    if i == 0 {
+                        builder.audiences();
+                    }
+                    builder.run(&out)
+                })
             })
             .collect();
         drop(out);
@@ -541,53 +742,27 @@ pub fn stream<'a, E>(
                 }
             }
         }
-        let shares: Vec<Share> = handles
+        let counts: Vec<Counts> = handles
             .into_iter()
             .map(|h| h.join().expect("building rows does not panic"))
             .collect();
-        (shares, failure)
+        (counts, failure)
     });
     if let Some(e) = failure {
         return Err(e);
     }
-
     let mut row = MessageRow::new(publish);
-    let mut parts = Vec::new();
-    for share in shares {
-        row.customers_direct += share.direct as i64;
-        row.deliveries += share.deliveries as i64;
-        parts.extend(share.partners);
+    for c in counts {
+        row.customers_direct += c.direct as i64;
+        row.deliveries += c.deliveries as i64;
+        row.partners_told += c.partners_told as i64;
     }
-    // Each partner's parts, in customer order, make its copy; copies go in partner id order.
-    parts.sort_by_key(|part| part.partner);
-    let mut partner_copies = Vec::new();
-    let mut partner_deliveries = DeliveryBatches::new(Recipient::Partner);
-    let mut hand_over = |batch: DeliveryBatch, row: &mut MessageRow| {
-        row.deliveries += batch.deliveries as i64;
-        sink(Batch::Deliveries(batch)).map(|_| ())
-    };
-    for group in parts.chunk_by(|a, b| a.partner == b.partner) {
-        let partner = directory.partner(group[0].partner);
-        for reader in &partner_readers(policy, directory, message, group[0].partner) {
-            if let Some(batch) =
-                partner_deliveries.push(directory, &buffers, partner.id.as_str(), reader)
-            {
-                hand_over(batch, &mut row)?;
-            }
-        }
-        partner_copies.push(PartnerCopyRow {
-            partner: partner.id.as_str(),
-            customers: join_lists(group.iter().map(|p| p.customers.as_str())),
-            subscriptions: join_lists(group.iter().map(|p| p.subscriptions.as_str())),
-        });
-    }
-    if let Some(batch) = partner_deliveries.finish() {
-        hand_over(batch, &mut row)?;
-    }
-    row.partners_told = partner_copies.len() as i64;
+    let audiences = audiences
+        .into_inner()
+        .unwrap_or_else(|| Audiences::gather(publish));
     Ok(Tail {
         message: row,
-        partner_copies,
+        audiences,
     })
 }
 
@@ -601,23 +776,28 @@ impl<'a> Rows<'a> {
     pub fn build(publish: &Publish<'a>) -> Rows<'a> {
         let mut decisions = Vec::new();
         let mut deliveries = Vec::new();
+        let mut copies = Vec::new();
         let tail = stream(publish, threads(), |batch| {
             match batch {
                 Batch::Decisions(b) => decisions.push(b),
                 Batch::Deliveries(b) => deliveries.push(b),
+                Batch::Copies(c) => copies.push(c),
             }
             Ok::<_, std::convert::Infallible>(None)
         });
-        let Ok(Tail {
-            message,
-            partner_copies,
-        }) = tail;
+        let Ok(Tail { message, .. }) = tail;
         decisions.sort_by(|a: &DecisionBatch, b| a.first_customer.cmp(b.first_customer));
+        copies.sort_by(|a: &PartnerCopies, b| a.rows[0].0.cmp(b.rows[0].0));
         Rows {
             message,
             decisions,
-            partner_copies,
+            copies,
             deliveries,
         }
+    }
+
+    /// Every partner copy, in partner id order.
+    pub fn partner_copies(&self) -> impl Iterator<Item = PartnerCopyRow<'a, '_>> {
+        self.copies.iter().flat_map(PartnerCopies::rows)
     }
 }

@@ -501,7 +501,6 @@ impl Store {
                     batches.write(&batch)?;
                     Ok::<_, SqliteError>(Some(batch.into_body()))
                 })?;
-                write_partner_copies(&db, seq, &tail.partner_copies)?;
                 let broadcast = tail.message.customers_direct > BROADCAST_ABOVE as i64;
                 if !broadcast {
                     write_customer_copies(&db, seq, publish)?;
@@ -526,7 +525,7 @@ impl Store {
             .await?;
         }
         let hooks =
-            webhook_batches(&mut tx, publish, cloud, &row.category, &tail.partner_copies).await?;
+            webhook_batches(&mut tx, publish, cloud, &row.category, &tail.audiences).await?;
         for b in &hooks {
             sqlx::query(
                 "INSERT INTO delivery_batches (message, recipient, channel, deliveries, body, due_at) \
@@ -589,7 +588,9 @@ impl Store {
             for batch in &rows.deliveries {
                 batches.deliveries(batch)?;
             }
-            write_partner_copies(&db, seq, &rows.partner_copies)?;
+            for copy in rows.partner_copies() {
+                batches.copy(&copy)?;
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -843,13 +844,14 @@ async fn insert_message(
     .await?)
 }
 
-/// The two prepared inserts of a publish's batches under message `seq`, on the lent
-/// connection of an open transaction.
+/// The prepared inserts of a publish's batches and partner copies under message `seq`, on
+/// the lent connection of an open transaction.
 struct BatchWriter<'c> {
     seq: i64,
     due_at: i64,
     decisions: bulk::Statement<'c>,
     deliveries: bulk::Statement<'c>,
+    copies: bulk::Statement<'c>,
 }
 
 impl<'c> BatchWriter<'c> {
@@ -865,6 +867,10 @@ impl<'c> BatchWriter<'c> {
                 "INSERT INTO delivery_batches (message, recipient, channel, deliveries, body, due_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?,
+            copies: db.prepare(
+                "INSERT INTO partner_copies (message, partner, customers, subscriptions) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?,
         })
     }
 
@@ -872,7 +878,18 @@ impl<'c> BatchWriter<'c> {
         match batch {
             Batch::Decisions(b) => self.decisions(b),
             Batch::Deliveries(b) => self.deliveries(b),
+            Batch::Copies(c) => c.rows().try_for_each(|row| self.copy(&row)),
         }
+    }
+
+    fn copy(&mut self, c: &PartnerCopyRow<'_, '_>) -> Result<(), SqliteError> {
+        let seq = self.seq;
+        self.copies.insert(|st| {
+            st.int(1, seq)?;
+            st.text(2, c.partner)?;
+            st.text(3, c.customers)?;
+            st.text(4, c.subscriptions)
+        })
     }
 
     fn decisions(&mut self, b: &DecisionBatch<'_>) -> Result<(), SqliteError> {
@@ -933,23 +950,4 @@ pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
         }
         _ => work(),
     }
-}
-
-/// Writes a publish's partner copies under message `seq`.
-fn write_partner_copies(
-    db: &Connection<'_>,
-    seq: i64,
-    copies: &[PartnerCopyRow<'_>],
-) -> Result<(), SqliteError> {
-    bulk::insert(
-        db,
-        "INSERT INTO partner_copies (message, partner, customers, subscriptions) VALUES (?1, ?2, ?3, ?4)",
-        copies,
-        |st, c| {
-            st.int(1, seq)?;
-            st.text(2, c.partner)?;
-            st.text(3, &c.customers)?;
-            st.text(4, &c.subscriptions)
-        },
-    )
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use sqlx::{Sqlite, Transaction};
 
 use crate::endpoints::{enabled_for, Mode};
-use crate::rows::{DeliveryBatch, PartnerCopyRow, Recipient, BATCH};
+use crate::rows::{Audiences, DeliveryBatch, Recipient, BATCH};
 use crate::{Publish, StoreError};
 
 /// One webhook delivery as a batch body holds it: the owner (a partner or customer id,
@@ -28,36 +28,38 @@ fn heard_directly(publish: &Publish<'_>, routing: &Routing, id: &str) -> bool {
         .is_some_and(|d| d.direct)
 }
 
-/// The webhook delivery batches of a publish whose partners' copies are `copies`, one
+/// The webhook delivery batches of a publish whose partners' copies list `audiences`, one
 /// batch per kind of recipient that has any.
 pub(crate) async fn webhook_batches(
     tx: &mut Transaction<'static, Sqlite>,
     publish: &Publish<'_>,
     cloud: &str,
     category: &str,
-    copies: &[PartnerCopyRow<'_>],
+    audiences: &Audiences,
 ) -> Result<Vec<DeliveryBatch>, StoreError> {
     let mut entries: [(Recipient, Vec<WebhookEntry>); 3] = [
         (Recipient::Vendor, Vec::new()),
         (Recipient::Partner, Vec::new()),
         (Recipient::Customer, Vec::new()),
     ];
+    let directory = publish.directory;
     for e in enabled_for(&mut **tx, cloud, category).await? {
         let owner = e.owner.clone();
         let endpoint = e.id.clone();
         match (e.owner_kind.as_str(), e.owner.as_deref()) {
             ("vendor", _) => entries[0].1.push(WebhookEntry(None, endpoint, None)),
             ("partner", Some(partner)) => {
-                let Some(copy) = copies.iter().find(|c| c.partner == partner) else {
+                let customers = directory
+                    .partner_ix(partner)
+                    .map(|p| audiences.customers(p));
+                let Some(customers) = customers.filter(|c| !c.is_empty()) else {
                     continue;
                 };
                 if e.mode == Mode::PerCustomer {
-                    let customers: Vec<String> = crate::store::ids(&copy.customers)?;
-                    entries[1].1.extend(
-                        customers
-                            .into_iter()
-                            .map(|c| WebhookEntry(owner.clone(), endpoint.clone(), Some(c))),
-                    );
+                    entries[1].1.extend(customers.iter().map(|c| {
+                        let customer = directory.customer(*c).id.to_string();
+                        WebhookEntry(owner.clone(), endpoint.clone(), Some(customer))
+                    }));
                 } else {
                     entries[1].1.push(WebhookEntry(owner, endpoint, None));
                 }

@@ -309,7 +309,7 @@ async fn bench_publish(customers: usize, dir: Option<PathBuf>) -> Result<serde_j
             rows.message.deliveries,
             rows.decisions.len(),
             rows.deliveries.len(),
-            rows.partner_copies.len(),
+            rows.partner_copies().count(),
         );
         rounds.push(Round {
             routed,

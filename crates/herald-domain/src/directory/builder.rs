@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use super::{
-    Contact, Customer, Directory, DirectoryError, Holding, Locale, Partner, Problem, Product,
-    Subscription,
+    Contact, Customer, Directory, DirectoryError, Holding, Locale, PackedNames, Partner, Problem,
+    Product, Subscription,
 };
 use crate::ids::{
     CloudId, CloudIx, CustomerIx, PartnerIx, ProductIx, RegionIx, ServiceId, ServiceIx,
@@ -583,6 +583,15 @@ impl DirectoryBuilder {
             }
             c.subscriptions = start as u32..next as u32;
         }
+        let packed = PackedNames::pack(&partners, &customers, &subscriptions, &contacts)
+            .map_err(|(kind, field)| DirectoryError {
+                problems: vec![Problem {
+                    kind,
+                    id: String::new(),
+                    field,
+                    what: format!("the {field}s of all {kind}s together are longer than 4 GiB; split the directory into clouds or shorten them"),
+                }],
+            })?;
         Ok(Directory {
             clouds,
             products,
@@ -596,6 +605,7 @@ impl DirectoryBuilder {
             regions,
             region_pool: sorted_pool,
             contacts,
+            packed,
         })
     }
 }

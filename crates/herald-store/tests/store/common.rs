@@ -190,7 +190,7 @@ pub fn counts_plus(counts: Counts, rows: &Rows<'_>) -> Counts {
     Counts {
         messages: counts.messages + 1,
         decisions: counts.decisions + rows.message.customers_in_scope,
-        partner_copies: counts.partner_copies + rows.partner_copies.len() as i64,
+        partner_copies: counts.partner_copies + rows.partner_copies().count() as i64,
         deliveries: counts.deliveries + rows.message.deliveries,
         ..counts
     }
@@ -262,13 +262,12 @@ impl Written {
             .collect();
         decisions.sort();
         let mut copies: Vec<Copy> = rows
-            .partner_copies
-            .iter()
+            .partner_copies()
             .map(|c| {
                 (
                     c.partner.to_string(),
-                    ids(&c.customers),
-                    ids(&c.subscriptions),
+                    ids(c.customers),
+                    ids(c.subscriptions),
                 )
             })
             .collect();
