@@ -67,6 +67,7 @@ pub fn customer_copy<'m>(
 
 /// The in-scope subscriptions a customer's own copy names, when it hears directly: all of
 /// them, or only those it holds directly, as the category says.
+#[inline]
 pub fn customer_copy_names<'r>(
     category: &Category,
     directory: &'r Directory,
@@ -139,6 +140,7 @@ pub fn partner_copies<'m>(
 
 /// The in-scope subscriptions of a decision's customer that partner `p`'s copy names: those
 /// it is told about in a role the category tells.
+#[inline]
 pub fn partner_share<'r>(
     category: &'r Category,
     directory: &'r Directory,
@@ -171,6 +173,7 @@ pub fn partner_readers<'m>(
 }
 
 /// The part `partner` plays in a subscription, if any.
+#[inline]
 pub fn told_as(
     directory: &Directory,
     sub: SubscriptionIx,

@@ -172,6 +172,7 @@ impl Category {
     }
 
     /// Whether the policy tells this kind of CSP partner.
+    #[inline]
     pub fn tells(&self, role: PartnerRole) -> bool {
         self.partners_of == PartnersOf::Csp && self.partner_roles.contains(&role)
     }

@@ -11,12 +11,15 @@
 //! [`stream`] builds the rows on every core and hands each to its caller as soon as it is
 //! built: the store writes one while the next is being built, and hands its text back to be
 //! filled again, so a million customers' rows never exist all at once. The work is cut in
-//! pieces that free threads take in turn: batches of consecutive decisions first, then the
-//! copies of a few dozen consecutive partners at a time. Meanwhile the first thread sorts
-//! the decisions by partner ([`Audiences`]), so that each copy is read from two short lists
-//! rather than gathered from the whole routing. Ids are written from the directory's packed
-//! names ([`PackedNames`]), which lie in the order the records are walked. [`Rows::build`]
-//! collects the same rows, for the benchmark's baseline and for tests.
+//! pieces that free threads take in turn, table by table: the decision batches, then the
+//! customers' deliveries, then the copies of a few dozen consecutive partners at a time
+//! (with their deliveries). Rows of one table arrive together: interleaving two tables'
+//! inserts left twice the work to the commit. Between the decisions and the deliveries one
+//! thread sorts the decisions by partner ([`Audiences`]), so that each copy is read from
+//! two short lists rather than gathered from the whole routing. Ids are written from the
+//! directory's packed names ([`PackedNames`]), which lie in the order the records are
+//! walked. [`Rows::build`] collects the same rows, for the benchmark's baseline and for
+//! tests.
 
 use std::num::NonZeroUsize;
 use std::ops::Range;
@@ -315,14 +318,30 @@ fn push_names(out: &mut String, names: &Packed, items: impl Iterator<Item = usiz
 
 /// Text buffers handed back after their row is written, to be filled again: large ones for
 /// batches, small ones for partner copies, so a batch seldom gets a buffer it must grow.
+/// The store keeps one set for all its publishes, so a publish fills memory the last one
+/// already had rather than pages the system must hand over, and clear, again.
 #[derive(Default)]
-struct Buffers {
+pub(crate) struct Buffers {
     large: Mutex<Vec<String>>,
     small: Mutex<Vec<String>>,
 }
 
 /// The capacity from which a buffer counts as large.
 const LARGE: usize = 64 * 1024;
+
+/// The most buffers of each size kept for the next publish: about as many as are ever in
+/// flight at once.
+const KEPT: usize = 64;
+
+impl std::fmt::Debug for Buffers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = |pool: &Mutex<Vec<String>>| pool.lock().map_or(0, |p| p.len());
+        f.debug_struct("Buffers")
+            .field("large", &count(&self.large))
+            .field("small", &count(&self.small))
+            .finish()
+    }
+}
 
 impl Buffers {
     fn pool(&self, size: usize) -> &Mutex<Vec<String>> {
@@ -347,10 +366,13 @@ impl Buffers {
     }
 
     fn give(&self, text: String) {
-        self.pool(text.capacity())
+        let mut pool = self
+            .pool(text.capacity())
             .lock()
-            .expect("no thread panics holding it")
-            .push(text);
+            .expect("no thread panics holding it");
+        if pool.len() < KEPT {
+            pool.push(text);
+        }
     }
 }
 
@@ -430,6 +452,11 @@ impl DeliveryBatches {
 enum Item<'r> {
     /// One batch of consecutive decisions, with the deliveries of their customers' copies.
     Decisions(&'r [Decision]),
+    /// The deliveries of the copies of the customers one batch of decisions reaches
+    /// directly.
+    Deliveries(&'r [Decision]),
+    /// Sorting the decisions by partner, for the copies.
+    Audiences,
     /// The copies of the partners told among a range of consecutive partners, with their
     /// deliveries.
     Copies(Range<usize>),
@@ -438,13 +465,16 @@ enum Item<'r> {
 /// How many consecutive partners one piece of work looks at for copies to build.
 const PARTNERS: usize = 64;
 
-/// The pieces of a publish's work: its decisions in batches, then its partners' copies.
+/// The pieces of a publish's work, table by table: its decisions in batches, the sorting of
+/// its audiences, its customers' deliveries, then its partners' copies.
 fn items<'r>(directory: &Directory, routing: &'r Routing) -> Vec<Item<'r>> {
     let partners = directory.partners().len();
     routing
         .decisions()
         .chunks(BATCH)
         .map(Item::Decisions)
+        .chain([Item::Audiences])
+        .chain(routing.decisions().chunks(BATCH).map(Item::Deliveries))
         .chain(
             (0..partners)
                 .step_by(PARTNERS)
@@ -480,19 +510,21 @@ struct Work<'a> {
     readers: Vec<Reader<'a>>,
     /// The size to give the next decision batch: a little more than the last one's.
     body_size: usize,
+    /// The subscriptions of the decision at hand, as a JSON array, in a text used again for
+    /// every decision.
+    listed: String,
 }
 
 impl<'a> Builder<'_, 'a> {
-    /// The partners' audiences, gathered by the first thread to need them while the others
-    /// wait.
+    /// The partners' audiences, gathered by the thread that takes that piece of work; a
+    /// thread that needs them sooner waits for it.
     fn audiences(&self) -> &Audiences {
         self.audiences
             .get_or_init(|| Audiences::gather(self.publish))
     }
 
-    /// Takes pieces of work until none is left, handing over every row it builds; the
-    /// first thread gathers the partners' audiences before it starts, while the others
-    /// build decision batches. Stops early when the receiver is gone.
+    /// Takes pieces of work until none is left, handing over every row it builds. Stops
+    /// early when the receiver is gone.
     fn run(&self, out: &SyncSender<Batch<'a>>) -> Counts {
         let mut work = Work {
             counts: Counts::default(),
@@ -500,6 +532,7 @@ impl<'a> Builder<'_, 'a> {
             partners: DeliveryBatches::new(Recipient::Partner),
             readers: Vec::new(),
             body_size: 0,
+            listed: String::new(),
         };
         let mut send = |batch: Batch<'a>, counts: &mut Counts| {
             if let Batch::Deliveries(b) = &batch {
@@ -510,6 +543,11 @@ impl<'a> Builder<'_, 'a> {
         while let Some(item) = self.items.get(self.next.fetch_add(1, Ordering::Relaxed)) {
             let handed = match item {
                 Item::Decisions(run) => self.decisions(run, &mut work, &mut send),
+                Item::Deliveries(run) => self.deliveries(run, &mut work, &mut send),
+                Item::Audiences => {
+                    self.audiences();
+                    true
+                }
                 Item::Copies(partners) => self.copies(partners.clone(), &mut work, &mut send),
             };
             if !handed {
@@ -558,30 +596,22 @@ impl<'a> Builder<'_, 'a> {
                 routing.partners(d).iter().map(|p| p.get()),
             );
             body.push(',');
+            work.listed.clear();
             push_names(
-                &mut body,
+                &mut work.listed,
                 &names.subscriptions,
                 routing.subscriptions(d).iter().map(|s| s.get()),
             );
+            body.push_str(&work.listed);
             body.push(',');
             if d.direct {
                 work.counts.direct += 1;
-                push_names(
-                    &mut body,
-                    &names.subscriptions,
-                    customer_copy_names(category, directory, routing, d).map(|s| s.get()),
-                );
-                customer_readers(policy, directory, message, d.customer, &mut work.readers);
-                let org = Org {
-                    names: &names.customers,
-                    ix: customer,
-                };
-                for reader in &work.readers {
-                    if let Some(batch) = work.customers.push(names, self.buffers, org, reader) {
-                        if !send(Batch::Deliveries(batch), &mut work.counts) {
-                            return false;
-                        }
-                    }
+                let copy = || customer_copy_names(category, directory, routing, d);
+                if copy().count() == routing.subscriptions(d).len() {
+                    // The copy names every subscription listed: the same text again.
+                    body.push_str(&work.listed);
+                } else {
+                    push_names(&mut body, &names.subscriptions, copy().map(|s| s.get()));
                 }
             } else {
                 body.push_str("null");
@@ -600,6 +630,39 @@ impl<'a> Builder<'_, 'a> {
             body,
         };
         send(Batch::Decisions(batch), &mut work.counts)
+    }
+
+    /// Adds the deliveries of the copies of the customers a run of decisions reaches
+    /// directly, handing over each batch of them it completes. Answers whether everything
+    /// was handed over.
+    fn deliveries(
+        &self,
+        run: &[Decision],
+        work: &mut Work<'a>,
+        send: &mut impl FnMut(Batch<'a>, &mut Counts) -> bool,
+    ) -> bool {
+        let Publish {
+            policy,
+            directory,
+            message,
+            ..
+        } = *self.publish;
+        let names = directory.packed();
+        for d in run.iter().filter(|d| d.direct) {
+            customer_readers(policy, directory, message, d.customer, &mut work.readers);
+            let org = Org {
+                names: &names.customers,
+                ix: d.customer.get(),
+            };
+            for reader in &work.readers {
+                if let Some(batch) = work.customers.push(names, self.buffers, org, reader) {
+                    if !send(Batch::Deliveries(batch), &mut work.counts) {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
     }
 
     /// Builds the copies of the partners told among `partners`, each listing its customers
@@ -696,38 +759,33 @@ impl MessageRow {
 
 /// Builds the rows of a publish on up to `threads` threads, handing each to `sink` on the
 /// calling thread as soon as it is built; `sink` may hand the row's text back, to be filled
-/// again. Rows come in no set order: decision batches first, partners' copies after them.
+/// again, into `buffers`. Rows come in no set order: decision batches first, partners' copies after them.
 /// Returns the message row, counted, and the partners' audiences; stops at the first error
 /// of `sink`.
-pub fn stream<'a, E>(
+pub(crate) fn stream<'a, E>(
     publish: &Publish<'a>,
     threads: usize,
+    buffers: &Buffers,
     mut sink: impl FnMut(Batch<'a>) -> Result<Option<String>, E>,
 ) -> Result<Tail, E> {
     let items = items(publish.directory, publish.routing);
     let audiences = OnceLock::new();
     let next = AtomicUsize::new(0);
-    let buffers = Buffers::default();
     let builder = Builder {
         publish,
         audiences: &audiences,
         items: &items,
         next: &next,
-        buffers: &buffers,
+        buffers,
     };
     let threads = threads.clamp(1, items.len().max(1));
-    let (out, batches) = sync_channel(4 * threads);
+    let (out, batches) = sync_channel(16 * threads);
     let (counts, failure) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
-            .map(|i| {
+            .map(|_| {
                 let out = out.clone();
                 let builder = &builder;
-                scope.spawn(move || {
-                    if i == 0 {
-                        builder.audiences();
-                    }
-                    builder.run(&out)
-                })
+                scope.spawn(move || builder.run(&out))
             })
             .collect();
         drop(out);
@@ -777,7 +835,7 @@ impl<'a> Rows<'a> {
         let mut decisions = Vec::new();
         let mut deliveries = Vec::new();
         let mut copies = Vec::new();
-        let tail = stream(publish, threads(), |batch| {
+        let tail = stream(publish, threads(), &Buffers::default(), |batch| {
             match batch {
                 Batch::Decisions(b) => decisions.push(b),
                 Batch::Deliveries(b) => deliveries.push(b),

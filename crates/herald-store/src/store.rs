@@ -224,6 +224,8 @@ pub struct Store {
     writer: Arc<tokio::sync::Mutex<()>>,
     /// Told whenever deliveries are queued, so this process's worker wakes at once.
     queued: Arc<tokio::sync::Notify>,
+    /// The text buffers publishes build their rows in, kept from one to the next.
+    buffers: Arc<rows::Buffers>,
 }
 
 pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
@@ -272,6 +274,7 @@ impl Store {
             pool,
             writer: Arc::default(),
             queued: Arc::default(),
+            buffers: Arc::default(),
         })
     }
 
@@ -497,7 +500,7 @@ impl Store {
             let db = Connection::new(&mut handle);
             blocking(|| {
                 let mut batches = BatchWriter::prepare(&db, seq, publish.accepted_at)?;
-                let tail = rows::stream(publish, rows::threads(), |batch| {
+                let tail = rows::stream(publish, rows::threads(), &self.buffers, |batch| {
                     batches.write(&batch)?;
                     Ok::<_, SqliteError>(Some(batch.into_body()))
                 })?;
