@@ -14,9 +14,9 @@
 //! pieces that free threads take in turn, table by table: the decision batches, then the
 //! customers' deliveries, then the copies of a few dozen consecutive partners at a time
 //! (with their deliveries). Rows of one table arrive together: interleaving two tables'
-//! inserts left twice the work to the commit. Between the decisions and the deliveries one
-//! thread sorts the decisions by partner ([`Audiences`]), so that each copy is read from
-//! two short lists rather than gathered from the whole routing. Ids are written from the
+//! inserts left twice the work to the commit. Halfway through the decisions one thread
+//! sorts them by partner ([`Audiences`]) while the others go on, so that each copy is read
+//! from two short lists rather than gathered from the whole routing. Ids are written from the
 //! directory's packed names ([`PackedNames`]), which lie in the order the records are
 //! walked. [`Rows::build`] collects the same rows, for the benchmark's baseline and for
 //! tests.
@@ -280,27 +280,21 @@ pub struct DeliveryEntry(pub String, pub String, pub String, pub String);
 /// as they are; any other is escaped by serde_json.
 fn push_string(out: &mut String, text: &str) {
     if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        push_plain(out, text);
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
     } else {
         out.push_str(&serde_json::to_string(text).expect("a string serialises"));
     }
 }
 
-/// Appends `text`, which needs no escaping, as a JSON string.
-fn push_plain(out: &mut String, text: &str) {
-    out.reserve(text.len() + 2);
-    out.push('"');
-    out.push_str(text);
-    out.push('"');
-}
-
-/// Appends the name at index `i` of `names` as a JSON string: as it is when the whole kind
-/// is plain, which is the common case, and checked one by one otherwise.
+/// Appends the name at index `i` of `names` as a JSON string: as it is stored, between its
+/// quotes, when the whole kind is plain, which is the common case, and escaped as needed
+/// otherwise.
 fn push_name(out: &mut String, names: &Packed, i: usize) {
-    if names.plain() {
-        push_plain(out, names.get(i));
-    } else {
-        push_string(out, names.get(i));
+    match names.quoted(i) {
+        Some(quoted) => out.push_str(quoted),
+        None => push_string(out, names.get(i)),
     }
 }
 
@@ -465,22 +459,29 @@ enum Item<'r> {
 /// How many consecutive partners one piece of work looks at for copies to build.
 const PARTNERS: usize = 64;
 
-/// The pieces of a publish's work, table by table: its decisions in batches, the sorting of
-/// its audiences, its customers' deliveries, then its partners' copies.
+/// The pieces of a publish's work, table by table: its decisions in batches (with the
+/// sorting of its audiences among them), its customers' deliveries, then its partners'
+/// copies.
 fn items<'r>(directory: &Directory, routing: &'r Routing) -> Vec<Item<'r>> {
     let partners = directory.partners().len();
-    routing
+    let mut items: Vec<Item<'r>> = routing
         .decisions()
         .chunks(BATCH)
         .map(Item::Decisions)
-        .chain([Item::Audiences])
         .chain(routing.decisions().chunks(BATCH).map(Item::Deliveries))
         .chain(
             (0..partners)
                 .step_by(PARTNERS)
                 .map(|p| Item::Copies(p..(p + PARTNERS).min(partners))),
         )
-        .collect()
+        .collect();
+    // Halfway through the decisions, so that the other threads have the rest of them and
+    // the deliveries to build while one sorts, and none waits for it.
+    items.insert(
+        routing.decisions().len().div_ceil(BATCH) / 2,
+        Item::Audiences,
+    );
+    items
 }
 
 /// What one builder thread counts besides the rows it hands over.
@@ -654,15 +655,30 @@ impl<'a> Builder<'_, 'a> {
                 names: &names.customers,
                 ix: d.customer.get(),
             };
-            for reader in &work.readers {
-                if let Some(batch) = work.customers.push(names, self.buffers, org, reader) {
-                    if !send(Batch::Deliveries(batch), &mut work.counts) {
-                        return false;
-                    }
-                }
+            let batches = &mut work.customers;
+            if !self.deliver(batches, org, &work.readers, &mut work.counts, send) {
+                return false;
             }
         }
         true
+    }
+
+    /// Adds the deliveries of `org`'s copy to each of its `readers`, handing over each batch
+    /// they complete. Answers whether everything was handed over.
+    fn deliver(
+        &self,
+        batches: &mut DeliveryBatches,
+        org: Org<'_>,
+        readers: &[Reader<'_>],
+        counts: &mut Counts,
+        send: &mut impl FnMut(Batch<'a>, &mut Counts) -> bool,
+    ) -> bool {
+        let names = self.publish.directory.packed();
+        readers.iter().all(|reader| {
+            batches
+                .push(names, self.buffers, org, reader)
+                .is_none_or(|batch| send(Batch::Deliveries(batch), counts))
+        })
     }
 
     /// Builds the copies of the partners told among `partners`, each listing its customers
@@ -715,12 +731,9 @@ impl<'a> Builder<'_, 'a> {
                 names: &names.partners,
                 ix: p.get(),
             };
-            for reader in &partner_readers(policy, directory, message, p) {
-                if let Some(batch) = work.partners.push(names, self.buffers, org, reader) {
-                    if !send(Batch::Deliveries(batch), &mut work.counts) {
-                        return false;
-                    }
-                }
+            let readers = partner_readers(policy, directory, message, p);
+            if !self.deliver(&mut work.partners, org, &readers, &mut work.counts, send) {
+                return false;
             }
         }
         copies.rows.is_empty() || send(Batch::Copies(copies), &mut work.counts)

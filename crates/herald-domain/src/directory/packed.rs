@@ -8,36 +8,45 @@
 
 use super::{Contact, Customer, Partner, Subscription};
 
-/// Strings of one kind, end to end, in index order.
+/// Strings of one kind, end to end, in index order. When none needs escaping between
+/// double quotes, each is stored between its quotes, ready to be written into JSON as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Packed {
     text: String,
-    /// Where each string ends in `text`.
+    /// Where each string ends in `text`, after its closing quote when quoted.
     ends: Vec<u32>,
-    plain: bool,
+    quoted: bool,
 }
 
 impl Packed {
     /// Packs `strings`, or answers `None` when together they are too long to be indexed
     /// with 32 bits.
-    fn pack<'s>(strings: impl ExactSizeIterator<Item = &'s str>) -> Option<Packed> {
+    fn pack<'s>(strings: impl ExactSizeIterator<Item = &'s str> + Clone) -> Option<Packed> {
+        let quoted = strings
+            .clone()
+            .all(|s| s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'));
         let mut packed = Packed {
             text: String::new(),
             ends: Vec::with_capacity(strings.len()),
-            plain: true,
+            quoted,
         };
         for s in strings {
-            packed.plain &= s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
-            packed.text.push_str(s);
+            if quoted {
+                packed.text.push('"');
+                packed.text.push_str(s);
+                packed.text.push('"');
+            } else {
+                packed.text.push_str(s);
+            }
             packed.ends.push(u32::try_from(packed.text.len()).ok()?);
         }
         packed.text.shrink_to_fit();
         Some(packed)
     }
 
-    /// The string at index `i`.
+    /// The stored text of index `i`, with its quotes when quoted.
     #[inline]
-    pub fn get(&self, i: usize) -> &str {
+    fn stored(&self, i: usize) -> &str {
         let start = match i {
             0 => 0,
             _ => self.ends[i - 1] as usize,
@@ -45,11 +54,22 @@ impl Packed {
         &self.text[start..self.ends[i] as usize]
     }
 
-    /// Whether no string holds a control character, a double quote or a backslash, so that
-    /// each can be written between double quotes (in JSON, say) as it is.
+    /// The string at index `i`.
     #[inline]
-    pub fn plain(&self) -> bool {
-        self.plain
+    pub fn get(&self, i: usize) -> &str {
+        let stored = self.stored(i);
+        match self.quoted {
+            true => &stored[1..stored.len() - 1],
+            false => stored,
+        }
+    }
+
+    /// The string at index `i` between double quotes, when no string of this kind holds a
+    /// control character, a double quote or a backslash: then each can be written, in JSON
+    /// say, as it is.
+    #[inline]
+    pub fn quoted(&self, i: usize) -> Option<&str> {
+        self.quoted.then(|| self.stored(i))
     }
 }
 
@@ -93,13 +113,17 @@ mod tests {
     use super::Packed;
 
     #[test]
-    fn strings_come_back_by_index_and_plainness_is_told() {
+    fn strings_come_back_by_index_and_quoted_only_when_every_one_can_be() {
         let packed = Packed::pack(["", "contoso", "fabrikam-e3"].into_iter()).unwrap();
         assert_eq!(packed.get(0), "");
         assert_eq!(packed.get(1), "contoso");
         assert_eq!(packed.get(2), "fabrikam-e3");
-        assert!(packed.plain());
-        assert!(!Packed::pack(["a\"b"].into_iter()).unwrap().plain());
-        assert!(!Packed::pack(["a\nb"].into_iter()).unwrap().plain());
+        assert_eq!(packed.quoted(2), Some("\"fabrikam-e3\""));
+        for unquoted in ["a\"b", "a\nb", "a\\b"] {
+            let packed = Packed::pack(["plain", unquoted].into_iter()).unwrap();
+            assert_eq!(packed.get(0), "plain");
+            assert_eq!(packed.get(1), unquoted);
+            assert_eq!(packed.quoted(0), None);
+        }
     }
 }
