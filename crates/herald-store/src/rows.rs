@@ -14,17 +14,18 @@
 //! pieces that free threads take in turn, table by table: the decision batches, then the
 //! customers' deliveries, then the copies of a few dozen consecutive partners at a time
 //! (with their deliveries). Rows of one table arrive together: interleaving two tables'
-//! inserts left twice the work to the commit. Halfway through the decisions one thread
-//! sorts them by partner ([`Audiences`]) while the others go on, so that each copy is read
-//! from two short lists rather than gathered from the whole routing. Ids are written from the
+//! inserts left twice the work to the commit. The writing thread builds a piece itself
+//! whenever no row is ready, rather than wait. Halfway through the decisions one builder
+//! thread sorts them by partner ([`Audiences`]) while the others go on, so that each copy
+//! is read from two short lists rather than gathered from the whole routing. Ids are written from the
 //! directory's packed names ([`PackedNames`]), which lie in the order the records are
 //! walked. [`Rows::build`] collects the same rows, for the benchmark's baseline and for
 //! tests.
 
 use std::num::NonZeroUsize;
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender, TryRecvError};
 use std::sync::{Mutex, OnceLock};
 
 use herald_domain::directory::{Packed, PackedNames};
@@ -449,8 +450,6 @@ enum Item<'r> {
     /// The deliveries of the copies of the customers one batch of decisions reaches
     /// directly.
     Deliveries(&'r [Decision]),
-    /// Sorting the decisions by partner, for the copies.
-    Audiences,
     /// The copies of the partners told among a range of consecutive partners, with their
     /// deliveries.
     Copies(Range<usize>),
@@ -459,12 +458,11 @@ enum Item<'r> {
 /// How many consecutive partners one piece of work looks at for copies to build.
 const PARTNERS: usize = 64;
 
-/// The pieces of a publish's work, table by table: its decisions in batches (with the
-/// sorting of its audiences among them), its customers' deliveries, then its partners'
-/// copies.
+/// The pieces of a publish's work, table by table: its decisions in batches, its
+/// customers' deliveries, then its partners' copies.
 fn items<'r>(directory: &Directory, routing: &'r Routing) -> Vec<Item<'r>> {
     let partners = directory.partners().len();
-    let mut items: Vec<Item<'r>> = routing
+    routing
         .decisions()
         .chunks(BATCH)
         .map(Item::Decisions)
@@ -474,14 +472,7 @@ fn items<'r>(directory: &Directory, routing: &'r Routing) -> Vec<Item<'r>> {
                 .step_by(PARTNERS)
                 .map(|p| Item::Copies(p..(p + PARTNERS).min(partners))),
         )
-        .collect();
-    // Halfway through the decisions, so that the other threads have the rest of them and
-    // the deliveries to build while one sorts, and none waits for it.
-    items.insert(
-        routing.decisions().len().div_ceil(BATCH) / 2,
-        Item::Audiences,
-    );
-    items
+        .collect()
 }
 
 /// What one builder thread counts besides the rows it hands over.
@@ -492,6 +483,13 @@ struct Counts {
     partners_told: usize,
 }
 
+/// Counts the deliveries a row carries.
+fn count(batch: &Batch<'_>, counts: &mut Counts) {
+    if let Batch::Deliveries(b) = batch {
+        counts.deliveries += b.deliveries;
+    }
+}
+
 /// What the builder threads share: the publish, its audiences once gathered, the work to
 /// share out and where each row goes.
 struct Builder<'p, 'a> {
@@ -499,6 +497,12 @@ struct Builder<'p, 'a> {
     audiences: &'p OnceLock<Audiences>,
     items: &'p [Item<'p>],
     next: &'p AtomicUsize,
+    /// The piece from which on the audiences are sorted: halfway through the decisions,
+    /// so that the other threads have the rest of them and the deliveries to build
+    /// meanwhile, and none waits for it.
+    halfway: usize,
+    /// Whether a thread has started sorting the audiences.
+    sorting: &'p AtomicBool,
     buffers: &'p Buffers,
 }
 
@@ -516,6 +520,19 @@ struct Work<'a> {
     listed: String,
 }
 
+impl Work<'_> {
+    fn new() -> Self {
+        Work {
+            counts: Counts::default(),
+            customers: DeliveryBatches::new(Recipient::Customer),
+            partners: DeliveryBatches::new(Recipient::Partner),
+            readers: Vec::new(),
+            body_size: 0,
+            listed: String::new(),
+        }
+    }
+}
+
 impl<'a> Builder<'_, 'a> {
     /// The partners' audiences, gathered by the thread that takes that piece of work; a
     /// thread that needs them sooner waits for it.
@@ -527,41 +544,51 @@ impl<'a> Builder<'_, 'a> {
     /// Takes pieces of work until none is left, handing over every row it builds. Stops
     /// early when the receiver is gone.
     fn run(&self, out: &SyncSender<Batch<'a>>) -> Counts {
-        let mut work = Work {
-            counts: Counts::default(),
-            customers: DeliveryBatches::new(Recipient::Customer),
-            partners: DeliveryBatches::new(Recipient::Partner),
-            readers: Vec::new(),
-            body_size: 0,
-            listed: String::new(),
-        };
+        let mut work = Work::new();
         let mut send = |batch: Batch<'a>, counts: &mut Counts| {
-            if let Batch::Deliveries(b) = &batch {
-                counts.deliveries += b.deliveries;
-            }
+            count(&batch, counts);
             out.send(batch).is_ok()
         };
-        while let Some(item) = self.items.get(self.next.fetch_add(1, Ordering::Relaxed)) {
-            let handed = match item {
-                Item::Decisions(run) => self.decisions(run, &mut work, &mut send),
-                Item::Deliveries(run) => self.deliveries(run, &mut work, &mut send),
-                Item::Audiences => {
-                    self.audiences();
-                    true
-                }
-                Item::Copies(partners) => self.copies(partners.clone(), &mut work, &mut send),
-            };
+        while let Some(handed) = self.take(&mut work, &mut send, true) {
             if !handed {
                 return work.counts;
             }
         }
+        self.finish(&mut work, &mut send);
+        work.counts
+    }
+
+    /// Takes the next piece of work and builds it, handing over its rows; `None` when no
+    /// piece is left, or whether everything was handed over. Only a thread that may `sort`
+    /// sorts the audiences, once half the decisions are taken.
+    fn take(
+        &self,
+        work: &mut Work<'a>,
+        send: &mut impl FnMut(Batch<'a>, &mut Counts) -> bool,
+        sort: bool,
+    ) -> Option<bool> {
+        if sort
+            && self.next.load(Ordering::Relaxed) >= self.halfway
+            && !self.sorting.swap(true, Ordering::Relaxed)
+        {
+            self.audiences();
+        }
+        let item = self.items.get(self.next.fetch_add(1, Ordering::Relaxed))?;
+        Some(match item {
+            Item::Decisions(run) => self.decisions(run, work, send),
+            Item::Deliveries(run) => self.deliveries(run, work, send),
+            Item::Copies(partners) => self.copies(partners.clone(), work, send),
+        })
+    }
+
+    /// Hands over the deliveries a thread gathered short of a whole batch.
+    fn finish(&self, work: &mut Work<'a>, send: &mut impl FnMut(Batch<'a>, &mut Counts) -> bool) {
         for batch in [work.customers.finish(), work.partners.finish()]
             .into_iter()
             .flatten()
         {
             send(Batch::Deliveries(batch), &mut work.counts);
         }
-        work.counts
     }
 
     /// Builds the batch of a run of decisions, handing over with it each batch of
@@ -784,11 +811,14 @@ pub(crate) fn stream<'a, E>(
     let items = items(publish.directory, publish.routing);
     let audiences = OnceLock::new();
     let next = AtomicUsize::new(0);
+    let sorting = AtomicBool::new(false);
     let builder = Builder {
         publish,
         audiences: &audiences,
         items: &items,
         next: &next,
+        halfway: publish.routing.decisions().len().div_ceil(BATCH) / 2,
+        sorting: &sorting,
         buffers,
     };
     let threads = threads.clamp(1, items.len().max(1));
@@ -802,21 +832,67 @@ pub(crate) fn stream<'a, E>(
             })
             .collect();
         drop(out);
+        // This thread writes; when no row is ready, it builds a piece itself rather than
+        // wait, and writes that piece's rows at once.
+        let mut own = Work::new();
+        let mut built = Vec::new();
         let mut failure = None;
-        for batch in batches {
-            match sink(batch) {
-                Ok(Some(text)) => buffers.give(text),
-                Ok(None) => {}
-                Err(e) => {
-                    failure = Some(e);
-                    break;
+        let mut write = |batch: Batch<'a>| match sink(batch) {
+            Ok(Some(text)) => {
+                buffers.give(text);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        loop {
+            let batch = match batches.try_recv() {
+                Ok(batch) => batch,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {
+                    let mut keep = |batch: Batch<'a>, counts: &mut Counts| {
+                        count(&batch, counts);
+                        built.push(batch);
+                        true
+                    };
+                    if builder.take(&mut own, &mut keep, false).is_none() {
+                        builder.finish(&mut own, &mut keep);
+                        match batches.recv() {
+                            Ok(batch) => batch,
+                            Err(_) => break,
+                        }
+                    } else {
+                        match built.drain(..).try_for_each(&mut write) {
+                            Ok(()) => continue,
+                            Err(e) => {
+                                failure = Some(e);
+                                break;
+                            }
+                        }
+                    }
                 }
+            };
+            if let Err(e) = write(batch) {
+                failure = Some(e);
+                break;
             }
         }
-        let counts: Vec<Counts> = handles
+        if failure.is_none() {
+            builder.finish(&mut own, &mut |batch, counts| {
+                count(&batch, counts);
+                built.push(batch);
+                true
+            });
+            if let Err(e) = built.drain(..).try_for_each(&mut write) {
+                failure = Some(e);
+            }
+        }
+        drop(batches);
+        let mut counts: Vec<Counts> = handles
             .into_iter()
             .map(|h| h.join().expect("building rows does not panic"))
             .collect();
+        counts.push(own.counts);
         (counts, failure)
     });
     if let Some(e) = failure {
