@@ -19,7 +19,7 @@ mod builder;
 mod packed;
 
 pub use builder::DirectoryBuilder;
-pub use packed::{Packed, PackedNames};
+pub use packed::{quotable, Packed, PackedNames};
 
 /// A locale tag (`ru-RU`), shared by every record that uses it: a directory of a million
 /// customers holds each distinct locale once.

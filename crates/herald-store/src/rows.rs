@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TryRecvError};
 use std::sync::{Mutex, OnceLock};
 
-use herald_domain::directory::{Packed, PackedNames};
+use herald_domain::directory::{quotable, Packed, PackedNames};
 use herald_domain::ids::{CustomerIx, PartnerIx, SubscriptionIx};
 use herald_domain::plan::{
     customer_copy_names, customer_readers, partner_readers, partner_share, Reader,
@@ -280,7 +280,7 @@ pub struct DeliveryEntry(pub String, pub String, pub String, pub String);
 /// Appends `text` as a JSON string. Ids and addresses are nearly always plain text, written
 /// as they are; any other is escaped by serde_json.
 fn push_string(out: &mut String, text: &str) {
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if quotable(text) {
         out.push('"');
         out.push_str(text);
         out.push('"');
@@ -445,7 +445,7 @@ impl DeliveryBatches {
 
 /// A piece of a publish's work, taken by whichever builder thread is free.
 enum Item<'r> {
-    /// One batch of consecutive decisions, with the deliveries of their customers' copies.
+    /// One batch of consecutive decisions.
     Decisions(&'r [Decision]),
     /// The deliveries of the copies of the customers one batch of decisions reaches
     /// directly.
@@ -481,6 +481,18 @@ struct Counts {
     direct: usize,
     deliveries: usize,
     partners_told: usize,
+}
+
+/// Hands a row the writing thread built itself straight to `write`, counting its
+/// deliveries; keeps the first failure in `failure` and answers whether it was written.
+fn through<'w, 'a, E>(
+    write: &'w mut impl FnMut(Batch<'a>) -> Result<(), E>,
+    failure: &'w mut Option<E>,
+) -> impl FnMut(Batch<'a>, &mut Counts) -> bool + 'w {
+    move |batch, counts| {
+        count(&batch, counts);
+        write(batch).map_err(|e| *failure = Some(e)).is_ok()
+    }
 }
 
 /// Counts the deliveries a row carries.
@@ -833,9 +845,8 @@ pub(crate) fn stream<'a, E>(
             .collect();
         drop(out);
         // This thread writes; when no row is ready, it builds a piece itself rather than
-        // wait, and writes that piece's rows at once.
+        // wait, and writes that piece's rows as they are built.
         let mut own = Work::new();
-        let mut built = Vec::new();
         let mut failure = None;
         let mut write = |batch: Batch<'a>| match sink(batch) {
             Ok(Some(text)) => {
@@ -850,25 +861,13 @@ pub(crate) fn stream<'a, E>(
                 Ok(batch) => batch,
                 Err(TryRecvError::Disconnected) => break,
                 Err(TryRecvError::Empty) => {
-                    let mut keep = |batch: Batch<'a>, counts: &mut Counts| {
-                        count(&batch, counts);
-                        built.push(batch);
-                        true
-                    };
-                    if builder.take(&mut own, &mut keep, false).is_none() {
-                        builder.finish(&mut own, &mut keep);
-                        match batches.recv() {
+                    match builder.take(&mut own, &mut through(&mut write, &mut failure), false) {
+                        Some(true) => continue,
+                        Some(false) => break,
+                        None => match batches.recv() {
                             Ok(batch) => batch,
                             Err(_) => break,
-                        }
-                    } else {
-                        match built.drain(..).try_for_each(&mut write) {
-                            Ok(()) => continue,
-                            Err(e) => {
-                                failure = Some(e);
-                                break;
-                            }
-                        }
+                        },
                     }
                 }
             };
@@ -878,14 +877,7 @@ pub(crate) fn stream<'a, E>(
             }
         }
         if failure.is_none() {
-            builder.finish(&mut own, &mut |batch, counts| {
-                count(&batch, counts);
-                built.push(batch);
-                true
-            });
-            if let Err(e) = built.drain(..).try_for_each(&mut write) {
-                failure = Some(e);
-            }
+            builder.finish(&mut own, &mut through(&mut write, &mut failure));
         }
         drop(batches);
         let mut counts: Vec<Counts> = handles

@@ -8,6 +8,12 @@
 
 use super::{Contact, Customer, Partner, Subscription};
 
+/// Whether `s` holds no control character, double quote or backslash, so that it can be
+/// written between double quotes, in JSON say, as it is.
+pub fn quotable(s: &str) -> bool {
+    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+}
+
 /// Strings of one kind, end to end, in index order. When none needs escaping between
 /// double quotes, each is stored between its quotes, ready to be written into JSON as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -22,9 +28,7 @@ impl Packed {
     /// Packs `strings`, or answers `None` when together they are too long to be indexed
     /// with 32 bits.
     fn pack<'s>(strings: impl ExactSizeIterator<Item = &'s str> + Clone) -> Option<Packed> {
-        let quoted = strings
-            .clone()
-            .all(|s| s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'));
+        let quoted = strings.clone().all(quotable);
         let mut packed = Packed {
             text: String::new(),
             ends: Vec::with_capacity(strings.len()),
