@@ -26,8 +26,9 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     store: Store,
     policy: Policy,
-    /// The stored directory as last read. Publishing reads it again when it has changed,
-    /// and the newer one is kept here for the next request.
+    /// The stored directory as last read. Every request that reads the directory checks
+    /// the store's generation first and reads it again when it has changed (another
+    /// process changed it), keeping the newer one here for the next request.
     snapshot: RwLock<Arc<Snapshot>>,
     /// Held while the directory is being changed, so changes do not interleave.
     directory_writes: tokio::sync::Mutex<()>,
@@ -83,8 +84,8 @@ impl AppState {
         &self.0.directory_writes
     }
 
-    /// The stored directory as last read.
-    pub fn snapshot(&self) -> Arc<Snapshot> {
+    /// The stored directory as last read; answers come from [`AppState::current_snapshot`].
+    fn snapshot(&self) -> Arc<Snapshot> {
         Arc::clone(&self.0.snapshot.read().expect("no thread panics holding it"))
     }
 

@@ -1,6 +1,9 @@
 //! Herald's HTTP API from the outside: a real server on a free port over a real SQLite
 //! file, spoken to over HTTP with keys made by the store.
 //!
+//! - `boundaries`: refusals that name only what the caller may know, answers from the
+//!   directory as it is now, the catalog changed only by a key for every cloud, and keys
+//!   that die with their organisation.
 //! - `conformance`: the public routing cases through the API.
 //! - `authorization`: every endpoint against every kind of caller, with the status each
 //!   must get and no other organisation's ids in any answer.
@@ -19,6 +22,8 @@
 
 #[path = "api/authorization.rs"]
 mod authorization;
+#[path = "api/boundaries.rs"]
+mod boundaries;
 #[path = "api/common.rs"]
 mod common;
 #[path = "api/conformance.rs"]

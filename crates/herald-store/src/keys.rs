@@ -19,6 +19,8 @@ const PREFIX: &str = "hk_";
 const ID_BYTES: usize = 8;
 /// Random bytes in a key's secret.
 const SECRET_BYTES: usize = 32;
+/// The cloud a vendor key for every cloud is stored with: no cloud is named so.
+pub const EVERY_CLOUD: &str = "*";
 /// The columns [`key_info`] reads, in its order.
 const KEY_COLUMNS: &str = "id, principal, cloud, subject, created_at, revoked_at";
 
@@ -26,7 +28,8 @@ const KEY_COLUMNS: &str = "id, principal, cloud, subject, created_at, revoked_at
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Principal {
-    /// The vendor, in one cloud.
+    /// The vendor, in one cloud, or in every cloud when `cloud` is [`EVERY_CLOUD`]: such a
+    /// key changes what the clouds share (the product catalog) and nothing of one cloud.
     Vendor { cloud: String },
     /// One partner of the directory.
     Partner { cloud: String, partner: String },
@@ -42,6 +45,11 @@ impl Principal {
             | Principal::Partner { cloud, .. }
             | Principal::Customer { cloud, .. } => cloud,
         }
+    }
+
+    /// Whether this is the vendor acting for every cloud.
+    pub fn every_cloud(&self) -> bool {
+        matches!(self, Principal::Vendor { cloud } if cloud == EVERY_CLOUD)
     }
 
     /// The `principal` and `subject` columns of the key's row.
@@ -110,6 +118,8 @@ pub struct KeyInfo {
 pub enum KeyFor {
     /// The vendor, acting in `cloud`.
     Vendor { cloud: String },
+    /// The vendor, acting for every cloud: it may change the product catalog they share.
+    VendorOfEveryCloud,
     /// The partner with this id; its cloud is the stored directory's.
     Partner(String),
     /// The customer with this id; its cloud is the stored directory's.
@@ -130,6 +140,9 @@ impl Store {
                 check_vendor_cloud(&cloud)?;
                 Principal::Vendor { cloud }
             }
+            KeyFor::VendorOfEveryCloud => Principal::Vendor {
+                cloud: EVERY_CLOUD.into(),
+            },
             KeyFor::Partner(partner) => match cloud_of(&mut tx, "partners", &partner).await? {
                 Some(cloud) => Principal::Partner { cloud, partner },
                 None => return Err(StoreError::UnknownPartner(partner)),
@@ -222,11 +235,14 @@ impl Store {
     }
 }
 
-/// Refuses a vendor key for a cloud that is empty or holds spaces. Any other cloud may get
+/// Refuses a vendor key for a cloud that is empty, holds spaces or is [`EVERY_CLOUD`]. Any other cloud may get
 /// one, stored records or not: a vendor needs its key to put its cloud's first directory.
 fn check_vendor_cloud(cloud: &str) -> Result<(), StoreError> {
     if cloud.is_empty() || cloud.chars().any(char::is_whitespace) {
         return Err(StoreError::EmptyCloud);
+    }
+    if cloud == EVERY_CLOUD {
+        return Err(StoreError::EveryCloudNamed);
     }
     Ok(())
 }

@@ -29,7 +29,7 @@ pub use deliveries::{
 };
 pub use endpoints::{Endpoint, Mode, NewEndpoint, DEFAULT_OVERLAP_MS, GONE_REASON};
 pub use inbox::{InboxItem, InboxPage, Reader};
-pub use keys::{KeyFor, KeyInfo, NewKey, Principal};
+pub use keys::{KeyFor, KeyInfo, NewKey, Principal, EVERY_CLOUD};
 pub use publisher::Outcome;
 pub use reads::{Audience, DecisionPage, Filter, Page};
 pub use records::Change;

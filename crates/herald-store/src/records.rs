@@ -9,7 +9,7 @@
 use herald_domain::ids::CloudId;
 use herald_domain::wire::{Record, RecordKind};
 
-use crate::store::{directory_generation, to_json, Store, StoreError};
+use crate::store::{directory_generation, retire_orphans, to_json, Store, StoreError};
 
 /// One change to the stored directory.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -44,15 +44,22 @@ impl Store {
         Ok(generation)
     }
 
-    /// Writes `change` in one transaction, if the stored directory is still generation
-    /// `checked`, the one the change was checked against; returns the new generation.
+    /// Writes `change` at `now` (Unix milliseconds) in one transaction, if the stored
+    /// directory is still generation `checked`, the one the change was checked against;
+    /// returns the new generation. A partner or customer the change deletes (or moves to
+    /// another cloud) loses its keys and webhook endpoints in the same transaction.
     /// When the directory changed since, nothing is written and
     /// [`StoreError::DirectoryChanged`] says to read it and check the change again.
     ///
     /// The record is stored as given: pass it as the checked directory holds it, so that
     /// stored rows stay what an import of that directory would write.
-    pub async fn change_record(&self, change: Change<'_>, checked: i64) -> Result<i64, StoreError> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+    pub async fn change_record(
+        &self,
+        change: Change<'_>,
+        checked: i64,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
         let generation: Option<i64> = sqlx::query_scalar(
             "UPDATE directory_state SET generation = generation + 1 \
              WHERE id = 1 AND generation = ? RETURNING generation",
@@ -102,6 +109,7 @@ impl Store {
                     .await?;
             }
         }
+        retire_orphans(&mut tx, now).await?;
         tx.commit().await?;
         Ok(generation)
     }

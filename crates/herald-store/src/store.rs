@@ -56,6 +56,9 @@ pub enum StoreError {
     /// A vendor key was asked for with an empty cloud, or one holding spaces.
     #[error("a vendor key acts in exactly one cloud, and no cloud was named (a cloud is a name without spaces, such as \"global\")")]
     EmptyCloud,
+    /// A vendor key was asked for a cloud named `*`, which stands for every cloud.
+    #[error("\"*\" is not a cloud; a vendor key for every cloud is made with --all-clouds and changes only the product catalog the clouds share")]
+    EveryCloudNamed,
     /// No key has this id.
     #[error("there is no API key \"{0}\"; a key is named by its id, the part of the token between `hk_` and the second `_`")]
     UnknownKey(String),
@@ -173,6 +176,8 @@ pub struct Durability {
 /// What an import wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
+    /// The generation of the directory the import made.
+    pub generation: i64,
     pub products: usize,
     pub partners: usize,
     pub customers: usize,
@@ -241,6 +246,35 @@ pub(crate) fn batch<T: serde::de::DeserializeOwned>(body: &str) -> Result<Vec<T>
     })
 }
 
+/// Revokes at `now` the keys of partners and customers the stored directory no longer
+/// holds in the cloud the key was made in, and deletes their webhook endpoints (with their
+/// secrets): run in every transaction that changes the directory, so a key and an endpoint
+/// die with their organisation and never pass to one made again under the same id.
+pub(crate) async fn retire_orphans(
+    tx: &mut Transaction<'_, Sqlite>,
+    now: i64,
+) -> Result<(), StoreError> {
+    for (kind, table) in [("partner", "partners"), ("customer", "customers")] {
+        sqlx::query(&format!(
+            "UPDATE api_keys SET revoked_at = ?1 \
+             WHERE revoked_at IS NULL AND principal = ?2 AND NOT EXISTS \
+             (SELECT 1 FROM {table} o WHERE o.id = api_keys.subject AND o.cloud = api_keys.cloud)"
+        ))
+        .bind(now)
+        .bind(kind)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(&format!(
+            "DELETE FROM endpoints WHERE owner_kind = ? AND NOT EXISTS \
+             (SELECT 1 FROM {table} o WHERE o.id = endpoints.owner AND o.cloud = endpoints.cloud)"
+        ))
+        .bind(kind)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 pub(crate) fn ids(text: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::Damaged(format!("a list of ids does not parse: {e}")))
@@ -306,13 +340,54 @@ impl Store {
         &self.pool
     }
 
-    /// Replaces the whole directory with `directory`, in one transaction.
-    pub async fn import(&self, directory: &Directory) -> Result<ImportSummary, StoreError> {
+    /// Replaces the whole directory with `directory` at `now` (Unix milliseconds), in one
+    /// transaction, whatever it was: an operator's import of a whole world.
+    ///
+    /// The keys of a partner or customer the new directory no longer holds in the cloud
+    /// they were made in are revoked, and its webhook endpoints deleted, in the same
+    /// transaction: a key dies with its organisation, and an organisation made again under
+    /// the same id does not inherit it.
+    pub async fn import(
+        &self,
+        directory: &Directory,
+        now: i64,
+    ) -> Result<ImportSummary, StoreError> {
+        self.write_directory(directory, None, now).await
+    }
+
+    /// Replaces the whole directory with `directory`, as [`Store::import`] does, if the
+    /// stored directory is still generation `checked`, the one `directory` was made from
+    /// (a cloud's part replaced in the directory as it was). When the directory changed
+    /// since, nothing is written and [`StoreError::DirectoryChanged`] says to read it and
+    /// make the replacement again, so that no change made meanwhile is overwritten.
+    pub async fn replace_directory(
+        &self,
+        directory: &Directory,
+        checked: i64,
+        now: i64,
+    ) -> Result<ImportSummary, StoreError> {
+        self.write_directory(directory, Some(checked), now).await
+    }
+
+    async fn write_directory(
+        &self,
+        directory: &Directory,
+        checked: Option<i64>,
+        now: i64,
+    ) -> Result<ImportSummary, StoreError> {
         let world = directory.to_world();
         let (_turn, mut tx) = self.begin_write().await?;
-        sqlx::query("UPDATE directory_state SET generation = generation + 1")
-            .execute(&mut *tx)
-            .await?;
+        let generation: Option<i64> = sqlx::query_scalar(
+            "UPDATE directory_state SET generation = generation + 1 \
+             WHERE id = 1 AND generation = coalesce(?, generation) RETURNING generation",
+        )
+        .bind(checked)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(generation) = generation else {
+            tx.rollback().await?;
+            return Err(StoreError::DirectoryChanged);
+        };
         for table in ["subscriptions", "customers", "partners", "products"] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *tx)
@@ -372,8 +447,10 @@ impl Store {
                 })?;
             }
         }
+        retire_orphans(&mut tx, now).await?;
         tx.commit().await?;
         Ok(ImportSummary {
+            generation,
             products: world.products.len(),
             partners: world.partners.len(),
             customers: world.customers.len(),

@@ -283,13 +283,18 @@ pub enum KeysCommand {
             .args(["vendor", "partner", "customer"])
     ))]
     Create {
-        /// A vendor key, acting in the cloud named by --cloud.
-        #[arg(long, requires = "cloud")]
+        /// A vendor key, acting in the cloud named by --cloud, or for every cloud with
+        /// --all-clouds.
+        #[arg(long)]
         vendor: bool,
         /// The cloud a vendor key acts in: one the stored directory's partners or
         /// customers belong to.
-        #[arg(long, requires = "vendor")]
+        #[arg(long, requires = "vendor", conflicts_with = "all_clouds")]
         cloud: Option<String>,
+        /// A vendor key for every cloud: it changes the product catalog the clouds share
+        /// (which a key of one cloud may only read), and nothing of any one cloud.
+        #[arg(long, requires = "vendor")]
+        all_clouds: bool,
         /// A key acting as this partner of the stored directory, in its cloud.
         #[arg(long)]
         partner: Option<String>,

@@ -17,11 +17,14 @@ pub async fn run(command: KeysCommand) -> Result<ExitCode> {
         KeysCommand::Create {
             vendor,
             cloud,
+            all_clouds,
             partner,
             customer,
             db,
         } => {
-            let key_for = if vendor {
+            let key_for = if all_clouds {
+                KeyFor::VendorOfEveryCloud
+            } else if vendor {
                 KeyFor::Vendor {
                     cloud: cloud.unwrap_or_default(),
                 }
@@ -30,7 +33,7 @@ pub async fn run(command: KeysCommand) -> Result<ExitCode> {
             } else if let Some(customer) = customer {
                 KeyFor::Customer(customer)
             } else {
-                bail!("say whom the key acts as: --vendor --cloud CLOUD, --partner ID or --customer ID")
+                bail!("say whom the key acts as: --vendor --cloud CLOUD, --vendor --all-clouds, --partner ID or --customer ID")
             };
             create(key_for, &db.db).await
         }
@@ -110,6 +113,9 @@ async fn revoke(id: &str, db: &Path) -> Result<ExitCode> {
 /// Whom a key acts as, in words.
 fn whom(principal: &Principal) -> String {
     match principal {
+        Principal::Vendor { .. } if principal.every_cloud() => {
+            "the vendor for every cloud (the product catalog)".to_owned()
+        }
         Principal::Vendor { cloud } => format!("the vendor in cloud \"{cloud}\""),
         Principal::Partner { cloud, partner } => {
             format!("partner \"{partner}\" in cloud \"{cloud}\"")

@@ -8,12 +8,15 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::Json;
+use herald_domain::directory::Problem as RecordProblem;
 use herald_domain::ids::{CloudId, CustomerIx, PartnerIx, ProductIx};
-use herald_domain::{wire, Directory};
+use herald_domain::{wire, Directory, DirectoryError};
+use herald_store::{Snapshot, StoreError};
 
 use super::schema::WorldBody;
 use super::views::DirectoryCounts;
-use crate::auth::Caller;
+use super::messages::now;
+use crate::auth::{catalog_refused, Editor};
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
 
@@ -64,22 +67,105 @@ pub fn cloud_world(directory: &Directory, cloud: &str) -> wire::World {
     }
 }
 
+/// Why `own`, the caller's cloud of the directory with its change made (and the catalog),
+/// could not join the directory `stored` of every cloud, in words that name only what the
+/// vendor of `cloud` may know: the records of its own cloud, the catalog and its request.
+///
+/// When `own` breaks a rule by itself, its own problems are the answer. Otherwise the
+/// clouds are independent but for their ids (partners, customers, subscriptions and
+/// contacts are each unique across the directory), so the change was refused for using
+/// ids another cloud's records have: those are named as taken, and whose they are is not.
+pub fn refusal(stored: &Directory, cloud: &str, own: wire::World) -> DirectoryError {
+    let own = match Directory::build(own) {
+        Ok(own) => own,
+        Err(own) => return own,
+    };
+    let home = stored.cloud_ix(cloud);
+    let mut foreign: HashSet<(&str, &str)> = HashSet::new();
+    for p in stored.partners().iter().filter(|p| Some(p.cloud) != home) {
+        foreign.insert(("partner", p.id.as_str()));
+        foreign.extend(
+            stored
+                .contacts(&p.contacts)
+                .iter()
+                .map(|c| ("contact", c.id.as_str())),
+        );
+    }
+    for c in stored.customers().iter().filter(|c| Some(c.cloud) != home) {
+        foreign.insert(("customer", c.id.as_str()));
+        foreign.extend(
+            stored
+                .contacts(&c.contacts)
+                .iter()
+                .map(|c| ("contact", c.id.as_str())),
+        );
+    }
+    for (s, subscription) in stored.subscriptions().iter().enumerate() {
+        let s = herald_domain::ids::SubscriptionIx(s as u32);
+        if Some(stored.subscription_cloud(s)) != home {
+            foreign.insert(("subscription", subscription.id.as_str()));
+        }
+    }
+    let mut mine: Vec<(&'static str, &str)> = Vec::new();
+    for p in own.partners() {
+        mine.push(("partner", p.id.as_str()));
+        mine.extend(
+            own.contacts(&p.contacts)
+                .iter()
+                .map(|c| ("contact", c.id.as_str())),
+        );
+    }
+    for c in own.customers() {
+        mine.push(("customer", c.id.as_str()));
+        mine.extend(
+            own.contacts(&c.contacts)
+                .iter()
+                .map(|c| ("contact", c.id.as_str())),
+        );
+    }
+    mine.extend(own.subscriptions().iter().map(|s| ("subscription", s.id.as_str())));
+    let mut problems: Vec<RecordProblem> = mine
+        .into_iter()
+        .filter(|named| foreign.contains(named))
+        .map(|(kind, id)| RecordProblem {
+            kind,
+            id: id.to_owned(),
+            field: "id",
+            what: "the id is taken by a record this key cannot see; choose another".into(),
+        })
+        .collect();
+    if problems.is_empty() {
+        problems.push(RecordProblem {
+            kind: "directory",
+            id: cloud.to_owned(),
+            field: "products",
+            what: "the change breaks records this key cannot see".into(),
+        });
+    }
+    DirectoryError { problems }
+}
+
 /// The caller's cloud of the directory and the whole catalog, in the world format: what
 /// `PUT /v1/directory` takes back unchanged.
 #[utoipa::path(
     get,
     path = "/v1/directory",
     responses(
-        (status = 200, description = "The catalog, and the key's cloud's partners, customers and subscriptions, each sorted by id.", body = WorldBody),
+        (status = 200, description = "The catalog, and the key's cloud's partners, customers and subscriptions, each sorted by id (the catalog alone for a key for every cloud).", body = WorldBody),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a vendor key.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_directory(
     State(state): State<AppState>,
-    caller: Caller,
+    editor: Editor,
 ) -> Result<Json<wire::World>, Problem> {
-    let cloud = caller.vendor_cloud("read the directory")?;
+    // A key for every cloud reads the catalog alone: its cloud is none of the directory's.
+    let cloud = if editor.0.every_cloud() {
+        editor.0.cloud()
+    } else {
+        editor.vendor_cloud("read the directory")?
+    };
     let snapshot = state.current_snapshot().await?;
     Ok(Json(cloud_world(&snapshot.directory, cloud)))
 }
@@ -95,17 +181,22 @@ pub async fn get_directory(
         (status = 200, description = "Replaced: the cloud's records in numbers.", body = DirectoryCounts),
         (status = 400, description = "Not a directory in the world format.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a vendor key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a vendor key of one cloud, or `products` that are not in the shared catalog as they are (a key of one cloud may not change the catalog).", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Too large.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A record of another cloud, or a rule of a valid directory broken; every problem is named.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn put_directory(
     State(state): State<AppState>,
-    caller: Caller,
+    editor: Editor,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<DirectoryCounts>, Problem> {
-    let cloud = caller.vendor_cloud("replace the directory")?.to_owned();
+    let every_cloud = editor.0.every_cloud();
+    let cloud = if every_cloud {
+        editor.0.cloud().to_owned()
+    } else {
+        editor.vendor_cloud("replace the directory")?.to_owned()
+    };
     let body = body?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| Problem::new(Kind::Malformed, "the body is not UTF-8 text"))?;
@@ -115,11 +206,11 @@ pub async fn put_directory(
             format!("not a directory in the world format: {e}"),
         )
     })?;
-    outside_cloud(&cloud, &world)?;
-
-    // One replacement at a time, so two clouds replaced together both stay replaced.
-    let _writing = state.directory_writes().lock().await;
-    let stored = state.store().load_world().await?;
+    if every_cloud {
+        products_only(&world)?;
+    } else {
+        outside_cloud(&cloud, &world)?;
+    }
     let counts = DirectoryCounts {
         cloud: cloud.clone(),
         products: world.products.len(),
@@ -127,27 +218,106 @@ pub async fn put_directory(
         customers: world.customers.len(),
         subscriptions: world.subscriptions.len(),
     };
-    let catalog = wire::World {
-        products: stored.products.clone(),
-        ..wire::World::default()
-    };
-    let directory = match Directory::build(merge(&cloud, stored, world)) {
-        Ok(directory) => directory,
-        Err(whole) => {
-            // Found again in this cloud alone, so that the problems name only records the
-            // caller may know: another cloud's partner is then simply not in the directory.
-            let own = wire::World::from_json(text)
-                .ok()
-                .and_then(|world| Directory::build(merge(&cloud, catalog, world)).err());
-            return Err(Problem::new(
-                Kind::InvalidDirectory,
-                own.unwrap_or(whole).to_string(),
-            ));
+
+    // One replacement at a time in this process; against other processes, the directory
+    // is replaced only if it is still the one the replacement was made from.
+    let _writing = state.directory_writes().lock().await;
+    let mut snapshot = state.current_snapshot().await?;
+    loop {
+        let stored = &snapshot.directory;
+        if !every_cloud {
+            catalog_kept(stored, &world)?;
         }
+        let directory = Directory::build(merge(&cloud, stored.to_world(), world.clone()))
+            .map_err(|_| {
+                let catalog = wire::World {
+                    products: stored.to_world().products,
+                    ..wire::World::default()
+                };
+                let own = merge(&cloud, catalog, world.clone());
+                Problem::new(
+                    Kind::InvalidDirectory,
+                    refusal(stored, &cloud, own).to_string(),
+                )
+            })?;
+        match state
+            .store()
+            .replace_directory(&directory, snapshot.generation, now())
+            .await
+        {
+            Ok(summary) => {
+                state.keep_snapshot(Arc::new(Snapshot {
+                    directory,
+                    generation: summary.generation,
+                }));
+                return Ok(Json(counts));
+            }
+            Err(StoreError::DirectoryChanged) => {
+                snapshot = Arc::new(state.store().load_snapshot().await?);
+                state.keep_snapshot(Arc::clone(&snapshot));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Refuses, with a 403, a body of a key for every cloud that holds anything but products.
+fn products_only(world: &wire::World) -> Result<(), Problem> {
+    let held: Vec<&str> = [
+        ("partners", world.partners.is_empty()),
+        ("customers", world.customers.is_empty()),
+        ("subscriptions", world.subscriptions.is_empty()),
+    ]
+    .into_iter()
+    .filter(|(_, empty)| !empty)
+    .map(|(kind, _)| kind)
+    .collect();
+    if held.is_empty() {
+        return Ok(());
+    }
+    Err(Problem::new(
+        Kind::Forbidden,
+        format!(
+            "a vendor key for every cloud puts only products into the catalog, and the body holds {}; put a cloud's records with a vendor key of that cloud",
+            held.join(" and ")
+        ),
+    ))
+}
+
+/// Refuses, with a 403, products of `world` that are not in `stored`'s catalog as they
+/// are: the catalog is every cloud's, so a key of one cloud only names it as it is.
+fn catalog_kept(stored: &Directory, world: &wire::World) -> Result<(), Problem> {
+    let given = match Directory::build(wire::World {
+        products: world.products.clone(),
+        ..wire::World::default()
+    }) {
+        Ok(given) => given.to_world().products,
+        // A product that breaks a rule is named by the directory's own refusal.
+        Err(_) => return Ok(()),
     };
-    state.store().import(&directory).await?;
-    state.keep_snapshot(Arc::new(state.store().load_snapshot().await?));
-    Ok(Json(counts))
+    let changed: Vec<&str> = given
+        .iter()
+        .filter(|p| {
+            stored
+                .product_ix(p.id.as_str())
+                .is_none_or(|held| stored.product_record(held) != **p)
+        })
+        .map(|p| p.id.as_str())
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let mut problem = catalog_refused();
+    problem.detail = format!(
+        "products {} are not in the catalog as given: {}; leave them out of `products`, or send them as GET /v1/directory shows them",
+        changed
+            .iter()
+            .map(|id| format!("\"{id}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+        problem.detail
+    );
+    Err(problem)
 }
 
 /// Refuses any record of the body outside `cloud`, naming each.

@@ -67,7 +67,7 @@ pub async fn post_message(
 ) -> Result<Response, Problem> {
     let cloud = caller.vendor_cloud("publish messages")?.to_owned();
     in_cloud(&cloud, &mut wire)?;
-    let mut snapshot = state.snapshot();
+    let mut snapshot = state.current_snapshot().await?;
     let outcome = state
         .store()
         .publish_wire(state.policy(), &mut snapshot, &wire, now())
@@ -114,7 +114,7 @@ pub async fn post_route(
 ) -> Result<Json<Report>, Problem> {
     let cloud = caller.vendor_cloud("route messages")?.to_owned();
     in_cloud(&cloud, &mut wire)?;
-    let snapshot = state.snapshot();
+    let snapshot = state.current_snapshot().await?;
     let message = Message::parse(wire, state.policy(), &snapshot.directory)
         .map_err(|e| Problem::new(Kind::InvalidMessage, e.reason))?;
     let (routing, _) = state
@@ -432,7 +432,7 @@ pub async fn get_explanation(
         .await?
         .ok_or_else(|| Problem::not_found(format!("message \"{id}\"")))?;
     let wire: wire::Message = serde_json::from_str(&wire).map_err(Problem::internal)?;
-    let snapshot = state.snapshot();
+    let snapshot = state.current_snapshot().await?;
     let policy = state.policy();
     let message = Message::parse(wire, policy, &snapshot.directory).map_err(|e| {
         Problem::new(

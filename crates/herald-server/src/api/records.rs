@@ -20,10 +20,11 @@ use herald_domain::{Directory, DirectoryError};
 use herald_store::{Change, Snapshot, StoreError};
 use serde_json::Value;
 
-use super::directory::cloud_world;
+use super::directory::{cloud_world, refusal};
+use super::messages::now;
 use super::schema::{self, RecordBody};
 use super::Body;
-use crate::auth::Caller;
+use crate::auth::{Caller, Editor};
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
 
@@ -130,22 +131,17 @@ fn refused(error: DirectoryError) -> Problem {
     )
 }
 
-/// The directory `edit` makes of `directory`, checked by every rule of a valid directory.
-///
-/// When it is refused, the problems are found again in the caller's cloud alone, so that
-/// they name only records the caller may know: another cloud's partner named by a
-/// subscription is then simply not in the directory. Only an id another cloud already
-/// uses (a contact's, say) is refused by the whole directory alone.
+/// The directory `edit` makes of `directory`, checked by every rule of a valid directory;
+/// a refusal names only what the vendor of `cloud` may know ([`refusal`]).
 fn check(directory: &Directory, cloud: &str, edit: &Edit) -> Result<Directory, Problem> {
     let mut world = directory.to_world();
     edit.apply(&mut world);
-    let whole = match Directory::build(world) {
-        Ok(changed) => return Ok(changed),
-        Err(e) => e,
-    };
+    if let Ok(changed) = Directory::build(world) {
+        return Ok(changed);
+    }
     let mut own = cloud_world(directory, cloud);
     edit.apply(&mut own);
-    Err(refused(Directory::build(own).err().unwrap_or(whole)))
+    Err(refused(refusal(directory, cloud, own)))
 }
 
 /// The record of `kind` with `id` as `directory` holds it, when the change just made to
@@ -186,13 +182,13 @@ async fn change<T>(
                 let record = stored(&checked, record.kind(), record.id())?;
                 state
                     .store()
-                    .change_record(Change::Put(&record), snapshot.generation)
+                    .change_record(Change::Put(&record), snapshot.generation, now())
                     .await
             }
             Edit::Delete(kind, id) => {
                 state
                     .store()
-                    .change_record(Change::Delete(*kind, id), snapshot.generation)
+                    .change_record(Change::Delete(*kind, id), snapshot.generation, now())
                     .await
             }
         };
@@ -297,14 +293,10 @@ fn some_ids(ids: &[&str]) -> String {
     listed.join(", ")
 }
 
-/// A 409 when records name the one the vendor of `cloud` would delete, saying which (of
-/// its own cloud; another cloud's only that there are some) and what to do first.
-fn unreferenced(
-    directory: &Directory,
-    cloud: &str,
-    kind: RecordKind,
-    id: &str,
-) -> Result<(), Problem> {
+/// A 409 when records name the one a vendor would delete, saying which and what to do
+/// first. Only records of the deleter's cloud name a partner or customer, and only a key
+/// for every cloud deletes a product.
+fn unreferenced(directory: &Directory, kind: RecordKind, id: &str) -> Result<(), Problem> {
     let in_use = |what: String| Err(Problem::new(Kind::Referenced, what));
     let sub_id = |s: &SubscriptionIx| directory.subscription(*s).id.as_str();
     match kind {
@@ -361,30 +353,38 @@ fn unreferenced(
             ))
         }
         RecordKind::Product => {
+            // Only a key for every cloud changes the catalog, so every holder is named.
             let Some(p) = directory.product_ix(id) else {
                 return Ok(());
             };
-            let home = directory.cloud_ix(cloud);
-            let (own, others): (Vec<&SubscriptionIx>, Vec<&SubscriptionIx>) = directory
-                .product_subscriptions(p)
-                .iter()
-                .partition(|s| Some(directory.subscription_cloud(**s)) == home);
-            let mut holders = Vec::new();
-            if !own.is_empty() {
-                let ids: Vec<&str> = own.into_iter().map(sub_id).collect();
-                holders.push(format!("subscriptions {}", some_ids(&ids)));
-            }
-            if !others.is_empty() {
-                holders.push("subscriptions of another cloud".to_owned());
-            }
-            if holders.is_empty() {
+            let holds = directory.product_subscriptions(p);
+            if holds.is_empty() {
                 return Ok(());
             }
+            let ids: Vec<&str> = holds.iter().map(sub_id).collect();
             in_use(format!(
-                "product \"{id}\" is held by {}; it stays in the catalog until no subscription holds it (delete them or move them to another product first)",
-                holders.join(" and ")
+                "product \"{id}\" is held by subscriptions {}; it stays in the catalog until no subscription holds it (delete them or move them to another product first)",
+                some_ids(&ids)
             ))
         }
+    }
+}
+
+/// The cloud `editor` acts in on a record of `kind`: its own for a partner, customer or
+/// subscription (which a key for every cloud may not `act` on), and for a product, which
+/// the catalog every cloud shares holds, whatever cloud `may` allows.
+fn editor_cloud<'a>(
+    editor: &'a Editor,
+    kind: RecordKind,
+    act: &str,
+    may: impl FnOnce(&Editor) -> Result<(), Problem>,
+) -> Result<&'a str, Problem> {
+    match kind {
+        RecordKind::Product => {
+            may(editor)?;
+            Ok(editor.0.cloud())
+        }
+        _ => editor.vendor_cloud(act),
     }
 }
 
@@ -406,12 +406,12 @@ fn unreferenced(
 )]
 pub async fn get_record(
     State(state): State<AppState>,
-    caller: Caller,
+    editor: Editor,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<Record>, Problem> {
-    let cloud = caller.vendor_cloud("read the directory")?;
     let Path((kind, id)) = path?;
     let kind = record_kind(&kind)?;
+    let cloud = editor_cloud(&editor, kind, "read the directory", Editor::reads_catalog)?;
     let snapshot = state.current_snapshot().await?;
     visible(&snapshot.directory, cloud, kind, &id)?
         .map(Json)
@@ -433,7 +433,7 @@ pub async fn get_record(
         (status = 201, description = "Added: the record as stored.", body = RecordBody),
         (status = 400, description = "Not a record of this kind in the world format.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a vendor key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a vendor key; a product by a key of one cloud (the catalog every cloud shares is changed by a key for every cloud); anything but a product by a key for every cloud.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The id is taken by a record the key may not see.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Too large.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An `id` other than the path's, another cloud in `cloud`, or a rule of a valid directory broken; the record and field are named and nothing is written.", body = Problem, content_type = "application/problem+json"),
@@ -441,13 +441,13 @@ pub async fn get_record(
 )]
 pub async fn put_record(
     State(state): State<AppState>,
-    caller: Caller,
+    editor: Editor,
     path: Result<Path<(String, String)>, PathRejection>,
     Body(body): Body<Value>,
 ) -> Result<Response, Problem> {
-    let cloud = caller.vendor_cloud("change the directory")?;
     let Path((kind, id)) = path?;
     let kind = record_kind(&kind)?;
+    let cloud = editor_cloud(&editor, kind, "change the directory", Editor::changes_catalog)?;
     let record = record_of(kind, &id, cloud, body)?;
     let (changed, existed) = change(&state, cloud, |directory| {
         let existed = visible(directory, cloud, kind, &id)?.is_some();
@@ -477,24 +477,24 @@ pub async fn put_record(
     responses(
         (status = 204, description = "Deleted."),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a vendor key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a vendor key; a product by a key of one cloud; anything but a product by a key for every cloud.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such record in the key's cloud or the catalog.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Other records name it (subscriptions of a customer, partner or product; customers an advisor names): the answer says which, and what to change first.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_record(
     State(state): State<AppState>,
-    caller: Caller,
+    editor: Editor,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<StatusCode, Problem> {
-    let cloud = caller.vendor_cloud("change the directory")?;
     let Path((kind, id)) = path?;
     let kind = record_kind(&kind)?;
+    let cloud = editor_cloud(&editor, kind, "change the directory", Editor::changes_catalog)?;
     change(&state, cloud, |directory| {
         if visible(directory, cloud, kind, &id)?.is_none() {
             return Err(missing(kind, &id));
         }
-        unreferenced(directory, cloud, kind, &id)?;
+        unreferenced(directory, kind, &id)?;
         Ok((Edit::Delete(kind, id.clone()), ()))
     })
     .await?;

@@ -97,7 +97,7 @@ pub async fn get_partner_notices(
         ));
     };
     let notices = state.store().partner_notices(cloud, partner).await?;
-    let snapshot = state.snapshot();
+    let snapshot = state.current_snapshot().await?;
     let directory = &snapshot.directory;
     let mut by_customer: BTreeMap<&str, Vec<Incident>> = BTreeMap::new();
     for notice in &notices {

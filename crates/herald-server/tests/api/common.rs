@@ -103,10 +103,17 @@ impl Server {
         }
     }
 
-    /// A server holding the conformance directory, put through the API by each cloud's
-    /// vendor.
+    /// A server holding the conformance directory, put through the API: the catalog by
+    /// the vendor for every cloud, then each cloud by its vendor.
     pub async fn with_conformance() -> Server {
         let server = Server::start().await;
+        let catalog = server.key(KeyFor::VendorOfEveryCloud).await;
+        let products = serde_json::json!({
+            "products": conformance("world.json")["products"],
+            "partners": [], "customers": [], "subscriptions": []
+        });
+        let answer = server.put(&catalog, "/v1/directory", &products).await;
+        assert_eq!(answer.0, 200, "the catalog: {}", answer.1);
         for cloud in ["global", "us-gov"] {
             let vendor = server
                 .key(KeyFor::Vendor {

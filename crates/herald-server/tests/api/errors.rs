@@ -237,7 +237,7 @@ async fn health_metrics_and_the_openapi_document_need_no_key() {
         panic!("metrics are text")
     };
     assert!(
-        metrics.contains("herald_http_requests_total{route=\"/v1/directory\",status=\"200\"} 2"),
+        metrics.contains("herald_http_requests_total{route=\"/v1/directory\",status=\"200\"} 3"),
         "{metrics}"
     );
     server.stop().await;

@@ -25,7 +25,10 @@ fn detail(problem: &Value) -> &str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_is_created_read_replaced_and_deleted() {
     let server = Server::with_conformance().await;
-    let vendor = vendor(&server, "global").await;
+    let global = vendor(&server, "global").await;
+    let catalog = server.key(KeyFor::VendorOfEveryCloud).await;
+    // The catalog every cloud shares is changed by the vendor for every cloud.
+    let key = |kind: &str| if kind == "products" { &catalog } else { &global };
     let cases = [
         (
             "products",
@@ -56,27 +59,30 @@ async fn every_kind_is_created_read_replaced_and_deleted() {
     ];
     for (kind, id, created, replaced) in &cases {
         let path = format!("/v1/directory/{kind}/{id}");
-        let (status, _) = server.get(&vendor, &path).await;
+        let vendor = key(kind);
+        let (status, _) = server.get(vendor, &path).await;
         assert_eq!(status, 404, "{path} before it is put");
-        let (status, stored) = server.put(&vendor, &path, created).await;
+        let (status, stored) = server.put(vendor, &path, created).await;
         assert_eq!((status, &stored), (201, created), "{path} created");
-        assert_eq!(server.get(&vendor, &path).await, (200, created.clone()));
-        let (status, stored) = server.put(&vendor, &path, replaced).await;
+        assert_eq!(server.get(vendor, &path).await, (200, created.clone()));
+        assert_eq!(server.get(&global, &path).await, (200, created.clone()));
+        let (status, stored) = server.put(vendor, &path, replaced).await;
         assert_eq!((status, &stored), (200, replaced), "{path} replaced");
-        assert_eq!(server.get(&vendor, &path).await, (200, replaced.clone()));
+        assert_eq!(server.get(vendor, &path).await, (200, replaced.clone()));
     }
     // Deleted in the order nothing named is deleted first.
     for (kind, id, _, _) in cases.iter().rev() {
         let path = format!("/v1/directory/{kind}/{id}");
-        let (status, answer) = server.delete(&vendor, &path).await;
+        let vendor = key(kind);
+        let (status, answer) = server.delete(vendor, &path).await;
         assert_eq!(status, 204, "{path}: {answer}");
-        let (status, problem) = server.get(&vendor, &path).await;
+        let (status, problem) = server.get(vendor, &path).await;
         assert_eq!(status, 404, "{path} after it is deleted");
         assert_eq!(problem["type"], "/problems/not-found");
-        let (status, _) = server.delete(&vendor, &path).await;
+        let (status, _) = server.delete(vendor, &path).await;
         assert_eq!(status, 404, "{path} deleted twice");
     }
-    let (_, directory) = server.get(&vendor, "/v1/directory").await;
+    let (_, directory) = server.get(&global, "/v1/directory").await;
     assert_eq!(directory, normalised(world_of("global")));
     server.stop().await;
 }
@@ -251,8 +257,14 @@ async fn a_change_that_breaks_a_rule_is_refused_naming_the_field_and_changes_not
             "product \"viva\", field `id`",
         ),
     ];
+    let catalog = server.key(KeyFor::VendorOfEveryCloud).await;
     for (path, body, named) in &cases {
-        let (status, problem) = server.put(&vendor, path, body).await;
+        let key = if path.contains("/products/") {
+            &catalog
+        } else {
+            &vendor
+        };
+        let (status, problem) = server.put(key, path, body).await;
         assert_eq!(status, 422, "{path}: {problem}");
         assert_eq!(problem["type"], "/problems/invalid-directory");
         assert!(detail(&problem).contains(named), "{path}: {problem}");
@@ -296,10 +308,11 @@ async fn a_record_others_name_is_not_deleted_and_the_answer_says_what_names_it()
             .0,
         200
     );
+    let catalog = server.key(KeyFor::VendorOfEveryCloud).await;
     let viva = json!({"id": "viva", "services": ["viva-insights"]});
     assert_eq!(
         server
-            .put(&gov, "/v1/directory/products/viva", &viva)
+            .put(&catalog, "/v1/directory/products/viva", &viva)
             .await
             .0,
         201
@@ -331,18 +344,6 @@ async fn a_record_others_name_is_not_deleted_and_the_answer_says_what_names_it()
             "/v1/directory/partners/proseware",
             &["advises customers \"bellows\"", "`advisors`"][..],
         ),
-        (
-            "/v1/directory/products/m365-e3",
-            &[
-                "\"bellows-e3\"",
-                "\"contoso-e3\"",
-                "subscriptions of another cloud",
-            ][..],
-        ),
-        (
-            "/v1/directory/products/viva",
-            &["held by subscriptions of another cloud"][..],
-        ),
     ];
     for (path, named) in cases {
         let (status, problem) = server.delete(&global, path).await;
@@ -356,6 +357,22 @@ async fn a_record_others_name_is_not_deleted_and_the_answer_says_what_names_it()
             "{path} names another cloud's record: {problem}"
         );
     }
+    // A product is deleted by the vendor for every cloud, which sees every cloud's
+    // subscriptions, and is told of them all.
+    for (path, named) in [
+        (
+            "/v1/directory/products/m365-e3",
+            &["\"bellows-e3\"", "\"contoso-e3\"", "\"gov-dept-e3\""][..],
+        ),
+        ("/v1/directory/products/viva", &["\"gov-dept-viva\""][..]),
+    ] {
+        let (status, problem) = server.delete(&catalog, path).await;
+        assert_eq!(status, 409, "{path}: {problem}");
+        for words in named {
+            assert!(detail(&problem).contains(words), "{path}: {problem}");
+        }
+        assert_eq!(server.delete(&global, path).await.0, 403, "{path}");
+    }
     assert_eq!(server.get(&global, "/v1/directory").await.1, before);
 
     // Once nothing names it, it goes.
@@ -368,7 +385,7 @@ async fn a_record_others_name_is_not_deleted_and_the_answer_says_what_names_it()
     );
     assert_eq!(
         server
-            .delete(&global, "/v1/directory/products/viva")
+            .delete(&catalog, "/v1/directory/products/viva")
             .await
             .0,
         204
@@ -564,7 +581,7 @@ async fn changes_made_together_are_all_kept_and_an_import_behind_the_servers_bac
     world.customers.retain(|c| c.id.as_str() != "contoso");
     server
         .store
-        .import(&Directory::build(world).unwrap())
+        .import(&Directory::build(world).unwrap(), 1_700_000_000_000)
         .await
         .unwrap();
     let body = json!({"id": "contoso-late", "customer": "contoso", "product": "m365-bp", "partner": "fabrikam"});

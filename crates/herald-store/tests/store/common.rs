@@ -179,7 +179,7 @@ pub async fn temp_store() -> TempStore {
 pub async fn store_with_directory() -> TempStore {
     let t = temp_store().await;
     t.store
-        .import(&fixture().directory)
+        .import(&fixture().directory, 1_700_000_000_000)
         .await
         .expect("the conformance directory imports");
     t

@@ -21,7 +21,7 @@ async fn an_import_reads_back_as_the_directory_imported() {
     let fx = fixture();
     let t = temp_store().await;
 
-    let summary = t.store.import(&fx.directory).await.expect("imports");
+    let summary = t.store.import(&fx.directory, 1_700_000_000_000).await.expect("imports");
     assert_eq!(
         summary,
         ImportSummary {
@@ -61,7 +61,7 @@ async fn an_import_reads_back_as_the_directory_imported() {
     );
 
     // Importing the same directory again changes nothing.
-    t.store.import(&fx.directory).await.expect("imports again");
+    t.store.import(&fx.directory, 1_700_000_000_000).await.expect("imports again");
     assert_eq!(t.store.counts().await.unwrap(), fx.directory_counts());
     assert_eq!(t.store.load_world().await.unwrap(), fx.directory.to_world());
 }
@@ -93,10 +93,10 @@ fn second_world() -> wire::World {
 async fn a_second_import_replaces_the_first_whole() {
     let fx = fixture();
     let t = temp_store().await;
-    t.store.import(&fx.directory).await.expect("first import");
+    t.store.import(&fx.directory, 1_700_000_000_000).await.expect("first import");
 
     let second = Directory::build(second_world()).unwrap_or_else(|e| panic!("{e}"));
-    let summary = t.store.import(&second).await.expect("second import");
+    let summary = t.store.import(&second, 1_700_000_000_000).await.expect("second import");
     assert_eq!(
         summary,
         ImportSummary {
@@ -181,9 +181,9 @@ async fn a_second_import_replaces_the_first_whole() {
 async fn an_empty_import_empties_the_directory() {
     let fx = fixture();
     let t = temp_store().await;
-    t.store.import(&fx.directory).await.expect("first import");
+    t.store.import(&fx.directory, 1_700_000_000_000).await.expect("first import");
     let empty = Directory::build(wire::World::default()).expect("an empty world is valid");
-    t.store.import(&empty).await.expect("empty import");
+    t.store.import(&empty, 1_700_000_000_000).await.expect("empty import");
     assert_eq!(t.store.counts().await.unwrap(), Counts::default());
     assert_eq!(t.store.load_world().await.unwrap(), wire::World::default());
 }

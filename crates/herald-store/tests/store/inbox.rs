@@ -185,7 +185,7 @@ async fn check_inboxes(store: &Store, directory: &Directory) -> (usize, usize) {
 async fn a_customer_inbox_is_what_its_stored_decisions_say_it_heard() {
     let directory = directory();
     let t = temp_store().await;
-    t.store.import(&directory).await.unwrap();
+    t.store.import(&directory, 1_700_000_000_000).await.unwrap();
     let broadcasts = publish_all(&t.store, &directory).await;
     assert_eq!(broadcasts, 2, "the two global outages reach most customers");
     let (with_broadcast, with_own) = check_inboxes(&t.store, &directory).await;
@@ -237,7 +237,7 @@ async fn a_customer_inbox_is_what_its_stored_decisions_say_it_heard() {
 async fn messages_stored_before_inbox_rows_existed_are_given_them_on_open() {
     let directory = directory();
     let t = temp_store().await;
-    t.store.import(&directory).await.unwrap();
+    t.store.import(&directory, 1_700_000_000_000).await.unwrap();
     publish_all(&t.store, &directory).await;
     // The database as it was before inbox rows and broadcasts existed.
     for sql in [

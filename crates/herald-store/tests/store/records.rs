@@ -55,7 +55,7 @@ async fn a_record_put_or_deleted_reads_back_as_the_directory_it_made() {
     let (added, record) = changed(&fx.directory, subscription());
     let generation = t
         .store
-        .change_record(Change::Put(&record), start)
+        .change_record(Change::Put(&record), start, 1_700_000_000_000)
         .await
         .expect("written");
     assert_eq!(generation, start + 1);
@@ -71,7 +71,7 @@ async fn a_record_put_or_deleted_reads_back_as_the_directory_it_made() {
     let (renamed, record) = changed(&added, Record::Partner(partner));
     let generation = t
         .store
-        .change_record(Change::Put(&record), generation)
+        .change_record(Change::Put(&record), generation, 1_700_000_000_000)
         .await
         .expect("written");
     reads_back(&t.store, &renamed).await;
@@ -83,7 +83,7 @@ async fn a_record_put_or_deleted_reads_back_as_the_directory_it_made() {
         .change_record(
             Change::Delete(RecordKind::Subscription, "bellows-teams"),
             generation,
-        )
+        , 1_700_000_000_000)
         .await
         .expect("written");
     let mut world = renamed.to_world();
@@ -103,9 +103,9 @@ async fn a_change_checked_against_an_older_directory_writes_nothing() {
     let t = store_with_directory().await;
     let checked = t.store.directory_generation().await.unwrap();
     // The directory is imported again after the change was checked.
-    t.store.import(&fx.directory).await.unwrap();
+    t.store.import(&fx.directory, 1_700_000_000_000).await.unwrap();
     let (_, record) = changed(&fx.directory, subscription());
-    match t.store.change_record(Change::Put(&record), checked).await {
+    match t.store.change_record(Change::Put(&record), checked, 1_700_000_000_000).await {
         Err(StoreError::DirectoryChanged) => {}
         other => panic!("expected DirectoryChanged, got {other:?}"),
     }
@@ -124,8 +124,8 @@ async fn two_changes_checked_against_the_same_directory_write_one() {
         serde_json::from_value(json!({"id": "viva", "services": ["viva-insights"]})).unwrap();
     let (with_product, second) = changed(&fx.directory, Record::Product(product));
     let (a, b) = tokio::join!(
-        t.store.change_record(Change::Put(&first), checked),
-        other.change_record(Change::Put(&second), checked),
+        t.store.change_record(Change::Put(&first), checked, 1_700_000_000_000),
+        other.change_record(Change::Put(&second), checked, 1_700_000_000_000),
     );
     match (a, b) {
         (Ok(_), Err(StoreError::DirectoryChanged)) => {

@@ -1,0 +1,175 @@
+//! The doors between clouds, principals and processes: a refusal names only what its
+//! caller may know, a server answers from the directory as it is now, a one-cloud key
+//! cannot change the catalog every cloud shares, and a key dies with its organisation.
+
+use std::collections::BTreeSet;
+
+use herald_domain::{wire, Directory};
+use herald_store::KeyFor;
+use serde_json::{json, Value};
+
+use crate::common::{conformance, world_of, Server};
+
+async fn vendor(server: &Server, cloud: &str) -> String {
+    server
+        .key(KeyFor::Vendor {
+            cloud: cloud.into(),
+        })
+        .await
+}
+
+/// Every id of `cloud`'s partners, customers, subscriptions and contacts, and the cloud's
+/// own name: what no answer to another cloud's key may hold, unless its request named it.
+fn ids_of(cloud: &str) -> BTreeSet<String> {
+    let world = world_of(cloud);
+    let mut ids = BTreeSet::from([cloud.to_owned()]);
+    for kind in ["partners", "customers", "subscriptions"] {
+        for record in world[kind].as_array().unwrap() {
+            ids.insert(record["id"].as_str().unwrap().to_owned());
+            for contact in record["contacts"].as_array().into_iter().flatten() {
+                ids.insert(contact["id"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    ids
+}
+
+/// Asserts the problem `answer` names no id of `cloud` that `request` does not name itself.
+fn names_nothing_of(cloud: &str, request: &Value, answer: &Value) {
+    let request = request.to_string();
+    let detail = answer["detail"].as_str().unwrap();
+    for id in ids_of(cloud) {
+        let named = format!("\"{id}\"");
+        if !request.contains(&named) {
+            assert!(
+                !detail.contains(&named),
+                "the answer names {id:?} of cloud {cloud:?}: {answer}"
+            );
+        }
+    }
+}
+
+/// `world` with each id in `renamed` (old, new) replaced wherever it is written.
+fn renamed(world: &Value, renamed: &[(&str, &str)]) -> Value {
+    let mut text = world.to_string();
+    for (old, new) in renamed {
+        text = text.replace(&format!("\"{old}\""), &format!("\"{new}\""));
+    }
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_directory_names_no_record_of_another_cloud() {
+    let server = Server::with_conformance().await;
+    let gov = vendor(&server, "us-gov").await;
+    let global = vendor(&server, "global").await;
+    let before = server.get(&global, "/v1/directory").await.1;
+
+    // The us-gov cloud, its partner and customer renamed to ids the global cloud uses.
+    let taken = renamed(
+        &world_of("us-gov"),
+        &[("gov-fabrikam", "fabrikam"), ("gov-dept", "contoso")],
+    );
+    let (status, problem) = server.put(&gov, "/v1/directory", &taken).await;
+    assert_eq!(status, 422, "{problem}");
+    names_nothing_of("global", &taken, &problem);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("\"fabrikam\""),
+        "the refusal names the request's own record: {problem}"
+    );
+
+    // The other direction: the global cloud taking the us-gov cloud's ids.
+    let taken = renamed(
+        &world_of("global"),
+        &[("fabrikam", "gov-fabrikam"), ("contoso-admin", "gov-dept-admin")],
+    );
+    let (status, problem) = server.put(&global, "/v1/directory", &taken).await;
+    assert_eq!(status, 422, "{problem}");
+    names_nothing_of("us-gov", &taken, &problem);
+
+    // A contact id is unique across the directory: taking another cloud's is refused
+    // without naming whose it is.
+    let contact = json!({"id": "contoso-admin", "name": "Dept Admin", "email": "x@dept.example", "roles": ["technical"]});
+    let path = "/v1/directory/customers/gov-dept/contacts/contoso-admin";
+    let (status, problem) = server.put(&gov, path, &contact).await;
+    assert_eq!(status, 422, "{problem}");
+    names_nothing_of("global", &contact, &problem);
+    let (status, problem) = server
+        .put(
+            &gov,
+            "/v1/directory/customers/gov-dept",
+            &json!({"id": "gov-dept", "name": "Dept", "cloud": "us-gov", "contacts": [contact]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    names_nothing_of("global", &contact, &problem);
+
+    assert_eq!(server.get(&global, "/v1/directory").await.1, before);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_comes_from_the_directory_as_it_is_now() {
+    let server = Server::with_conformance().await;
+    let vendor = vendor(&server, "global").await;
+    let fabrikam = server.key(KeyFor::Partner("fabrikam".into())).await;
+    // The server reads the directory once, now.
+    assert_eq!(server.get(&vendor, "/v1/directory").await.0, 200);
+
+    // Another process adds a customer, Zephyr, with a subscription Fabrikam sold, and
+    // publishes an incident of it: this server has not seen either.
+    let mut world: wire::World = serde_json::from_value(conformance("world.json")).unwrap();
+    world.customers.push(
+        serde_json::from_value(json!({"id": "zephyr", "name": "Zephyr", "contacts": [
+            {"id": "zephyr-admin", "name": "Zephyr Admin", "email": "admin@zephyr.example", "roles": ["technical"]}
+        ]}))
+        .unwrap(),
+    );
+    world.subscriptions.push(
+        serde_json::from_value(
+            json!({"id": "zephyr-e3", "customer": "zephyr", "product": "m365-e3", "partner": "fabrikam"}),
+        )
+        .unwrap(),
+    );
+    server
+        .store
+        .import(&Directory::build(world).unwrap(), 1_700_000_000_000)
+        .await
+        .unwrap();
+    let update = |id: &str, status: &str| {
+        json!({
+            "id": id, "category": "service_incident", "services": ["exchange"],
+            "customers": ["zephyr"], "thread": "zephyr-mail", "status": status,
+            "title": "Mail is down", "body": "For Zephyr."
+        })
+    };
+    let mut snapshot = std::sync::Arc::new(server.store.load_snapshot().await.unwrap());
+    server
+        .store
+        .publish_wire(
+            &herald_domain::Policy::default_policy(),
+            &mut snapshot,
+            &serde_json::from_value(update("zephyr-1", "investigating")).unwrap(),
+            1_700_000_000_000,
+        )
+        .await
+        .unwrap();
+
+    let (status, notices) = server.get(&fabrikam, "/v1/partner/notices").await;
+    assert_eq!(status, 200, "{notices}");
+    assert_eq!(
+        notices["customers"][0]["incidents"][0]["subscriptions"],
+        json!(["zephyr-e3"]),
+        "{notices}"
+    );
+    let (status, routed) = server
+        .post(&vendor, "/v1/route", &update("zephyr-2", "identified"))
+        .await;
+    assert_eq!(status, 200, "{routed}");
+    assert!(routed.to_string().contains("zephyr"), "{routed}");
+    let (status, published) = server
+        .post(&vendor, "/v1/messages", &update("zephyr-2", "identified"))
+        .await;
+    assert_eq!(status, 201, "{published}");
+    server.stop().await;
+}
