@@ -62,7 +62,9 @@ pub async fn bench_api(customers: usize, seconds: u64) -> Result<Value> {
 /// The benchmark over a database in `folder`.
 async fn run_in(folder: &Path, directory: &Directory, seconds: u64) -> Result<Value> {
     let store = Store::open(&folder.join("bench.db")).await?;
-    store.import(directory, herald_delivery::worker::now_ms()).await?;
+    store
+        .import(directory, herald_delivery::worker::now_ms())
+        .await?;
     let keys = Keys::create(&store, directory).await?;
     let durability = store.durability().await?;
     let server = Server::start(&store).await?;

@@ -373,7 +373,9 @@ async fn fresh_store(
         })).collect::<Vec<_>>(),
     }))?;
     let directory = Directory::build(world).map_err(|e| anyhow::anyhow!("{e}"))?;
-    store.import(&directory, herald_delivery::worker::now_ms()).await?;
+    store
+        .import(&directory, herald_delivery::worker::now_ms())
+        .await?;
     store
         .create_endpoint(
             &Principal::Partner {

@@ -223,7 +223,9 @@ fn explain(
 async fn import(world: &Path, db: &Path) -> Result<ExitCode> {
     let directory = load_world(world)?;
     let store = Store::open(db).await?;
-    let summary = store.import(&directory, herald_delivery::worker::now_ms()).await?;
+    let summary = store
+        .import(&directory, herald_delivery::worker::now_ms())
+        .await?;
     println!(
         "imported {} into {}: {} products, {} partners, {} customers, {} subscriptions",
         world.display(),

@@ -142,7 +142,9 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
 
     let bar = spinner("importing it into the store");
     let store = Store::open(&db).await?;
-    store.import(&directory, herald_delivery::worker::now_ms()).await?;
+    store
+        .import(&directory, herald_delivery::worker::now_ms())
+        .await?;
     let Snapshot {
         directory,
         generation,

@@ -12,6 +12,8 @@
 //!   whom it was made for until revoked; refusals that write nothing.
 //! - `serve`: the HTTP API with keys made by the CLI, settings from a file, and a clean
 //!   stop on SIGTERM.
+//! - `processes`: two `herald serve` on one database file, writing at the same moment:
+//!   every accepted change kept, and each answering from the directory as it is now.
 //! - `work`: `herald work` delivering to a receiver that verifies signatures with the PyPI
 //!   `standardwebhooks` package: a worker killed mid-fan-out loses nothing, failures are
 //!   tried again on the schedule, a 410 disables its endpoint, an address inside the
@@ -34,6 +36,8 @@ mod explain;
 mod keys;
 #[path = "cli/policy.rs"]
 mod policy;
+#[path = "cli/processes.rs"]
+mod processes;
 #[path = "cli/route.rs"]
 mod route;
 #[path = "cli/serve.rs"]

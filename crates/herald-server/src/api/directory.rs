@@ -13,9 +13,9 @@ use herald_domain::ids::{CloudId, CustomerIx, PartnerIx, ProductIx};
 use herald_domain::{wire, Directory, DirectoryError};
 use herald_store::{Snapshot, StoreError};
 
+use super::messages::now;
 use super::schema::WorldBody;
 use super::views::DirectoryCounts;
-use super::messages::now;
 use crate::auth::{catalog_refused, Editor};
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
@@ -123,7 +123,11 @@ pub fn refusal(stored: &Directory, cloud: &str, own: wire::World) -> DirectoryEr
                 .map(|c| ("contact", c.id.as_str())),
         );
     }
-    mine.extend(own.subscriptions().iter().map(|s| ("subscription", s.id.as_str())));
+    mine.extend(
+        own.subscriptions()
+            .iter()
+            .map(|s| ("subscription", s.id.as_str())),
+    );
     let mut problems: Vec<RecordProblem> = mine
         .into_iter()
         .filter(|named| foreign.contains(named))
@@ -228,8 +232,8 @@ pub async fn put_directory(
         if !every_cloud {
             catalog_kept(stored, &world)?;
         }
-        let directory = Directory::build(merge(&cloud, stored.to_world(), world.clone()))
-            .map_err(|_| {
+        let directory =
+            Directory::build(merge(&cloud, stored.to_world(), world.clone())).map_err(|_| {
                 let catalog = wire::World {
                     products: stored.to_world().products,
                     ..wire::World::default()

@@ -447,7 +447,12 @@ pub async fn put_record(
 ) -> Result<Response, Problem> {
     let Path((kind, id)) = path?;
     let kind = record_kind(&kind)?;
-    let cloud = editor_cloud(&editor, kind, "change the directory", Editor::changes_catalog)?;
+    let cloud = editor_cloud(
+        &editor,
+        kind,
+        "change the directory",
+        Editor::changes_catalog,
+    )?;
     let record = record_of(kind, &id, cloud, body)?;
     let (changed, existed) = change(&state, cloud, |directory| {
         let existed = visible(directory, cloud, kind, &id)?.is_some();
@@ -489,7 +494,12 @@ pub async fn delete_record(
 ) -> Result<StatusCode, Problem> {
     let Path((kind, id)) = path?;
     let kind = record_kind(&kind)?;
-    let cloud = editor_cloud(&editor, kind, "change the directory", Editor::changes_catalog)?;
+    let cloud = editor_cloud(
+        &editor,
+        kind,
+        "change the directory",
+        Editor::changes_catalog,
+    )?;
     change(&state, cloud, |directory| {
         if visible(directory, cloud, kind, &id)?.is_none() {
             return Err(missing(kind, &id));

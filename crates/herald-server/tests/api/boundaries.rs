@@ -81,7 +81,10 @@ async fn a_refused_directory_names_no_record_of_another_cloud() {
     // The other direction: the global cloud taking the us-gov cloud's ids.
     let taken = renamed(
         &world_of("global"),
-        &[("fabrikam", "gov-fabrikam"), ("contoso-admin", "gov-dept-admin")],
+        &[
+            ("fabrikam", "gov-fabrikam"),
+            ("contoso-admin", "gov-dept-admin"),
+        ],
     );
     let (status, problem) = server.put(&global, "/v1/directory", &taken).await;
     assert_eq!(status, 422, "{problem}");
@@ -171,5 +174,159 @@ async fn every_answer_comes_from_the_directory_as_it_is_now() {
         .post(&vendor, "/v1/messages", &update("zephyr-2", "identified"))
         .await;
     assert_eq!(status, 201, "{published}");
+    server.stop().await;
+}
+
+/// The customers `vendor` would tell of a Teams incident, as `POST /v1/route` reports them.
+async fn told_of_teams(server: &Server, vendor: &str) -> Value {
+    let incident = json!({"id": "teams-down", "category": "service_incident", "services": ["teams"], "title": "Teams is down"});
+    let (status, routed) = server.post(vendor, "/v1/route", &incident).await;
+    assert_eq!(status, 200, "{routed}");
+    routed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_key_for_every_cloud_changes_the_catalog() {
+    let server = Server::with_conformance().await;
+    let gov = vendor(&server, "us-gov").await;
+    let global = vendor(&server, "global").await;
+    let catalog = server.key(KeyFor::VendorOfEveryCloud).await;
+    let before = told_of_teams(&server, &global).await;
+    let without_teams = json!({"id": "m365-e3", "name": "Microsoft 365 E3", "services": ["exchange", "sharepoint"]});
+
+    // A key of one cloud reads the catalog, and changes nothing of it, whichever way.
+    let path = "/v1/directory/products/m365-e3";
+    assert_eq!(server.get(&gov, path).await.0, 200);
+    for (status, problem) in [
+        server.put(&gov, path, &without_teams).await,
+        server.delete(&gov, path).await,
+        server
+            .put(
+                &gov,
+                "/v1/directory/products/viva",
+                &json!({"id": "viva", "services": ["viva-insights"]}),
+            )
+            .await,
+    ] {
+        assert_eq!(status, 403, "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("--all-clouds"),
+            "{problem}"
+        );
+    }
+    let mut world = world_of("us-gov");
+    world["products"][0] = without_teams.clone();
+    let (status, problem) = server.put(&gov, "/v1/directory", &world).await;
+    assert_eq!(status, 403, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("\"m365-e3\""),
+        "{problem}"
+    );
+    assert_eq!(told_of_teams(&server, &global).await, before);
+    // Named as they are, products change nothing and are taken.
+    assert_eq!(
+        server
+            .put(&gov, "/v1/directory", &world_of("us-gov"))
+            .await
+            .0,
+        200
+    );
+
+    // A key for every cloud changes the catalog and nothing of any one cloud.
+    let (status, stored) = server.put(&catalog, path, &without_teams).await;
+    assert_eq!((status, &stored), (200, &without_teams));
+    assert_ne!(told_of_teams(&server, &global).await, before);
+    assert_eq!(
+        server.get(&catalog, "/v1/directory").await.1["partners"],
+        json!([])
+    );
+    for (status, problem) in [
+        server
+            .put(&catalog, "/v1/directory", &world_of("global"))
+            .await,
+        server
+            .put(
+                &catalog,
+                "/v1/directory/partners/skyline",
+                &json!({"id": "skyline", "kind": "direct_bill"}),
+            )
+            .await,
+        server.get(&catalog, "/v1/messages").await,
+        server
+            .post(
+                &catalog,
+                "/v1/route",
+                &json!({"id": "x", "category": "service_incident", "services": ["teams"]}),
+            )
+            .await,
+        server.get(&catalog, "/v1/endpoints").await,
+        server.get(&catalog, "/v1/deliveries").await,
+    ] {
+        assert_eq!(status, 403, "{problem}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_dies_with_its_organisation_and_is_not_inherited() {
+    let server = Server::with_conformance().await;
+    let global = vendor(&server, "global").await;
+    let adventure = json!({"id": "adventure", "kind": "direct_bill", "name": "Adventure Works"});
+    let path = "/v1/directory/partners/adventure";
+    assert_eq!(server.put(&global, path, &adventure).await.0, 201);
+    let key = server.key(KeyFor::Partner("adventure".into())).await;
+    let secret = herald_delivery::Secret::generate().unwrap();
+    server
+        .partner_endpoint(
+            "adventure",
+            "https://hooks.adventure.example/herald",
+            &secret,
+        )
+        .await;
+    assert_eq!(server.get(&key, "/v1/inbox").await.0, 200);
+    assert_eq!(
+        server.get(&key, "/v1/endpoints").await.1["endpoints"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+
+    // Deleted, the partner's key no longer opens anything, and its endpoint is gone.
+    assert_eq!(server.delete(&global, path).await.0, 204);
+    assert_eq!(server.get(&key, "/v1/inbox").await.0, 401);
+    assert!(server
+        .store
+        .endpoints_for("global", "service_incident")
+        .await
+        .unwrap()
+        .is_empty());
+    let revoked = server.store.keys().await.unwrap();
+    assert!(revoked
+        .iter()
+        .any(|k| k.principal.cloud() == "global" && k.revoked_at.is_some()));
+
+    // Made again under the same id, it inherits neither the key nor the endpoint.
+    assert_eq!(server.put(&global, path, &adventure).await.0, 201);
+    assert_eq!(server.get(&key, "/v1/inbox").await.0, 401);
+    let again = server.key(KeyFor::Partner("adventure".into())).await;
+    assert_eq!(
+        server.get(&again, "/v1/endpoints").await.1["endpoints"],
+        json!([])
+    );
+
+    // A replacement of the whole cloud that leaves a customer out revokes its key too.
+    let contoso = server.key(KeyFor::Customer("contoso".into())).await;
+    assert_eq!(server.get(&contoso, "/v1/inbox").await.0, 200);
+    let mut world = world_of("global");
+    world["customers"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| c["id"] != "contoso");
+    world["subscriptions"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|s| s["customer"] != "contoso");
+    assert_eq!(server.put(&global, "/v1/directory", &world).await.0, 200);
+    assert_eq!(server.get(&contoso, "/v1/inbox").await.0, 401);
     server.stop().await;
 }

@@ -28,7 +28,13 @@ async fn every_kind_is_created_read_replaced_and_deleted() {
     let global = vendor(&server, "global").await;
     let catalog = server.key(KeyFor::VendorOfEveryCloud).await;
     // The catalog every cloud shares is changed by the vendor for every cloud.
-    let key = |kind: &str| if kind == "products" { &catalog } else { &global };
+    let key = |kind: &str| {
+        if kind == "products" {
+            &catalog
+        } else {
+            &global
+        }
+    };
     let cases = [
         (
             "products",

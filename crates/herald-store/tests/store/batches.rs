@@ -60,7 +60,10 @@ async fn a_large_incident_is_stored_exactly_as_routed_and_planned() {
         thread_head: None,
     };
     let t = temp_store().await;
-    t.store.import(&directory, 1_700_000_000_000).await.expect("imports");
+    t.store
+        .import(&directory, 1_700_000_000_000)
+        .await
+        .expect("imports");
     let Published::Accepted(summary) = t.store.publish(&publish, None).await.unwrap() else {
         panic!("not accepted into an empty store");
     };

@@ -9,7 +9,10 @@ use crate::common::{counts_plus, fixture, temp_store, ACCEPTED_AT};
 async fn a_reopened_file_holds_everything_committed() {
     let fx = fixture();
     let t = temp_store().await;
-    t.store.import(&fx.directory, 1_700_000_000_000).await.unwrap();
+    t.store
+        .import(&fx.directory, 1_700_000_000_000)
+        .await
+        .unwrap();
     let ids = ["price-change-mixed", "incident-teams-everywhere"];
     let mut expected = fx.directory_counts();
     for id in ids {
@@ -62,7 +65,10 @@ async fn a_second_store_on_the_same_file_sees_each_commit() {
     let fx = fixture();
     let t = temp_store().await;
     let other = Store::open(&t.path).await.expect("a second store opens");
-    t.store.import(&fx.directory, 1_700_000_000_000).await.unwrap();
+    t.store
+        .import(&fx.directory, 1_700_000_000_000)
+        .await
+        .unwrap();
     assert_eq!(other.counts().await.unwrap(), fx.directory_counts());
 
     let rows = fx.routed("price-change-mixed", ACCEPTED_AT);

@@ -21,10 +21,15 @@ async fn an_import_reads_back_as_the_directory_imported() {
     let fx = fixture();
     let t = temp_store().await;
 
-    let summary = t.store.import(&fx.directory, 1_700_000_000_000).await.expect("imports");
+    let summary = t
+        .store
+        .import(&fx.directory, 1_700_000_000_000)
+        .await
+        .expect("imports");
     assert_eq!(
         summary,
         ImportSummary {
+            generation: 1,
             products: 5,
             partners: 7,
             customers: 9,
@@ -61,7 +66,10 @@ async fn an_import_reads_back_as_the_directory_imported() {
     );
 
     // Importing the same directory again changes nothing.
-    t.store.import(&fx.directory, 1_700_000_000_000).await.expect("imports again");
+    t.store
+        .import(&fx.directory, 1_700_000_000_000)
+        .await
+        .expect("imports again");
     assert_eq!(t.store.counts().await.unwrap(), fx.directory_counts());
     assert_eq!(t.store.load_world().await.unwrap(), fx.directory.to_world());
 }
@@ -93,13 +101,21 @@ fn second_world() -> wire::World {
 async fn a_second_import_replaces_the_first_whole() {
     let fx = fixture();
     let t = temp_store().await;
-    t.store.import(&fx.directory, 1_700_000_000_000).await.expect("first import");
+    t.store
+        .import(&fx.directory, 1_700_000_000_000)
+        .await
+        .expect("first import");
 
     let second = Directory::build(second_world()).unwrap_or_else(|e| panic!("{e}"));
-    let summary = t.store.import(&second, 1_700_000_000_000).await.expect("second import");
+    let summary = t
+        .store
+        .import(&second, 1_700_000_000_000)
+        .await
+        .expect("second import");
     assert_eq!(
         summary,
         ImportSummary {
+            generation: 2,
             products: 2,
             partners: 2,
             customers: 2,
@@ -181,9 +197,47 @@ async fn a_second_import_replaces_the_first_whole() {
 async fn an_empty_import_empties_the_directory() {
     let fx = fixture();
     let t = temp_store().await;
-    t.store.import(&fx.directory, 1_700_000_000_000).await.expect("first import");
+    t.store
+        .import(&fx.directory, 1_700_000_000_000)
+        .await
+        .expect("first import");
     let empty = Directory::build(wire::World::default()).expect("an empty world is valid");
-    t.store.import(&empty, 1_700_000_000_000).await.expect("empty import");
+    t.store
+        .import(&empty, 1_700_000_000_000)
+        .await
+        .expect("empty import");
     assert_eq!(t.store.counts().await.unwrap(), Counts::default());
     assert_eq!(t.store.load_world().await.unwrap(), wire::World::default());
+}
+
+#[tokio::test]
+async fn a_replacement_made_from_an_older_directory_writes_nothing() {
+    let fx = fixture();
+    let t = temp_store().await;
+    let first = t
+        .store
+        .import(&fx.directory, 1_700_000_000_000)
+        .await
+        .expect("first import");
+    let second = Directory::build(second_world()).unwrap_or_else(|e| panic!("{e}"));
+    let stale = t
+        .store
+        .replace_directory(&second, first.generation - 1, 1_700_000_000_000)
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::DirectoryChanged)),
+        "{stale:?}"
+    );
+    assert_eq!(t.store.counts().await.unwrap(), fx.directory_counts());
+    assert_eq!(
+        t.store.directory_generation().await.unwrap(),
+        first.generation
+    );
+    let replaced = t
+        .store
+        .replace_directory(&second, first.generation, 1_700_000_000_000)
+        .await
+        .expect("replaced on the generation it was made from");
+    assert_eq!(replaced.generation, first.generation + 1);
+    assert_eq!(t.store.load_directory().await.unwrap(), second);
 }

@@ -316,7 +316,10 @@ async fn rows_routed_against_a_replaced_directory_are_refused_and_change_nothing
     assert_eq!(snapshot.directory, fx.directory);
 
     // An import replaces the directory after the rows were routed against it.
-    t.store.import(&fx.directory, 1_700_000_000_000).await.unwrap();
+    t.store
+        .import(&fx.directory, 1_700_000_000_000)
+        .await
+        .unwrap();
     let newer = t.store.load_snapshot().await.unwrap();
     assert_eq!(newer.generation, snapshot.generation + 1);
 

@@ -83,7 +83,8 @@ async fn a_record_put_or_deleted_reads_back_as_the_directory_it_made() {
         .change_record(
             Change::Delete(RecordKind::Subscription, "bellows-teams"),
             generation,
-        , 1_700_000_000_000)
+            1_700_000_000_000,
+        )
         .await
         .expect("written");
     let mut world = renamed.to_world();
@@ -103,9 +104,16 @@ async fn a_change_checked_against_an_older_directory_writes_nothing() {
     let t = store_with_directory().await;
     let checked = t.store.directory_generation().await.unwrap();
     // The directory is imported again after the change was checked.
-    t.store.import(&fx.directory, 1_700_000_000_000).await.unwrap();
+    t.store
+        .import(&fx.directory, 1_700_000_000_000)
+        .await
+        .unwrap();
     let (_, record) = changed(&fx.directory, subscription());
-    match t.store.change_record(Change::Put(&record), checked, 1_700_000_000_000).await {
+    match t
+        .store
+        .change_record(Change::Put(&record), checked, 1_700_000_000_000)
+        .await
+    {
         Err(StoreError::DirectoryChanged) => {}
         other => panic!("expected DirectoryChanged, got {other:?}"),
     }
@@ -124,7 +132,8 @@ async fn two_changes_checked_against_the_same_directory_write_one() {
         serde_json::from_value(json!({"id": "viva", "services": ["viva-insights"]})).unwrap();
     let (with_product, second) = changed(&fx.directory, Record::Product(product));
     let (a, b) = tokio::join!(
-        t.store.change_record(Change::Put(&first), checked, 1_700_000_000_000),
+        t.store
+            .change_record(Change::Put(&first), checked, 1_700_000_000_000),
         other.change_record(Change::Put(&second), checked, 1_700_000_000_000),
     );
     match (a, b) {
