@@ -25,9 +25,10 @@ pub async fn run(command: KeysCommand) -> Result<ExitCode> {
             let key_for = if all_clouds {
                 KeyFor::VendorOfEveryCloud
             } else if vendor {
-                KeyFor::Vendor {
-                    cloud: cloud.unwrap_or_default(),
-                }
+                let Some(cloud) = cloud else {
+                    bail!("a vendor key acts in one cloud: name it with --cloud CLOUD, or make a key for every cloud with --all-clouds (it changes only the product catalog the clouds share)")
+                };
+                KeyFor::Vendor { cloud }
             } else if let Some(partner) = partner {
                 KeyFor::Partner(partner)
             } else if let Some(customer) = customer {

@@ -3,7 +3,7 @@
 
 use herald_domain::report::report;
 use herald_domain::{route, wire, Directory, Message, Policy};
-use herald_store::{Counts, ImportSummary};
+use herald_store::{Counts, ImportSummary, StoreError};
 use serde_json::json;
 
 use crate::common::{conformance_wires, fixture, temp_store};

@@ -3,7 +3,7 @@
 //! key is listed as revoked and no longer authenticates; a key for what the directory does
 //! not hold is refused and writes nothing.
 
-use herald_store::{KeyFor, Principal};
+use herald_store::{KeyFor, Principal, EVERY_CLOUD};
 use serde_json::{json, Value};
 
 use crate::common::{authenticate, imported, key_made_at, Scratch};
@@ -170,6 +170,8 @@ fn a_key_for_what_the_directory_does_not_hold_is_refused_and_writes_nothing() {
         (&["--vendor", "--cloud", "us gov"][..], "no cloud was named"),
         (&["--vendor", "--cloud", ""][..], "no cloud was named"),
         (&["--vendor"][..], "--cloud"),
+        (&["--vendor", "--cloud", "*"][..], "--all-clouds"),
+        (&["--all-clouds"][..], "--vendor"),
         (
             &["--partner", "fabrikam", "--customer", "contoso"][..],
             "cannot be used with",
@@ -200,6 +202,21 @@ fn a_key_for_what_the_directory_does_not_hold_is_refused_and_writes_nothing() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn a_vendor_key_for_every_cloud_is_made_and_listed() {
+    let s = imported();
+    let (id, token) = create(&s, &["--vendor", "--all-clouds"]);
+    assert_eq!(
+        authenticate(&s.db(), &token),
+        Some(Principal::Vendor {
+            cloud: EVERY_CLOUD.into()
+        })
+    );
+    let list = s.run(&["keys", "list", "--db", &s.db()]).success();
+    let line = list.stdout.lines().find(|l| l.starts_with(&id)).unwrap();
+    assert!(line.contains("vendor") && line.contains('*'), "{line}");
 }
 
 #[test]
