@@ -6,14 +6,14 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use herald_store::Principal;
+use herald_store::{Actor, Principal};
 
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
 
-/// The authenticated principal of a request.
+/// The authenticated principal of a request, and the id of the key it presented.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Caller(pub Principal);
+pub struct Caller(pub Principal, pub String);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
@@ -31,13 +31,22 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <key>`"))?;
         match state.store().authenticate(token).await? {
-            Some(principal) => Ok(Caller(principal)),
+            Some(key) => Ok(Caller(key.principal, key.id)),
             None => Err(unauthorized("the API key is unknown or revoked")),
         }
     }
 }
 
 impl Caller {
+    /// Who the audit log says made a change this request asked for: the key, acting as
+    /// its principal.
+    pub fn actor(&self) -> Actor {
+        Actor::Key {
+            id: self.1.clone(),
+            principal: self.0.clone(),
+        }
+    }
+
     /// The vendor's cloud, when the caller is a vendor; otherwise a 403 saying that only
     /// a vendor may `act`.
     pub fn vendor_cloud(&self, act: &str) -> Result<&str, Problem> {

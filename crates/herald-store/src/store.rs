@@ -1,6 +1,6 @@
 //! The SQLite store and its queries.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use tokio::runtime::RuntimeFlavor;
 use tokio::sync::MutexGuard;
 
+use crate::audit::{self, Action, Actor, NewEntry};
 use crate::bulk::{self, Connection, SqliteError};
 use crate::deliveries::{BatchRow, DeliveryView};
 use crate::rows::{
@@ -306,8 +307,15 @@ impl Store {
         &self.pool
     }
 
-    /// Replaces the whole directory with `directory`, in one transaction.
-    pub async fn import(&self, directory: &Directory) -> Result<ImportSummary, StoreError> {
+    /// Replaces the whole directory with `directory` at `now` (Unix milliseconds), in one
+    /// transaction. The audit log says `actor` replaced the directory: the operator every
+    /// cloud's, a vendor key its own cloud's (its entry counts that cloud's records).
+    pub async fn import(
+        &self,
+        directory: &Directory,
+        now: i64,
+        actor: &Actor,
+    ) -> Result<ImportSummary, StoreError> {
         let world = directory.to_world();
         let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query("UPDATE directory_state SET generation = generation + 1")
@@ -372,6 +380,19 @@ impl Store {
                 })?;
             }
         }
+        let scope = actor.cloud();
+        audit::record(
+            &mut tx,
+            actor,
+            NewEntry {
+                at: now,
+                cloud: scope,
+                action: Action::DirectoryImport,
+                target: scope.unwrap_or("*"),
+                detail: import_counts(scope, &products, &partners, &customers, &subscriptions),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(ImportSummary {
             products: world.products.len(),
@@ -452,10 +473,13 @@ impl Store {
     /// it since, nothing is written and [`StoreError::DirectoryChanged`] says to route
     /// again. `None` skips the check, for a message routed against a directory that is not
     /// the stored one.
+    ///
+    /// The audit log says `actor` published it; a repeat or a refusal records nothing.
     pub async fn publish(
         &self,
         publish: &Publish<'_>,
         directory: Option<i64>,
+        actor: &Actor,
     ) -> Result<Published, StoreError> {
         let id = publish.message.id.as_str();
         let request = publish.message.wire.canonical();
@@ -556,6 +580,21 @@ impl Store {
         .bind(seq)
         .execute(&mut *tx)
         .await?;
+        let entry = NewEntry {
+            at: publish.accepted_at,
+            cloud: Some(cloud),
+            action: Action::MessagePublish,
+            target: id,
+            detail: serde_json::json!({
+                "category": m.category,
+                "thread": m.thread,
+                "customers_in_scope": m.customers_in_scope,
+                "customers_direct": m.customers_direct,
+                "partners_told": m.partners_told,
+                "deliveries": m.deliveries,
+            }),
+        };
+        audit::record(&mut tx, actor, entry).await?;
         tx.commit().await?;
         self.queued.notify_one();
         Ok(Published::Accepted(MessageSummary {
@@ -805,6 +844,29 @@ impl Store {
     pub async fn close(self) {
         self.pool.close().await;
     }
+}
+
+/// How many records of each kind an import wrote in `cloud` (every cloud when `None`),
+/// for its audit entry: the catalog's products, and the cloud's partners, customers and
+/// their subscriptions.
+fn import_counts(
+    cloud: Option<&str>,
+    products: &[Record],
+    partners: &[Record],
+    customers: &[Record],
+    subscriptions: &[Record],
+) -> serde_json::Value {
+    let within = |r: &&Record| cloud.is_none_or(|c| r.key == c);
+    let customers: HashSet<&str> = customers.iter().filter(within).map(|c| c.id).collect();
+    serde_json::json!({
+        "products": products.len(),
+        "partners": partners.iter().filter(within).count(),
+        "customers": customers.len(),
+        "subscriptions": subscriptions
+            .iter()
+            .filter(|s| customers.contains(s.key.as_str()))
+            .count(),
+    })
 }
 
 /// The generation of the stored directory, as the transaction sees it.

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::report::report;
 use herald_domain::{route, wire, Directory, Message, Policy};
-use herald_store::{DeliveryView, Outcome, Store, StoreError};
+use herald_store::{Actor, DeliveryView, Outcome, Store, StoreError};
 
 use crate::cli::{Cli, Command, PolicyArgs, PolicyCommand};
 
@@ -223,7 +223,9 @@ fn explain(
 async fn import(world: &Path, db: &Path) -> Result<ExitCode> {
     let directory = load_world(world)?;
     let store = Store::open(db).await?;
-    let summary = store.import(&directory).await?;
+    let summary = store
+        .import(&directory, millis_now(), &Actor::Operator)
+        .await?;
     println!(
         "imported {} into {}: {} products, {} partners, {} customers, {} subscriptions",
         world.display(),
@@ -254,7 +256,7 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
             }
         };
         match store
-            .publish_wire(&policy, &mut snapshot, &wire, millis_now())
+            .publish_wire(&policy, &mut snapshot, &wire, millis_now(), &Actor::Operator)
             .await?
         {
             Outcome::Accepted(s) => println!(

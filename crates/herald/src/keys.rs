@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use herald_store::{KeyFor, KeyInfo, Principal};
+use herald_store::{Actor, KeyFor, KeyInfo, Principal};
 
 use crate::cli::KeysCommand;
 use crate::commands::{millis_now, open_existing};
@@ -41,7 +41,9 @@ pub async fn run(command: KeysCommand) -> Result<ExitCode> {
 
 async fn create(key_for: KeyFor, db: &Path) -> Result<ExitCode> {
     let store = open_existing(db).await?;
-    let created = store.create_key(key_for, millis_now()).await;
+    let created = store
+        .create_key(key_for, millis_now(), &Actor::Operator)
+        .await;
     store.close().await;
     let key = created?;
     println!("{}", key.token);
@@ -90,7 +92,7 @@ async fn list(json: bool, db: &Path) -> Result<ExitCode> {
 async fn revoke(id: &str, db: &Path) -> Result<ExitCode> {
     let store = open_existing(db).await?;
     let now = millis_now();
-    let revoked = store.revoke_key(id, now).await;
+    let revoked = store.revoke_key(id, now, &Actor::Operator).await;
     store.close().await;
     let key = revoked?;
     match key.revoked_at {

@@ -11,6 +11,7 @@ use axum::Json;
 use herald_domain::ids::{CloudId, CustomerIx, PartnerIx, ProductIx};
 use herald_domain::{wire, Directory};
 
+use super::messages::now;
 use super::schema::WorldBody;
 use super::views::DirectoryCounts;
 use crate::auth::Caller;
@@ -145,7 +146,10 @@ pub async fn put_directory(
             ));
         }
     };
-    state.store().import(&directory).await?;
+    state
+        .store()
+        .import(&directory, now(), &caller.actor())
+        .await?;
     state.keep_snapshot(Arc::new(state.store().load_snapshot().await?));
     Ok(Json(counts))
 }

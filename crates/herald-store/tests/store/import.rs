@@ -3,7 +3,7 @@
 
 use herald_domain::report::report;
 use herald_domain::{route, wire, Directory, Message, Policy};
-use herald_store::{Counts, ImportSummary};
+use herald_store::{Actor, Counts, ImportSummary};
 use serde_json::json;
 
 use crate::common::{conformance_wires, fixture, temp_store};
@@ -21,7 +21,11 @@ async fn an_import_reads_back_as_the_directory_imported() {
     let fx = fixture();
     let t = temp_store().await;
 
-    let summary = t.store.import(&fx.directory).await.expect("imports");
+    let summary = t
+        .store
+        .import(&fx.directory, 0, &Actor::Operator)
+        .await
+        .expect("imports");
     assert_eq!(
         summary,
         ImportSummary {
@@ -61,7 +65,10 @@ async fn an_import_reads_back_as_the_directory_imported() {
     );
 
     // Importing the same directory again changes nothing.
-    t.store.import(&fx.directory).await.expect("imports again");
+    t.store
+        .import(&fx.directory, 0, &Actor::Operator)
+        .await
+        .expect("imports again");
     assert_eq!(t.store.counts().await.unwrap(), fx.directory_counts());
     assert_eq!(t.store.load_world().await.unwrap(), fx.directory.to_world());
 }
@@ -93,10 +100,17 @@ fn second_world() -> wire::World {
 async fn a_second_import_replaces_the_first_whole() {
     let fx = fixture();
     let t = temp_store().await;
-    t.store.import(&fx.directory).await.expect("first import");
+    t.store
+        .import(&fx.directory, 0, &Actor::Operator)
+        .await
+        .expect("first import");
 
     let second = Directory::build(second_world()).unwrap_or_else(|e| panic!("{e}"));
-    let summary = t.store.import(&second).await.expect("second import");
+    let summary = t
+        .store
+        .import(&second, 0, &Actor::Operator)
+        .await
+        .expect("second import");
     assert_eq!(
         summary,
         ImportSummary {
@@ -181,9 +195,15 @@ async fn a_second_import_replaces_the_first_whole() {
 async fn an_empty_import_empties_the_directory() {
     let fx = fixture();
     let t = temp_store().await;
-    t.store.import(&fx.directory).await.expect("first import");
+    t.store
+        .import(&fx.directory, 0, &Actor::Operator)
+        .await
+        .expect("first import");
     let empty = Directory::build(wire::World::default()).expect("an empty world is valid");
-    t.store.import(&empty).await.expect("empty import");
+    t.store
+        .import(&empty, 0, &Actor::Operator)
+        .await
+        .expect("empty import");
     assert_eq!(t.store.counts().await.unwrap(), Counts::default());
     assert_eq!(t.store.load_world().await.unwrap(), wire::World::default());
 }
