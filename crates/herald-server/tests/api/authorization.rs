@@ -268,6 +268,13 @@ fn cases(delivery: i64, endpoint: &str) -> Vec<Case> {
             body: Value::Null,
             statuses: [401, 401, 404, 404, 204, 404, 404, 404, 404],
         },
+        // Last, so that every write above is in it.
+        Case {
+            method: "GET",
+            path: "/v1/audit".into(),
+            body: Value::Null,
+            statuses: [401, 401, 200, 200, 403, 403, 403, 403, 403],
+        },
     ]
 }
 
