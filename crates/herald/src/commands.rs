@@ -80,6 +80,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             db,
         } => block_on(show(&id, &cloud, json, &db.db)),
         Command::Deliveries { command } => block_on(crate::deliveries::run(command)),
+        Command::Audit {
+            cloud,
+            limit,
+            json,
+            db,
+        } => block_on(crate::audit::run(cloud.as_deref(), limit, json, &db.db)),
         Command::Work(args) => block_on(crate::work::run(args)),
         Command::Serve(args) => block_on(crate::serve::run(args)),
         Command::Keys { command } => block_on(crate::keys::run(command)),

@@ -110,7 +110,7 @@ async fn revoke(id: &str, db: &Path) -> Result<ExitCode> {
 }
 
 /// Whom a key acts as, in words.
-fn whom(principal: &Principal) -> String {
+pub(crate) fn whom(principal: &Principal) -> String {
     match principal {
         Principal::Vendor { cloud } => format!("the vendor in cloud \"{cloud}\""),
         Principal::Partner { cloud, partner } => {
@@ -129,7 +129,7 @@ fn status(key: &KeyInfo) -> String {
 }
 
 /// Unix milliseconds as a UTC time to the second, `2023-11-14T22:13:20Z`.
-fn utc(millis: i64) -> String {
+pub(crate) fn utc(millis: i64) -> String {
     let seconds = millis.div_euclid(1000);
     let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     // The civil date of a day count (Howard Hinnant's `civil_from_days`): eras of 400
