@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::{Sqlite, Transaction};
 
-use crate::keys::{KeyInfo, Principal};
+use crate::keys::Principal;
 use crate::store::{Store, StoreError};
 
 /// The columns [`EntryRow`] reads.
@@ -35,14 +35,6 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// The key `key`, acting as its principal.
-    pub fn key(key: KeyInfo) -> Actor {
-        Actor::Key {
-            id: key.id,
-            principal: key.principal,
-        }
-    }
-
     /// The cloud the actor acts in; `None` for the operator, who acts in every cloud.
     pub fn cloud(&self) -> Option<&str> {
         match self {
