@@ -15,7 +15,7 @@ mod webhook_receiver;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use herald_delivery::{check_url, Guard, GuardError, Secret, Sender, SenderConfig};
-use herald_store::{AttemptOutcome, Mode, NewEndpoint, Principal, Store};
+use herald_store::{Actor, AttemptOutcome, Mode, NewEndpoint, Principal, Store};
 use serde_json::json;
 use webhook_receiver::Receiver;
 
@@ -105,6 +105,7 @@ async fn across_a_rotation_both_secrets_verify_during_the_overlap_and_only_the_n
             },
             &old.to_string(),
             t0,
+            &Actor::Operator,
         )
         .await
         .unwrap();
@@ -135,7 +136,14 @@ async fn across_a_rotation_both_secrets_verify_during_the_overlap_and_only_the_n
         json!({"old": true, "new": false})
     );
     store
-        .rotate_endpoint_secret(&vendor, &endpoint.id, &new.to_string(), t0 + hour, hour)
+        .rotate_endpoint_secret(
+            &vendor,
+            &endpoint.id,
+            &new.to_string(),
+            t0 + hour,
+            hour,
+            &Actor::Operator,
+        )
         .await
         .unwrap()
         .expect("the vendor's endpoint");
@@ -171,6 +179,7 @@ async fn a_receiver_answering_410_is_gone_and_its_endpoint_disabled() {
             },
             &secret.to_string(),
             1,
+            &Actor::Operator,
         )
         .await
         .unwrap();

@@ -8,23 +8,23 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use herald_store::Principal;
+use herald_store::{Actor, KeyInfo, Principal};
 
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
 
-/// The authenticated principal of a request: the vendor of one cloud, a partner or a
-/// customer.
+/// The authenticated principal of a request (the vendor of one cloud, a partner or a
+/// customer), and the id of the key it presented.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Caller(pub Principal);
+pub struct Caller(pub Principal, pub String);
 
 /// The principal of a request to the directory's routes, which a vendor key for every
-/// cloud may also make, to read and change the product catalog.
+/// cloud may also make, to read and change the product catalog, and the key's id.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Editor(pub Principal);
+pub struct Editor(pub Principal, pub String);
 
-/// The principal of the request's `Authorization: Bearer` key, or 401.
-async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, Problem> {
+/// The request's `Authorization: Bearer` key, or 401.
+async fn key(parts: &Parts, state: &AppState) -> Result<KeyInfo, Problem> {
     let unauthorized = |detail: &str| Problem::new(Kind::Unauthorized, detail);
     let header = parts
         .headers
@@ -47,15 +47,15 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let principal = principal(parts, state).await?;
-        if principal.every_cloud() {
+        let key = key(parts, state).await?;
+        if key.principal.every_cloud() {
             return Err(Problem::new(
                 Kind::Forbidden,
                 "a vendor key for every cloud changes only the product catalog \
                  (/v1/directory/products/{id}); use a vendor key of one cloud for this",
             ));
         }
-        Ok(Caller(principal))
+        Ok(Caller(key.principal, key.id))
     }
 }
 
@@ -63,7 +63,9 @@ impl FromRequestParts<AppState> for Editor {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        principal(parts, state).await.map(Editor)
+        key(parts, state)
+            .await
+            .map(|key| Editor(key.principal, key.id))
     }
 }
 
@@ -84,6 +86,15 @@ fn one_cloud<'a>(principal: &'a Principal, act: &str) -> Result<&'a str, Problem
 }
 
 impl Caller {
+    /// Who the audit log says made a change this request asked for: the key, acting as
+    /// its principal.
+    pub fn actor(&self) -> Actor {
+        Actor::Key {
+            id: self.1.clone(),
+            principal: self.0.clone(),
+        }
+    }
+
     /// The vendor's cloud, when the caller is a vendor; otherwise a 403 saying that only
     /// a vendor may `act`.
     pub fn vendor_cloud(&self, act: &str) -> Result<&str, Problem> {
@@ -92,6 +103,14 @@ impl Caller {
 }
 
 impl Editor {
+    /// Who the audit log says made a change this request asked for.
+    pub fn actor(&self) -> Actor {
+        Actor::Key {
+            id: self.1.clone(),
+            principal: self.0.clone(),
+        }
+    }
+
     /// The vendor's cloud, when the caller is the vendor of one cloud; otherwise a 403
     /// saying that only such a key may `act`.
     pub fn vendor_cloud(&self, act: &str) -> Result<&str, Problem> {

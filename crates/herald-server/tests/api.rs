@@ -5,6 +5,8 @@
 //!   directory as it is now, the catalog changed only by a key for every cloud, and keys
 //!   that die with their organisation.
 //! - `conformance`: the public routing cases through the API.
+//! - `audit`: the audit log, each vendor its own cloud's, naming the key behind each
+//!   change, newest first a page at a time.
 //! - `authorization`: every endpoint against every kind of caller, with the status each
 //!   must get and no other organisation's ids in any answer.
 //! - `idempotency`: the same message posted twice at once is one message; message ids
@@ -20,6 +22,8 @@
 //!   with the field named, and test events verified by a receiver Herald did not write
 //!   (the delivery tests' Python receiver, `herald-delivery/tests/support/`).
 
+#[path = "api/audit.rs"]
+mod audit;
 #[path = "api/authorization.rs"]
 mod authorization;
 #[path = "api/boundaries.rs"]

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
 
+use crate::audit::{self, Action, Actor, NewEntry};
 use crate::rows::{DecisionEntry, BATCH};
 use crate::store::{batch, ids};
 use crate::{MessageSummary, PartnerCopyView, Store, StoreError};
@@ -750,8 +751,15 @@ impl Store {
     }
 
     /// Replays delivery `id` of `cloud` at `now`: a dead letter, or one delivered that its
-    /// receiver wants again, is tried again at once, and on the schedule after that.
-    pub async fn replay(&self, cloud: &str, id: i64, now: i64) -> Result<Replayed, StoreError> {
+    /// receiver wants again, is tried again at once, and on the schedule after that. The
+    /// audit log says `actor` replayed it.
+    pub async fn replay(
+        &self,
+        cloud: &str,
+        id: i64,
+        now: i64,
+        actor: &Actor,
+    ) -> Result<Replayed, StoreError> {
         let Some(detail) = self.delivery(cloud, id).await? else {
             return Ok(Replayed::Unknown);
         };
@@ -771,6 +779,21 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        let d = &detail.delivery;
+        let entry = NewEntry {
+            at: now,
+            cloud: Some(cloud),
+            action: Action::DeliveryReplay,
+            target: &id.to_string(),
+            detail: serde_json::json!({
+                "message": d.message,
+                "recipient": d.recipient,
+                "org": d.org,
+                "channel": d.channel,
+                "was": d.status,
+            }),
+        };
+        audit::record(&mut tx, actor, entry).await?;
         tx.commit().await?;
         self.queued().notify_one();
         Ok(Replayed::Queued)

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
+use crate::audit::{self, Action, Actor, NewEntry};
 use crate::keys::{hex, random, Principal};
 use crate::store::{Store, StoreError};
 
@@ -136,13 +137,15 @@ impl<'a> Owner<'a> {
 
 impl Store {
     /// Registers `new` for `owner` at `now` (Unix milliseconds), signing with `secret`
-    /// (`whsec_…`) from then on. `per_customer` is refused for anyone but a partner.
+    /// (`whsec_…`) from then on. `per_customer` is refused for anyone but a partner. The
+    /// audit log says `actor` registered it.
     pub async fn create_endpoint(
         &self,
         owner: &Principal,
         new: NewEndpoint,
         secret: &str,
         now: i64,
+        actor: &Actor,
     ) -> Result<Endpoint, StoreError> {
         let mode = new.mode.unwrap_or_default();
         if mode == Mode::PerCustomer && !matches!(owner, Principal::Partner { .. }) {
@@ -178,6 +181,17 @@ impl Store {
         };
         add_secret(&mut tx, &id, secret, now).await?;
         let endpoint = read(&mut tx, &id).await?;
+        let detail = serde_json::json!({
+            "url": endpoint.url,
+            "categories": endpoint.categories,
+            "mode": endpoint.mode,
+        });
+        audit::record(
+            &mut tx,
+            actor,
+            entry(&endpoint, Action::EndpointCreate, now, detail),
+        )
+        .await?;
         tx.commit().await?;
         Ok(endpoint)
     }
@@ -217,7 +231,8 @@ impl Store {
 
     /// Gives `owner`'s endpoint `id` the new signing secret `secret` at `now`; the secrets
     /// it signed with so far go on signing beside it until `now + overlap_ms` at the
-    /// latest (0: not at all). `None` when `owner` has no such endpoint.
+    /// latest (0: not at all). `None` when `owner` has no such endpoint. The audit log
+    /// says `actor` rotated it.
     pub async fn rotate_endpoint_secret(
         &self,
         owner: &Principal,
@@ -225,6 +240,7 @@ impl Store {
         secret: &str,
         now: i64,
         overlap_ms: i64,
+        actor: &Actor,
     ) -> Result<Option<Endpoint>, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
         if !owns(&mut tx, owner, id).await? {
@@ -246,30 +262,41 @@ impl Store {
         .await?;
         add_secret(&mut tx, id, secret, now).await?;
         let endpoint = read(&mut tx, id).await?;
+        let detail = serde_json::json!({ "old_secrets_expire_at": until });
+        audit::record(
+            &mut tx,
+            actor,
+            entry(&endpoint, Action::EndpointRotate, now, detail),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some(endpoint))
     }
 
     /// Disables `owner`'s endpoint `id` at `now` for `reason`: nothing more is sent to it.
-    /// Disabling a disabled endpoint keeps when and why it was first disabled.
+    /// Disabling a disabled endpoint keeps when and why it was first disabled. The audit
+    /// log says `actor` disabled it.
     pub async fn disable_endpoint(
         &self,
         owner: &Principal,
         id: &str,
         reason: &str,
         now: i64,
+        actor: &Actor,
     ) -> Result<Option<Endpoint>, StoreError> {
-        self.set_disabled(Some(owner), id, Some((now, reason)))
+        self.set_disabled(Some((owner, actor, now)), id, Some((now, reason)))
             .await
     }
 
-    /// Enables `owner`'s endpoint `id` again.
+    /// Enables `owner`'s endpoint `id` again; the audit log says `actor` did at `now`.
     pub async fn enable_endpoint(
         &self,
         owner: &Principal,
         id: &str,
+        now: i64,
+        actor: &Actor,
     ) -> Result<Option<Endpoint>, StoreError> {
-        self.set_disabled(Some(owner), id, None).await
+        self.set_disabled(Some((owner, actor, now)), id, None).await
     }
 
     /// Disables endpoint `id`, whoever owns it, because its receiver answered 410 Gone at
@@ -279,13 +306,14 @@ impl Store {
     }
 
     /// Disables (`Some((now, reason))`) or enables (`None`) endpoint `id`, of `owner` when
-    /// one is named.
+    /// one is named, as the audit log then says its actor did at its time.
     async fn set_disabled(
         &self,
-        owner: Option<&Principal>,
+        by: Option<(&Principal, &Actor, i64)>,
         id: &str,
         disabled: Option<(i64, &str)>,
     ) -> Result<Option<Endpoint>, StoreError> {
+        let owner = by.map(|(owner, _, _)| owner);
         let (_turn, mut tx) = self.begin_write().await?;
         if let Some(owner) = owner {
             if !owns(&mut tx, owner, id).await? {
@@ -306,14 +334,34 @@ impl Store {
             return Ok(None);
         }
         let endpoint = read(&mut tx, id).await?;
+        if let Some((_, actor, now)) = by {
+            let (action, detail) = match disabled {
+                Some((_, reason)) => (
+                    Action::EndpointDisable,
+                    serde_json::json!({ "reason": reason }),
+                ),
+                None => (Action::EndpointEnable, serde_json::json!({})),
+            };
+            audit::record(&mut tx, actor, entry(&endpoint, action, now, detail)).await?;
+        }
         tx.commit().await?;
         Ok(Some(endpoint))
     }
 
     /// Deletes `owner`'s endpoint `id` and its secrets; `false` when it has no such
-    /// endpoint.
-    pub async fn delete_endpoint(&self, owner: &Principal, id: &str) -> Result<bool, StoreError> {
+    /// endpoint. The audit log says `actor` deleted it at `now`.
+    pub async fn delete_endpoint(
+        &self,
+        owner: &Principal,
+        id: &str,
+        now: i64,
+        actor: &Actor,
+    ) -> Result<bool, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
+        if !owns(&mut tx, owner, id).await? {
+            return Ok(false);
+        }
+        let endpoint = read(&mut tx, id).await?;
         let deleted = Owner::of(owner)
             .bind(sqlx::query(&format!(
                 "DELETE FROM endpoints WHERE {} AND id = ?",
@@ -323,6 +371,13 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        let detail = serde_json::json!({ "url": endpoint.url });
+        audit::record(
+            &mut tx,
+            actor,
+            entry(&endpoint, Action::EndpointDelete, now, detail),
+        )
+        .await?;
         tx.commit().await?;
         Ok(deleted == 1)
     }
@@ -374,6 +429,17 @@ where
     .iter()
     .map(endpoint)
     .collect()
+}
+
+/// The audit entry of `action` on `endpoint` at `now`, in its cloud.
+fn entry(endpoint: &Endpoint, action: Action, now: i64, detail: serde_json::Value) -> NewEntry<'_> {
+    NewEntry {
+        at: now,
+        cloud: Some(&endpoint.cloud),
+        action,
+        target: &endpoint.id,
+        detail,
+    }
 }
 
 /// Adds `secret` to endpoint `id`'s signing secrets at `now`.

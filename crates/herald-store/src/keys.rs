@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
+use crate::audit::{self, Action, Actor, NewEntry};
 use crate::store::{Store, StoreError};
 
 /// What every token starts with.
@@ -27,6 +28,7 @@ const KEY_COLUMNS: &str = "id, principal, cloud, subject, created_at, revoked_at
 /// Who a key acts as.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Principal {
     /// The vendor, in one cloud, or in every cloud when `cloud` is [`EVERY_CLOUD`]: such a
     /// key changes what the clouds share (the product catalog) and nothing of one cloud.
@@ -62,7 +64,7 @@ impl Principal {
     }
 
     /// The principal stored in the row of key `id`.
-    fn from_columns(
+    pub(crate) fn from_columns(
         id: &str,
         principal: &str,
         cloud: String,
@@ -132,8 +134,14 @@ impl Store {
     ///
     /// A partner or customer key is made only for a partner or customer of the stored
     /// directory, and acts in its cloud; a vendor key only for a cloud some stored partner
-    /// or customer belongs to. A refused key writes nothing.
-    pub async fn create_key(&self, key_for: KeyFor, now: i64) -> Result<NewKey, StoreError> {
+    /// or customer belongs to. A refused key writes nothing. The audit log says `actor`
+    /// made it.
+    pub async fn create_key(
+        &self,
+        key_for: KeyFor,
+        now: i64,
+        actor: &Actor,
+    ) -> Result<NewKey, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
         let principal = match key_for {
             KeyFor::Vendor { cloud } => {
@@ -172,6 +180,14 @@ impl Store {
             .await?
             .rows_affected();
             if inserted == 1 {
+                let entry = NewEntry {
+                    at: now,
+                    cloud: Some(principal.cloud()),
+                    action: Action::KeyCreate,
+                    target: &id,
+                    detail: serde_json::json!({ "principal": principal }),
+                };
+                audit::record(&mut tx, actor, entry).await?;
                 tx.commit().await?;
                 return Ok(NewKey {
                     token: format!("{PREFIX}{id}_{secret}"),
@@ -195,30 +211,46 @@ impl Store {
     }
 
     /// Revokes key `id` at `now` (Unix milliseconds): it no longer authenticates. Revoking
-    /// a revoked key changes nothing and keeps the first time it was revoked.
-    pub async fn revoke_key(&self, id: &str, now: i64) -> Result<KeyInfo, StoreError> {
-        let _turn = self.write_turn().await;
+    /// a revoked key changes nothing and keeps the first time it was revoked. The audit
+    /// log says `actor` revoked it.
+    pub async fn revoke_key(
+        &self,
+        id: &str,
+        now: i64,
+        actor: &Actor,
+    ) -> Result<KeyInfo, StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? RETURNING {KEY_COLUMNS}"
         ))
         .bind(now)
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *tx)
         .await?;
-        match row {
-            Some(row) => key_info(&row),
-            None => Err(StoreError::UnknownKey(id.to_owned())),
-        }
+        let key = match row {
+            Some(row) => key_info(&row)?,
+            None => return Err(StoreError::UnknownKey(id.to_owned())),
+        };
+        let entry = NewEntry {
+            at: now,
+            cloud: Some(key.principal.cloud()),
+            action: Action::KeyRevoke,
+            target: id,
+            detail: serde_json::json!({ "principal": key.principal, "revoked_at": key.revoked_at }),
+        };
+        audit::record(&mut tx, actor, entry).await?;
+        tx.commit().await?;
+        Ok(key)
     }
 
-    /// Who the bearer token `token` acts as: `None` when it is not a token's shape, names
-    /// no key, carries the wrong secret or names a revoked key.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>, StoreError> {
+    /// The key the bearer token `token` names, and so who it acts as: `None` when it is
+    /// not a token's shape, names no key, carries the wrong secret or names a revoked key.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<KeyInfo>, StoreError> {
         let Some((id, secret)) = parse_token(token) else {
             return Ok(None);
         };
         let Some(row) = sqlx::query(
-            "SELECT hash, principal, cloud, subject, revoked_at FROM api_keys WHERE id = ?",
+            "SELECT hash, principal, cloud, subject, revoked_at, created_at FROM api_keys WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(self.pool())
@@ -231,7 +263,12 @@ impl Store {
         if !same_bytes(&hash(secret), &stored) || revoked.is_some() {
             return Ok(None);
         }
-        Principal::from_columns(id, row.get(1), row.get(2), row.get(3)).map(Some)
+        Ok(Some(KeyInfo {
+            id: id.to_owned(),
+            principal: Principal::from_columns(id, row.get(1), row.get(2), row.get(3))?,
+            created_at: row.get(5),
+            revoked_at: None,
+        }))
     }
 }
 

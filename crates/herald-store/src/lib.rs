@@ -8,6 +8,7 @@
 //! they write. The schema lives in `migrations/`, embedded
 //! and applied on open.
 
+mod audit;
 mod bulk;
 mod copies;
 mod deliveries;
@@ -22,6 +23,7 @@ mod store;
 mod subscribers;
 mod threads;
 
+pub use audit::{Action, Actor, AuditEntry, AuditPage};
 pub use copies::{Brief, Content, CustomerView, MessageView, PartnerView, VendorView};
 pub use deliveries::{
     delivery_id, delivery_place, Attempt, CopyNames, DeliveryDetail, DeliveryView, LeasedBatch,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use herald_domain::thread::route_update;
 use herald_domain::{route, wire, Directory, Message, Policy, Routing};
 
+use crate::audit::Actor;
 use crate::rows::Publish;
 use crate::store::{blocking, MessageSummary, Published, Snapshot, Store, StoreError};
 
@@ -32,13 +33,15 @@ impl Store {
     /// again and the message routed again.
     ///
     /// A repeat is recognised before the message is checked against today's directory: a
-    /// retry after the directory changed is still the message already accepted.
+    /// retry after the directory changed is still the message already accepted. The audit
+    /// log says `actor` published an accepted message.
     pub async fn publish_wire(
         &self,
         policy: &Policy,
         snapshot: &mut Arc<Snapshot>,
         wire: &wire::Message,
         now: i64,
+        actor: &Actor,
     ) -> Result<Outcome, StoreError> {
         if let Some(repeat) = self.repeat(wire).await? {
             return Ok(repeat);
@@ -63,7 +66,10 @@ impl Store {
                 accepted_at: now,
                 thread_head,
             };
-            match self.publish(&publish, Some(snapshot.generation)).await {
+            match self
+                .publish(&publish, Some(snapshot.generation), actor)
+                .await
+            {
                 Ok(Published::Accepted(summary)) => return Ok(Outcome::Accepted(summary)),
                 Ok(Published::Repeated(summary)) => return Ok(Outcome::Repeated(summary)),
                 Err(StoreError::Conflict(id)) => return Ok(Outcome::Conflict(id)),

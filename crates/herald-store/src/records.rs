@@ -9,6 +9,9 @@
 use herald_domain::ids::CloudId;
 use herald_domain::wire::{Record, RecordKind};
 
+use sqlx::{Sqlite, Transaction};
+
+use crate::audit::{self, Action, Actor, NewEntry};
 use crate::store::{directory_generation, retire_orphans, to_json, Store, StoreError};
 
 /// One change to the stored directory.
@@ -53,11 +56,15 @@ impl Store {
     ///
     /// The record is stored as given: pass it as the checked directory holds it, so that
     /// stored rows stay what an import of that directory would write.
+    ///
+    /// The audit log says `actor` made the change at `now` (Unix milliseconds); a refused
+    /// change records nothing.
     pub async fn change_record(
         &self,
         change: Change<'_>,
         checked: i64,
         now: i64,
+        actor: &Actor,
     ) -> Result<i64, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
         let generation: Option<i64> = sqlx::query_scalar(
@@ -71,6 +78,11 @@ impl Store {
             tx.rollback().await?;
             return Err(StoreError::DirectoryChanged);
         };
+        let entry = match change {
+            Change::Put(record) => (Action::DirectoryPut, record.kind(), record.id()),
+            Change::Delete(kind, id) => (Action::DirectoryDelete, kind, id),
+        };
+        let concerns = cloud_of_record(&mut tx, change, actor).await?;
         match change {
             Change::Put(record) => {
                 let body = to_json(record);
@@ -109,8 +121,50 @@ impl Store {
                     .await?;
             }
         }
-        retire_orphans(&mut tx, now).await?;
+        let retired = retire_orphans(&mut tx, now).await?;
+        let (action, kind, id) = entry;
+        let mut detail =
+            serde_json::json!({ "kind": kind.as_str(), "id": id, "generation": generation });
+        retired.note(&mut detail);
+        let entry = NewEntry {
+            at: now,
+            cloud: concerns.as_deref(),
+            action,
+            target: id,
+            detail,
+        };
+        audit::record(&mut tx, actor, entry).await?;
         tx.commit().await?;
         Ok(generation)
     }
+}
+
+/// The cloud `change` concerns, as the directory holds it before the change: that of the
+/// partner or customer, or of the subscription's customer (the actor's, for a record not
+/// stored); `None` for a product, which is every cloud's.
+async fn cloud_of_record(
+    tx: &mut Transaction<'_, Sqlite>,
+    change: Change<'_>,
+    actor: &Actor,
+) -> Result<Option<String>, StoreError> {
+    let (kind, id) = match change {
+        Change::Put(Record::Product(_)) | Change::Delete(RecordKind::Product, _) => {
+            return Ok(None)
+        }
+        Change::Put(Record::Partner(p)) => return Ok(Some(cloud(&p.cloud).to_owned())),
+        Change::Put(Record::Customer(c)) => return Ok(Some(cloud(&c.cloud).to_owned())),
+        Change::Put(Record::Subscription(s)) => (RecordKind::Customer, s.customer.as_str()),
+        Change::Delete(kind, id) => (kind, id),
+    };
+    let sql = match kind {
+        RecordKind::Subscription => {
+            "SELECT c.cloud FROM subscriptions s JOIN customers c ON c.id = s.customer WHERE s.id = ?"
+        }
+        _ => &format!("SELECT cloud FROM {} WHERE id = ?", table(kind)),
+    };
+    let stored: Option<String> = sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(stored.or_else(|| actor.cloud().map(str::to_owned)))
 }

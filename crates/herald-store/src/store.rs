@@ -1,6 +1,6 @@
 //! The SQLite store and its queries.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use tokio::runtime::RuntimeFlavor;
 use tokio::sync::MutexGuard;
 
+use crate::audit::{self, Action, Actor, NewEntry};
 use crate::bulk::{self, Connection, SqliteError};
 use crate::deliveries::{BatchRow, DeliveryView};
 use crate::rows::{
@@ -246,6 +247,28 @@ pub(crate) fn batch<T: serde::de::DeserializeOwned>(body: &str) -> Result<Vec<T>
     })
 }
 
+/// What a change to the directory took with the organisations it removed: the ids of the
+/// keys it revoked and of the webhook endpoints it deleted.
+#[derive(Debug, Default)]
+pub(crate) struct Retired {
+    keys: Vec<String>,
+    endpoints: Vec<String>,
+}
+
+impl Retired {
+    /// Adds what was retired, if anything, to an audit entry's `detail`.
+    pub(crate) fn note(self, detail: &mut serde_json::Value) {
+        if let Some(detail) = detail.as_object_mut() {
+            if !self.keys.is_empty() {
+                detail.insert("revoked_keys".into(), self.keys.into());
+            }
+            if !self.endpoints.is_empty() {
+                detail.insert("deleted_endpoints".into(), self.endpoints.into());
+            }
+        }
+    }
+}
+
 /// Revokes at `now` the keys of partners and customers the stored directory no longer
 /// holds in the cloud the key was made in, and deletes their webhook endpoints (with their
 /// secrets): run in every transaction that changes the directory, so a key and an endpoint
@@ -253,26 +276,33 @@ pub(crate) fn batch<T: serde::de::DeserializeOwned>(body: &str) -> Result<Vec<T>
 pub(crate) async fn retire_orphans(
     tx: &mut Transaction<'_, Sqlite>,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<Retired, StoreError> {
+    let mut retired = Retired::default();
     for (kind, table) in [("partner", "partners"), ("customer", "customers")] {
-        sqlx::query(&format!(
-            "UPDATE api_keys SET revoked_at = ?1 \
-             WHERE revoked_at IS NULL AND principal = ?2 AND NOT EXISTS \
-             (SELECT 1 FROM {table} o WHERE o.id = api_keys.subject AND o.cloud = api_keys.cloud)"
-        ))
-        .bind(now)
-        .bind(kind)
-        .execute(&mut **tx)
-        .await?;
-        sqlx::query(&format!(
-            "DELETE FROM endpoints WHERE owner_kind = ? AND NOT EXISTS \
-             (SELECT 1 FROM {table} o WHERE o.id = endpoints.owner AND o.cloud = endpoints.cloud)"
-        ))
-        .bind(kind)
-        .execute(&mut **tx)
-        .await?;
+        retired.keys.extend(
+            sqlx::query_scalar::<_, String>(&format!(
+                "UPDATE api_keys SET revoked_at = ?1 \
+                 WHERE revoked_at IS NULL AND principal = ?2 AND NOT EXISTS \
+                 (SELECT 1 FROM {table} o WHERE o.id = api_keys.subject AND o.cloud = api_keys.cloud) \
+                 RETURNING id"
+            ))
+            .bind(now)
+            .bind(kind)
+            .fetch_all(&mut **tx)
+            .await?,
+        );
+        retired.endpoints.extend(
+            sqlx::query_scalar::<_, String>(&format!(
+                "DELETE FROM endpoints WHERE owner_kind = ? AND NOT EXISTS \
+                 (SELECT 1 FROM {table} o WHERE o.id = endpoints.owner AND o.cloud = endpoints.cloud) \
+                 RETURNING id"
+            ))
+            .bind(kind)
+            .fetch_all(&mut **tx)
+            .await?,
+        );
     }
-    Ok(())
+    Ok(retired)
 }
 
 pub(crate) fn ids(text: &str) -> Result<Vec<String>, StoreError> {
@@ -341,7 +371,9 @@ impl Store {
     }
 
     /// Replaces the whole directory with `directory` at `now` (Unix milliseconds), in one
-    /// transaction, whatever it was: an operator's import of a whole world.
+    /// transaction, whatever it was: an operator's import of a whole world. The audit log
+    /// says `actor` replaced the directory: the operator every cloud's, a vendor key its
+    /// own cloud's (its entry counts that cloud's records).
     ///
     /// The keys of a partner or customer the new directory no longer holds in the cloud
     /// they were made in are revoked, and its webhook endpoints deleted, in the same
@@ -351,8 +383,9 @@ impl Store {
         &self,
         directory: &Directory,
         now: i64,
+        actor: &Actor,
     ) -> Result<ImportSummary, StoreError> {
-        self.write_directory(directory, None, now).await
+        self.write_directory(directory, None, now, actor).await
     }
 
     /// Replaces the whole directory with `directory`, as [`Store::import`] does, if the
@@ -365,8 +398,10 @@ impl Store {
         directory: &Directory,
         checked: i64,
         now: i64,
+        actor: &Actor,
     ) -> Result<ImportSummary, StoreError> {
-        self.write_directory(directory, Some(checked), now).await
+        self.write_directory(directory, Some(checked), now, actor)
+            .await
     }
 
     async fn write_directory(
@@ -374,6 +409,7 @@ impl Store {
         directory: &Directory,
         checked: Option<i64>,
         now: i64,
+        actor: &Actor,
     ) -> Result<ImportSummary, StoreError> {
         let world = directory.to_world();
         let (_turn, mut tx) = self.begin_write().await?;
@@ -447,7 +483,22 @@ impl Store {
                 })?;
             }
         }
-        retire_orphans(&mut tx, now).await?;
+        let retired = retire_orphans(&mut tx, now).await?;
+        let scope = actor.cloud();
+        let mut detail = import_counts(scope, &products, &partners, &customers, &subscriptions);
+        retired.note(&mut detail);
+        audit::record(
+            &mut tx,
+            actor,
+            NewEntry {
+                at: now,
+                cloud: scope,
+                action: Action::DirectoryImport,
+                target: scope.unwrap_or("*"),
+                detail,
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(ImportSummary {
             generation,
@@ -529,10 +580,13 @@ impl Store {
     /// it since, nothing is written and [`StoreError::DirectoryChanged`] says to route
     /// again. `None` skips the check, for a message routed against a directory that is not
     /// the stored one.
+    ///
+    /// The audit log says `actor` published it; a repeat or a refusal records nothing.
     pub async fn publish(
         &self,
         publish: &Publish<'_>,
         directory: Option<i64>,
+        actor: &Actor,
     ) -> Result<Published, StoreError> {
         let id = publish.message.id.as_str();
         let request = publish.message.wire.canonical();
@@ -633,6 +687,21 @@ impl Store {
         .bind(seq)
         .execute(&mut *tx)
         .await?;
+        let entry = NewEntry {
+            at: publish.accepted_at,
+            cloud: Some(cloud),
+            action: Action::MessagePublish,
+            target: id,
+            detail: serde_json::json!({
+                "category": m.category,
+                "thread": m.thread,
+                "customers_in_scope": m.customers_in_scope,
+                "customers_direct": m.customers_direct,
+                "partners_told": m.partners_told,
+                "deliveries": m.deliveries,
+            }),
+        };
+        audit::record(&mut tx, actor, entry).await?;
         tx.commit().await?;
         self.queued.notify_one();
         Ok(Published::Accepted(MessageSummary {
@@ -882,6 +951,29 @@ impl Store {
     pub async fn close(self) {
         self.pool.close().await;
     }
+}
+
+/// How many records of each kind an import wrote in `cloud` (every cloud when `None`),
+/// for its audit entry: the catalog's products, and the cloud's partners, customers and
+/// their subscriptions.
+fn import_counts(
+    cloud: Option<&str>,
+    products: &[Record],
+    partners: &[Record],
+    customers: &[Record],
+    subscriptions: &[Record],
+) -> serde_json::Value {
+    let within = |r: &&Record| cloud.is_none_or(|c| r.key == c);
+    let customers: HashSet<&str> = customers.iter().filter(within).map(|c| c.id).collect();
+    serde_json::json!({
+        "products": products.len(),
+        "partners": partners.iter().filter(within).count(),
+        "customers": customers.len(),
+        "subscriptions": subscriptions
+            .iter()
+            .filter(|s| customers.contains(s.key.as_str()))
+            .count(),
+    })
 }
 
 /// The generation of the stored directory, as the transaction sees it.

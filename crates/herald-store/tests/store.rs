@@ -22,10 +22,15 @@
 //! - `keys`: API keys act as the vendor of one cloud, one partner or one customer of the
 //!   stored directory; a wrong secret, a malformed token, an unknown id or a revoked key
 //!   acts as no one; the secret is never stored or listed.
+//! - `audit`: every kind of write leaves one audit entry naming its actor, in the write's
+//!   own transaction; a refused or repeated write leaves none; a cloud reads its own
+//!   entries and those of every cloud, newest first, a page at a time.
 //!
 //! The data is the public conformance world and messages kept by `herald-domain`.
 //! A crate root resolves `mod x;` next to itself, hence the `#[path]`s into `store/`.
 
+#[path = "store/audit.rs"]
+mod audit;
 #[path = "store/batches.rs"]
 mod batches;
 #[path = "store/common.rs"]

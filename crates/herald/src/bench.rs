@@ -20,7 +20,7 @@ use herald_domain::ids::{CustomerIx, PartnerIx};
 use herald_domain::synthetic::{self, Options, CATALOG};
 use herald_domain::wire::{self, Status};
 use herald_domain::{route, Directory, Message, Policy, Routing};
-use herald_store::{Publish, Rows, Store};
+use herald_store::{Actor, Publish, Rows, Store};
 use serde_json::json;
 
 use crate::cli::BenchCommand;
@@ -291,7 +291,7 @@ async fn bench_publish(customers: usize, dir: Option<PathBuf>) -> Result<serde_j
             thread_head: None,
         };
         // Routed against a directory of its own, not the stored one.
-        store.publish(&publish, None).await?;
+        store.publish(&publish, None, &Actor::Operator).await?;
         let published = t.elapsed();
         store.checkpoint().await?;
 

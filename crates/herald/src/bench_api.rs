@@ -24,7 +24,7 @@ use anyhow::{ensure, Context, Result};
 use herald_domain::synthetic::Rng;
 use herald_domain::{Directory, Policy};
 use herald_server::{serve, AppState, ServeConfig};
-use herald_store::{KeyFor, Store};
+use herald_store::{Actor, KeyFor, Store};
 use serde_json::{json, Value};
 use tokio::sync::{oneshot, Semaphore};
 
@@ -62,9 +62,8 @@ pub async fn bench_api(customers: usize, seconds: u64) -> Result<Value> {
 /// The benchmark over a database in `folder`.
 async fn run_in(folder: &Path, directory: &Directory, seconds: u64) -> Result<Value> {
     let store = Store::open(&folder.join("bench.db")).await?;
-    store
-        .import(directory, herald_delivery::worker::now_ms())
-        .await?;
+    let now = crate::commands::millis_now();
+    store.import(directory, now, &Actor::Operator).await?;
     let keys = Keys::create(&store, directory).await?;
     let durability = store.durability().await?;
     let server = Server::start(&store).await?;
@@ -99,6 +98,7 @@ impl Keys {
                     cloud: "global".into(),
                 },
                 now,
+                &Actor::Operator,
             )
             .await?
             .token;
@@ -108,12 +108,22 @@ impl Keys {
         let mut readers = Vec::new();
         for &c in &customers {
             let id = all[c].id.to_string();
-            readers.push(store.create_key(KeyFor::Customer(id), now).await?.token);
+            readers.push(
+                store
+                    .create_key(KeyFor::Customer(id), now, &Actor::Operator)
+                    .await?
+                    .token,
+            );
         }
         let partners = directory.partners().iter().take(PARTNER_KEYS);
         for partner in partners.clone() {
             let id = partner.id.to_string();
-            readers.push(store.create_key(KeyFor::Partner(id), now).await?.token);
+            readers.push(
+                store
+                    .create_key(KeyFor::Partner(id), now, &Actor::Operator)
+                    .await?
+                    .token,
+            );
         }
         Ok(Keys {
             vendor,

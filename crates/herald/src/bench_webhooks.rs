@@ -27,7 +27,7 @@ use base64::Engine;
 use herald_delivery::{signature_header, Channels, Guard, Secret, Sender, SenderConfig};
 use herald_delivery::{Tally, WorkerConfig};
 use herald_domain::{wire, Directory, Policy};
-use herald_store::{Mode, NewEndpoint, Outcome, Principal, Store};
+use herald_store::{Actor, Mode, NewEndpoint, Outcome, Principal, Store};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -166,6 +166,7 @@ async fn bench_throughput(folder: &Path, receiver: &Receiver, sizes: &Sizes) -> 
             &mut snapshot,
             &incident("bench-webhooks"),
             now_ms(),
+            &Actor::Operator,
         )
         .await?;
     let Outcome::Accepted(summary) = published else {
@@ -256,7 +257,13 @@ async fn bench_latency(folder: &Path, receiver: &Receiver, sizes: &Sizes) -> Res
         let id = format!("bench-latency-{i:06}");
         let sent = Instant::now();
         let published = store
-            .publish_wire(&policy, &mut snapshot, &incident(&id), now_ms())
+            .publish_wire(
+                &policy,
+                &mut snapshot,
+                &incident(&id),
+                now_ms(),
+                &Actor::Operator,
+            )
             .await?;
         ensure!(
             matches!(published, Outcome::Accepted(_)),
@@ -373,9 +380,7 @@ async fn fresh_store(
         })).collect::<Vec<_>>(),
     }))?;
     let directory = Directory::build(world).map_err(|e| anyhow::anyhow!("{e}"))?;
-    store
-        .import(&directory, herald_delivery::worker::now_ms())
-        .await?;
+    store.import(&directory, now_ms(), &Actor::Operator).await?;
     store
         .create_endpoint(
             &Principal::Partner {
@@ -390,6 +395,7 @@ async fn fresh_store(
             },
             &receiver.secret.to_string(),
             now_ms(),
+            &Actor::Operator,
         )
         .await?;
     let snapshot = Arc::new(store.load_snapshot().await?);

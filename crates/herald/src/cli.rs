@@ -183,6 +183,21 @@ pub enum Command {
         #[command(subcommand)]
         command: DeliveriesCommand,
     },
+    /// Show the audit log, newest first: every change to the directory, publish, key,
+    /// endpoint and replay, when, by which key (or the operator here) and what changed.
+    Audit {
+        /// Only what concerns this cloud (and every cloud: the catalog, whole imports).
+        #[arg(long)]
+        cloud: Option<String>,
+        /// The most entries shown.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print one JSON object per entry, one per line.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Deliver what is queued, until SIGTERM or Ctrl-C (or, with --until-idle, until every
     /// delivery is settled), then finish what is in flight.
     Work(WorkArgs),

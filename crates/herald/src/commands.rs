@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::report::report;
 use herald_domain::{route, wire, Directory, Message, Policy};
-use herald_store::{DeliveryView, Outcome, Store, StoreError};
+use herald_store::{Actor, DeliveryView, Outcome, Store, StoreError};
 
 use crate::cli::{Cli, Command, PolicyArgs, PolicyCommand};
 
@@ -80,6 +80,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             db,
         } => block_on(show(&id, &cloud, json, &db.db)),
         Command::Deliveries { command } => block_on(crate::deliveries::run(command)),
+        Command::Audit {
+            cloud,
+            limit,
+            json,
+            db,
+        } => block_on(crate::audit::run(cloud.as_deref(), limit, json, &db.db)),
         Command::Work(args) => block_on(crate::work::run(args)),
         Command::Serve(args) => block_on(crate::serve::run(args)),
         Command::Keys { command } => block_on(crate::keys::run(command)),
@@ -224,7 +230,7 @@ async fn import(world: &Path, db: &Path) -> Result<ExitCode> {
     let directory = load_world(world)?;
     let store = Store::open(db).await?;
     let summary = store
-        .import(&directory, herald_delivery::worker::now_ms())
+        .import(&directory, millis_now(), &Actor::Operator)
         .await?;
     println!(
         "imported {} into {}: {} products, {} partners, {} customers, {} subscriptions",
@@ -256,7 +262,7 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
             }
         };
         match store
-            .publish_wire(&policy, &mut snapshot, &wire, millis_now())
+            .publish_wire(&policy, &mut snapshot, &wire, millis_now(), &Actor::Operator)
             .await?
         {
             Outcome::Accepted(s) => println!(

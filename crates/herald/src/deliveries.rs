@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use herald_store::{DeliveryView, Replayed, Store};
+use herald_store::{Actor, DeliveryView, Replayed, Store};
 
 use crate::cli::DeliveriesCommand;
 use crate::commands::{delivery_line, millis_now, open_existing};
@@ -132,7 +132,9 @@ async fn show(id: i64, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> {
 
 async fn retry(id: i64, cloud: &str, db: &Path) -> Result<ExitCode> {
     let store = open_existing(db).await?;
-    let replayed = store.replay(cloud, id, millis_now()).await;
+    let replayed = store
+        .replay(cloud, id, millis_now(), &Actor::Operator)
+        .await;
     store.close().await;
     match replayed? {
         Replayed::Queued => {

@@ -19,7 +19,7 @@ use herald_domain::synthetic::{self, Options};
 use herald_domain::wire;
 use herald_domain::{Directory, Message, Policy};
 use herald_server::ServeConfig;
-use herald_store::{Publish, Published, Snapshot, Store};
+use herald_store::{Actor, Publish, Published, Snapshot, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -143,7 +143,7 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
     let bar = spinner("importing it into the store");
     let store = Store::open(&db).await?;
     store
-        .import(&directory, herald_delivery::worker::now_ms())
+        .import(&directory, crate::commands::millis_now(), &Actor::Operator)
         .await?;
     let Snapshot {
         directory,
@@ -210,7 +210,10 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
             accepted_at: crate::commands::millis_now(),
             thread_head,
         };
-        let Published::Accepted(summary) = store.publish(&publish, Some(generation)).await? else {
+        let Published::Accepted(summary) = store
+            .publish(&publish, Some(generation), &Actor::Operator)
+            .await?
+        else {
             bail!(
                 "demo message {} was already in the fresh database",
                 message.id

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use herald_store::{KeyFor, KeyInfo, Principal};
+use herald_store::{Actor, KeyFor, KeyInfo, Principal};
 
 use crate::cli::KeysCommand;
 use crate::commands::{millis_now, open_existing};
@@ -45,7 +45,9 @@ pub async fn run(command: KeysCommand) -> Result<ExitCode> {
 
 async fn create(key_for: KeyFor, db: &Path) -> Result<ExitCode> {
     let store = open_existing(db).await?;
-    let created = store.create_key(key_for, millis_now()).await;
+    let created = store
+        .create_key(key_for, millis_now(), &Actor::Operator)
+        .await;
     store.close().await;
     let key = created?;
     println!("{}", key.token);
@@ -94,7 +96,7 @@ async fn list(json: bool, db: &Path) -> Result<ExitCode> {
 async fn revoke(id: &str, db: &Path) -> Result<ExitCode> {
     let store = open_existing(db).await?;
     let now = millis_now();
-    let revoked = store.revoke_key(id, now).await;
+    let revoked = store.revoke_key(id, now, &Actor::Operator).await;
     store.close().await;
     let key = revoked?;
     match key.revoked_at {
@@ -112,7 +114,7 @@ async fn revoke(id: &str, db: &Path) -> Result<ExitCode> {
 }
 
 /// Whom a key acts as, in words.
-fn whom(principal: &Principal) -> String {
+pub(crate) fn whom(principal: &Principal) -> String {
     match principal {
         Principal::Vendor { .. } if principal.every_cloud() => {
             "the vendor for every cloud (the product catalog)".to_owned()
@@ -134,7 +136,7 @@ fn status(key: &KeyInfo) -> String {
 }
 
 /// Unix milliseconds as a UTC time to the second, `2023-11-14T22:13:20Z`.
-fn utc(millis: i64) -> String {
+pub(crate) fn utc(millis: i64) -> String {
     let seconds = millis.div_euclid(1000);
     let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     // The civil date of a day count (Howard Hinnant's `civil_from_days`): eras of 400

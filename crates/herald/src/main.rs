@@ -1,5 +1,6 @@
 //! The `herald` command: parses arguments and hands each subcommand to its module.
 
+mod audit;
 mod bench;
 mod bench_api;
 mod bench_deliver;

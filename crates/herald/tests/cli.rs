@@ -10,6 +10,8 @@
 //! - `policy`: `policy show` and `policy check`.
 //! - `keys`: `keys create`, `list` and `revoke`: a token printed once, authenticating as
 //!   whom it was made for until revoked; refusals that write nothing.
+//! - `audit`: `herald audit` lists what the operator did at the command line (imports,
+//!   keys made and revoked) newest first, as text and JSON lines, one cloud's or all.
 //! - `serve`: the HTTP API with keys made by the CLI, settings from a file, and a clean
 //!   stop on SIGTERM.
 //! - `processes`: two `herald serve` on one database file, writing at the same moment:
@@ -24,6 +26,8 @@
 //!
 //! A crate root resolves `mod x;` next to itself, hence the `#[path]`s into `cli/`.
 
+#[path = "cli/audit.rs"]
+mod audit;
 #[path = "cli/bench.rs"]
 mod bench;
 #[path = "cli/common.rs"]

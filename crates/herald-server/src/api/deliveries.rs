@@ -172,7 +172,11 @@ pub async fn post_retry(
 ) -> Result<(StatusCode, Json<DeliveryDetail>), Problem> {
     let id = delivery_id(&id)?;
     visible(&state, &caller, id).await?;
-    match state.store().replay(caller.0.cloud(), id, now()).await? {
+    match state
+        .store()
+        .replay(caller.0.cloud(), id, now(), &caller.actor())
+        .await?
+    {
         Replayed::Queued => Ok((
             StatusCode::ACCEPTED,
             Json(visible(&state, &caller, id).await?),

@@ -246,7 +246,7 @@ pub async fn put_directory(
             })?;
         match state
             .store()
-            .replace_directory(&directory, snapshot.generation, now())
+            .replace_directory(&directory, snapshot.generation, now(), &editor.actor())
             .await
         {
             Ok(summary) => {

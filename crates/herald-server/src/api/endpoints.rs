@@ -166,7 +166,7 @@ pub async fn post_endpoint(
     };
     let endpoint = state
         .store()
-        .create_endpoint(&caller.0, new, &secret.to_string(), now())
+        .create_endpoint(&caller.0, new, &secret.to_string(), now(), &caller.actor())
         .await
         .map_err(|e| match e {
             StoreError::PerCustomerForPartnersOnly => {
@@ -236,7 +236,11 @@ pub async fn delete_endpoint(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    if state.store().delete_endpoint(&caller.0, &id).await? {
+    if state
+        .store()
+        .delete_endpoint(&caller.0, &id, now(), &caller.actor())
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(missing(&id))
@@ -277,7 +281,14 @@ pub async fn rotate_endpoint(
     let secret = new_secret()?;
     let endpoint = state
         .store()
-        .rotate_endpoint_secret(&caller.0, &id, &secret.to_string(), now(), overlap_ms)
+        .rotate_endpoint_secret(
+            &caller.0,
+            &id,
+            &secret.to_string(),
+            now(),
+            overlap_ms,
+            &caller.actor(),
+        )
         .await?
         .ok_or_else(|| missing(&id))?;
     Ok(Json(EndpointWithSecret {
@@ -318,7 +329,7 @@ pub async fn disable_endpoint(
     }
     let endpoint = state
         .store()
-        .disable_endpoint(&caller.0, &id, &reason, now())
+        .disable_endpoint(&caller.0, &id, &reason, now(), &caller.actor())
         .await?;
     endpoint.map(Json).ok_or_else(|| missing(&id))
 }
@@ -339,7 +350,10 @@ pub async fn enable_endpoint(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Endpoint>, Problem> {
-    let endpoint = state.store().enable_endpoint(&caller.0, &id).await?;
+    let endpoint = state
+        .store()
+        .enable_endpoint(&caller.0, &id, now(), &caller.actor())
+        .await?;
     endpoint.map(Json).ok_or_else(|| missing(&id))
 }
 

@@ -70,7 +70,7 @@ pub async fn post_message(
     let mut snapshot = state.current_snapshot().await?;
     let outcome = state
         .store()
-        .publish_wire(state.policy(), &mut snapshot, &wire, now())
+        .publish_wire(state.policy(), &mut snapshot, &wire, now(), &caller.actor())
         .await?;
     state.keep_snapshot(snapshot);
     match outcome {

@@ -1,5 +1,6 @@
 //! The routes under `/v1`, the health check, the metrics and the OpenAPI document.
 
+mod audit;
 mod deliveries;
 mod directory;
 mod endpoints;
@@ -62,6 +63,7 @@ use crate::state::AppState;
         endpoints::disable_endpoint,
         endpoints::enable_endpoint,
         endpoints::test_endpoint,
+        audit::list_audit,
     ),
     components(schemas(
         Problem,
@@ -147,6 +149,7 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
             post(endpoints::enable_endpoint),
         )
         .route("/v1/endpoints/{id}/test", post(endpoints::test_endpoint))
+        .route("/v1/audit", get(audit::list_audit))
         .fallback(meta::no_route)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(middleware::from_fn_with_state(

@@ -17,7 +17,7 @@ use axum::Json;
 use herald_domain::ids::{CloudIx, SubscriptionIx};
 use herald_domain::wire::{self, Record, RecordKind};
 use herald_domain::{Directory, DirectoryError};
-use herald_store::{Change, Snapshot, StoreError};
+use herald_store::{Actor, Change, Snapshot, StoreError};
 use serde_json::Value;
 
 use super::directory::{cloud_world, refusal};
@@ -161,10 +161,11 @@ fn stored(directory: &Directory, kind: RecordKind, id: &str) -> Result<Record, P
 /// into the edit to make (or refuses it), the edit is checked against the whole directory
 /// and its one record written. When the stored directory changed in between (another
 /// process imported one), it is read again and the change planned again. Answers the
-/// directory the change made, and what `plan` found.
+/// directory the change made, and what `plan` found. The audit log says `actor` made it.
 async fn change<T>(
     state: &AppState,
     cloud: &str,
+    actor: &Actor,
     mut plan: impl FnMut(&Directory) -> Result<(Edit, T), Problem>,
 ) -> Result<(Arc<Snapshot>, T), Problem> {
     let _writing = state.directory_writes().lock().await;
@@ -182,13 +183,13 @@ async fn change<T>(
                 let record = stored(&checked, record.kind(), record.id())?;
                 state
                     .store()
-                    .change_record(Change::Put(&record), snapshot.generation, now())
+                    .change_record(Change::Put(&record), snapshot.generation, now(), actor)
                     .await
             }
             Edit::Delete(kind, id) => {
                 state
                     .store()
-                    .change_record(Change::Delete(*kind, id), snapshot.generation, now())
+                    .change_record(Change::Delete(*kind, id), snapshot.generation, now(), actor)
                     .await
             }
         };
@@ -454,7 +455,7 @@ pub async fn put_record(
         Editor::changes_catalog,
     )?;
     let record = record_of(kind, &id, cloud, body)?;
-    let (changed, existed) = change(&state, cloud, |directory| {
+    let (changed, existed) = change(&state, cloud, &editor.actor(), |directory| {
         let existed = visible(directory, cloud, kind, &id)?.is_some();
         if let Record::Subscription(s) = &record {
             own_customer(directory, cloud, s)?;
@@ -500,7 +501,7 @@ pub async fn delete_record(
         "change the directory",
         Editor::changes_catalog,
     )?;
-    change(&state, cloud, |directory| {
+    change(&state, cloud, &editor.actor(), |directory| {
         if visible(directory, cloud, kind, &id)?.is_none() {
             return Err(missing(kind, &id));
         }
@@ -615,7 +616,7 @@ pub async fn put_contact(
     if given.id.as_str() != contact {
         return Err(other_id("contact", &contact, given.id.as_str()));
     }
-    let (changed, existed) = change(&state, cloud, |directory| {
+    let (changed, existed) = change(&state, cloud, &caller.actor(), |directory| {
         let mut record = organisation(directory, cloud, kind, &id)?;
         let held = contacts(&mut record)?;
         let existed = match held.iter_mut().find(|c| c.id == given.id) {
@@ -669,7 +670,7 @@ pub async fn delete_contact(
     let cloud = caller.vendor_cloud("change the directory")?;
     let Path((kind, id, contact)) = path?;
     let kind = organisation_kind(&kind)?;
-    change(&state, cloud, |directory| {
+    change(&state, cloud, &caller.actor(), |directory| {
         let mut record = organisation(directory, cloud, kind, &id)?;
         let held = contacts(&mut record)?;
         let before = held.len();

@@ -4,8 +4,8 @@
 
 use herald_domain::explain::Explanation;
 use herald_store::{
-    Attempt, Brief, Content, DecisionView, DeliveryView, Endpoint, MessageSummary, MessageView,
-    PartnerCopyView, ThreadSummary,
+    Attempt, AuditEntry, Brief, Content, DecisionView, DeliveryView, Endpoint, MessageSummary,
+    MessageView, PartnerCopyView, ThreadSummary,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -204,4 +204,12 @@ pub struct TestEvent {
     /// The event's `webhook-id` header.
     pub webhook_id: String,
     pub attempt: Attempt,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct AuditList {
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `before` for the following page; null on the last.
+    pub next: Option<String>,
 }

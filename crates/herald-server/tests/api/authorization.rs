@@ -6,7 +6,7 @@
 //! tailspin are told.
 
 use herald_delivery::Secret;
-use herald_store::KeyFor;
+use herald_store::{Actor, KeyFor};
 use serde_json::{json, Value};
 
 use crate::common::{conformance, Server};
@@ -268,6 +268,13 @@ fn cases(delivery: i64, endpoint: &str) -> Vec<Case> {
             body: Value::Null,
             statuses: [401, 401, 404, 404, 204, 404, 404, 404, 404],
         },
+        // Last, so that every write above is in it.
+        Case {
+            method: "GET",
+            path: "/v1/audit".into(),
+            body: Value::Null,
+            statuses: [401, 401, 200, 200, 403, 403, 403, 403, 403],
+        },
     ]
 }
 
@@ -292,7 +299,7 @@ async fn every_endpoint_answers_every_caller_as_it_may_and_leaks_nothing() {
     let revoked_id = revoked.split('_').nth(1).unwrap().to_owned();
     server
         .store
-        .revoke_key(&revoked_id, 1_700_000_000_001)
+        .revoke_key(&revoked_id, 1_700_000_000_001, &Actor::Operator)
         .await
         .unwrap();
     let keys = [

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use herald_domain::{wire, Directory};
-use herald_store::KeyFor;
+use herald_store::{Actor, KeyFor};
 use serde_json::{json, Value};
 
 use crate::common::{conformance, world_of, Server};
@@ -136,7 +136,7 @@ async fn every_answer_comes_from_the_directory_as_it_is_now() {
     );
     server
         .store
-        .import(&Directory::build(world).unwrap(), 1_700_000_000_000)
+        .import(&Directory::build(world).unwrap(), 0, &Actor::Operator)
         .await
         .unwrap();
     let update = |id: &str, status: &str| {
@@ -154,6 +154,7 @@ async fn every_answer_comes_from_the_directory_as_it_is_now() {
             &mut snapshot,
             &serde_json::from_value(update("zephyr-1", "investigating")).unwrap(),
             1_700_000_000_000,
+            &Actor::Operator,
         )
         .await
         .unwrap();
@@ -291,8 +292,21 @@ async fn a_key_dies_with_its_organisation_and_is_not_inherited() {
         Some(1)
     );
 
-    // Deleted, the partner's key no longer opens anything, and its endpoint is gone.
+    // Deleted, the partner's key no longer opens anything, and its endpoint is gone; the
+    // audit log's entry of the deletion says so.
     assert_eq!(server.delete(&global, path).await.0, 204);
+    let (_, log) = server.get(&global, "/v1/audit?limit=1").await;
+    let deleted = &log["entries"][0];
+    assert_eq!(deleted["action"], "directory.delete", "{log}");
+    let key_id = key.split('_').nth(1).unwrap();
+    assert_eq!(deleted["detail"]["revoked_keys"], json!([key_id]), "{log}");
+    assert_eq!(
+        deleted["detail"]["deleted_endpoints"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{log}"
+    );
     assert_eq!(server.get(&key, "/v1/inbox").await.0, 401);
     assert!(server
         .store

@@ -6,7 +6,7 @@ use std::path::Path;
 use herald_delivery::Secret;
 use herald_domain::Policy;
 use herald_server::{serve, AppState, ServeConfig};
-use herald_store::{Endpoint, KeyFor, NewEndpoint, Principal, Store};
+use herald_store::{Actor, Endpoint, KeyFor, NewEndpoint, Principal, Store};
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -158,6 +158,7 @@ impl Server {
                 },
                 &secret.to_string(),
                 1_700_000_000_000,
+                &Actor::Operator,
             )
             .await
             .expect("the endpoint is registered")
@@ -166,7 +167,7 @@ impl Server {
     /// A new key's bearer token.
     pub async fn key(&self, key_for: KeyFor) -> String {
         self.store
-            .create_key(key_for, 1_700_000_000_000)
+            .create_key(key_for, 1_700_000_000_000, &Actor::Operator)
             .await
             .expect("the key is created")
             .token

@@ -6,7 +6,7 @@
 use herald_delivery::Secret;
 use herald_server::config::WebhookConfig;
 use herald_server::ServeConfig;
-use herald_store::{KeyFor, Principal};
+use herald_store::{Actor, KeyFor, Principal};
 use serde_json::{json, Value};
 
 use crate::common::Server;
@@ -476,6 +476,7 @@ async fn a_test_event_to_an_inner_address_is_refused_when_sent_too() {
             },
             &secret.to_string(),
             1,
+            &Actor::Operator,
         )
         .await
         .unwrap();

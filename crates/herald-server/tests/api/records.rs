@@ -4,7 +4,7 @@
 //! cloud's records never seen; and messages published after a change routed by it.
 
 use herald_domain::{wire, Directory};
-use herald_store::KeyFor;
+use herald_store::{Actor, KeyFor};
 use serde_json::{json, Value};
 
 use crate::common::{answer, conformance, world_of, Server};
@@ -587,7 +587,7 @@ async fn changes_made_together_are_all_kept_and_an_import_behind_the_servers_bac
     world.customers.retain(|c| c.id.as_str() != "contoso");
     server
         .store
-        .import(&Directory::build(world).unwrap(), 1_700_000_000_000)
+        .import(&Directory::build(world).unwrap(), 0, &Actor::Operator)
         .await
         .unwrap();
     let body = json!({"id": "contoso-late", "customer": "contoso", "product": "m365-bp", "partner": "fabrikam"});

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use herald_domain::plan::{customer_copy, partner_copies};
 use herald_domain::synthetic::{self, Options, CATALOG};
 use herald_domain::{route, wire, Directory, Message, Policy};
-use herald_store::{Publish, Published, Rows, BATCH};
+use herald_store::{Actor, Publish, Published, Rows, BATCH};
 
 use crate::common::{temp_store, ACCEPTED_AT};
 
@@ -61,10 +61,15 @@ async fn a_large_incident_is_stored_exactly_as_routed_and_planned() {
     };
     let t = temp_store().await;
     t.store
-        .import(&directory, 1_700_000_000_000)
+        .import(&directory, 0, &Actor::Operator)
         .await
         .expect("imports");
-    let Published::Accepted(summary) = t.store.publish(&publish, None).await.unwrap() else {
+    let Published::Accepted(summary) = t
+        .store
+        .publish(&publish, None, &Actor::Operator)
+        .await
+        .unwrap()
+    else {
         panic!("not accepted into an empty store");
     };
     let stored = t

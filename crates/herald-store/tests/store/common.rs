@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use herald_domain::{route, wire, Directory, Message, Policy, Routing};
-use herald_store::{Counts, DecisionEntry, DeliveryEntry, MessageDetail, Publish, Rows, Store};
+use herald_store::{
+    Actor, Counts, DecisionEntry, DeliveryEntry, MessageDetail, Publish, Rows, Store,
+};
 use tempfile::TempDir;
 
 /// A fixed acceptance time (Unix milliseconds): tests pass time in, they never read a clock.
@@ -179,7 +181,7 @@ pub async fn temp_store() -> TempStore {
 pub async fn store_with_directory() -> TempStore {
     let t = temp_store().await;
     t.store
-        .import(&fixture().directory, 1_700_000_000_000)
+        .import(&fixture().directory, 0, &Actor::Operator)
         .await
         .expect("the conformance directory imports");
     t

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use herald_domain::Message;
-use herald_store::{Published, Store, StoreError};
+use herald_store::{Actor, Published, Store, StoreError};
 
 use crate::common::{counts_plus, fixture, store_with_directory, ACCEPTED_AT};
 
@@ -35,7 +35,9 @@ async fn two_tasks_publishing_the_same_rows_accept_it_once() {
     let tasks: Vec<_> = (0..2)
         .map(|_| {
             let (store, rows) = (t.store.clone(), Arc::clone(&rows));
-            tokio::spawn(async move { store.publish(&rows.publish(), None).await })
+            tokio::spawn(
+                async move { store.publish(&rows.publish(), None, &Actor::Operator).await },
+            )
         })
         .collect();
     let mut outcomes = Vec::new();
@@ -63,7 +65,9 @@ async fn two_stores_racing_on_every_message_accept_each_once() {
             .into_iter()
             .map(|store| {
                 let rows = Arc::clone(&rows);
-                tokio::spawn(async move { store.publish(&rows.publish(), None).await })
+                tokio::spawn(
+                    async move { store.publish(&rows.publish(), None, &Actor::Operator).await },
+                )
             })
             .collect();
         tasks.push((message.id.to_string(), pair));
@@ -94,8 +98,8 @@ async fn racing_different_content_under_one_id_accepts_one_and_refuses_the_other
 
     let (original, impostor) = (original_rows.publish(), impostor_rows.publish());
     let (a, b) = tokio::join!(
-        t.store.publish(&original, None),
-        other.publish(&impostor, None)
+        t.store.publish(&original, None, &Actor::Operator),
+        other.publish(&impostor, None, &Actor::Operator)
     );
     let stored = t
         .store

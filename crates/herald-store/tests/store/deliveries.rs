@@ -2,7 +2,9 @@
 //! recorded, a failed one retried on its own and then dead, a batch whose lease ran out
 //! taken over with only what was not settled, and a dead letter replayed.
 
-use herald_store::{Attempt, AttemptOutcome, Next, Published, Replayed, Settled, StoreError};
+use herald_store::{
+    Actor, Attempt, AttemptOutcome, Next, Published, Replayed, Settled, StoreError,
+};
 
 use crate::common::{fixture, store_with_directory, ACCEPTED_AT};
 
@@ -28,7 +30,9 @@ async fn a_worker_leases_as_many_batches_as_it_has_room_for_and_at_least_one(
 ) -> Result<(), StoreError> {
     let t = store_with_directory().await;
     let routed = fixture().routed("incident-teams-everywhere", ACCEPTED_AT);
-    t.store.publish(&routed.publish(), None).await?;
+    t.store
+        .publish(&routed.publish(), None, &Actor::Operator)
+        .await?;
     let size = |b: &herald_store::LeasedBatch| b.body.matches("],[").count() + 1;
     let now = ACCEPTED_AT + 1;
     let all = t
@@ -58,7 +62,11 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
 ) -> Result<(), StoreError> {
     let t = store_with_directory().await;
     let routed = fixture().routed("incident-teams-everywhere", ACCEPTED_AT);
-    let Published::Accepted(summary) = t.store.publish(&routed.publish(), None).await? else {
+    let Published::Accepted(summary) = t
+        .store
+        .publish(&routed.publish(), None, &Actor::Operator)
+        .await?
+    else {
         panic!("accepted into an empty store");
     };
     let now = ACCEPTED_AT + 1;
@@ -214,7 +222,9 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
 
     // A person replays the dead letter: it is due at once.
     assert_eq!(
-        t.store.replay("global", second, later).await?,
+        t.store
+            .replay("global", second, later, &Actor::Operator)
+            .await?,
         Replayed::Queued
     );
     let replayed = t
@@ -224,11 +234,15 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
     assert_eq!(replayed.len(), 1);
     assert_eq!(replayed[0].attempts, 2, "the next attempt is the third");
     assert!(matches!(
-        t.store.replay("global", second, later).await?,
+        t.store
+            .replay("global", second, later, &Actor::Operator)
+            .await?,
         Replayed::StillQueued(_)
     ));
     assert_eq!(
-        t.store.replay("us-gov", second, later).await?,
+        t.store
+            .replay("us-gov", second, later, &Actor::Operator)
+            .await?,
         Replayed::Unknown
     );
     Ok(())

@@ -1,7 +1,7 @@
 //! Durability: what a store committed is in the file, for a store opened on it later or
 //! at the same time.
 
-use herald_store::{Published, Store};
+use herald_store::{Actor, Published, Store};
 
 use crate::common::{counts_plus, fixture, temp_store, ACCEPTED_AT};
 
@@ -10,14 +10,17 @@ async fn a_reopened_file_holds_everything_committed() {
     let fx = fixture();
     let t = temp_store().await;
     t.store
-        .import(&fx.directory, 1_700_000_000_000)
+        .import(&fx.directory, 0, &Actor::Operator)
         .await
         .unwrap();
     let ids = ["price-change-mixed", "incident-teams-everywhere"];
     let mut expected = fx.directory_counts();
     for id in ids {
         let rows = fx.routed(id, ACCEPTED_AT);
-        t.store.publish(&rows.publish(), None).await.unwrap();
+        t.store
+            .publish(&rows.publish(), None, &Actor::Operator)
+            .await
+            .unwrap();
         expected = counts_plus(expected, &rows.rows());
     }
     let counts = t.store.counts().await.unwrap();
@@ -52,7 +55,11 @@ async fn a_reopened_file_holds_everything_committed() {
     }
     // The reopened store still knows what it accepted.
     let again = reopened
-        .publish(&fx.routed(ids[0], ACCEPTED_AT).publish(), None)
+        .publish(
+            &fx.routed(ids[0], ACCEPTED_AT).publish(),
+            None,
+            &Actor::Operator,
+        )
         .await
         .unwrap();
     assert_eq!(again, Published::Repeated(details[0].summary.clone()));
@@ -66,13 +73,18 @@ async fn a_second_store_on_the_same_file_sees_each_commit() {
     let t = temp_store().await;
     let other = Store::open(&t.path).await.expect("a second store opens");
     t.store
-        .import(&fx.directory, 1_700_000_000_000)
+        .import(&fx.directory, 0, &Actor::Operator)
         .await
         .unwrap();
     assert_eq!(other.counts().await.unwrap(), fx.directory_counts());
 
     let rows = fx.routed("price-change-mixed", ACCEPTED_AT);
-    let Published::Accepted(summary) = t.store.publish(&rows.publish(), None).await.unwrap() else {
+    let Published::Accepted(summary) = t
+        .store
+        .publish(&rows.publish(), None, &Actor::Operator)
+        .await
+        .unwrap()
+    else {
         panic!("not accepted");
     };
     assert_eq!(
@@ -84,7 +96,10 @@ async fn a_second_store_on_the_same_file_sees_each_commit() {
         Some(summary.clone())
     );
     assert_eq!(
-        other.publish(&rows.publish(), None).await.unwrap(),
+        other
+            .publish(&rows.publish(), None, &Actor::Operator)
+            .await
+            .unwrap(),
         Published::Repeated(summary)
     );
     other.close().await;

@@ -2,7 +2,7 @@
 //! signing until the overlap ends, a disabled or deleted endpoint is no longer sent to,
 //! and a publish finds a cloud's endpoints for a category in one query.
 
-use herald_store::{Endpoint, Mode, NewEndpoint, Principal, StoreError};
+use herald_store::{Actor, Endpoint, Mode, NewEndpoint, Principal, StoreError};
 use sqlx::Row;
 
 use crate::common::temp_store;
@@ -43,7 +43,13 @@ async fn an_endpoint_is_its_owners_alone() {
         customer: "adatum".into(),
     };
     let mine = store
-        .create_endpoint(&northwind, new(None, Some(Mode::PerCustomer)), OLD, 10)
+        .create_endpoint(
+            &northwind,
+            new(None, Some(Mode::PerCustomer)),
+            OLD,
+            10,
+            &Actor::Operator,
+        )
         .await
         .unwrap();
     assert!(
@@ -73,20 +79,29 @@ async fn an_endpoint_is_its_owners_alone() {
         assert_eq!(store.endpoint(other, &mine.id).await.unwrap(), None);
         assert_eq!(
             store
-                .rotate_endpoint_secret(other, &mine.id, NEW, 20, 0)
+                .rotate_endpoint_secret(other, &mine.id, NEW, 20, 0, &Actor::Operator)
                 .await
                 .unwrap(),
             None
         );
         assert_eq!(
             store
-                .disable_endpoint(other, &mine.id, "not yours", 20)
+                .disable_endpoint(other, &mine.id, "not yours", 20, &Actor::Operator)
                 .await
                 .unwrap(),
             None
         );
-        assert_eq!(store.enable_endpoint(other, &mine.id).await.unwrap(), None);
-        assert!(!store.delete_endpoint(other, &mine.id).await.unwrap());
+        assert_eq!(
+            store
+                .enable_endpoint(other, &mine.id, 0, &Actor::Operator)
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(!store
+            .delete_endpoint(other, &mine.id, 0, &Actor::Operator)
+            .await
+            .unwrap());
     }
     assert_eq!(
         store.endpoint(&northwind, &mine.id).await.unwrap(),
@@ -100,7 +115,13 @@ async fn an_endpoint_is_its_owners_alone() {
     for owner in [&vendor, &adatum] {
         assert!(matches!(
             store
-                .create_endpoint(owner, new(None, Some(Mode::PerCustomer)), OLD, 10)
+                .create_endpoint(
+                    owner,
+                    new(None, Some(Mode::PerCustomer)),
+                    OLD,
+                    10,
+                    &Actor::Operator
+                )
                 .await,
             Err(StoreError::PerCustomerForPartnersOnly)
         ));
@@ -117,12 +138,12 @@ async fn a_rotated_secret_signs_beside_its_successor_until_the_overlap_ends() {
     let store = &t.store;
     let owner = partner("global", "northwind");
     let endpoint = store
-        .create_endpoint(&owner, new(None, None), OLD, 0)
+        .create_endpoint(&owner, new(None, None), OLD, 0, &Actor::Operator)
         .await
         .unwrap();
     assert_eq!(endpoint.mode, Mode::Aggregated);
     store
-        .rotate_endpoint_secret(&owner, &endpoint.id, NEW, 1_000, 500)
+        .rotate_endpoint_secret(&owner, &endpoint.id, NEW, 1_000, 500, &Actor::Operator)
         .await
         .unwrap()
         .unwrap();
@@ -137,7 +158,7 @@ async fn a_rotated_secret_signs_beside_its_successor_until_the_overlap_ends() {
     // A second rotation within the overlap shortens no promise already made to OLD and
     // lengthens none: OLD still ends at 1,500, NEW overlaps NEWER until 2,200.
     store
-        .rotate_endpoint_secret(&owner, &endpoint.id, NEWER, 1_200, 1_000)
+        .rotate_endpoint_secret(&owner, &endpoint.id, NEWER, 1_200, 1_000, &Actor::Operator)
         .await
         .unwrap()
         .unwrap();
@@ -153,7 +174,10 @@ async fn a_rotated_secret_signs_beside_its_successor_until_the_overlap_ends() {
         store.signing_secrets(&endpoint.id, 2_200).await.unwrap(),
         vec![NEWER]
     );
-    assert!(store.delete_endpoint(&owner, &endpoint.id).await.unwrap());
+    assert!(store
+        .delete_endpoint(&owner, &endpoint.id, 0, &Actor::Operator)
+        .await
+        .unwrap());
     assert!(store
         .signing_secrets(&endpoint.id, 0)
         .await
@@ -167,7 +191,7 @@ async fn a_publish_finds_the_enabled_endpoints_of_its_cloud_that_want_its_catego
     let store = &t.store;
     let northwind = partner("global", "northwind");
     let all = store
-        .create_endpoint(&northwind, new(None, None), OLD, 0)
+        .create_endpoint(&northwind, new(None, None), OLD, 0, &Actor::Operator)
         .await
         .unwrap();
     let incidents = store
@@ -176,11 +200,18 @@ async fn a_publish_finds_the_enabled_endpoints_of_its_cloud_that_want_its_catego
             new(Some(&["service_incident", "operational"]), None),
             OLD,
             0,
+            &Actor::Operator,
         )
         .await
         .unwrap();
     store
-        .create_endpoint(&partner("us-gov", "gov-partner"), new(None, None), OLD, 0)
+        .create_endpoint(
+            &partner("us-gov", "gov-partner"),
+            new(None, None),
+            OLD,
+            0,
+            &Actor::Operator,
+        )
         .await
         .unwrap();
     let ids = |endpoints: Vec<Endpoint>| endpoints.into_iter().map(|e| e.id).collect::<Vec<_>>();
@@ -196,7 +227,7 @@ async fn a_publish_finds_the_enabled_endpoints_of_its_cloud_that_want_its_catego
     );
 
     let disabled = store
-        .disable_endpoint(&northwind, &all.id, "paused", 5)
+        .disable_endpoint(&northwind, &all.id, "paused", 5, &Actor::Operator)
         .await
         .unwrap()
         .unwrap();
@@ -216,7 +247,7 @@ async fn a_publish_finds_the_enabled_endpoints_of_its_cloud_that_want_its_catego
         .unwrap()
         .is_empty());
     assert!(store
-        .enable_endpoint(&northwind, &all.id)
+        .enable_endpoint(&northwind, &all.id, 0, &Actor::Operator)
         .await
         .unwrap()
         .unwrap()

@@ -3,7 +3,7 @@
 
 use herald_domain::report::report;
 use herald_domain::{route, wire, Directory, Message, Policy};
-use herald_store::{Counts, ImportSummary, StoreError};
+use herald_store::{Actor, Counts, ImportSummary, StoreError};
 use serde_json::json;
 
 use crate::common::{conformance_wires, fixture, temp_store};
@@ -23,7 +23,7 @@ async fn an_import_reads_back_as_the_directory_imported() {
 
     let summary = t
         .store
-        .import(&fx.directory, 1_700_000_000_000)
+        .import(&fx.directory, 0, &Actor::Operator)
         .await
         .expect("imports");
     assert_eq!(
@@ -67,7 +67,7 @@ async fn an_import_reads_back_as_the_directory_imported() {
 
     // Importing the same directory again changes nothing.
     t.store
-        .import(&fx.directory, 1_700_000_000_000)
+        .import(&fx.directory, 0, &Actor::Operator)
         .await
         .expect("imports again");
     assert_eq!(t.store.counts().await.unwrap(), fx.directory_counts());
@@ -102,14 +102,14 @@ async fn a_second_import_replaces_the_first_whole() {
     let fx = fixture();
     let t = temp_store().await;
     t.store
-        .import(&fx.directory, 1_700_000_000_000)
+        .import(&fx.directory, 0, &Actor::Operator)
         .await
         .expect("first import");
 
     let second = Directory::build(second_world()).unwrap_or_else(|e| panic!("{e}"));
     let summary = t
         .store
-        .import(&second, 1_700_000_000_000)
+        .import(&second, 0, &Actor::Operator)
         .await
         .expect("second import");
     assert_eq!(
@@ -198,12 +198,12 @@ async fn an_empty_import_empties_the_directory() {
     let fx = fixture();
     let t = temp_store().await;
     t.store
-        .import(&fx.directory, 1_700_000_000_000)
+        .import(&fx.directory, 0, &Actor::Operator)
         .await
         .expect("first import");
     let empty = Directory::build(wire::World::default()).expect("an empty world is valid");
     t.store
-        .import(&empty, 1_700_000_000_000)
+        .import(&empty, 0, &Actor::Operator)
         .await
         .expect("empty import");
     assert_eq!(t.store.counts().await.unwrap(), Counts::default());
@@ -216,13 +216,13 @@ async fn a_replacement_made_from_an_older_directory_writes_nothing() {
     let t = temp_store().await;
     let first = t
         .store
-        .import(&fx.directory, 1_700_000_000_000)
+        .import(&fx.directory, 0, &Actor::Operator)
         .await
         .expect("first import");
     let second = Directory::build(second_world()).unwrap_or_else(|e| panic!("{e}"));
     let stale = t
         .store
-        .replace_directory(&second, first.generation - 1, 1_700_000_000_000)
+        .replace_directory(&second, first.generation - 1, 0, &Actor::Operator)
         .await;
     assert!(
         matches!(stale, Err(StoreError::DirectoryChanged)),
@@ -235,7 +235,7 @@ async fn a_replacement_made_from_an_older_directory_writes_nothing() {
     );
     let replaced = t
         .store
-        .replace_directory(&second, first.generation, 1_700_000_000_000)
+        .replace_directory(&second, first.generation, 0, &Actor::Operator)
         .await
         .expect("replaced on the generation it was made from");
     assert_eq!(replaced.generation, first.generation + 1);

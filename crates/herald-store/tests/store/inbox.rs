@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use herald_domain::synthetic::{self, Options, CATALOG};
 use herald_domain::{wire, Directory, Policy};
-use herald_store::{Outcome, Reader, Store, BATCH};
+use herald_store::{Actor, Outcome, Reader, Store, BATCH};
 use serde_json::json;
 
 use crate::common::{temp_store, ACCEPTED_AT};
@@ -86,7 +86,13 @@ async fn publish_all(store: &Store, directory: &Directory) -> usize {
     for (n, message) in messages(directory).into_iter().enumerate() {
         let wire: wire::Message = serde_json::from_value(message).unwrap();
         let outcome = store
-            .publish_wire(&policy, &mut snapshot, &wire, ACCEPTED_AT + n as i64)
+            .publish_wire(
+                &policy,
+                &mut snapshot,
+                &wire,
+                ACCEPTED_AT + n as i64,
+                &Actor::Operator,
+            )
             .await
             .unwrap();
         let Outcome::Accepted(summary) = outcome else {
@@ -185,7 +191,10 @@ async fn check_inboxes(store: &Store, directory: &Directory) -> (usize, usize) {
 async fn a_customer_inbox_is_what_its_stored_decisions_say_it_heard() {
     let directory = directory();
     let t = temp_store().await;
-    t.store.import(&directory, 1_700_000_000_000).await.unwrap();
+    t.store
+        .import(&directory, 0, &Actor::Operator)
+        .await
+        .unwrap();
     let broadcasts = publish_all(&t.store, &directory).await;
     assert_eq!(broadcasts, 2, "the two global outages reach most customers");
     let (with_broadcast, with_own) = check_inboxes(&t.store, &directory).await;
@@ -237,7 +246,10 @@ async fn a_customer_inbox_is_what_its_stored_decisions_say_it_heard() {
 async fn messages_stored_before_inbox_rows_existed_are_given_them_on_open() {
     let directory = directory();
     let t = temp_store().await;
-    t.store.import(&directory, 1_700_000_000_000).await.unwrap();
+    t.store
+        .import(&directory, 0, &Actor::Operator)
+        .await
+        .unwrap();
     publish_all(&t.store, &directory).await;
     // The database as it was before inbox rows and broadcasts existed.
     for sql in [

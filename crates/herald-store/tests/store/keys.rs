@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use herald_store::{KeyFor, KeyInfo, NewKey, Principal, Store, StoreError};
+use herald_store::{Actor, KeyFor, KeyInfo, NewKey, Principal, Store, StoreError};
 
 use crate::common::{store_with_directory, temp_store, ACCEPTED_AT};
 
@@ -13,7 +13,7 @@ use crate::common::{store_with_directory, temp_store, ACCEPTED_AT};
 async fn key(store: &Store, key_for: KeyFor, now: i64) -> NewKey {
     let what = format!("{key_for:?}");
     store
-        .create_key(key_for, now)
+        .create_key(key_for, now, &Actor::Operator)
         .await
         .unwrap_or_else(|e| panic!("a key for {what} is refused: {e}"))
 }
@@ -21,7 +21,10 @@ async fn key(store: &Store, key_for: KeyFor, now: i64) -> NewKey {
 /// The refusal of a key that must be refused.
 async fn refusal(store: &Store, key_for: KeyFor) -> StoreError {
     let what = format!("{key_for:?}");
-    match store.create_key(key_for, ACCEPTED_AT).await {
+    match store
+        .create_key(key_for, ACCEPTED_AT, &Actor::Operator)
+        .await
+    {
         Ok(new) => panic!("a key for {what} was made: {}", new.id),
         Err(e) => e,
     }
@@ -104,7 +107,11 @@ async fn each_kind_of_key_authenticates_as_its_principal() {
         assert!(is_lower_hex(id, 16), "id {id}");
         assert!(is_lower_hex(secret, 64), "secret of key {id}");
         assert_eq!(
-            t.store.authenticate(&new.token).await.unwrap(),
+            t.store
+                .authenticate(&new.token)
+                .await
+                .unwrap()
+                .map(|k| k.principal),
             Some(principal.clone()),
             "key {id}"
         );
@@ -116,7 +123,11 @@ async fn each_kind_of_key_authenticates_as_its_principal() {
     let reopened = Store::open(&t.path).await.expect("the file opens again");
     for (token, principal) in made {
         assert_eq!(
-            reopened.authenticate(&token).await.unwrap(),
+            reopened
+                .authenticate(&token)
+                .await
+                .unwrap()
+                .map(|k| k.principal),
             Some(principal)
         );
     }
@@ -130,7 +141,7 @@ async fn a_token_that_is_not_a_live_key_authenticates_as_no_one() {
     let other = key(&t.store, KeyFor::Customer("contoso".into()), ACCEPTED_AT).await;
     let revoked = key(&t.store, KeyFor::Customer("adatum".into()), ACCEPTED_AT).await;
     t.store
-        .revoke_key(&revoked.id, ACCEPTED_AT + 1)
+        .revoke_key(&revoked.id, ACCEPTED_AT + 1, &Actor::Operator)
         .await
         .unwrap();
     let secret = |token: &str| token.rsplit('_').next().unwrap().to_owned();
@@ -168,7 +179,11 @@ async fn a_token_that_is_not_a_live_key_authenticates_as_no_one() {
     ];
     for (what, token) in &tokens {
         assert_eq!(
-            t.store.authenticate(token).await.unwrap(),
+            t.store
+                .authenticate(token)
+                .await
+                .unwrap()
+                .map(|k| k.principal),
             None,
             "{what}: {token:?}"
         );
@@ -182,7 +197,11 @@ async fn a_token_that_is_not_a_live_key_authenticates_as_no_one() {
 async fn revoking_keeps_the_first_time_and_an_unknown_id_is_refused() {
     let t = store_with_directory().await;
     let new = key(&t.store, KeyFor::Partner("northwind".into()), ACCEPTED_AT).await;
-    let first = t.store.revoke_key(&new.id, ACCEPTED_AT + 10).await.unwrap();
+    let first = t
+        .store
+        .revoke_key(&new.id, ACCEPTED_AT + 10, &Actor::Operator)
+        .await
+        .unwrap();
     let expected = KeyInfo {
         id: new.id.clone(),
         principal: new.principal.clone(),
@@ -190,12 +209,26 @@ async fn revoking_keeps_the_first_time_and_an_unknown_id_is_refused() {
         revoked_at: Some(ACCEPTED_AT + 10),
     };
     assert_eq!(first, expected);
-    let again = t.store.revoke_key(&new.id, ACCEPTED_AT + 20).await.unwrap();
+    let again = t
+        .store
+        .revoke_key(&new.id, ACCEPTED_AT + 20, &Actor::Operator)
+        .await
+        .unwrap();
     assert_eq!(again, expected, "revoking twice keeps the first time");
     assert_eq!(t.store.keys().await.unwrap(), vec![expected]);
-    assert_eq!(t.store.authenticate(&new.token).await.unwrap(), None);
+    assert_eq!(
+        t.store
+            .authenticate(&new.token)
+            .await
+            .unwrap()
+            .map(|k| k.principal),
+        None
+    );
 
-    let unknown = t.store.revoke_key("0123456789abcdef", ACCEPTED_AT).await;
+    let unknown = t
+        .store
+        .revoke_key("0123456789abcdef", ACCEPTED_AT, &Actor::Operator)
+        .await;
     let e = unknown.expect_err("an unknown key is refused");
     assert!(
         matches!(&e, StoreError::UnknownKey(id) if id == "0123456789abcdef"),
@@ -269,11 +302,16 @@ async fn a_vendor_key_is_made_before_its_cloud_has_a_directory() {
                 cloud: "global".into(),
             },
             1,
+            &Actor::Operator,
         )
         .await
         .unwrap();
     assert_eq!(
-        t.store.authenticate(&key.token).await.unwrap(),
+        t.store
+            .authenticate(&key.token)
+            .await
+            .unwrap()
+            .map(|k| k.principal),
         Some(Principal::Vendor {
             cloud: "global".into()
         })
@@ -297,7 +335,7 @@ async fn keys_are_listed_oldest_first_and_never_with_a_secret() {
         .await,
     ];
     t.store
-        .revoke_key(&made[0].id, ACCEPTED_AT + 6)
+        .revoke_key(&made[0].id, ACCEPTED_AT + 6, &Actor::Operator)
         .await
         .unwrap();
 

@@ -4,7 +4,7 @@
 
 use herald_domain::wire::Text;
 use herald_domain::Message;
-use herald_store::{Counts, Published, StoreError};
+use herald_store::{Actor, Counts, Published, StoreError};
 
 use crate::common::{
     counts_plus, expected_decisions, fixture, store_with_directory, Written, ACCEPTED_AT,
@@ -21,7 +21,7 @@ async fn publish_and_read_back(id: &str) -> Written {
     let routed = fx.routed(id, ACCEPTED_AT);
     let Published::Accepted(summary) = t
         .store
-        .publish(&routed.publish(), None)
+        .publish(&routed.publish(), None, &Actor::Operator)
         .await
         .expect("publishes")
     else {
@@ -121,7 +121,7 @@ async fn every_accepted_conformance_message_is_stored_in_publish_order() {
         let rows = fx.routed_of(message, ACCEPTED_AT);
         let published = t
             .store
-            .publish(&rows.publish(), None)
+            .publish(&rows.publish(), None, &Actor::Operator)
             .await
             .expect("publishes");
         assert!(
@@ -163,7 +163,12 @@ async fn publishing_the_same_message_again_changes_nothing() {
     let fx = fixture();
     let t = store_with_directory().await;
     let rows = fx.routed("incident-teams-everywhere", ACCEPTED_AT);
-    let Published::Accepted(first) = t.store.publish(&rows.publish(), None).await.unwrap() else {
+    let Published::Accepted(first) = t
+        .store
+        .publish(&rows.publish(), None, &Actor::Operator)
+        .await
+        .unwrap()
+    else {
         panic!("the first publish was not accepted");
     };
     let counts = t.store.counts().await.unwrap();
@@ -174,13 +179,19 @@ async fn publishing_the_same_message_again_changes_nothing() {
         .unwrap();
 
     assert_eq!(
-        t.store.publish(&rows.publish(), None).await.unwrap(),
+        t.store
+            .publish(&rows.publish(), None, &Actor::Operator)
+            .await
+            .unwrap(),
         Published::Repeated(first.clone())
     );
     // Published again a minute later: still the same message, accepted at the first time.
     let later = fx.routed("incident-teams-everywhere", ACCEPTED_AT + 60_000);
     assert_eq!(
-        t.store.publish(&later.publish(), None).await.unwrap(),
+        t.store
+            .publish(&later.publish(), None, &Actor::Operator)
+            .await
+            .unwrap(),
         Published::Repeated(first)
     );
 
@@ -200,7 +211,11 @@ async fn a_different_message_under_a_published_id_is_refused() {
     let t = store_with_directory().await;
     let id = "price-change-mixed";
     t.store
-        .publish(&fx.routed(id, ACCEPTED_AT).publish(), None)
+        .publish(
+            &fx.routed(id, ACCEPTED_AT).publish(),
+            None,
+            &Actor::Operator,
+        )
         .await
         .unwrap();
     let counts = t.store.counts().await.unwrap();
@@ -217,7 +232,11 @@ async fn a_different_message_under_a_published_id_is_refused() {
         let message = Message::parse(wire, &fx.policy, &fx.directory).expect("a valid message");
         match t
             .store
-            .publish(&fx.routed_of(&message, ACCEPTED_AT + 1).publish(), None)
+            .publish(
+                &fx.routed_of(&message, ACCEPTED_AT + 1).publish(),
+                None,
+                &Actor::Operator,
+            )
             .await
         {
             Err(e @ StoreError::Conflict(_)) => {
@@ -259,7 +278,11 @@ async fn a_publish_that_fails_part_way_leaves_no_trace() {
         .execute(t.store.pool())
         .await
         .unwrap();
-        match t.store.publish(&good.publish(), None).await {
+        match t
+            .store
+            .publish(&good.publish(), None, &Actor::Operator)
+            .await
+        {
             Err(e @ StoreError::Sqlite(_)) | Err(e @ StoreError::Database(_)) => {
                 assert!(e.to_string().contains("refused"), "{refusal}: {e}")
             }
@@ -284,7 +307,10 @@ async fn a_publish_that_fails_part_way_leaves_no_trace() {
 
     // The failed attempts held nothing back: the message is accepted as new.
     assert!(matches!(
-        t.store.publish(&good.publish(), None).await.unwrap(),
+        t.store
+            .publish(&good.publish(), None, &Actor::Operator)
+            .await
+            .unwrap(),
         Published::Accepted(_)
     ));
     assert_eq!(
@@ -317,7 +343,7 @@ async fn rows_routed_against_a_replaced_directory_are_refused_and_change_nothing
 
     // An import replaces the directory after the rows were routed against it.
     t.store
-        .import(&fx.directory, 1_700_000_000_000)
+        .import(&fx.directory, 0, &Actor::Operator)
         .await
         .unwrap();
     let newer = t.store.load_snapshot().await.unwrap();
@@ -327,7 +353,7 @@ async fn rows_routed_against_a_replaced_directory_are_refused_and_change_nothing
     let rows = fx.routed("price-change-mixed", ACCEPTED_AT);
     match t
         .store
-        .publish(&rows.publish(), Some(snapshot.generation))
+        .publish(&rows.publish(), Some(snapshot.generation), &Actor::Operator)
         .await
     {
         Err(StoreError::DirectoryChanged) => {}
@@ -338,7 +364,7 @@ async fn rows_routed_against_a_replaced_directory_are_refused_and_change_nothing
     // Routed against the current directory, the same rows are accepted.
     let accepted = t
         .store
-        .publish(&rows.publish(), Some(newer.generation))
+        .publish(&rows.publish(), Some(newer.generation), &Actor::Operator)
         .await
         .unwrap();
     assert!(matches!(accepted, Published::Accepted(_)), "{accepted:?}");
@@ -351,13 +377,19 @@ async fn clouds_never_share_a_message_id() {
     let fx = fixture();
     let t = store_with_directory().await;
     let global = fx.routed("incident-teams-everywhere", ACCEPTED_AT);
-    t.store.publish(&global.publish(), None).await.unwrap();
+    t.store
+        .publish(&global.publish(), None, &Actor::Operator)
+        .await
+        .unwrap();
     let mut gov = fx.message("gov-incident-exchange").wire.clone();
     gov.id = "incident-teams-everywhere".into();
     let gov = Message::parse(gov, &fx.policy, &fx.directory).expect("a valid message");
     let routed = fx.routed_of(&gov, ACCEPTED_AT);
     assert!(matches!(
-        t.store.publish(&routed.publish(), None).await.unwrap(),
+        t.store
+            .publish(&routed.publish(), None, &Actor::Operator)
+            .await
+            .unwrap(),
         Published::Accepted(_)
     ));
     let id = "incident-teams-everywhere";
@@ -386,7 +418,11 @@ async fn an_update_routed_before_another_update_of_its_thread_landed_is_refused_
     };
     let first = thread_message("first");
     t.store
-        .publish(&fx.routed_of(&first, ACCEPTED_AT).publish(), None)
+        .publish(
+            &fx.routed_of(&first, ACCEPTED_AT).publish(),
+            None,
+            &Actor::Operator,
+        )
         .await
         .unwrap();
     let head = t
@@ -411,7 +447,11 @@ async fn an_update_routed_before_another_update_of_its_thread_landed_is_refused_
     let before = t.store.counts().await.unwrap();
     match t
         .store
-        .publish(&fx.routed_of(&update, ACCEPTED_AT).publish(), None)
+        .publish(
+            &fx.routed_of(&update, ACCEPTED_AT).publish(),
+            None,
+            &Actor::Operator,
+        )
         .await
     {
         Err(StoreError::ThreadMoved(thread)) => assert_eq!(thread, "teams"),

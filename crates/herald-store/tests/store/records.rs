@@ -4,7 +4,7 @@
 
 use herald_domain::wire::{self, Record, RecordKind};
 use herald_domain::Directory;
-use herald_store::{Change, Store, StoreError};
+use herald_store::{Actor, Change, Store, StoreError};
 use serde_json::json;
 
 use crate::common::{fixture, store_with_directory};
@@ -55,7 +55,7 @@ async fn a_record_put_or_deleted_reads_back_as_the_directory_it_made() {
     let (added, record) = changed(&fx.directory, subscription());
     let generation = t
         .store
-        .change_record(Change::Put(&record), start, 1_700_000_000_000)
+        .change_record(Change::Put(&record), start, 0, &Actor::Operator)
         .await
         .expect("written");
     assert_eq!(generation, start + 1);
@@ -71,7 +71,7 @@ async fn a_record_put_or_deleted_reads_back_as_the_directory_it_made() {
     let (renamed, record) = changed(&added, Record::Partner(partner));
     let generation = t
         .store
-        .change_record(Change::Put(&record), generation, 1_700_000_000_000)
+        .change_record(Change::Put(&record), generation, 0, &Actor::Operator)
         .await
         .expect("written");
     reads_back(&t.store, &renamed).await;
@@ -83,7 +83,8 @@ async fn a_record_put_or_deleted_reads_back_as_the_directory_it_made() {
         .change_record(
             Change::Delete(RecordKind::Subscription, "bellows-teams"),
             generation,
-            1_700_000_000_000,
+            0,
+            &Actor::Operator,
         )
         .await
         .expect("written");
@@ -105,13 +106,13 @@ async fn a_change_checked_against_an_older_directory_writes_nothing() {
     let checked = t.store.directory_generation().await.unwrap();
     // The directory is imported again after the change was checked.
     t.store
-        .import(&fx.directory, 1_700_000_000_000)
+        .import(&fx.directory, 0, &Actor::Operator)
         .await
         .unwrap();
     let (_, record) = changed(&fx.directory, subscription());
     match t
         .store
-        .change_record(Change::Put(&record), checked, 1_700_000_000_000)
+        .change_record(Change::Put(&record), checked, 0, &Actor::Operator)
         .await
     {
         Err(StoreError::DirectoryChanged) => {}
@@ -133,8 +134,8 @@ async fn two_changes_checked_against_the_same_directory_write_one() {
     let (with_product, second) = changed(&fx.directory, Record::Product(product));
     let (a, b) = tokio::join!(
         t.store
-            .change_record(Change::Put(&first), checked, 1_700_000_000_000),
-        other.change_record(Change::Put(&second), checked, 1_700_000_000_000),
+            .change_record(Change::Put(&first), checked, 0, &Actor::Operator),
+        other.change_record(Change::Put(&second), checked, 0, &Actor::Operator),
     );
     match (a, b) {
         (Ok(_), Err(StoreError::DirectoryChanged)) => {

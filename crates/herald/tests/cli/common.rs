@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use herald_domain::wire;
-use herald_store::{Counts, KeyFor, MessageSummary, Principal, Store};
+use herald_store::{Actor, Counts, KeyFor, MessageSummary, Principal, Store};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -252,12 +252,22 @@ pub fn world_with_unknown_customer() -> Value {
 
 /// Who `token` acts as, as the store crate authenticates it.
 pub fn authenticate(db: &str, token: &str) -> Option<Principal> {
-    read_store(db, async |store| store.authenticate(token).await.unwrap())
+    read_store(db, async |store| {
+        store
+            .authenticate(token)
+            .await
+            .unwrap()
+            .map(|key| key.principal)
+    })
 }
 
 /// Makes a key through the store crate at `now` (Unix milliseconds), and gives its token.
 pub fn key_made_at(db: &str, key_for: KeyFor, now: i64) -> String {
     read_store(db, async |store| {
-        store.create_key(key_for, now).await.unwrap().token
+        store
+            .create_key(key_for, now, &Actor::Operator)
+            .await
+            .unwrap()
+            .token
     })
 }

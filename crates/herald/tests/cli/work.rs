@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use herald_delivery::Secret;
-use herald_store::{Mode, NewEndpoint, Principal};
+use herald_store::{Actor, Mode, NewEndpoint, Principal};
 use serde_json::{json, Value};
 
 use crate::common::{read_store, Scratch};
@@ -107,6 +107,7 @@ fn endpoint(db: &str, url: &str, mode: Mode) -> (String, String) {
                 },
                 &secret,
                 1_700_000_000_000,
+                &Actor::Operator,
             )
             .await
             .unwrap()

@@ -1,0 +1,50 @@
+//! `herald audit`: the audit log, newest first: when, who (an API key and whom it acts as,
+//! or the operator at the command line), what was done, to what, and what changed.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use herald_store::{Actor, AuditEntry};
+
+use crate::commands::open_existing;
+use crate::keys::{utc, whom};
+
+/// Prints the newest `limit` entries of `cloud`'s log (with those concerning every cloud),
+/// or of the whole log, readably or as one JSON object per line.
+pub async fn run(cloud: Option<&str>, limit: usize, json: bool, db: &Path) -> Result<ExitCode> {
+    let store = open_existing(db).await?;
+    let page = store.audit(cloud, None, limit).await;
+    store.close().await;
+    let entries = page?.entries;
+    if json {
+        for entry in &entries {
+            println!("{}", serde_json::to_string(entry)?);
+        }
+    } else if entries.is_empty() {
+        println!("no audit entries in {}", db.display());
+    } else {
+        for entry in &entries {
+            println!("{}", line(entry));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One entry on one line: number, time, cloud (`*` for every cloud), actor, action,
+/// target and what changed.
+fn line(e: &AuditEntry) -> String {
+    let actor = match &e.actor {
+        Actor::Key { id, principal } => format!("key {id} ({})", whom(principal)),
+        Actor::Operator => "operator (command line)".to_owned(),
+    };
+    format!(
+        "#{:<6} {} {:<8} {:<16} {:<18} by {actor}: {}",
+        e.seq,
+        utc(e.at),
+        e.cloud.as_deref().unwrap_or("*"),
+        e.action.as_str(),
+        e.target,
+        e.detail
+    )
+}
