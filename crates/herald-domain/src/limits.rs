@@ -77,7 +77,13 @@ pub fn check_id(id: &str) -> Result<(), Refusal> {
     if id.trim() != id {
         return Err(Refusal::Whitespace);
     }
-    match id.chars().find(|c| hidden(*c).is_some()) {
+    check_characters(id)
+}
+
+/// Checks that `text` holds no control, bidirectional or zero-width character: the
+/// character rule of an id, for a label a person reads (a webhook endpoint's description).
+pub fn check_characters(text: &str) -> Result<(), Refusal> {
+    match text.chars().find(|c| hidden(*c).is_some()) {
         Some(c) => Err(Refusal::Character(c)),
         None => Ok(()),
     }

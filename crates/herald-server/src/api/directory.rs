@@ -9,6 +9,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::Json;
 use herald_domain::ids::{CloudId, CustomerIx, PartnerIx, ProductIx};
+use herald_domain::limits::shown;
 use herald_domain::{wire, Directory};
 
 use super::schema::WorldBody;
@@ -157,8 +158,8 @@ fn outside_cloud(cloud: &str, world: &wire::World) -> Result<(), Problem> {
         if cloud_of(&p.cloud) != cloud {
             problems.push(format!(
                 "partner \"{}\", field `cloud`: \"{}\" is not this key's cloud \"{cloud}\"",
-                p.id,
-                cloud_of(&p.cloud)
+                p.id.shown(),
+                shown(cloud_of(&p.cloud))
             ));
         }
     }
@@ -166,8 +167,8 @@ fn outside_cloud(cloud: &str, world: &wire::World) -> Result<(), Problem> {
         if cloud_of(&c.cloud) != cloud {
             problems.push(format!(
                 "customer \"{}\", field `cloud`: \"{}\" is not this key's cloud \"{cloud}\"",
-                c.id,
-                cloud_of(&c.cloud)
+                c.id.shown(),
+                shown(cloud_of(&c.cloud))
             ));
         }
     }
@@ -176,7 +177,8 @@ fn outside_cloud(cloud: &str, world: &wire::World) -> Result<(), Problem> {
         if !customers.contains(s.customer.as_str()) {
             problems.push(format!(
                 "subscription \"{}\", field `customer`: \"{}\" is not one of this directory's customers",
-                s.id, s.customer
+                s.id.shown(),
+                s.customer.shown()
             ));
         }
     }
