@@ -399,50 +399,50 @@ impl Message {
 /// Checks a message's title and body, in each locale, against their limits (see
 /// [`limits`]), and the locales they are given in against the rule of an id.
 fn check_content(wire: &wire::Message) -> Result<(), String> {
-    let fields: [(&str, &Option<Text>, fn(&str) -> Result<(), Refusal>, usize); 2] = [
-        (
-            "title",
-            &wire.title,
-            limits::check_title,
-            limits::MAX_TITLE_BYTES,
-        ),
-        (
-            "body",
-            &wire.body,
-            limits::check_body,
-            limits::MAX_BODY_BYTES,
-        ),
-    ];
-    for (field, text, check, max) in fields {
-        let rule = if field == "title" {
-            format!("a title is one line of at most {max} bytes per locale")
-        } else {
-            format!("a body is at most {max} bytes per locale, with no control character but line breaks and tabs")
-        };
-        match text {
-            None => {}
-            Some(Text::Plain(text)) => check(text)
-                .map_err(|refused| format!("its `{field}` is refused: {refused}; {rule}"))?,
-            Some(Text::Localized(map)) => {
-                if map.is_empty() {
-                    return Err(format!("`{field}` is an empty object; give its text per locale, such as {{\"en\": \"…\"}}"));
-                }
-                for (locale, text) in map {
-                    limits::check_id(locale).map_err(|refused| {
-                        format!(
-                            "its `{field}` names locale \"{}\", which is refused: {refused}",
-                            shown(locale)
-                        )
-                    })?;
-                    check(text).map_err(|refused| {
-                        format!(
-                            "its `{field}` in locale \"{}\" is refused: {refused}; {rule}",
-                            shown(locale)
-                        )
-                    })?;
-                }
+    let title = format!(
+        "a title is one line of at most {} bytes per locale",
+        limits::MAX_TITLE_BYTES
+    );
+    check_text("title", &wire.title, limits::check_title, &title)?;
+    let body = format!(
+        "a body is at most {} bytes per locale, with no control character but line breaks and tabs",
+        limits::MAX_BODY_BYTES
+    );
+    check_text("body", &wire.body, limits::check_body, &body)
+}
+
+/// Checks `text`, the message's `field`, in each locale by `check`; a refusal ends by
+/// saying the `rule`.
+fn check_text(
+    field: &str,
+    text: &Option<Text>,
+    check: fn(&str) -> Result<(), Refusal>,
+    rule: &str,
+) -> Result<(), String> {
+    match text {
+        None => Ok(()),
+        Some(Text::Plain(text)) => {
+            check(text).map_err(|refused| format!("its `{field}` is refused: {refused}; {rule}"))
+        }
+        Some(Text::Localized(map)) => {
+            if map.is_empty() {
+                return Err(format!("`{field}` is an empty object; give its text per locale, such as {{\"en\": \"…\"}}"));
             }
+            for (locale, text) in map {
+                limits::check_id(locale).map_err(|refused| {
+                    format!(
+                        "its `{field}` names locale \"{}\", which is refused: {refused}",
+                        shown(locale)
+                    )
+                })?;
+                check(text).map_err(|refused| {
+                    format!(
+                        "its `{field}` in locale \"{}\" is refused: {refused}; {rule}",
+                        shown(locale)
+                    )
+                })?;
+            }
+            Ok(())
         }
     }
-    Ok(())
 }
