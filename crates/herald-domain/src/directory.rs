@@ -138,7 +138,8 @@ pub struct Contact {
 pub struct Problem {
     /// The kind of record: `product`, `partner`, `customer`, `contact`, `subscription`.
     pub kind: &'static str,
-    /// The record's id.
+    /// The record's id as an error quotes it: escaped and cut short
+    /// ([`limits::shown`](crate::limits::shown)).
     pub id: String,
     /// The offending field.
     pub field: &'static str,

@@ -3,11 +3,15 @@
 //! Records are named by strings chosen by the vendor (`contoso`, `fabrikam`), and inside a
 //! loaded [`Directory`](crate::Directory) they are also numbered densely so routing can work
 //! on arrays. Both forms are typed: a function that takes a partner cannot be handed a
-//! customer, whether by name ([`PartnerId`]) or by position ([`PartnerIx`]).
+//! customer, whether by name ([`PartnerId`]) or by position ([`PartnerIx`]). Every id
+//! given from outside keeps one rule ([`limits::check_id`]): [`PartnerId::check`] and its
+//! like apply it where the world and messages are converted from their wire shapes.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::limits::{self, Refusal, Shown};
 
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -21,6 +25,22 @@ macro_rules! string_id {
             /// The id as written by the vendor.
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+
+            /// Whether the id keeps the rule every id keeps (see [`limits`]).
+            pub fn check(&self) -> Result<(), Refusal> {
+                limits::check_id(&self.0)
+            }
+
+            /// The id, when it keeps the rule every id keeps (see [`limits`]).
+            pub fn parse(id: impl Into<String>) -> Result<Self, Refusal> {
+                let id = Self(id.into());
+                id.check().map(|()| id)
+            }
+
+            /// The id as an error may quote it: escaped and cut short (see [`limits::shown`]).
+            pub fn shown(&self) -> Shown<'_> {
+                limits::shown(&self.0)
             }
         }
 

@@ -9,6 +9,7 @@ use crate::directory::Directory;
 use crate::ids::{
     CloudIx, CustomerIx, MessageId, ProductIx, RegionIx, ServiceIx, SubscriptionIx, ThreadId,
 };
+use crate::limits::{self, shown, Refusal};
 use crate::policy::{CategoryIx, Policy, ScopeField};
 use crate::wire::{self, Text, ThreadStatus};
 
@@ -141,13 +142,23 @@ impl Message {
         let id = wire.id.clone();
         let fail = |reason: String| MessageError {
             message: Some(id.clone()),
-            reason: format!("message \"{id}\" was rejected: {reason}"),
+            reason: format!("message \"{}\" was rejected: {reason}", id.shown()),
         };
-        if id.as_str().trim().is_empty() {
-            return Err(fail(
-                "its `id` is empty; give every message a unique id".into(),
-            ));
+        match id.check() {
+            Err(Refusal::Empty) => {
+                return Err(fail(
+                    "its `id` is empty; give every message a unique id".into(),
+                ))
+            }
+            Err(refused) => {
+                return Err(fail(format!(
+                    "its `id` is refused: {refused}; an id is 1 to {} bytes, with no whitespace at either end and no control, bidirectional or zero-width character",
+                    limits::MAX_ID_BYTES
+                )))
+            }
+            Ok(()) => {}
         }
+        check_content(&wire).map_err(fail)?;
         let category = match wire.category.as_deref() {
             None => {
                 return Err(fail(format!(
@@ -157,7 +168,8 @@ impl Message {
             }
             Some(name) => policy.category_named(name).ok_or_else(|| {
                 fail(format!(
-                    "its category \"{name}\" is not one this policy knows; use one of: {}",
+                    "its category \"{}\" is not one this policy knows; use one of: {}",
+                    shown(name),
                     policy.category_names()
                 ))
             })?,
@@ -166,7 +178,8 @@ impl Message {
         let cloud_name = wire.cloud.as_ref().map_or("global", |c| c.as_str());
         let cloud = directory.cloud_ix(cloud_name).ok_or_else(|| {
             fail(format!(
-                "its cloud \"{cloud_name}\" has no partner or customer in the directory"
+                "its cloud \"{}\" has no partner or customer in the directory",
+                shown(cloud_name)
             ))
         })?;
 
@@ -236,7 +249,8 @@ impl Message {
                     Some((ix, c)) if c == cloud => out.push(ix),
                     _ => {
                         return Err(fail(format!(
-                            "it names {kind} \"{id}\", which does not exist in cloud \"{cloud_id}\""
+                            "it names {kind} \"{}\", which does not exist in cloud \"{cloud_id}\"",
+                            shown(id)
                         )))
                     }
                 }
@@ -321,13 +335,6 @@ impl Message {
             scope.regions = Some(known);
         }
 
-        for (field, text) in [("title", &wire.title), ("body", &wire.body)] {
-            if let Some(Text::Localized(map)) = text {
-                if map.is_empty() {
-                    return Err(fail(format!("`{field}` is an empty object; give its text per locale, such as {{\"en\": \"…\"}}")));
-                }
-            }
-        }
         let thread = match (&wire.thread, wire.status) {
             (None, None) => None,
             (Some(_), _) | (_, Some(_)) if cat.thread_rule.is_none() => {
@@ -338,10 +345,19 @@ impl Message {
                 )))
             }
             (Some(thread), Some(status)) => {
-                if thread.as_str().trim().is_empty() {
-                    return Err(fail(
-                        "its `thread` is empty; name the thread this message updates".into(),
-                    ));
+                match thread.check() {
+                    Err(Refusal::Empty) => {
+                        return Err(fail(
+                            "its `thread` is empty; name the thread this message updates".into(),
+                        ))
+                    }
+                    Err(refused) => {
+                        return Err(fail(format!(
+                            "its `thread` \"{}\" is refused: {refused}; a thread id keeps the rule of every id",
+                            thread.shown()
+                        )))
+                    }
+                    Ok(()) => {}
                 }
                 Some(Thread {
                     id: thread.clone(),
@@ -350,7 +366,8 @@ impl Message {
             }
             (Some(thread), None) => {
                 return Err(fail(format!(
-                    "it names thread \"{thread}\" but no `status`; say where the incident stands: investigating, identified, monitoring or resolved"
+                    "it names thread \"{}\" but no `status`; say where the incident stands: investigating, identified, monitoring or resolved",
+                    thread.shown()
                 )))
             }
             (None, Some(_)) => {
@@ -376,5 +393,56 @@ impl Message {
             thread,
             wire,
         })
+    }
+}
+
+/// Checks a message's title and body, in each locale, against their limits (see
+/// [`limits`]), and the locales they are given in against the rule of an id.
+fn check_content(wire: &wire::Message) -> Result<(), String> {
+    let title = format!(
+        "a title is one line of at most {} bytes per locale",
+        limits::MAX_TITLE_BYTES
+    );
+    check_text("title", &wire.title, limits::check_title, &title)?;
+    let body = format!(
+        "a body is at most {} bytes per locale, with no control character but line breaks and tabs",
+        limits::MAX_BODY_BYTES
+    );
+    check_text("body", &wire.body, limits::check_body, &body)
+}
+
+/// Checks `text`, the message's `field`, in each locale by `check`; a refusal ends by
+/// saying the `rule`.
+fn check_text(
+    field: &str,
+    text: &Option<Text>,
+    check: fn(&str) -> Result<(), Refusal>,
+    rule: &str,
+) -> Result<(), String> {
+    match text {
+        None => Ok(()),
+        Some(Text::Plain(text)) => {
+            check(text).map_err(|refused| format!("its `{field}` is refused: {refused}; {rule}"))
+        }
+        Some(Text::Localized(map)) => {
+            if map.is_empty() {
+                return Err(format!("`{field}` is an empty object; give its text per locale, such as {{\"en\": \"…\"}}"));
+            }
+            for (locale, text) in map {
+                limits::check_id(locale).map_err(|refused| {
+                    format!(
+                        "its `{field}` names locale \"{}\", which is refused: {refused}",
+                        shown(locale)
+                    )
+                })?;
+                check(text).map_err(|refused| {
+                    format!(
+                        "its `{field}` in locale \"{}\" is refused: {refused}; {rule}",
+                        shown(locale)
+                    )
+                })?;
+            }
+            Ok(())
+        }
     }
 }

@@ -33,19 +33,63 @@ pub struct World {
 }
 
 impl World {
-    /// Reads a world from JSON. When it does not parse, the error names the record at
-    /// fault (`subscriptions[3] "contoso-e3"`) as well as what is wrong with it.
+    /// The four lists a world holds, each named in every world read from JSON.
+    pub const LISTS: [&'static str; 4] = ["products", "partners", "customers", "subscriptions"];
+
+    /// Reads a world from JSON: an object naming all four [`World::LISTS`] (an empty list
+    /// `[]` for a kind it holds none of). When it does not parse, the error names the lists
+    /// missing, or the record at fault (`subscriptions[3] "contoso-e3"`) and what is wrong
+    /// with it.
     pub fn from_json(text: &str) -> Result<World, String> {
         // serde would read a JSON array as a world with its fields in order, and `[]` as an
-        // empty world that replaces the whole directory with nothing.
+        // empty world that replaces the whole directory with nothing; `{}` likewise.
         if !text.trim_start().starts_with('{') {
             return Err(
                 "a world is a JSON object with `products`, `partners`, `customers` and `subscriptions`"
                     .to_owned(),
             );
         }
-        let error = match serde_json::from_str(text) {
-            Ok(world) => return Ok(world),
+        /// A world as written, telling a list left out from an empty one.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Written {
+            products: Option<Vec<Product>>,
+            partners: Option<Vec<Partner>>,
+            customers: Option<Vec<Customer>>,
+            subscriptions: Option<Vec<Subscription>>,
+        }
+        let error = match serde_json::from_str::<Written>(text) {
+            Ok(Written {
+                products: Some(products),
+                partners: Some(partners),
+                customers: Some(customers),
+                subscriptions: Some(subscriptions),
+            }) => {
+                return Ok(World {
+                    products,
+                    partners,
+                    customers,
+                    subscriptions,
+                })
+            }
+            Ok(written) => {
+                let given = [
+                    written.products.is_some(),
+                    written.partners.is_some(),
+                    written.customers.is_some(),
+                    written.subscriptions.is_some(),
+                ];
+                let missing: Vec<String> = World::LISTS
+                    .into_iter()
+                    .zip(given)
+                    .filter(|(_, given)| !given)
+                    .map(|(list, _)| format!("`{list}`"))
+                    .collect();
+                return Err(format!(
+                    "the world has no {}; a world names all four lists, an empty list `[]` for a kind it holds none of, so that a list left out never empties the directory",
+                    missing.join(", ")
+                ));
+            }
             Err(e) => e,
         };
         let Ok(serde_json::Value::Object(root)) = serde_json::from_str::<serde_json::Value>(text)
@@ -61,7 +105,7 @@ impl World {
                     let id = item
                         .get("id")
                         .and_then(|id| id.as_str())
-                        .map(|id| format!(" \"{id}\""))
+                        .map(|id| format!(" \"{}\"", crate::limits::shown(id)))
                         .unwrap_or_default();
                     return Err(format!("{kind}[{i}]{id}: {e}"));
                 }

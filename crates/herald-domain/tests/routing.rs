@@ -6,6 +6,8 @@
 //! - `consequences`: one test per "Consequences worth a test each" bullet.
 //! - `directory`: one test per rule of "A valid directory".
 //! - `copies`: "What each copy may say" and "Who inside an organization" (contacts, locales).
+//! - `limits`: a world missing a list, ids, emails, titles and bodies that break their
+//!   rules, each refused naming the record or message and field.
 //! - `policy`: the policy as data: round trip, refused policies, changed policies.
 //! - `properties`: proptest invariants over random small worlds and messages.
 //! - `explain`: explanations name the deciding subscriptions and rules.
@@ -25,6 +27,8 @@ mod copies;
 mod directory;
 #[path = "routing/explain.rs"]
 mod explain;
+#[path = "routing/limits.rs"]
+mod limits;
 #[path = "routing/policy.rs"]
 mod policy;
 #[path = "routing/properties.rs"]

@@ -20,6 +20,8 @@ pub enum Kind {
     Forbidden,
     /// Nothing the principal may know of is there.
     NotFound,
+    /// The path does not take this method.
+    MethodNotAllowed,
     /// Another message was already accepted under this id.
     Conflict,
     /// A directory record others name cannot be deleted before they stop naming it.
@@ -28,6 +30,10 @@ pub enum Kind {
     StillQueued,
     /// The request body is larger than the server accepts.
     TooLarge,
+    /// The request URI is longer than the server reads.
+    UriTooLong,
+    /// The request's headers are larger than the server reads.
+    HeadersTooLarge,
     /// A message that breaks a rule of the policy or names what the directory lacks.
     InvalidMessage,
     /// A directory that breaks a rule of a valid directory.
@@ -39,14 +45,33 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kind an error of the HTTP layer with `status` is, when the table has one.
+    pub fn of_status(status: StatusCode) -> Option<Kind> {
+        Some(match status {
+            StatusCode::BAD_REQUEST => Kind::Malformed,
+            StatusCode::UNAUTHORIZED => Kind::Unauthorized,
+            StatusCode::FORBIDDEN => Kind::Forbidden,
+            StatusCode::NOT_FOUND => Kind::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Kind::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => Kind::TooLarge,
+            StatusCode::URI_TOO_LONG => Kind::UriTooLong,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => Kind::HeadersTooLarge,
+            StatusCode::INTERNAL_SERVER_ERROR => Kind::Internal,
+            _ => return None,
+        })
+    }
+
     fn status(self) -> StatusCode {
         match self {
             Kind::Malformed => StatusCode::BAD_REQUEST,
             Kind::Unauthorized => StatusCode::UNAUTHORIZED,
             Kind::Forbidden => StatusCode::FORBIDDEN,
             Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Kind::Conflict | Kind::Referenced | Kind::StillQueued => StatusCode::CONFLICT,
             Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::UriTooLong => StatusCode::URI_TOO_LONG,
+            Kind::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Kind::InvalidMessage | Kind::InvalidDirectory | Kind::InvalidEndpoint => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -60,10 +85,13 @@ impl Kind {
             Kind::Unauthorized => "unauthorized",
             Kind::Forbidden => "forbidden",
             Kind::NotFound => "not-found",
+            Kind::MethodNotAllowed => "method-not-allowed",
             Kind::Conflict => "message-id-conflict",
             Kind::Referenced => "record-in-use",
             Kind::StillQueued => "delivery-still-queued",
             Kind::TooLarge => "request-too-large",
+            Kind::UriTooLong => "uri-too-long",
+            Kind::HeadersTooLarge => "headers-too-large",
             Kind::InvalidMessage => "invalid-message",
             Kind::InvalidDirectory => "invalid-directory",
             Kind::InvalidEndpoint => "invalid-endpoint",
@@ -77,10 +105,13 @@ impl Kind {
             Kind::Unauthorized => "A valid API key is required",
             Kind::Forbidden => "This key may not do that",
             Kind::NotFound => "Not found",
+            Kind::MethodNotAllowed => "This path does not take this method",
             Kind::Conflict => "Another message has this id",
             Kind::Referenced => "Other records name this one",
             Kind::StillQueued => "The delivery is still queued",
             Kind::TooLarge => "The request is too large",
+            Kind::UriTooLong => "The URI is too long",
+            Kind::HeadersTooLarge => "The headers are too large",
             Kind::InvalidMessage => "The message was refused",
             Kind::InvalidDirectory => "The directory was refused",
             Kind::InvalidEndpoint => "The endpoint was refused",
@@ -108,6 +139,17 @@ impl Problem {
             kind: format!("/problems/{}", kind.name()),
             title: kind.title().to_owned(),
             status: kind.status().as_u16(),
+            detail: detail.into(),
+        }
+    }
+
+    /// A problem of a status the table has no type for (RFC 9457's `about:blank`), titled
+    /// by the status itself.
+    pub fn plain(status: StatusCode, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: "about:blank".to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
             detail: detail.into(),
         }
     }

@@ -18,6 +18,8 @@
 //! - `deliveries`: deliveries after a worker tried them, each principal seeing and
 //!   replaying only its own.
 //! - `errors`: malformed requests, oversized bodies and unknown paths as problem+json.
+//! - `limits`: a directory missing a list, ids, emails, titles, bodies and webhook
+//!   descriptions that break their rules, refused naming the field, storing nothing.
 //! - `endpoints`: webhook endpoints, each owner's own, their secrets shown once, refused
 //!   with the field named, and test events verified by a receiver Herald did not write
 //!   (the delivery tests' Python receiver, `herald-delivery/tests/support/`).
@@ -42,6 +44,8 @@ mod errors;
 mod idempotency;
 #[path = "api/inbox.rs"]
 mod inbox;
+#[path = "api/limits.rs"]
+mod limits;
 #[path = "api/records.rs"]
 mod records;
 #[path = "../../herald-delivery/tests/support/mod.rs"]

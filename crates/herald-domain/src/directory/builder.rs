@@ -17,7 +17,11 @@ use crate::ids::{
     CloudId, CloudIx, CustomerIx, PartnerIx, ProductIx, RegionIx, ServiceId, ServiceIx,
     SubscriptionIx,
 };
+use crate::limits::{self, shown};
 use crate::wire::{self, PartnerKind};
+
+/// The rule every id keeps, as a refusal says it.
+const ID_RULE: &str = "an id is 1 to 200 bytes, with no whitespace at either end and no control, bidirectional or zero-width character";
 
 /// Collects records and checks them; see the module documentation.
 #[derive(Default)]
@@ -100,16 +104,26 @@ impl DirectoryBuilder {
     fn problem(&mut self, kind: &'static str, id: &str, field: &'static str, what: String) {
         self.problems.push(Problem {
             kind,
-            id: id.to_owned(),
+            id: shown(id).to_string(),
             field,
             what,
         });
     }
 
-    fn check_id(&mut self, kind: &'static str, id: &str, seen: bool) {
-        if id.trim().is_empty() {
-            self.problem(kind, id, "id", "the id must not be empty".into());
+    /// Checks `name`, given in `field` of record `id`, against the rule every id keeps.
+    fn check_name(&mut self, kind: &'static str, id: &str, field: &'static str, name: &str) {
+        if let Err(refused) = limits::check_id(name) {
+            let what = if field == "id" {
+                format!("the id is refused: {refused}; {}", ID_RULE)
+            } else {
+                format!("\"{}\" is refused: {refused}; {}", shown(name), ID_RULE)
+            };
+            self.problem(kind, id, field, what);
         }
+    }
+
+    fn check_id(&mut self, kind: &'static str, id: &str, seen: bool) {
+        self.check_name(kind, id, "id", id);
         if seen {
             self.problem(
                 kind,
@@ -140,6 +154,7 @@ impl DirectoryBuilder {
         let start = self.contacts.len() as u32;
         for c in list {
             let locale = self.locale(c.locale);
+            self.check_name("contact", c.id.as_str(), "id", c.id.as_str());
             if c.email.trim().is_empty() {
                 self.problem(
                     "contact",
@@ -147,13 +162,19 @@ impl DirectoryBuilder {
                     "email",
                     "the contact has no email address".into(),
                 );
+            } else if let Err(e) = c.email.parse::<lettre::Address>() {
+                let what = format!(
+                    "\"{}\" is not one email address ({e}); give a single address such as desk@example.com, with no name or second address",
+                    shown(&c.email)
+                );
+                self.problem("contact", c.id.as_str(), "email", what);
             }
-            if c.email.contains(['\r', '\n']) || c.name.contains(['\r', '\n']) {
+            if c.name.contains(['\r', '\n']) {
                 self.problem(
                     "contact",
                     c.id.as_str(),
-                    "email",
-                    "a contact's name and email must be one line each".into(),
+                    "name",
+                    "a contact's name must be one line".into(),
                 );
             }
             self.contacts.push(Contact {
@@ -175,6 +196,9 @@ impl DirectoryBuilder {
             .insert(p.id.0.clone(), self.products.len() as u32)
             .is_some();
         self.check_id("product", p.id.as_str(), seen);
+        for s in &p.services {
+            self.check_name("product", p.id.as_str(), "services", s.as_str());
+        }
         let mut services: Vec<ServiceIx> = p
             .services
             .iter()
@@ -202,6 +226,9 @@ impl DirectoryBuilder {
             .insert(p.id.0.clone(), self.partners.len() as u32)
             .is_some();
         self.check_id("partner", p.id.as_str(), seen);
+        if let Some(cloud) = &p.cloud {
+            self.check_name("partner", p.id.as_str(), "cloud", cloud.as_str());
+        }
         let cloud = self.cloud(&p.cloud);
         let contacts = self.take_contacts(p.contacts);
         let locale = self.locale(p.locale);
@@ -222,6 +249,9 @@ impl DirectoryBuilder {
             .insert(c.id.0.clone(), self.customers.len() as u32)
             .is_some();
         self.check_id("customer", c.id.as_str(), seen);
+        if let Some(cloud) = &c.cloud {
+            self.check_name("customer", c.id.as_str(), "cloud", cloud.as_str());
+        }
         let cloud = self.cloud(&c.cloud);
         let contacts = self.take_contacts(c.contacts);
         let mut agreements = c.agreements;
@@ -235,16 +265,19 @@ impl DirectoryBuilder {
                     "customer",
                     c.id.as_str(),
                     "advisors",
-                    format!("names advisor \"{a}\", which is not in the directory"),
+                    format!(
+                        "names advisor \"{}\", which is not in the directory",
+                        a.shown()
+                    ),
                 );
                 continue;
             };
             let p = &self.partners[ix as usize];
             if p.kind != PartnerKind::Advisor {
-                let what = format!("names \"{a}\" as an advisor, but it is a `{}`; only `advisor` partners advise customers", p.kind.as_str());
+                let what = format!("names \"{}\" as an advisor, but it is a `{}`; only `advisor` partners advise customers", a.shown(), p.kind.as_str());
                 self.problem("customer", c.id.as_str(), "advisors", what);
             } else if p.cloud != cloud {
-                let what = format!("names advisor \"{a}\" of cloud \"{}\", but the customer is in cloud \"{}\"; clouds never mix", self.clouds[p.cloud.get()], self.clouds[cloud.get()]);
+                let what = format!("names advisor \"{}\" of cloud \"{}\", but the customer is in cloud \"{}\"; clouds never mix", a.shown(), self.clouds[p.cloud.get()].shown(), self.clouds[cloud.get()].shown());
                 self.problem("customer", c.id.as_str(), "advisors", what);
             }
             advisors.push(PartnerIx(ix));
@@ -278,7 +311,10 @@ impl DirectoryBuilder {
                 "subscription",
                 sid,
                 field,
-                format!("names {field} \"{pid}\", which is not in the directory"),
+                format!(
+                    "names {field} \"{}\", which is not in the directory",
+                    pid.shown()
+                ),
             );
             return None;
         };
@@ -289,8 +325,11 @@ impl DirectoryBuilder {
             );
             if pc != cc {
                 let what = format!(
-                    "names {field} \"{pid}\" of cloud \"{}\", but its customer \"{}\" is in cloud \"{}\"; clouds never mix",
-                    self.clouds[pc.get()], self.customers[c as usize].id, self.clouds[cc.get()]
+                    "names {field} \"{}\" of cloud \"{}\", but its customer \"{}\" is in cloud \"{}\"; clouds never mix",
+                    pid.shown(),
+                    self.clouds[pc.get()].shown(),
+                    self.customers[c as usize].id.shown(),
+                    self.clouds[cc.get()].shown()
                 );
                 self.problem("subscription", sid, field, what);
             }
@@ -301,13 +340,9 @@ impl DirectoryBuilder {
     /// Adds a subscription; its customer, product and partners must already be added.
     pub fn add_subscription(&mut self, s: wire::Subscription) {
         let sid = s.id.as_str().to_owned();
-        if sid.trim().is_empty() {
-            self.problem(
-                "subscription",
-                &sid,
-                "id",
-                "the id must not be empty".into(),
-            );
+        self.check_name("subscription", &sid, "id", &sid);
+        if let Some(cloud) = &s.cloud {
+            self.check_name("subscription", &sid, "cloud", cloud.as_str());
         }
         let customer = self.customer_index.get(s.customer.as_str()).copied();
         let product = self.product_index.get(s.product.as_str()).copied();
@@ -318,7 +353,7 @@ impl DirectoryBuilder {
                 "customer",
                 format!(
                     "names customer \"{}\", which is not in the directory",
-                    s.customer
+                    s.customer.shown()
                 ),
             );
         }
@@ -329,7 +364,7 @@ impl DirectoryBuilder {
                 "product",
                 format!(
                     "names product \"{}\", which is not in the catalog",
-                    s.product
+                    s.product.shown()
                 ),
             );
         }
@@ -338,8 +373,10 @@ impl DirectoryBuilder {
             let home = &self.clouds[cust.cloud.get()];
             if home != cloud {
                 let what = format!(
-                    "states cloud \"{cloud}\", but its customer \"{}\" is in cloud \"{home}\"; a subscription belongs to its customer's cloud",
-                    cust.id
+                    "states cloud \"{}\", but its customer \"{}\" is in cloud \"{}\"; a subscription belongs to its customer's cloud",
+                    cloud.shown(),
+                    cust.id.shown(),
+                    home.shown()
                 );
                 self.problem("subscription", &sid, "cloud", what);
             }
@@ -355,7 +392,7 @@ impl DirectoryBuilder {
             }
             (None, Some(agreement)) => {
                 if let Some(r) = &s.reseller {
-                    self.problem("subscription", &sid, "reseller", format!("names reseller \"{r}\" on a direct subscription; only CSP subscriptions have resellers"));
+                    self.problem("subscription", &sid, "reseller", format!("names reseller \"{}\" on a direct subscription; only CSP subscriptions have resellers", r.shown()));
                 }
                 if let Some(c) = customer {
                     let cust = &self.customers[c as usize];
@@ -363,7 +400,7 @@ impl DirectoryBuilder {
                         let what = format!(
                             "names agreement `{}`, which its customer \"{}\" does not hold",
                             agreement.as_str(),
-                            cust.id
+                            cust.id.shown()
                         );
                         self.problem("subscription", &sid, "agreement", what);
                     }
@@ -379,7 +416,7 @@ impl DirectoryBuilder {
                         PartnerKind::DirectBill | PartnerKind::IndirectProvider
                     ) {
                         self.problem("subscription", &sid, "partner", format!(
-                            "names partner \"{partner}\", a `{}`; the partner of record must be `direct_bill` or `indirect_provider`", kind.as_str()));
+                            "names partner \"{}\", a `{}`; the partner of record must be `direct_bill` or `indirect_provider`", partner.shown(), kind.as_str()));
                     }
                 }
                 let reseller = self.partner_of(&sid, "reseller", &s, customer);
@@ -387,11 +424,11 @@ impl DirectoryBuilder {
                     let rkind = self.partners[r.get()].kind;
                     if rkind != PartnerKind::IndirectReseller {
                         self.problem("subscription", &sid, "reseller", format!(
-                            "names reseller \"{rid}\", a `{}`; a reseller must be an `indirect_reseller`", rkind.as_str()));
+                            "names reseller \"{}\", a `{}`; a reseller must be an `indirect_reseller`", rid.shown(), rkind.as_str()));
                     }
                     if kind == Some(PartnerKind::DirectBill) {
                         self.problem("subscription", &sid, "reseller", format!(
-                            "names reseller \"{rid}\" with `direct_bill` partner \"{partner}\"; resellers sell only through an `indirect_provider`"));
+                            "names reseller \"{}\" with `direct_bill` partner \"{}\"; resellers sell only through an `indirect_provider`", rid.shown(), partner.shown()));
                     }
                 }
                 p.map(|partner| Holding::Csp { partner, reseller })
@@ -457,7 +494,7 @@ impl DirectoryBuilder {
             if *id == contacts[pair[1] as usize].id {
                 problems.push(Problem {
                     kind: "contact",
-                    id: id.to_string(),
+                    id: id.shown().to_string(),
                     field: "id",
                     what: "the id is used by more than one contact; ids must be unique".into(),
                 });
@@ -557,7 +594,7 @@ impl DirectoryBuilder {
             if *id == subscriptions[pair[1].get()].id {
                 problems.push(Problem {
                     kind: "subscription",
-                    id: id.to_string(),
+                    id: id.shown().to_string(),
                     field: "id",
                     what: "the id is used by more than one subscription; ids must be unique".into(),
                 });

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::Json;
 use herald_domain::directory::Problem as RecordProblem;
 use herald_domain::ids::{CloudId, CustomerIx, PartnerIx, ProductIx};
+use herald_domain::limits::shown;
 use herald_domain::{wire, Directory, DirectoryError};
 use herald_store::{Snapshot, StoreError};
 
@@ -331,8 +332,8 @@ fn outside_cloud(cloud: &str, world: &wire::World) -> Result<(), Problem> {
         if cloud_of(&p.cloud) != cloud {
             problems.push(format!(
                 "partner \"{}\", field `cloud`: \"{}\" is not this key's cloud \"{cloud}\"",
-                p.id,
-                cloud_of(&p.cloud)
+                p.id.shown(),
+                shown(cloud_of(&p.cloud))
             ));
         }
     }
@@ -340,8 +341,8 @@ fn outside_cloud(cloud: &str, world: &wire::World) -> Result<(), Problem> {
         if cloud_of(&c.cloud) != cloud {
             problems.push(format!(
                 "customer \"{}\", field `cloud`: \"{}\" is not this key's cloud \"{cloud}\"",
-                c.id,
-                cloud_of(&c.cloud)
+                c.id.shown(),
+                shown(cloud_of(&c.cloud))
             ));
         }
     }
@@ -350,7 +351,8 @@ fn outside_cloud(cloud: &str, world: &wire::World) -> Result<(), Problem> {
         if !customers.contains(s.customer.as_str()) {
             problems.push(format!(
                 "subscription \"{}\", field `customer`: \"{}\" is not one of this directory's customers",
-                s.id, s.customer
+                s.id.shown(),
+                s.customer.shown()
             ));
         }
     }

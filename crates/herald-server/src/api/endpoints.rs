@@ -112,7 +112,7 @@ fn new_secret() -> Result<Secret, Problem> {
         (status = 201, description = "Registered: the endpoint and its `secret` (`whsec_…`), which is not shown again.", body = EndpointWithSecret),
         (status = 400, description = "The body is not the expected shape.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A URL that is not http or https, does not resolve or reaches a private address; an unknown category; `per_customer` for anyone but a partner; a description over 1,000 characters. The detail names the field.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A URL that is not http or https, does not resolve or reaches a private address; an unknown category; `per_customer` for anyone but a partner; a description over 1,000 characters or holding a control, bidirectional or zero-width character. The detail names the field.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn post_endpoint(
@@ -125,6 +125,12 @@ pub async fn post_endpoint(
         return Err(refused(
             "description",
             format!("a description holds at most {MAX_DESCRIPTION} characters"),
+        ));
+    }
+    if let Err(refused_text) = herald_domain::limits::check_characters(&description) {
+        return Err(refused(
+            "description",
+            format!("{refused_text}; a description is plain text a person reads"),
         ));
     }
     let categories = match body.categories {

@@ -57,7 +57,7 @@ fn in_cloud(cloud: &str, wire: &mut wire::Message) -> Result<(), Problem> {
         (status = 403, description = "Not a vendor key, or a message for another cloud.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another message was accepted under this id.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The message breaks a rule of the policy or names what the directory lacks.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The message breaks a rule of the policy or names what the directory lacks, or its id, thread, title or body breaks its limits (docs/errors.md).", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn post_message(
@@ -104,7 +104,7 @@ pub async fn post_message(
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a vendor key, or a message for another cloud.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The message breaks a rule of the policy or names what the directory lacks.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The message breaks a rule of the policy or names what the directory lacks, or its id, thread, title or body breaks its limits (docs/errors.md).", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn post_route(

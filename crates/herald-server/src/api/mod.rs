@@ -18,12 +18,13 @@ use axum::{middleware, Json, Router};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::config::ServeConfig;
-use crate::metrics;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
+use crate::{edge, metrics};
 
 /// The OpenAPI 3.1 document of the API.
 #[derive(OpenApi)]
@@ -73,7 +74,7 @@ use crate::state::AppState;
         schema::RecordKind,
         schema::OrganisationKind
     )),
-    modifiers(&BearerKeys),
+    modifiers(&BearerKeys, &EdgeAnswers),
     security(("bearer" = []))
 )]
 pub struct ApiDoc;
@@ -91,9 +92,58 @@ impl Modify for BearerKeys {
     }
 }
 
+/// Declares what any operation may be answered before it runs: a URI or headers over the
+/// limits of [`edge`].
+struct EdgeAnswers;
+
+impl Modify for EdgeAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        let answers = [
+            (
+                "414",
+                problem("The URI is over 8 KiB (`/problems/uri-too-long`)."),
+            ),
+            (
+                "431",
+                problem("The headers are over 16 KiB together (`/problems/headers-too-large`)."),
+            ),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for (status, answer) in &answers {
+                    operation
+                        .responses
+                        .responses
+                        .insert((*status).to_owned(), answer.clone().into());
+                }
+            }
+        }
+    }
+}
+
 /// Every route of the server.
 pub fn router(state: AppState, config: &ServeConfig) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
         .route("/openapi.json", get(meta::openapi))
@@ -156,7 +206,12 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
             state.clone(),
             metrics::count,
         ))
-        .with_state(state)
+        .with_state(state);
+    // Around the whole router, not each route, so it sees what routing answers itself (a
+    // 405 with its `Allow`).
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::from_fn(edge::problems))
 }
 
 /// A JSON object request body whose rejection is a problem. Anything but an object is

@@ -7,17 +7,14 @@ use utoipa::openapi::schema::{AnyOfBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
-/// A directory in the world format.
+/// A directory in the world format: all four lists, each `[]` when the directory holds
+/// none of its kind.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorldBody {
-    #[serde(default)]
     pub products: Vec<Product>,
-    #[serde(default)]
     pub partners: Vec<Partner>,
-    #[serde(default)]
     pub customers: Vec<Customer>,
-    #[serde(default)]
     pub subscriptions: Vec<Subscription>,
 }
 

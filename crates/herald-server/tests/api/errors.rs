@@ -222,6 +222,14 @@ async fn health_metrics_and_the_openapi_document_need_no_key() {
             }
         }
     }
+    // Any operation may be refused at the edge, before it runs.
+    for status in ["414", "431"] {
+        let answer = &doc["paths"]["/v1/messages"]["post"]["responses"][status];
+        assert!(
+            answer["content"]["application/problem+json"].is_object(),
+            "{status}: {answer}"
+        );
+    }
     let view = &doc["components"]["schemas"]["MessageView"]["oneOf"];
     assert_eq!(view.as_array().map(Vec::len), Some(3), "{view}");
     for one in ["VendorView", "PartnerView", "CustomerView"] {
@@ -240,5 +248,121 @@ async fn health_metrics_and_the_openapi_document_need_no_key() {
         metrics.contains("herald_http_requests_total{route=\"/v1/directory\",status=\"200\"} 3"),
         "{metrics}"
     );
+    server.stop().await;
+}
+
+/// Sends `head` (a request line and headers, without the blank line that ends them) over a
+/// new connection as is, and answers the status, the headers (names in lower case) and the
+/// body. The request is written raw, as a client that does not tidy its URI would.
+async fn raw(server: &Server, head: &str) -> (u16, Vec<(String, String)>, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("the server accepts");
+    stream
+        .write_all(format!("{head}\r\nHost: {address}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .expect("the request is sent");
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .await
+        .expect("the answer is read");
+    let answer = String::from_utf8(answer).expect("the answer is UTF-8");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("an answer has a head");
+    let mut lines = head.lines();
+    let status = lines.next().expect("a status line")[9..12]
+        .parse()
+        .expect("a status code");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_of_the_http_layer_is_a_problem_too() {
+    let server = Server::with_conformance().await;
+    let vendor = server
+        .key(KeyFor::Vendor {
+            cloud: "global".into(),
+        })
+        .await;
+    let auth = format!("Authorization: Bearer {vendor}");
+    let long_uri = format!("/v1/messages/{}", "m".repeat(9 * 1024));
+    let long_header = format!("{auth}\r\nX-Filler: {}", "f".repeat(20 * 1024));
+    let cases = [
+        (
+            format!("GET /v1/messages/%c0%ae HTTP/1.1\r\n{auth}"),
+            400,
+            "/problems/malformed-request",
+        ),
+        (
+            format!("GET /v1/nowhere HTTP/1.1\r\n{auth}"),
+            404,
+            "/problems/not-found",
+        ),
+        (
+            format!("DELETE /v1/messages HTTP/1.1\r\n{auth}"),
+            405,
+            "/problems/method-not-allowed",
+        ),
+        (
+            "PATCH /healthz HTTP/1.1".to_owned(),
+            405,
+            "/problems/method-not-allowed",
+        ),
+        (
+            format!("GET {long_uri} HTTP/1.1\r\n{auth}"),
+            414,
+            "/problems/uri-too-long",
+        ),
+        (
+            format!("GET /v1/messages HTTP/1.1\r\n{long_header}"),
+            431,
+            "/problems/headers-too-large",
+        ),
+    ];
+    for (request, status, kind) in cases {
+        let line = request.lines().next().unwrap_or_default();
+        let line = &line[..line.len().min(60)];
+        let (got, headers, body) = raw(&server, &request).await;
+        assert_eq!(got, status, "{line}: {body}");
+        assert_eq!(
+            header(&headers, "content-type"),
+            Some("application/problem+json"),
+            "{line}: {headers:?}"
+        );
+        let problem: Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{line}: {e}: {body:?}"));
+        assert_eq!(problem["type"], kind, "{line}: {problem}");
+        assert_eq!(problem["status"], status, "{line}: {problem}");
+        assert!(
+            !problem["detail"].as_str().unwrap_or_default().is_empty(),
+            "{line}: {problem}"
+        );
+        assert!(
+            body.len() < 2_000,
+            "{line}: the problem is {} bytes",
+            body.len()
+        );
+        if status == 405 {
+            let allow = header(&headers, "allow").unwrap_or_default();
+            assert!(allow.contains("GET"), "{line}: {headers:?}");
+            assert!(
+                problem["detail"].as_str().unwrap().contains(allow),
+                "{line}: {problem}"
+            );
+        }
+    }
     server.stop().await;
 }

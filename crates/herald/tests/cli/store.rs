@@ -64,6 +64,21 @@ fn an_invalid_import_leaves_the_database_as_it_was() {
         run.stderr
     );
     assert_eq!(state(&db), before);
+
+    // Nor is an object leaving a list out: `{}` must not wipe every cloud.
+    let empty = s.write("empty.json", "{}");
+    let run = s.run(&["import", &empty, "--db", &db]).failure();
+    for list in ["products", "partners", "customers", "subscriptions"] {
+        assert!(run.stderr.contains(&format!("`{list}`")), "{}", run.stderr);
+    }
+    let partial = s.write(
+        "partial.json",
+        r#"{"products": [], "partners": [], "customers": []}"#,
+    );
+    let run = s.run(&["import", &partial, "--db", &db]).failure();
+    assert!(run.stderr.contains("`subscriptions`"), "{}", run.stderr);
+    assert!(!run.stderr.contains("`customers`"), "{}", run.stderr);
+    assert_eq!(state(&db), before);
 }
 
 #[test]
