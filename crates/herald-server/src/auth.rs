@@ -85,14 +85,19 @@ fn one_cloud<'a>(principal: &'a Principal, act: &str) -> Result<&'a str, Problem
     }
 }
 
+/// The audit log's actor for key `id` acting as `principal`.
+fn actor(principal: &Principal, id: &str) -> Actor {
+    Actor::Key {
+        id: id.to_owned(),
+        principal: principal.clone(),
+    }
+}
+
 impl Caller {
     /// Who the audit log says made a change this request asked for: the key, acting as
     /// its principal.
     pub fn actor(&self) -> Actor {
-        Actor::Key {
-            id: self.1.clone(),
-            principal: self.0.clone(),
-        }
+        actor(&self.0, &self.1)
     }
 
     /// The vendor's cloud, when the caller is a vendor; otherwise a 403 saying that only
@@ -105,10 +110,7 @@ impl Caller {
 impl Editor {
     /// Who the audit log says made a change this request asked for.
     pub fn actor(&self) -> Actor {
-        Actor::Key {
-            id: self.1.clone(),
-            principal: self.0.clone(),
-        }
+        actor(&self.0, &self.1)
     }
 
     /// The vendor's cloud, when the caller is the vendor of one cloud; otherwise a 403

@@ -12,7 +12,9 @@ use herald_domain::wire::{Record, RecordKind};
 use sqlx::{Sqlite, Transaction};
 
 use crate::audit::{self, Action, Actor, NewEntry};
-use crate::store::{directory_generation, retire_orphans, to_json, Store, StoreError};
+use crate::store::{
+    directory_generation, next_generation, retire_orphans, to_json, Store, StoreError,
+};
 
 /// One change to the stored directory.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -67,17 +69,7 @@ impl Store {
         actor: &Actor,
     ) -> Result<i64, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
-        let generation: Option<i64> = sqlx::query_scalar(
-            "UPDATE directory_state SET generation = generation + 1 \
-             WHERE id = 1 AND generation = ? RETURNING generation",
-        )
-        .bind(checked)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(generation) = generation else {
-            tx.rollback().await?;
-            return Err(StoreError::DirectoryChanged);
-        };
+        let generation = next_generation(&mut tx, Some(checked)).await?;
         let entry = match change {
             Change::Put(record) => (Action::DirectoryPut, record.kind(), record.id()),
             Change::Delete(kind, id) => (Action::DirectoryDelete, kind, id),

@@ -413,17 +413,7 @@ impl Store {
     ) -> Result<ImportSummary, StoreError> {
         let world = directory.to_world();
         let (_turn, mut tx) = self.begin_write().await?;
-        let generation: Option<i64> = sqlx::query_scalar(
-            "UPDATE directory_state SET generation = generation + 1 \
-             WHERE id = 1 AND generation = coalesce(?, generation) RETURNING generation",
-        )
-        .bind(checked)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(generation) = generation else {
-            tx.rollback().await?;
-            return Err(StoreError::DirectoryChanged);
-        };
+        let generation = next_generation(&mut tx, checked).await?;
         for table in ["subscriptions", "customers", "partners", "products"] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *tx)
@@ -985,6 +975,23 @@ pub(crate) async fn directory_generation(
             .fetch_one(&mut **tx)
             .await?,
     )
+}
+
+/// Counts the directory's generation up inside a write transaction and returns the new
+/// one, if the directory is still generation `checked` (any, when `None`); otherwise
+/// [`StoreError::DirectoryChanged`], and the caller drops the transaction unwritten.
+pub(crate) async fn next_generation(
+    tx: &mut Transaction<'_, Sqlite>,
+    checked: Option<i64>,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar(
+        "UPDATE directory_state SET generation = generation + 1 \
+         WHERE id = 1 AND generation = coalesce(?, generation) RETURNING generation",
+    )
+    .bind(checked)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::DirectoryChanged)
 }
 
 /// Inserts the `messages` row under `id`, returning its sequence number, or `None` when a

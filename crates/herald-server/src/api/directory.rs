@@ -82,59 +82,47 @@ pub fn refusal(stored: &Directory, cloud: &str, own: wire::World) -> DirectoryEr
         Err(own) => return own,
     };
     let home = stored.cloud_ix(cloud);
-    let mut foreign: HashSet<(&str, &str)> = HashSet::new();
-    for p in stored.partners().iter().filter(|p| Some(p.cloud) != home) {
-        foreign.insert(("partner", p.id.as_str()));
-        foreign.extend(
-            stored
-                .contacts(&p.contacts)
+    // Each organisation's id and its contacts' ids, named by kind.
+    let named = |directory: &Directory, kind, id: &str, contacts| {
+        std::iter::once((kind, id.to_owned())).chain(
+            directory
+                .contacts(contacts)
                 .iter()
-                .map(|c| ("contact", c.id.as_str())),
-        );
+                .map(|c| ("contact", c.id.as_str().to_owned()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let mut foreign: HashSet<(&str, String)> = HashSet::new();
+    for p in stored.partners().iter().filter(|p| Some(p.cloud) != home) {
+        foreign.extend(named(stored, "partner", p.id.as_str(), &p.contacts));
     }
     for c in stored.customers().iter().filter(|c| Some(c.cloud) != home) {
-        foreign.insert(("customer", c.id.as_str()));
-        foreign.extend(
-            stored
-                .contacts(&c.contacts)
-                .iter()
-                .map(|c| ("contact", c.id.as_str())),
-        );
+        foreign.extend(named(stored, "customer", c.id.as_str(), &c.contacts));
     }
     for (s, subscription) in stored.subscriptions().iter().enumerate() {
         let s = herald_domain::ids::SubscriptionIx(s as u32);
         if Some(stored.subscription_cloud(s)) != home {
-            foreign.insert(("subscription", subscription.id.as_str()));
+            foreign.insert(("subscription", subscription.id.as_str().to_owned()));
         }
     }
-    let mut mine: Vec<(&'static str, &str)> = Vec::new();
+    let mut mine: Vec<(&str, String)> = Vec::new();
     for p in own.partners() {
-        mine.push(("partner", p.id.as_str()));
-        mine.extend(
-            own.contacts(&p.contacts)
-                .iter()
-                .map(|c| ("contact", c.id.as_str())),
-        );
+        mine.extend(named(&own, "partner", p.id.as_str(), &p.contacts));
     }
     for c in own.customers() {
-        mine.push(("customer", c.id.as_str()));
-        mine.extend(
-            own.contacts(&c.contacts)
-                .iter()
-                .map(|c| ("contact", c.id.as_str())),
-        );
+        mine.extend(named(&own, "customer", c.id.as_str(), &c.contacts));
     }
     mine.extend(
         own.subscriptions()
             .iter()
-            .map(|s| ("subscription", s.id.as_str())),
+            .map(|s| ("subscription", s.id.as_str().to_owned())),
     );
     let mut problems: Vec<RecordProblem> = mine
         .into_iter()
         .filter(|named| foreign.contains(named))
         .map(|(kind, id)| RecordProblem {
             kind,
-            id: id.to_owned(),
+            id,
             field: "id",
             what: "the id is taken by a record this key cannot see; choose another".into(),
         })
