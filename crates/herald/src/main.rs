@@ -9,6 +9,7 @@ mod commands;
 mod deliveries;
 mod demo;
 mod keys;
+mod logging;
 mod serve;
 mod terminal;
 mod work;

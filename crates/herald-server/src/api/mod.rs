@@ -153,6 +153,7 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
             state.clone(),
             metrics::count,
         ))
+        .layer(middleware::from_fn(crate::request_log::log))
         .with_state(state)
 }
 
