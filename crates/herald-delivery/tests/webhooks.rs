@@ -333,10 +333,8 @@ async fn the_guard_refuses_inner_addresses_at_registration_unless_allowed() {
             .await
             .unwrap_or_else(|e| panic!("{url} is allowed when private addresses are: {e}"));
     }
-    assert!(check_url("https://203.0.113.7/hooks", refused)
-        .await
-        .is_ok());
-    for url in ["ftp://203.0.113.7/", "file:///etc/passwd"] {
+    assert!(check_url("https://1.1.1.1/hooks", refused).await.is_ok());
+    for url in ["ftp://1.1.1.1/", "file:///etc/passwd"] {
         assert!(
             matches!(check_url(url, allowed).await, Err(GuardError::Scheme(_))),
             "{url}"
@@ -351,6 +349,143 @@ async fn the_guard_refuses_inner_addresses_at_registration_unless_allowed() {
         e.to_string(),
         "\"localhost\" is 127.0.0.1, a loopback address, which Herald does not send to; register a public address"
     );
+}
+
+/// Every kind of address the guard refuses, as the word it gives, and addresses that must
+/// pass (`None`): each range of IANA's special-purpose registries, and every way an IPv6
+/// address can wrap an IPv4 one, wrapping an inner and a public address.
+const ADDRESSES: &[(&str, Option<&str>)] = &[
+    ("1.1.1.1", None),
+    ("8.8.8.8", None),
+    ("100.63.255.255", None),
+    ("100.128.0.1", None),
+    ("172.15.0.1", None),
+    ("172.32.0.1", None),
+    ("198.17.255.255", None),
+    ("198.20.0.1", None),
+    ("2606:4700:4700::1111", None),
+    ("::ffff:1.1.1.1", None),
+    ("::ffff:0:1.1.1.1", None),
+    ("2002:101:101::1", None),
+    ("64:ff9b::1.1.1.1", None),
+    ("0.0.0.0", Some("an unspecified address")),
+    ("0.1.2.3", Some("an unspecified address")),
+    ("10.1.2.3", Some("a private address")),
+    ("172.16.0.1", Some("a private address")),
+    ("172.31.255.255", Some("a private address")),
+    ("192.168.1.1", Some("a private address")),
+    ("100.64.0.1", Some("a shared (carrier-grade NAT) address")),
+    (
+        "100.127.255.254",
+        Some("a shared (carrier-grade NAT) address"),
+    ),
+    ("127.0.0.1", Some("a loopback address")),
+    ("127.255.0.9", Some("a loopback address")),
+    ("169.254.169.254", Some("the cloud metadata address")),
+    ("169.254.10.1", Some("a link-local address")),
+    ("192.0.0.9", Some("an IETF protocol assignment")),
+    ("192.0.0.170", Some("an IETF protocol assignment")),
+    ("192.0.2.1", Some("a documentation address")),
+    ("198.51.100.7", Some("a documentation address")),
+    ("203.0.113.7", Some("a documentation address")),
+    ("198.18.0.1", Some("a benchmarking address")),
+    ("198.19.255.254", Some("a benchmarking address")),
+    ("192.88.99.1", Some("a reserved address")),
+    ("224.0.0.1", Some("a multicast address")),
+    ("239.255.255.250", Some("a multicast address")),
+    ("240.0.0.1", Some("a reserved address")),
+    ("254.1.2.3", Some("a reserved address")),
+    ("255.255.255.255", Some("the broadcast address")),
+    ("::", Some("an unspecified address")),
+    ("::1", Some("a loopback address")),
+    ("fc00::1", Some("a unique local (private) address")),
+    ("fd12:3456::1", Some("a unique local (private) address")),
+    ("fd00:ec2::254", Some("the cloud metadata address")),
+    ("fe80::1", Some("a link-local address")),
+    ("febf::1", Some("a link-local address")),
+    ("fec0::1", Some("a site-local address")),
+    ("ff02::1", Some("a multicast address")),
+    ("ff0e::1", Some("a multicast address")),
+    ("2001:db8::1", Some("a documentation address")),
+    ("3fff::1", Some("a documentation address")),
+    ("100::1", Some("a discard-only address")),
+    ("2001:2::1", Some("a benchmarking address")),
+    ("2001:10::1", Some("an IETF protocol assignment")),
+    ("5f00::1", Some("a segment routing (SRv6) address")),
+    ("4000::1", Some("a reserved address")),
+    ("::ffff:127.0.0.1", Some("a loopback address")),
+    ("::ffff:10.0.0.1", Some("a private address")),
+    ("::ffff:169.254.169.254", Some("the cloud metadata address")),
+    ("::ffff:0:127.0.0.1", Some("a loopback address")),
+    ("::ffff:0:192.168.0.1", Some("a private address")),
+    ("::ffff:0:203.0.113.1", Some("a documentation address")),
+    ("::10.0.0.1", Some("a private address")),
+    ("::127.0.0.1", Some("a loopback address")),
+    ("2002:7f00:1::1", Some("a loopback address")),
+    ("2002:a9fe:a9fe::1", Some("the cloud metadata address")),
+    ("2002:c0a8:101:ffff::1", Some("a private address")),
+    ("64:ff9b::192.168.0.1", Some("a private address")),
+    ("64:ff9b::127.0.0.1", Some("a loopback address")),
+    (
+        "64:ff9b::169.254.169.254",
+        Some("the cloud metadata address"),
+    ),
+    ("64:ff9b:1::1.1.1.1", Some("a local-use NAT64 address")),
+    ("64:ff9b:1:ffff::a00:1", Some("a local-use NAT64 address")),
+    (
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+        Some("a Teredo tunnel address"),
+    ),
+    (
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",
+        Some("a Teredo tunnel address"),
+    ),
+];
+
+/// An address as the host of a URL.
+fn host(address: &str) -> String {
+    if address.contains(':') {
+        format!("[{address}]")
+    } else {
+        address.to_owned()
+    }
+}
+
+#[tokio::test]
+async fn the_guard_judges_every_special_range_and_every_wrapper_of_ipv4_alike_at_registration_and_at_send_time(
+) {
+    let sender = Sender::new(SenderConfig::default()).unwrap();
+    let secrets = [Secret::generate().unwrap()];
+    let mut wrong = Vec::new();
+    for &(address, expected) in ADDRESSES {
+        let url = format!("https://{}/hooks", host(address));
+        let registered = match check_url(&url, Guard::default()).await {
+            Ok(_) => None,
+            Err(GuardError::Refused { kind, .. }) => Some(kind),
+            Err(e) => panic!("{url}: {e}"),
+        };
+        if registered != expected {
+            wrong.push(format!(
+                "{address} at registration: {registered:?}, not {expected:?}"
+            ));
+            continue;
+        }
+        if let Some(kind) = expected {
+            // Refused before connecting: nothing leaves the machine.
+            let attempt = sender
+                .send(&url, &secrets, "msg_guard", now_s(), b"{}")
+                .await;
+            let error = attempt.error.as_deref().unwrap_or_default();
+            if attempt.outcome != AttemptOutcome::Refused || !error.contains(kind) {
+                wrong.push(format!("{address} at send time: {attempt:?}"));
+            }
+        }
+        let allowed = Guard {
+            allow_private: true,
+        };
+        assert!(check_url(&url, allowed).await.is_ok(), "{url}");
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[tokio::test]

@@ -25,6 +25,48 @@ pub struct ServeConfig {
     pub delivery: DeliveryConfig,
     /// The mail server email deliveries go through.
     pub smtp: SmtpConfig,
+    /// How the process logs.
+    pub log: LogConfig,
+}
+
+/// How `herald serve` and `herald work` log: lines for a person, or JSON for machines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("the log format is `text` or `json`, not {other:?}")),
+        }
+    }
+}
+
+/// How the process logs: the format, and which events, as `RUST_LOG` says it: a level
+/// (`info`), or levels by target (`herald::request=off,info`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
 }
 
 /// How deliveries are worked: by `herald work`, and inside `herald serve`.
@@ -92,6 +134,7 @@ impl Default for ServeConfig {
             webhooks: WebhookConfig::default(),
             delivery: DeliveryConfig::default(),
             smtp: SmtpConfig::default(),
+            log: LogConfig::default(),
         }
     }
 }
@@ -113,6 +156,18 @@ pub struct Settings {
     /// The `[smtp]` table.
     #[serde(default)]
     pub smtp: SmtpSettings,
+    /// The `[log]` table.
+    #[serde(default)]
+    pub log: LogSettings,
+}
+
+/// Settings of the `[log]` table (`HERALD_LOG_FORMAT` and `HERALD_LOG` in the
+/// environment).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: Option<LogFormat>,
+    pub level: Option<String>,
 }
 
 /// Settings of the `[delivery]` table (`HERALD_DELIVERY_…` in the environment).
@@ -167,6 +222,10 @@ impl Settings {
                 ca: self.smtp.ca.or(base.smtp.ca),
                 pool: self.smtp.pool.or(base.smtp.pool),
             },
+            log: LogSettings {
+                format: self.log.format.or(base.log.format),
+                level: self.log.level.or(base.log.level),
+            },
         }
     }
 }
@@ -218,6 +277,10 @@ impl ServeConfig {
                 from: settings.smtp.from.unwrap_or(defaults.smtp.from),
                 ca: settings.smtp.ca,
                 pool: settings.smtp.pool.unwrap_or(defaults.smtp.pool),
+            },
+            log: LogConfig {
+                format: settings.log.format.unwrap_or(defaults.log.format),
+                level: settings.log.level.unwrap_or(defaults.log.level),
             },
         })
     }

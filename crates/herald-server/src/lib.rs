@@ -13,6 +13,7 @@ pub mod config;
 pub mod edge;
 mod metrics;
 pub mod problem;
+pub mod request_log;
 mod state;
 
 use std::future::Future;
@@ -40,7 +41,7 @@ pub async fn serve(
         loop {
             every.tick().await;
             if let Err(e) = store.checkpoint().await {
-                eprintln!("herald serve: the write-ahead log could not be checkpointed: {e}");
+                tracing::error!("the write-ahead log could not be checkpointed: {e}");
             }
         }
     });

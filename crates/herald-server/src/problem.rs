@@ -161,7 +161,7 @@ impl Problem {
 
     /// The answer when the server itself failed; the cause is logged, not shown.
     pub fn internal(cause: impl std::fmt::Display) -> Problem {
-        eprintln!("herald serve: {cause}");
+        tracing::error!("{cause}");
         Problem::new(
             Kind::Internal,
             "the server could not complete the request; try again",

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use herald_server::config::{DeliverySettings, Settings, WebhookSettings};
+use herald_server::config::{DeliverySettings, LogFormat, LogSettings, Settings, WebhookSettings};
 use herald_server::ServeConfig;
 
 #[test]
@@ -118,4 +118,38 @@ fn delivery_and_mail_settings_layer_the_same_way_and_a_bad_schedule_is_named() {
     std::fs::write(&file, "[delivery]\nlease_seconds = 0\n").unwrap();
     let e = ServeConfig::load(Some(&file), Settings::default()).unwrap_err();
     assert!(e.contains("lease_seconds"), "{e}");
+}
+
+#[test]
+fn the_log_is_text_at_info_unless_the_file_or_a_flag_says_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("herald.toml");
+    let defaults = ServeConfig::load(None, Settings::default()).unwrap().log;
+    assert_eq!(
+        (defaults.format, defaults.level.as_str()),
+        (LogFormat::Text, "info")
+    );
+    std::fs::write(&file, "[log]\nformat = \"json\"\nlevel = \"warn\"\n").unwrap();
+    let from_file = ServeConfig::load(Some(&file), Settings::default())
+        .unwrap()
+        .log;
+    assert_eq!(
+        (from_file.format, from_file.level.as_str()),
+        (LogFormat::Json, "warn")
+    );
+    let given = Settings {
+        log: LogSettings {
+            format: Some(LogFormat::Text),
+            level: None,
+        },
+        ..Settings::default()
+    };
+    let config = ServeConfig::load(Some(&file), given).unwrap().log;
+    assert_eq!(
+        (config.format, config.level.as_str()),
+        (LogFormat::Text, "warn")
+    );
+    std::fs::write(&file, "[log]\nformat = \"xml\"\n").unwrap();
+    let e = ServeConfig::load(Some(&file), Settings::default()).unwrap_err();
+    assert!(e.contains("xml"), "{e}");
 }

@@ -13,6 +13,7 @@ mod bulk;
 mod copies;
 mod deliveries;
 mod endpoints;
+mod files;
 mod inbox;
 mod keys;
 mod publisher;

@@ -311,8 +311,10 @@ pub(crate) fn ids(text: &str) -> Result<Vec<String>, StoreError> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the database at `path`, readable by its owner only, and
+    /// brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        crate::files::make_private(path).map_err(sqlx::Error::Io)?;
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(path)
             .create_if_missing(true)

@@ -11,6 +11,7 @@
 //!   retried alone and then dead, a batch whose lease ran out taken over with only what
 //!   was not settled, a dead letter replayed.
 //! - `durability`: what was committed is there after the file is closed and reopened.
+//! - `files`: the database and its log are readable by their owner only.
 //! - `concurrency`: publishers racing on one message id yield exactly one acceptance.
 //! - `records`: one record put or deleted reads back as the directory the change made;
 //!   a change checked against an older directory, or losing a race, writes nothing.
@@ -43,6 +44,9 @@ mod deliveries;
 mod durability;
 #[path = "store/endpoints.rs"]
 mod endpoints;
+#[cfg(unix)]
+#[path = "store/files.rs"]
+mod files;
 #[path = "store/import.rs"]
 mod import;
 #[path = "store/inbox.rs"]

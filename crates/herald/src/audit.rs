@@ -9,6 +9,7 @@ use herald_store::{Actor, AuditEntry};
 
 use crate::commands::open_existing;
 use crate::keys::{utc, whom};
+use crate::terminal::{self, escaped, say};
 
 /// Prints the newest `limit` entries of `cloud`'s log (with those concerning every cloud),
 /// or of the whole log, readably or as one JSON object per line.
@@ -19,13 +20,13 @@ pub async fn run(cloud: Option<&str>, limit: usize, json: bool, db: &Path) -> Re
     let entries = page?.entries;
     if json {
         for entry in &entries {
-            println!("{}", serde_json::to_string(entry)?);
+            say!("{}", terminal::json(entry, false)?);
         }
     } else if entries.is_empty() {
-        println!("no audit entries in {}", db.display());
+        say!("no audit entries in {}", db.display());
     } else {
         for entry in &entries {
-            println!("{}", line(entry));
+            say!("{}", line(entry));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -35,16 +36,16 @@ pub async fn run(cloud: Option<&str>, limit: usize, json: bool, db: &Path) -> Re
 /// target and what changed.
 fn line(e: &AuditEntry) -> String {
     let actor = match &e.actor {
-        Actor::Key { id, principal } => format!("key {id} ({})", whom(principal)),
+        Actor::Key { id, principal } => format!("key {} ({})", escaped(id), whom(principal)),
         Actor::Operator => "operator (command line)".to_owned(),
     };
     format!(
         "#{:<6} {} {:<8} {:<16} {:<18} by {actor}: {}",
         e.seq,
         utc(e.at),
-        e.cloud.as_deref().unwrap_or("*"),
+        escaped(e.cloud.as_deref().unwrap_or("*")),
         e.action.as_str(),
-        e.target,
+        escaped(&e.target),
         e.detail
     )
 }

@@ -24,6 +24,7 @@ use herald_store::{Actor, Publish, Rows, Store};
 use serde_json::json;
 
 use crate::cli::BenchCommand;
+use crate::terminal::{self, say};
 
 /// Runs one benchmark and prints its figures.
 pub async fn run(command: BenchCommand) -> Result<ExitCode> {
@@ -61,9 +62,9 @@ pub async fn run(command: BenchCommand) -> Result<ExitCode> {
         }
     };
     if json {
-        println!("{}", serde_json::to_string(&figures)?);
+        say!("{}", terminal::json(&figures, false)?);
     } else {
-        println!("{}", serde_json::to_string_pretty(&figures)?);
+        say!("{}", terminal::json(&figures, true)?);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
+use herald_server::config::LogFormat;
 
 /// Herald decides who hears about a vendor's message when the vendor sells through
 /// partners, and queues a copy for each of them.
@@ -36,7 +37,8 @@ pub struct PolicyArgs {
 pub struct ConfigArgs {
     /// A configuration file (TOML: `listen`, `db`, `policy`, `body_limit`;
     /// `allow_private` under `[webhooks]`; `workers`, `lease_seconds`, `retry_schedule`
-    /// under `[delivery]`; `url`, `from`, `ca`, `pool` under `[smtp]`).
+    /// under `[delivery]`; `url`, `from`, `ca`, `pool` under `[smtp]`; `format`, `level`
+    /// under `[log]`).
     #[arg(long, env = "HERALD_CONFIG")]
     pub config: Option<PathBuf>,
     /// The SQLite database file [default: herald.db].
@@ -45,6 +47,15 @@ pub struct ConfigArgs {
     /// A policy file (TOML) to use instead of the default policy.
     #[arg(long, env = "HERALD_POLICY")]
     pub policy: Option<PathBuf>,
+    /// How the log on stderr is written: `text` for a person, `json` (one object a line)
+    /// for machines [default: text].
+    #[arg(long, env = "HERALD_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Which events are logged, as `RUST_LOG` says it: a level (`error`, `warn`, `info`,
+    /// `debug`, `trace`, `off`), or levels by target (`herald::request=off,info`)
+    /// [default: info].
+    #[arg(long, env = "HERALD_LOG")]
+    pub log_level: Option<String>,
     #[command(flatten)]
     pub delivery: DeliveryArgs,
 }

@@ -15,6 +15,7 @@ use herald_domain::{route, wire, Directory, Message, Policy};
 use herald_store::{Actor, DeliveryView, Outcome, Store, StoreError};
 
 use crate::cli::{Cli, Command, PolicyArgs, PolicyCommand};
+use crate::terminal::{self, esay, escaped, say};
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -44,7 +45,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Policy {
             command: PolicyCommand::Show { policy },
         } => {
-            print!("{}", load_policy(&policy)?);
+            terminal::print_text(format_args!("{}", load_policy(&policy)?));
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy {
@@ -53,7 +54,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let text = read(&file)?;
             match Policy::parse(&text) {
                 Ok(p) => {
-                    println!(
+                    say!(
                         "{}: a valid policy, version {}, with {} rules and {} categories ({})",
                         file.display(),
                         p.version(),
@@ -160,12 +161,13 @@ fn route_file(world: &Path, messages: &Path, policy: &PolicyArgs) -> Result<Exit
         match parsed {
             Ok(message) => {
                 let routing = route(&policy, &directory, &message);
-                serde_json::to_writer(&mut out, &report(&policy, &directory, &message, &routing))?;
+                let report = report(&policy, &directory, &message, &routing);
+                out.write_all(terminal::json(&report, false)?.as_bytes())?;
             }
-            Err((id, reason)) => serde_json::to_writer(
-                &mut out,
-                &serde_json::json!({"message": id, "error": reason}),
-            )?,
+            Err((id, reason)) => {
+                let refused = serde_json::json!({"message": id, "error": reason});
+                out.write_all(terminal::json(&refused, false)?.as_bytes())?;
+            }
         }
         out.write_all(b"\n")
     });
@@ -201,7 +203,7 @@ fn explain(
         bail!(
             "{} holds no message{}",
             messages.display(),
-            only.map(|id| format!(" with id \"{id}\""))
+            only.map(|id| format!(" with id \"{}\"", escaped(id)))
                 .unwrap_or_default()
         );
     }
@@ -217,9 +219,9 @@ fn explain(
         for answer in answers {
             let answer = answer?;
             if json {
-                println!("{}", serde_json::to_string(&answer)?);
+                say!("{}", terminal::json(&answer, false)?);
             } else {
-                print!("{answer}");
+                terminal::print_text(format_args!("{answer}"));
             }
         }
     }
@@ -232,7 +234,7 @@ async fn import(world: &Path, db: &Path) -> Result<ExitCode> {
     let summary = store
         .import(&directory, millis_now(), &Actor::Operator)
         .await?;
-    println!(
+    say!(
         "imported {} into {}: {} products, {} partners, {} customers, {} subscriptions",
         world.display(),
         db.display(),
@@ -257,7 +259,7 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
             Err((id, reason)) => {
                 refused += 1;
                 let id = id.map_or_else(|| "a message without id".to_owned(), |i| i.0);
-                eprintln!("refused {id}: {reason}");
+                esay!("refused {}: {}", escaped(&id), escaped(&reason));
                 continue;
             }
         };
@@ -265,21 +267,25 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
             .publish_wire(&policy, &mut snapshot, &wire, millis_now(), &Actor::Operator)
             .await?
         {
-            Outcome::Accepted(s) => println!(
+            Outcome::Accepted(s) => say!(
                 "accepted {}: {} customer(s) in scope, {} told directly, {} partner(s) told, {} deliveries queued",
-                s.id, s.customers_in_scope, s.customers_direct, s.partners_told, s.deliveries
+                escaped(&s.id), s.customers_in_scope, s.customers_direct, s.partners_told, s.deliveries
             ),
-            Outcome::Repeated(s) => println!(
+            Outcome::Repeated(s) => say!(
                 "already published {} with the same content: nothing changed",
-                s.id
+                escaped(&s.id)
             ),
             Outcome::Conflict(id) => {
                 refused += 1;
-                eprintln!("refused {id}: {}", StoreError::Conflict(id.clone()));
+                esay!(
+                    "refused {}: {}",
+                    escaped(&id),
+                    escaped(&StoreError::Conflict(id.clone()).to_string())
+                );
             }
             Outcome::Invalid(reason) => {
                 refused += 1;
-                eprintln!("refused {}: {reason}", wire.id);
+                esay!("refused {}: {}", escaped(wire.id.as_str()), escaped(&reason));
             }
         }
     }
@@ -303,18 +309,24 @@ async fn list(db: &Path) -> Result<ExitCode> {
     let store = open_existing(db).await?;
     let messages = store.messages().await?;
     if messages.is_empty() {
-        println!("no messages in {}", db.display());
+        say!("no messages in {}", db.display());
     } else {
-        println!(
+        say!(
             "{:<32} {:<18} {:<8} {:>9} {:>8} {:>8} {:>10}",
-            "id", "category", "cloud", "in scope", "direct", "partners", "deliveries"
+            "id",
+            "category",
+            "cloud",
+            "in scope",
+            "direct",
+            "partners",
+            "deliveries"
         );
         for m in &messages {
-            println!(
+            say!(
                 "{:<32} {:<18} {:<8} {:>9} {:>8} {:>8} {:>10}",
-                m.id,
-                m.category,
-                m.cloud,
+                escaped(&m.id),
+                escaped(&m.category),
+                escaped(&m.cloud),
                 m.customers_in_scope,
                 m.customers_direct,
                 m.partners_told,
@@ -330,35 +342,43 @@ async fn show(id: &str, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> 
     let store = open_existing(db).await?;
     let Some(detail) = store.message(cloud, id).await? else {
         bail!(
-            "no message \"{id}\" in cloud \"{cloud}\" in {} (name another cloud with --cloud)",
+            "no message \"{}\" in cloud \"{}\" in {} (name another cloud with --cloud)",
+            escaped(id),
+            escaped(cloud),
             db.display()
         );
     };
     store.close().await;
     if json {
-        println!("{}", serde_json::to_string_pretty(&detail)?);
+        say!("{}", terminal::json(&detail, true)?);
         return Ok(ExitCode::SUCCESS);
     }
     let s = &detail.summary;
-    println!(
+    say!(
         "message {} ({} in cloud {}, policy {})",
-        s.id, s.category, s.cloud, s.policy_version
+        escaped(&s.id),
+        escaped(&s.category),
+        escaped(&s.cloud),
+        escaped(&s.policy_version)
     );
-    println!(
+    say!(
         "  {} customer(s) in scope, {} told directly, {} partner(s) told, {} deliveries",
-        s.customers_in_scope, s.customers_direct, s.partners_told, s.deliveries
+        s.customers_in_scope,
+        s.customers_direct,
+        s.partners_told,
+        s.deliveries
     );
     const SHOWN: usize = 50;
-    println!("decisions:");
+    say!("decisions:");
     for d in detail.decisions.iter().take(SHOWN) {
-        println!(
+        say!(
             "  {:<24} {:<10} partners: {:<30} rules: {} (scope), {} (customer), {} (partners)",
-            d.customer,
+            escaped(&d.customer),
             if d.direct { "direct" } else { "not direct" },
             if d.partners.is_empty() {
                 "-".to_owned()
             } else {
-                d.partners.join(", ")
+                escaped(&d.partners.join(", ")).into_owned()
             },
             d.rules.scope,
             d.rules.customer,
@@ -366,26 +386,26 @@ async fn show(id: &str, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> 
         );
     }
     if detail.decisions.len() > SHOWN {
-        println!(
+        say!(
             "  … and {} more (use --json for all)",
             detail.decisions.len() - SHOWN
         );
     }
-    println!("partner copies:");
+    say!("partner copies:");
     for c in detail.partner_copies.iter().take(SHOWN) {
-        println!(
+        say!(
             "  {:<24} {} customer(s), subscriptions: {}",
-            c.partner,
+            escaped(&c.partner),
             c.customers.len(),
-            c.subscriptions.join(", ")
+            escaped(&c.subscriptions.join(", "))
         );
     }
-    println!("deliveries:");
+    say!("deliveries:");
     for d in detail.deliveries.iter().take(SHOWN) {
-        println!("  {}", delivery_line(d));
+        say!("  {}", delivery_line(d));
     }
     if detail.deliveries.len() > SHOWN {
-        println!(
+        say!(
             "  … and {} more (use --json for all)",
             detail.deliveries.len() - SHOWN
         );
@@ -396,16 +416,16 @@ async fn show(id: &str, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> 
 /// One delivery on one line: id, recipient, organisation, channel, where to, locale and
 /// where it stands.
 pub fn delivery_line(d: &DeliveryView) -> String {
-    let to = d.address.as_deref().unwrap_or(&d.to);
+    let to = escaped(d.address.as_deref().unwrap_or(&d.to));
     let to = match &d.customer {
-        Some(customer) => format!("{to} (for {customer})"),
-        None => to.to_owned(),
+        Some(customer) => format!("{to} (for {})", escaped(customer)),
+        None => to.into_owned(),
     };
     format!(
         "#{:<8} {:<8} {:<24} {:<7} {:<40} {:<6} {} ({} attempt(s))",
         d.id,
         d.recipient,
-        d.org.as_deref().unwrap_or("(vendor)"),
+        escaped(d.org.as_deref().unwrap_or("(vendor)")),
         d.channel,
         to,
         d.locale.as_deref().unwrap_or("-"),

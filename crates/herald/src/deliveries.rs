@@ -9,6 +9,7 @@ use herald_store::{Actor, DeliveryView, Replayed, Store};
 
 use crate::cli::DeliveriesCommand;
 use crate::commands::{delivery_line, millis_now, open_existing};
+use crate::terminal::{self, escaped, say};
 
 /// Runs one `herald deliveries` subcommand.
 pub async fn run(command: DeliveriesCommand) -> Result<ExitCode> {
@@ -51,7 +52,11 @@ async fn list(
     }
     if let Some(id) = message {
         let Some(detail) = store.message(cloud, id).await? else {
-            bail!("there is no message {id:?} in cloud {cloud}");
+            bail!(
+                "there is no message \"{}\" in cloud {}",
+                escaped(id),
+                escaped(cloud)
+            );
         };
         return Ok(detail
             .deliveries
@@ -80,12 +85,12 @@ async fn list(
 
 fn print_list(listed: &[DeliveryView], json: bool, db: &Path) -> Result<ExitCode> {
     if json {
-        println!("{}", serde_json::to_string_pretty(listed)?);
+        say!("{}", terminal::json(listed, true)?);
     } else if listed.is_empty() {
-        println!("no such deliveries in {}", db.display());
+        say!("no such deliveries in {}", db.display());
     } else {
         for d in listed {
-            println!("{}", delivery_line(d));
+            say!("{}", delivery_line(d));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -99,18 +104,23 @@ async fn show(id: i64, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> {
         bail!("there is no delivery {id} in cloud {cloud}");
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&detail)?);
+        say!("{}", terminal::json(&detail, true)?);
         return Ok(ExitCode::SUCCESS);
     }
     let d = &detail.delivery;
-    println!("delivery {} of message {} ({})", d.id, d.message, d.status);
-    println!("{}", delivery_line(d));
+    say!(
+        "delivery {} of message {} ({})",
+        d.id,
+        escaped(&d.message),
+        d.status
+    );
+    say!("{}", delivery_line(d));
     if let Some(at) = d.next_attempt_at {
-        println!("next attempt at {at} (Unix ms)");
+        say!("next attempt at {at} (Unix ms)");
     }
-    println!("attempts:");
+    say!("attempts:");
     for (n, a) in detail.attempts.iter().enumerate() {
-        println!(
+        say!(
             "  {:>2}. at {} after {:.1} ms: {}{}{}",
             n + 1,
             a.at,
@@ -120,12 +130,12 @@ async fn show(id: i64, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> {
             a.error
                 .as_deref()
                 .or(a.reply.as_deref())
-                .map(|e| format!(": {e}"))
+                .map(|e| format!(": {}", escaped(e)))
                 .unwrap_or_default()
         );
     }
     if detail.attempts.is_empty() {
-        println!("  none yet");
+        say!("  none yet");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -138,7 +148,7 @@ async fn retry(id: i64, cloud: &str, db: &Path) -> Result<ExitCode> {
     store.close().await;
     match replayed? {
         Replayed::Queued => {
-            println!("delivery {id} is queued again; a worker tries it at once");
+            say!("delivery {id} is queued again; a worker tries it at once");
             Ok(ExitCode::SUCCESS)
         }
         Replayed::StillQueued(d) => bail!(

@@ -23,6 +23,7 @@ use herald_store::{Actor, Publish, Published, Snapshot, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+use crate::terminal::say;
 use crate::work::work_in;
 
 fn spinner(what: &str) -> ProgressBar {
@@ -104,7 +105,7 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
         }
     };
 
-    println!(
+    say!(
         "Herald demo: {customers} customers, seed {seed}, database {}",
         db.display()
     );
@@ -132,7 +133,7 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
         .iter()
         .filter(|p| p.kind == wire::PartnerKind::IndirectReseller)
         .count();
-    println!(
+    say!(
         "  directory: {} partners ({direct_bill} direct-bill, {resellers} resellers), {} customers, {} subscriptions, clouds {}",
         counts.0,
         counts.1,
@@ -150,7 +151,7 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
         generation,
     } = store.load_snapshot().await?;
     bar.finish_and_clear();
-    println!("  imported and read back in {:.1?}", started.elapsed());
+    say!("  imported and read back in {:.1?}", started.elapsed());
 
     let (mixed_ix, mixed_direct, mixed_csp) = mixed_customer(&directory).context(
         "the generated directory has no customer with both direct and CSP subscriptions",
@@ -224,13 +225,19 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
     }
     bar.finish_and_clear();
 
-    println!();
-    println!(
+    say!();
+    say!(
         "{:<30} {:<17} {:>9} {:>9} {:>9} {:>11} {:>8}",
-        "message", "category", "in scope", "directly", "partners", "deliveries", "time"
+        "message",
+        "category",
+        "in scope",
+        "directly",
+        "partners",
+        "deliveries",
+        "time"
     );
     for (s, took, _, _) in &rows_printed {
-        println!(
+        say!(
             "{:<30} {:<17} {:>9} {:>9} {:>9} {:>11} {:>7.1?}",
             s.id,
             s.category,
@@ -242,31 +249,29 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
         );
     }
     let total: i64 = rows_printed.iter().map(|(s, ..)| s.deliveries).sum();
-    println!(
+    say!(
         "{total} deliveries queued by email in {}, each in its reader's language:",
         db.display()
     );
     let by_locale = store.deliveries_by_locale().await?;
     let locales: Vec<String> = by_locale.iter().map(|(l, n)| format!("{l} {n}")).collect();
-    println!("  {}", locales.join(", "));
+    say!("  {}", locales.join(", "));
     deliver(&store, &policy, total).await?;
 
-    println!();
+    say!();
     let (_, _, price, price_routing) = &rows_printed[0];
-    println!("Why did {mixed} hear about demo-price-change? (it holds {mixed_direct} directly and {mixed_csp} through a partner)");
+    say!("Why did {mixed} hear about demo-price-change? (it holds {mixed_direct} directly and {mixed_csp} through a partner)");
     for line in explain_customer(&policy, &directory, price, price_routing, &mixed)?.lines {
-        println!("  {line}");
+        say!("  {line}");
     }
-    println!();
+    say!();
     let (_, _, renewal, renewal_routing) = &rows_printed[1];
-    println!(
-        "Was reseller {reseller} told about demo-renewal-two-tier (customer {tier_customer})?"
-    );
+    say!("Was reseller {reseller} told about demo-renewal-two-tier (customer {tier_customer})?");
     for line in explain_partner(&policy, &directory, renewal, renewal_routing, &reseller)?.lines {
-        println!("  {line}");
+        say!("  {line}");
     }
-    println!();
-    println!(
+    say!();
+    say!(
         "Done in {:.1?}. Look closer with: herald messages --db {db}   or   herald show demo-price-change --db {db}",
         started.elapsed(),
         db = db.display()
@@ -299,7 +304,7 @@ async fn deliver(store: &Store, policy: &Policy, queued: i64) -> Result<()> {
     };
     bar.finish_and_clear();
     let took = started.elapsed();
-    println!(
+    say!(
         "delivered: {} mails to the demo's SMTP server at {} in {took:.1?} ({:.0}/s); {} to be tried again, {} dead",
         sink.count(),
         sink.addr(),
@@ -315,14 +320,14 @@ async fn deliver(store: &Store, policy: &Policy, queued: i64) -> Result<()> {
                 .find(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")))
                 .map_or(String::new(), |l| l.trim().to_owned())
         };
-        println!(
+        say!(
             "  the last one: to {}; {}; {}",
             mail.to.join(", "),
             header("subject"),
             header("content-language")
         );
     }
-    println!("  every copy is also in its reader's inbox: GET /v1/inbox under `herald serve`");
+    say!("  every copy is also in its reader's inbox: GET /v1/inbox under `herald serve`");
     sink.stop().await;
     Ok(())
 }

@@ -10,6 +10,7 @@ use herald_store::{Actor, KeyFor, KeyInfo, Principal};
 
 use crate::cli::KeysCommand;
 use crate::commands::{millis_now, open_existing};
+use crate::terminal::{self, esay, escaped, say};
 
 /// Runs one `herald keys` subcommand.
 pub async fn run(command: KeysCommand) -> Result<ExitCode> {
@@ -50,8 +51,8 @@ async fn create(key_for: KeyFor, db: &Path) -> Result<ExitCode> {
         .await;
     store.close().await;
     let key = created?;
-    println!("{}", key.token);
-    eprintln!(
+    say!("{}", key.token);
+    esay!(
         "made key {} acting as {}; the token above is shown this once only and is not stored: keep it now",
         key.id,
         whom(&key.principal)
@@ -65,13 +66,17 @@ async fn list(json: bool, db: &Path) -> Result<ExitCode> {
     store.close().await;
     let keys = keys?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&keys)?);
+        say!("{}", terminal::json(&keys, true)?);
     } else if keys.is_empty() {
-        println!("no API keys in {}", db.display());
+        say!("no API keys in {}", db.display());
     } else {
-        println!(
+        say!(
             "{:<16}  {:<8}  {:<10}  {:<24}  {:<20}  status",
-            "id", "acts as", "cloud", "partner or customer", "created"
+            "id",
+            "acts as",
+            "cloud",
+            "partner or customer",
+            "created"
         );
         for key in &keys {
             let (kind, subject) = match &key.principal {
@@ -79,12 +84,12 @@ async fn list(json: bool, db: &Path) -> Result<ExitCode> {
                 Principal::Partner { partner, .. } => ("partner", partner.as_str()),
                 Principal::Customer { customer, .. } => ("customer", customer.as_str()),
             };
-            println!(
+            say!(
                 "{:<16}  {:<8}  {:<10}  {:<24}  {:<20}  {}",
-                key.id,
+                escaped(&key.id),
                 kind,
-                key.principal.cloud(),
-                subject,
+                escaped(key.principal.cloud()),
+                escaped(subject),
                 utc(key.created_at),
                 status(key)
             );
@@ -100,13 +105,15 @@ async fn revoke(id: &str, db: &Path) -> Result<ExitCode> {
     store.close().await;
     let key = revoked?;
     match key.revoked_at {
-        Some(at) if at != now => println!(
-            "key {id} ({}) was already revoked at {}: nothing changed",
+        Some(at) if at != now => say!(
+            "key {} ({}) was already revoked at {}: nothing changed",
+            escaped(id),
             whom(&key.principal),
             utc(at)
         ),
-        _ => println!(
-            "revoked key {id} ({}): its token no longer authenticates",
+        _ => say!(
+            "revoked key {} ({}): its token no longer authenticates",
+            escaped(id),
             whom(&key.principal)
         ),
     }
@@ -119,12 +126,20 @@ pub(crate) fn whom(principal: &Principal) -> String {
         Principal::Vendor { .. } if principal.every_cloud() => {
             "the vendor for every cloud (the product catalog)".to_owned()
         }
-        Principal::Vendor { cloud } => format!("the vendor in cloud \"{cloud}\""),
+        Principal::Vendor { cloud } => format!("the vendor in cloud \"{}\"", escaped(cloud)),
         Principal::Partner { cloud, partner } => {
-            format!("partner \"{partner}\" in cloud \"{cloud}\"")
+            format!(
+                "partner \"{}\" in cloud \"{}\"",
+                escaped(partner),
+                escaped(cloud)
+            )
         }
         Principal::Customer { cloud, customer } => {
-            format!("customer \"{customer}\" in cloud \"{cloud}\"")
+            format!(
+                "customer \"{}\" in cloud \"{}\"",
+                escaped(customer),
+                escaped(cloud)
+            )
         }
     }
 }

@@ -10,12 +10,15 @@ mod commands;
 mod deliveries;
 mod demo;
 mod keys;
+mod logging;
 mod serve;
+mod terminal;
 mod work;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use terminal::esay;
 
 /// Directories of a million customers are millions of small records; mimalloc builds and
 /// frees them without the fragmentation and consolidation stalls of the system allocator.
@@ -27,7 +30,7 @@ fn main() -> ExitCode {
     match commands::run(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("herald: {e:#}");
+            esay!("herald: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -10,6 +10,7 @@ use crate::work::{load_config, load_policy, tally_line, work_in};
 /// Runs the server as configured by the file, the environment and the flags.
 pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
     let config = load_config(args.shared, args.listen, args.body_limit)?;
+    crate::logging::install(&config.log)?;
     let policy = load_policy(config.policy.as_ref())?;
     let store = Store::open(&config.db)
         .await
@@ -18,8 +19,8 @@ pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("could not listen on {}", config.listen))?;
-    eprintln!(
-        "herald serve: listening on http://{} with {}",
+    tracing::info!(
+        "listening on http://{} with {}",
         listener.local_addr()?,
         config.db.display()
     );
@@ -43,11 +44,11 @@ pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
     .context("the server failed");
     if let Some(worker) = worker {
         let tally = worker.await.context("the delivery worker failed")??;
-        eprintln!("herald serve: delivery stopped: {}", tally_line(&tally));
+        tracing::info!("delivery stopped: {}", tally_line(&tally));
     }
     served?;
     store.checkpoint().await?;
     store.close().await;
-    eprintln!("herald serve: stopped");
+    tracing::info!("stopped");
     Ok(std::process::ExitCode::SUCCESS)
 }

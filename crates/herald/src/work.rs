@@ -10,7 +10,9 @@ use anyhow::{Context, Result};
 use herald_delivery::email::{Mailer, MailerConfig};
 use herald_delivery::{Channels, Guard, Sender, SenderConfig, Tally, WorkerConfig};
 use herald_domain::Policy;
-use herald_server::config::{DeliverySettings, Settings, SmtpSettings, WebhookSettings};
+use herald_server::config::{
+    DeliverySettings, LogSettings, Settings, SmtpSettings, WebhookSettings,
+};
 use herald_server::{shutdown_signal, ServeConfig};
 use herald_store::Store;
 
@@ -44,6 +46,10 @@ pub fn load_config(
                 from: d.smtp_from,
                 ca: d.smtp_ca,
                 pool: None,
+            },
+            log: LogSettings {
+                format: args.log_format,
+                level: args.log_level,
             },
         },
     )
@@ -116,14 +122,15 @@ pub fn tally_line(tally: &Tally) -> String {
 /// Runs `herald work`.
 pub async fn run(args: WorkArgs) -> Result<ExitCode> {
     let config = load_config(args.shared, None, None)?;
+    crate::logging::install(&config.log)?;
     let policy = load_policy(config.policy.as_ref())?;
     let store = crate::commands::open_existing(&config.db).await?;
     let channels = Arc::new(channels(&config)?);
     if channels.email.is_none() {
-        eprintln!("herald work: no mail server is configured (HERALD_SMTP_URL), so email waits for a worker that has one");
+        tracing::warn!("no mail server is configured (HERALD_SMTP_URL), so email waits for a worker that has one");
     }
-    eprintln!(
-        "herald work: delivering from {} with up to {} in flight",
+    tracing::info!(
+        "delivering from {} with up to {} in flight",
         config.db.display(),
         config.delivery.workers.max(1)
     );
@@ -137,7 +144,7 @@ pub async fn run(args: WorkArgs) -> Result<ExitCode> {
     store.checkpoint().await?;
     store.close().await;
     let tally = tally?;
-    eprintln!("herald work: stopped: {}", tally_line(&tally));
+    tracing::info!("stopped: {}", tally_line(&tally));
     Ok(ExitCode::SUCCESS)
 }
 

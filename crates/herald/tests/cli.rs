@@ -20,6 +20,8 @@
 //!   `standardwebhooks` package: a worker killed mid-fan-out loses nothing, failures are
 //!   tried again on the schedule, a 410 disables its endpoint, an address inside the
 //!   network is refused at send time and a replay sends it once allowed.
+//! - `terminal`: ids and text from data are printed escaped, whatever the database holds,
+//!   and `herald … | head -1` ends quietly.
 //! - `demo`: the whole job on a generated directory, and its refusal to reuse a database.
 //! - `bench`: `bench route`, `bench publish`, `bench api` and `bench deliver` print their
 //!   figures as JSON (no timing is asserted).
@@ -52,6 +54,8 @@ mod smtp_server;
 mod store;
 #[path = "../../herald-delivery/tests/support/mod.rs"]
 mod support;
+#[path = "cli/terminal.rs"]
+mod terminal;
 #[path = "../../herald-delivery/tests/support/webhook_receiver.rs"]
 mod webhook_receiver;
 #[path = "cli/work.rs"]

@@ -206,6 +206,7 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
             state.clone(),
             metrics::count,
         ))
+        .layer(middleware::from_fn(crate::request_log::log))
         .with_state(state);
     // Around the whole router, not each route, so it sees what routing answers itself (a
     // 405 with its `Allow`).

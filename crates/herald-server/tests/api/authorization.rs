@@ -215,13 +215,13 @@ fn cases(delivery: i64, endpoint: &str) -> Vec<Case> {
         Case {
             method: "POST",
             path: "/v1/endpoints".into(),
-            body: json!({"url": "https://203.0.113.7/hooks", "categories": ["service_incident"]}),
+            body: json!({"url": "https://1.1.1.1/hooks", "categories": ["service_incident"]}),
             statuses: [401, 401, 201, 201, 201, 201, 201, 201, 201],
         },
         Case {
             method: "POST",
             path: "/v1/endpoints".into(),
-            body: json!({"url": "https://203.0.113.7/hooks", "mode": "per_customer"}),
+            body: json!({"url": "https://1.1.1.1/hooks", "mode": "per_customer"}),
             statuses: [401, 401, 422, 422, 201, 201, 201, 422, 422],
         },
         Case {

@@ -13,7 +13,7 @@ use crate::common::Server;
 use crate::webhook_receiver::Receiver;
 
 /// A public address that no test ever sends to (TEST-NET-3, reserved for documentation).
-const PUBLIC_URL: &str = "https://203.0.113.7/hooks";
+const PUBLIC_URL: &str = "https://1.1.1.1/hooks";
 
 async fn vendor(server: &Server, cloud: &str) -> String {
     server
@@ -232,7 +232,28 @@ async fn a_refused_endpoint_names_its_field_and_writes_nothing() {
             "url",
         ),
         (&customer, json!({"url": "http://[::1]/"}), "url"),
-        (&customer, json!({"url": "ftp://203.0.113.7/"}), "url"),
+        (
+            &customer,
+            json!({"url": "http://[2002:a9fe:a9fe::1]/"}),
+            "url",
+        ),
+        (
+            &customer,
+            json!({"url": "http://[64:ff9b::10.0.0.5]/"}),
+            "url",
+        ),
+        (
+            &customer,
+            json!({"url": "http://[::ffff:0:127.0.0.1]/"}),
+            "url",
+        ),
+        (
+            &customer,
+            json!({"url": "http://[2001:0:4136:e378::1]/"}),
+            "url",
+        ),
+        (&customer, json!({"url": "https://198.51.100.7/"}), "url"),
+        (&customer, json!({"url": "ftp://1.1.1.1/"}), "url"),
         (&customer, json!({"url": "not a url"}), "url"),
         (
             &customer,

@@ -178,6 +178,27 @@ impl Scratch {
     }
 }
 
+/// The address of a free port on loopback, for a server a test starts.
+pub fn loopback_address() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// Waits, 30 seconds at most, until something accepts connections on `address`.
+pub fn wait_listening(address: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(address).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "herald serve did not listen on {address}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// A scratch folder whose database holds the conformance directory.
 pub fn imported() -> Scratch {
     let s = Scratch::new();

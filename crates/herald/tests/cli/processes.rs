@@ -2,13 +2,11 @@
 //! changes made at the same moment through different processes are each kept, and each
 //! process answers from the directory as the other left it.
 
-use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{conformance, imported, read};
+use crate::common::{conformance, imported, loopback_address, read, wait_listening};
 
 /// Rounds of concurrent writes; each round makes four changes through two processes.
 const ROUNDS: usize = 40;
@@ -21,23 +19,14 @@ struct Served {
 
 impl Served {
     fn start(db: &str) -> Served {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address = format!("127.0.0.1:{port}");
+        let address = loopback_address();
         let child = Command::new(env!("CARGO_BIN_EXE_herald"))
             .args(["serve", "--listen", &address, "--workers", "0", "--db", db])
             .env_remove("HERALD_DB")
             .stderr(Stdio::null())
             .spawn()
             .expect("herald serve starts");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(&address).is_err() {
-            assert!(Instant::now() < deadline, "no server on {address}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_listening(&address);
         Served {
             child,
             base: format!("http://{address}"),

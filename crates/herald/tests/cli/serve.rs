@@ -2,11 +2,10 @@
 //! settings from a configuration file, and stops cleanly on SIGTERM.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use crate::common::imported;
+use crate::common::{imported, loopback_address, wait_listening};
 
 /// A GET over a plain TCP connection: the status line and the body.
 fn get(address: &str, path: &str, key: &str) -> (String, String) {
@@ -37,12 +36,7 @@ fn serve_answers_with_keys_from_the_cli_and_stops_on_sigterm() {
         .stdout
         .trim()
         .to_owned();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let address = format!("127.0.0.1:{port}");
+    let address = loopback_address();
     // The address comes from the file, the database from the flag.
     let config = s.write(
         "herald.toml",
@@ -55,14 +49,7 @@ fn serve_answers_with_keys_from_the_cli_and_stops_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("herald serve starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(&address).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "herald serve did not listen on {address}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_listening(&address);
 
     let (status, body) = get(&address, "/v1/inbox", &key);
     assert!(status.contains("200"), "{status}: {body}");
@@ -83,4 +70,80 @@ fn serve_answers_with_keys_from_the_cli_and_stops_on_sigterm() {
         !std::path::Path::new(&s.path("elsewhere.db")).exists(),
         "the flag's database wins over the file's"
     );
+}
+
+#[test]
+fn serve_logs_each_request_as_json_with_its_route_and_key_id_but_never_the_secret() {
+    let s = imported();
+    let db = s.db();
+    let token = s
+        .run(&["keys", "create", "--partner", "fabrikam", "--db", &db])
+        .success()
+        .stdout
+        .trim()
+        .to_owned();
+    let (id, secret) = token
+        .strip_prefix("hk_")
+        .and_then(|rest| rest.split_once('_'))
+        .expect("a token is hk_<id>_<secret>");
+    let address = loopback_address();
+    let server = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["serve", "--db", &db, "--listen", &address, "--workers", "0"])
+        .args(["--log-format", "json"])
+        .env_remove("HERALD_LOG")
+        .env_remove("HERALD_LOG_FORMAT")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("herald serve starts");
+    wait_listening(&address);
+    let (status, body) = get(&address, "/v1/messages/incident-teams-everywhere", &token);
+    assert!(status.contains("404"), "not published: {status}: {body}");
+    let (status, _) = get(&address, "/v1/inbox", &token);
+    assert!(status.contains("200"), "{status}");
+    let wrong = format!("hk_{id}_{}", "0".repeat(secret.len()));
+    let (status, _) = get(&address, "/v1/inbox", &wrong);
+    assert!(status.contains("401"), "{status}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = server.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains(secret),
+        "the key's secret is in the log:\n{stderr}"
+    );
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let requests: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["target"] == "herald::request")
+        .collect();
+    let routes: Vec<(&str, u64)> = requests
+        .iter()
+        .map(|l| (l["route"].as_str().unwrap(), l["status"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("/v1/messages/{id}", 404),
+            ("/v1/inbox", 200),
+            ("/v1/inbox", 401)
+        ],
+        "the route templates, not the paths: {stderr}"
+    );
+    for line in &requests {
+        assert_eq!(line["method"], "GET", "{line}");
+        assert_eq!(line["key"], id, "{line}");
+        assert!(
+            line["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+            "{line}"
+        );
+        assert_eq!(line["level"], "INFO", "{line}");
+    }
 }

@@ -419,7 +419,7 @@ fn a_worker_stopped_by_sigterm_finishes_what_is_in_flight_and_the_next_sends_onl
     let stopped = first.wait_with_output().unwrap();
     assert!(stopped.status.success(), "a stopped worker exits cleanly");
     let said = String::from_utf8_lossy(&stopped.stderr);
-    assert!(said.contains("herald work: stopped:"), "{said}");
+    assert!(said.contains("herald::work: stopped:"), "{said}");
 
     until_idle(&s, &["--webhooks-allow-private", "--lease-seconds", "1"]);
     let received = receiver.settled(|r| distinct_ids(r) >= CUSTOMERS);
