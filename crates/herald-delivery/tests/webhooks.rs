@@ -161,6 +161,20 @@ async fn across_a_rotation_both_secrets_verify_during_the_overlap_and_only_the_n
 async fn a_receiver_answering_410_is_gone_and_its_endpoint_disabled() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("herald.db")).await.unwrap();
+    // An endpoint belongs to an organisation of the directory.
+    let world: herald_domain::wire::World = serde_json::from_value(json!({
+        "products": [], "partners": [{"id": "northwind", "kind": "direct_bill"}],
+        "customers": [], "subscriptions": []
+    }))
+    .unwrap();
+    store
+        .import(
+            &herald_domain::Directory::build(world).unwrap(),
+            1,
+            &Actor::Operator,
+        )
+        .await
+        .unwrap();
     let secret = Secret::generate().unwrap();
     let mut receiver = Receiver::start();
     receiver.know("secret", &secret);

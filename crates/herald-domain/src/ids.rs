@@ -96,6 +96,10 @@ string_id!(
     CloudId
 );
 
+/// What stands for every cloud at once (the vendor's key for the catalog they share): no
+/// cloud may be named so.
+pub const EVERY_CLOUD: &str = "*";
+
 impl CloudId {
     /// The cloud of every record that names none.
     pub fn global() -> Self {

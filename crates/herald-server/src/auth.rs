@@ -108,6 +108,17 @@ impl Caller {
 }
 
 impl Editor {
+    /// The cloud the caller acts in on the whole directory: its own, or none of the
+    /// directory's (`*`) for a key for every cloud, which sees and puts the catalog alone;
+    /// a 403 saying that only a vendor key may `act` for anyone else.
+    pub fn directory_cloud(&self, act: &str) -> Result<&str, Problem> {
+        if self.0.every_cloud() {
+            Ok(self.0.cloud())
+        } else {
+            self.vendor_cloud(act)
+        }
+    }
+
     /// Who the audit log says made a change this request asked for.
     pub fn actor(&self) -> Actor {
         actor(&self.0, &self.1)

@@ -206,7 +206,13 @@ impl From<PathRejection> for Problem {
 
 impl From<herald_store::StoreError> for Problem {
     fn from(e: herald_store::StoreError) -> Problem {
-        Problem::internal(e)
+        match e {
+            // Its key was valid a moment ago; it is revoked now, as the organisation went.
+            herald_store::StoreError::OwnerGone => {
+                Problem::new(Kind::Unauthorized, "the API key is unknown or revoked")
+            }
+            e => Problem::internal(e),
+        }
     }
 }
 

@@ -30,6 +30,9 @@ struct Inner {
     /// the store's generation first and reads it again when it has changed (another
     /// process changed it), keeping the newer one here for the next request.
     snapshot: RwLock<Arc<Snapshot>>,
+    /// Held while the directory is read again, so that requests finding it changed at
+    /// once build it once, not once each.
+    reloading: tokio::sync::Mutex<()>,
     /// Held while the directory is being changed, so changes do not interleave.
     directory_writes: tokio::sync::Mutex<()>,
     metrics: Metrics,
@@ -56,6 +59,7 @@ impl AppState {
             store,
             policy,
             snapshot: RwLock::new(Arc::new(snapshot)),
+            reloading: tokio::sync::Mutex::new(()),
             directory_writes: tokio::sync::Mutex::new(()),
             metrics: Metrics::default(),
             webhooks,
@@ -92,8 +96,15 @@ impl AppState {
     /// The stored directory as it is now: the one held, or read again when the store's
     /// generation says it has changed since (another process imported one, say).
     pub async fn current_snapshot(&self) -> Result<Arc<Snapshot>, StoreError> {
+        let generation = self.store().directory_generation().await?;
         let held = self.snapshot();
-        if self.store().directory_generation().await? == held.generation {
+        if generation == held.generation {
+            return Ok(held);
+        }
+        let _reloading = self.0.reloading.lock().await;
+        // Another request may have read it while this one waited.
+        let held = self.snapshot();
+        if held.generation >= generation {
             return Ok(held);
         }
         let read = Arc::new(self.store().load_snapshot().await?);

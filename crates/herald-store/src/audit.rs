@@ -39,8 +39,8 @@ impl Actor {
     /// cloud, who act in every cloud.
     pub fn cloud(&self) -> Option<&str> {
         match self {
-            Actor::Key { principal, .. } if !principal.every_cloud() => Some(principal.cloud()),
-            Actor::Key { .. } | Actor::Operator => None,
+            Actor::Key { principal, .. } => principal.one_cloud(),
+            Actor::Operator => None,
         }
     }
 

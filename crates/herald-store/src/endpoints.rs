@@ -26,6 +26,16 @@ const ID_BYTES: usize = 8;
 pub const DEFAULT_OVERLAP_MS: i64 = 24 * 60 * 60 * 1000;
 /// Why an endpoint is disabled after its receiver answered 410 Gone.
 pub const GONE_REASON: &str = "the receiver answered 410 Gone";
+/// The part of an endpoint's URL the audit log keeps: its scheme, host and port. A path,
+/// a query or a user name may carry a bearer secret (a chat service's hook path, say),
+/// and the log is read by the vendor, not only by the endpoint's owner.
+fn origin(url: &str) -> String {
+    url::Url::parse(url).map_or_else(
+        |_| "(not a URL)".to_owned(),
+        |u| u.origin().ascii_serialization(),
+    )
+}
+
 /// The columns [`endpoint`] reads, in its order.
 const COLUMNS: &str = "id, cloud, owner_kind, owner, url, description, categories, mode, \
                        created_at, disabled_at, disabled_reason";
@@ -157,6 +167,24 @@ impl Store {
             .as_ref()
             .map(|c| serde_json::to_string(c).expect("strings serialise"));
         let (_turn, mut tx) = self.begin_write().await?;
+        // The owner's key was checked before this transaction: its organisation may have
+        // been deleted since, and an endpoint must not outlive it.
+        if let Some(subject) = owner.subject {
+            let table = if owner.kind == "partner" {
+                "partners"
+            } else {
+                "customers"
+            };
+            let held: Option<i64> =
+                sqlx::query_scalar(&format!("SELECT 1 FROM {table} WHERE id = ? AND cloud = ?"))
+                    .bind(subject)
+                    .bind(owner.cloud)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if held.is_none() {
+                return Err(StoreError::OwnerGone);
+            }
+        }
         // Two endpoints drawing the same 8-byte id is all but impossible; if it happens,
         // the second draws again rather than fail.
         let id = loop {
@@ -182,7 +210,7 @@ impl Store {
         add_secret(&mut tx, &id, secret, now).await?;
         let endpoint = read(&mut tx, &id).await?;
         let detail = serde_json::json!({
-            "url": endpoint.url,
+            "url": origin(&endpoint.url),
             "categories": endpoint.categories,
             "mode": endpoint.mode,
         });
@@ -371,7 +399,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        let detail = serde_json::json!({ "url": endpoint.url });
+        let detail = serde_json::json!({ "url": origin(&endpoint.url) });
         audit::record(
             &mut tx,
             actor,

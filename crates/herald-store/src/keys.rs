@@ -21,7 +21,7 @@ const ID_BYTES: usize = 8;
 /// Random bytes in a key's secret.
 const SECRET_BYTES: usize = 32;
 /// The cloud a vendor key for every cloud is stored with: no cloud is named so.
-pub const EVERY_CLOUD: &str = "*";
+pub use herald_domain::ids::EVERY_CLOUD;
 /// The columns [`key_info`] reads, in its order.
 const KEY_COLUMNS: &str = "id, principal, cloud, subject, created_at, revoked_at";
 
@@ -47,6 +47,11 @@ impl Principal {
             | Principal::Partner { cloud, .. }
             | Principal::Customer { cloud, .. } => cloud,
         }
+    }
+
+    /// The one cloud the key acts in; `None` for the vendor acting for every cloud.
+    pub fn one_cloud(&self) -> Option<&str> {
+        (!self.every_cloud()).then(|| self.cloud())
     }
 
     /// Whether this is the vendor acting for every cloud.
@@ -133,8 +138,9 @@ impl Store {
     /// is not stored and cannot be read again.
     ///
     /// A partner or customer key is made only for a partner or customer of the stored
-    /// directory, and acts in its cloud; a vendor key only for a cloud some stored partner
-    /// or customer belongs to. A refused key writes nothing. The audit log says `actor`
+    /// directory, and acts in its cloud; a vendor key for any cloud named without spaces
+    /// (stored records or not: a vendor needs its key to put its cloud's first directory).
+    /// A refused key writes nothing. The audit log says `actor`
     /// made it.
     pub async fn create_key(
         &self,
@@ -182,7 +188,7 @@ impl Store {
             if inserted == 1 {
                 let entry = NewEntry {
                     at: now,
-                    cloud: Some(principal.cloud()),
+                    cloud: principal.one_cloud(),
                     action: Action::KeyCreate,
                     target: &id,
                     detail: serde_json::json!({ "principal": principal }),
@@ -233,7 +239,7 @@ impl Store {
         };
         let entry = NewEntry {
             at: now,
-            cloud: Some(key.principal.cloud()),
+            cloud: key.principal.one_cloud(),
             action: Action::KeyRevoke,
             target: id,
             detail: serde_json::json!({ "principal": key.principal, "revoked_at": key.revoked_at }),

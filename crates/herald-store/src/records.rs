@@ -117,7 +117,7 @@ impl Store {
         let (action, kind, id) = entry;
         let mut detail =
             serde_json::json!({ "kind": kind.as_str(), "id": id, "generation": generation });
-        retired.note(&mut detail);
+        retired.note(concerns.as_deref(), &mut detail);
         let entry = NewEntry {
             at: now,
             cloud: concerns.as_deref(),
@@ -131,9 +131,9 @@ impl Store {
     }
 }
 
-/// The cloud `change` concerns, as the directory holds it before the change: that of the
-/// partner or customer, or of the subscription's customer (the actor's, for a record not
-/// stored); `None` for a product, which is every cloud's.
+/// The cloud `change` concerns: that of a partner or customer put (as it names it), of a
+/// subscription's customer, or of the record deleted (as stored before the change; the
+/// actor's, for a record not stored); `None` for a product, which is every cloud's.
 async fn cloud_of_record(
     tx: &mut Transaction<'_, Sqlite>,
     change: Change<'_>,

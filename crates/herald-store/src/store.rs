@@ -60,6 +60,9 @@ pub enum StoreError {
     /// A vendor key was asked for a cloud named `*`, which stands for every cloud.
     #[error("\"*\" is not a cloud; a vendor key for every cloud is made with --all-clouds and changes only the product catalog the clouds share")]
     EveryCloudNamed,
+    /// The partner or customer a key acts as was deleted after the key was checked.
+    #[error("the organisation this API key acts as is no longer in the directory, and its keys are revoked")]
+    OwnerGone,
     /// No key has this id.
     #[error("there is no API key \"{0}\"; a key is named by its id, the part of the token between `hk_` and the second `_`")]
     UnknownKey(String),
@@ -247,23 +250,36 @@ pub(crate) fn batch<T: serde::de::DeserializeOwned>(body: &str) -> Result<Vec<T>
     })
 }
 
-/// What a change to the directory took with the organisations it removed: the ids of the
-/// keys it revoked and of the webhook endpoints it deleted.
+/// What a change to the directory took with the organisations it removed: the keys it
+/// revoked and the webhook endpoints it deleted, each with its cloud.
 #[derive(Debug, Default)]
 pub(crate) struct Retired {
-    keys: Vec<String>,
-    endpoints: Vec<String>,
+    keys: Vec<(String, String)>,
+    endpoints: Vec<(String, String)>,
 }
 
 impl Retired {
-    /// Adds what was retired, if anything, to an audit entry's `detail`.
-    pub(crate) fn note(self, detail: &mut serde_json::Value) {
+    /// Adds the ids of what was retired in `cloud`, if any, to the `detail` of an audit
+    /// entry of that cloud. An entry of every cloud (`None`), which every cloud's vendor
+    /// reads, names none.
+    pub(crate) fn note(self, cloud: Option<&str>, detail: &mut serde_json::Value) {
+        let Some(cloud) = cloud else {
+            return;
+        };
+        let of = |retired: Vec<(String, String)>| -> Vec<String> {
+            retired
+                .into_iter()
+                .filter(|(c, _)| c == cloud)
+                .map(|(_, id)| id)
+                .collect()
+        };
+        let (keys, endpoints) = (of(self.keys), of(self.endpoints));
         if let Some(detail) = detail.as_object_mut() {
-            if !self.keys.is_empty() {
-                detail.insert("revoked_keys".into(), self.keys.into());
+            if !keys.is_empty() {
+                detail.insert("revoked_keys".into(), keys.into());
             }
-            if !self.endpoints.is_empty() {
-                detail.insert("deleted_endpoints".into(), self.endpoints.into());
+            if !endpoints.is_empty() {
+                detail.insert("deleted_endpoints".into(), endpoints.into());
             }
         }
     }
@@ -280,11 +296,11 @@ pub(crate) async fn retire_orphans(
     let mut retired = Retired::default();
     for (kind, table) in [("partner", "partners"), ("customer", "customers")] {
         retired.keys.extend(
-            sqlx::query_scalar::<_, String>(&format!(
+            sqlx::query_as::<_, (String, String)>(&format!(
                 "UPDATE api_keys SET revoked_at = ?1 \
                  WHERE revoked_at IS NULL AND principal = ?2 AND NOT EXISTS \
                  (SELECT 1 FROM {table} o WHERE o.id = api_keys.subject AND o.cloud = api_keys.cloud) \
-                 RETURNING id"
+                 RETURNING cloud, id"
             ))
             .bind(now)
             .bind(kind)
@@ -292,10 +308,10 @@ pub(crate) async fn retire_orphans(
             .await?,
         );
         retired.endpoints.extend(
-            sqlx::query_scalar::<_, String>(&format!(
+            sqlx::query_as::<_, (String, String)>(&format!(
                 "DELETE FROM endpoints WHERE owner_kind = ? AND NOT EXISTS \
                  (SELECT 1 FROM {table} o WHERE o.id = endpoints.owner AND o.cloud = endpoints.cloud) \
-                 RETURNING id"
+                 RETURNING cloud, id"
             ))
             .bind(kind)
             .fetch_all(&mut **tx)
@@ -478,7 +494,7 @@ impl Store {
         let retired = retire_orphans(&mut tx, now).await?;
         let scope = actor.cloud();
         let mut detail = import_counts(scope, &products, &partners, &customers, &subscriptions);
-        retired.note(&mut detail);
+        retired.note(scope, &mut detail);
         audit::record(
             &mut tx,
             actor,
@@ -945,9 +961,9 @@ impl Store {
     }
 }
 
-/// How many records of each kind an import wrote in `cloud` (every cloud when `None`),
-/// for its audit entry: the catalog's products, and the cloud's partners, customers and
-/// their subscriptions.
+/// How many records of each kind an import wrote in `cloud`, for its audit entry: the
+/// catalog's products, and the cloud's partners, customers and their subscriptions; only
+/// the products for an import of every cloud (`None`), whose entry every vendor reads.
 fn import_counts(
     cloud: Option<&str>,
     products: &[Record],
@@ -955,7 +971,11 @@ fn import_counts(
     customers: &[Record],
     subscriptions: &[Record],
 ) -> serde_json::Value {
-    let within = |r: &&Record| cloud.is_none_or(|c| r.key == c);
+    let Some(cloud) = cloud else {
+        // Every cloud's vendor reads this entry: it counts only what they share.
+        return serde_json::json!({ "products": products.len() });
+    };
+    let within = |r: &&Record| r.key == cloud;
     let customers: HashSet<&str> = customers.iter().filter(within).map(|c| c.id).collect();
     serde_json::json!({
         "products": products.len(),

@@ -46,6 +46,6 @@ fn line(e: &AuditEntry) -> String {
         escaped(e.cloud.as_deref().unwrap_or("*")),
         e.action.as_str(),
         escaped(&e.target),
-        e.detail
+        terminal::json(&e.detail, false).unwrap_or_default()
     )
 }

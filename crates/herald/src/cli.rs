@@ -200,9 +200,9 @@ pub enum Command {
         /// Only what concerns this cloud (and every cloud: the catalog, whole imports).
         #[arg(long)]
         cloud: Option<String>,
-        /// The most entries shown.
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
+        /// The most entries shown, from 1 to 500.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=500))]
+        limit: u16,
         /// Print one JSON object per entry, one per line.
         #[arg(long)]
         json: bool,

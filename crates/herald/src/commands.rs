@@ -86,7 +86,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             limit,
             json,
             db,
-        } => block_on(crate::audit::run(cloud.as_deref(), limit, json, &db.db)),
+        } => block_on(crate::audit::run(
+            cloud.as_deref(),
+            limit.into(),
+            json,
+            &db.db,
+        )),
         Command::Work(args) => block_on(crate::work::run(args)),
         Command::Serve(args) => block_on(crate::serve::run(args)),
         Command::Keys { command } => block_on(crate::keys::run(command)),

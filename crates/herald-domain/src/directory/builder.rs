@@ -15,7 +15,7 @@ use super::{
 };
 use crate::ids::{
     CloudId, CloudIx, CustomerIx, PartnerIx, ProductIx, RegionIx, ServiceId, ServiceIx,
-    SubscriptionIx,
+    SubscriptionIx, EVERY_CLOUD,
 };
 use crate::limits::{self, shown};
 use crate::wire::{self, PartnerKind};
@@ -119,6 +119,20 @@ impl DirectoryBuilder {
                 format!("\"{}\" is refused: {refused}; {}", shown(name), ID_RULE)
             };
             self.problem(kind, id, field, what);
+        }
+    }
+
+    /// Checks a record's `cloud`: the rule of an id, and not the name that stands for
+    /// every cloud.
+    fn check_cloud(&mut self, kind: &'static str, id: &str, cloud: &str) {
+        self.check_name(kind, id, "cloud", cloud);
+        if cloud == EVERY_CLOUD {
+            self.problem(
+                kind,
+                id,
+                "cloud",
+                format!("\"{EVERY_CLOUD}\" stands for every cloud and names none; name the record's one cloud"),
+            );
         }
     }
 
@@ -227,7 +241,7 @@ impl DirectoryBuilder {
             .is_some();
         self.check_id("partner", p.id.as_str(), seen);
         if let Some(cloud) = &p.cloud {
-            self.check_name("partner", p.id.as_str(), "cloud", cloud.as_str());
+            self.check_cloud("partner", p.id.as_str(), cloud.as_str());
         }
         let cloud = self.cloud(&p.cloud);
         let contacts = self.take_contacts(p.contacts);
@@ -250,7 +264,7 @@ impl DirectoryBuilder {
             .is_some();
         self.check_id("customer", c.id.as_str(), seen);
         if let Some(cloud) = &c.cloud {
-            self.check_name("customer", c.id.as_str(), "cloud", cloud.as_str());
+            self.check_cloud("customer", c.id.as_str(), cloud.as_str());
         }
         let cloud = self.cloud(&c.cloud);
         let contacts = self.take_contacts(c.contacts);
@@ -342,7 +356,7 @@ impl DirectoryBuilder {
         let sid = s.id.as_str().to_owned();
         self.check_name("subscription", &sid, "id", &sid);
         if let Some(cloud) = &s.cloud {
-            self.check_name("subscription", &sid, "cloud", cloud.as_str());
+            self.check_cloud("subscription", &sid, cloud.as_str());
         }
         let customer = self.customer_index.get(s.customer.as_str()).copied();
         let product = self.product_index.get(s.product.as_str()).copied();

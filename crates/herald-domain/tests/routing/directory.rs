@@ -115,6 +115,18 @@ fn the_base_world_is_valid_with_clouds_defaulting_to_global_and_a_shared_catalog
 }
 
 #[test]
+fn no_record_is_in_the_cloud_that_stands_for_every_cloud() {
+    let problems = refused(with(
+        "partners",
+        json!({"id": "star", "kind": "direct_bill", "cloud": "*"}),
+    ));
+    let what = assert_problem(&problems, "partner", "star", "cloud");
+    assert!(what.contains("every cloud"), "{what}");
+    let problems = refused(with("customers", json!({"id": "star", "cloud": "*"})));
+    assert_problem(&problems, "customer", "star", "cloud");
+}
+
+#[test]
 fn an_id_repeated_within_its_kind_is_refused() {
     let repeats = [
         (

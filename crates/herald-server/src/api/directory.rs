@@ -153,12 +153,7 @@ pub async fn get_directory(
     State(state): State<AppState>,
     editor: Editor,
 ) -> Result<Json<wire::World>, Problem> {
-    // A key for every cloud reads the catalog alone: its cloud is none of the directory's.
-    let cloud = if editor.0.every_cloud() {
-        editor.0.cloud()
-    } else {
-        editor.vendor_cloud("read the directory")?
-    };
+    let cloud = editor.directory_cloud("read the directory")?;
     let snapshot = state.current_snapshot().await?;
     Ok(Json(cloud_world(&snapshot.directory, cloud)))
 }
@@ -184,12 +179,8 @@ pub async fn put_directory(
     editor: Editor,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<DirectoryCounts>, Problem> {
+    let cloud = editor.directory_cloud("replace the directory")?.to_owned();
     let every_cloud = editor.0.every_cloud();
-    let cloud = if every_cloud {
-        editor.0.cloud().to_owned()
-    } else {
-        editor.vendor_cloud("replace the directory")?.to_owned()
-    };
     let body = body?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| Problem::new(Kind::Malformed, "the body is not UTF-8 text"))?;

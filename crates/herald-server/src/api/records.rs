@@ -294,9 +294,9 @@ fn some_ids(ids: &[&str]) -> String {
     listed.join(", ")
 }
 
-/// A 409 when records name the one a vendor would delete, saying which and what to do
-/// first. Only records of the deleter's cloud name a partner or customer, and only a key
-/// for every cloud deletes a product.
+/// A 409 when records name the one a vendor would delete, saying which (how many, for a
+/// product) and what to do first. Only records of the deleter's cloud name a partner or
+/// customer, and only a key for every cloud deletes a product.
 fn unreferenced(directory: &Directory, kind: RecordKind, id: &str) -> Result<(), Problem> {
     let in_use = |what: String| Err(Problem::new(Kind::Referenced, what));
     let sub_id = |s: &SubscriptionIx| directory.subscription(*s).id.as_str();
@@ -354,19 +354,18 @@ fn unreferenced(directory: &Directory, kind: RecordKind, id: &str) -> Result<(),
             ))
         }
         RecordKind::Product => {
-            // Only a key for every cloud changes the catalog, so every holder is named.
+            // Only a key for every cloud deletes a product, and it acts in no one cloud:
+            // the holders are counted, not named.
             let Some(p) = directory.product_ix(id) else {
                 return Ok(());
             };
-            let holds = directory.product_subscriptions(p);
-            if holds.is_empty() {
-                return Ok(());
+            match directory.product_subscriptions(p).len() {
+                0 => Ok(()),
+                held => in_use(format!(
+                    "product \"{id}\" is held by {held} subscription{}; it stays in the catalog until no subscription holds it (each cloud's vendor deletes them or moves them to another product first)",
+                    if held == 1 { "" } else { "s" }
+                )),
             }
-            let ids: Vec<&str> = holds.iter().map(sub_id).collect();
-            in_use(format!(
-                "product \"{id}\" is held by subscriptions {}; it stays in the catalog until no subscription holds it (delete them or move them to another product first)",
-                some_ids(&ids)
-            ))
         }
     }
 }

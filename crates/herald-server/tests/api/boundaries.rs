@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use herald_domain::{wire, Directory};
-use herald_store::{Actor, KeyFor};
+use herald_store::{Actor, KeyFor, NewEndpoint, Principal, StoreError};
 use serde_json::{json, Value};
 
 use crate::common::{conformance, world_of, Server};
@@ -318,6 +318,27 @@ async fn a_key_dies_with_its_organisation_and_is_not_inherited() {
     assert!(revoked
         .iter()
         .any(|k| k.principal.cloud() == "global" && k.revoked_at.is_some()));
+
+    // A request its key made just before the deletion registers no endpoint after it.
+    let late = server
+        .store
+        .create_endpoint(
+            &Principal::Partner {
+                cloud: "global".into(),
+                partner: "adventure".into(),
+            },
+            NewEndpoint {
+                url: "https://hooks.adventure.example/late".into(),
+                description: String::new(),
+                categories: None,
+                mode: None,
+            },
+            &secret.to_string(),
+            1_700_000_000_000,
+            &Actor::Operator,
+        )
+        .await;
+    assert!(matches!(late, Err(StoreError::OwnerGone)), "{late:?}");
 
     // Made again under the same id, it inherits neither the key nor the endpoint.
     assert_eq!(server.put(&global, path, &adventure).await.0, 201);

@@ -94,10 +94,7 @@ async fn every_kind_of_write_leaves_one_entry_naming_its_actor_action_and_target
         (e.at, e.cloud, e.actor, e.action, e.target.as_str()),
         (at, None, Actor::Operator, Action::DirectoryImport, "*")
     );
-    assert_eq!(
-        e.detail,
-        json!({"products": 5, "partners": 7, "customers": 9, "subscriptions": 14})
-    );
+    assert_eq!(e.detail, json!({"products": 5}));
 
     // The operator makes the global vendor's key.
     let vendor_key = store
@@ -240,7 +237,7 @@ async fn every_kind_of_write_leaves_one_entry_naming_its_actor_action_and_target
         .create_endpoint(
             owner,
             NewEndpoint {
-                url: "https://203.0.113.7/hooks".into(),
+                url: "https://ops:hunter2@hooks.example:8443/T0/B1/xyzzy?token=s3cret".into(),
                 description: "operations".into(),
                 categories: None,
                 mode: Some(Mode::PerCustomer),
@@ -263,7 +260,8 @@ async fn every_kind_of_write_leaves_one_entry_naming_its_actor_action_and_target
     );
     assert_eq!(
         e.detail,
-        json!({"url": "https://203.0.113.7/hooks", "categories": null, "mode": "per_customer"})
+        json!({"url": "https://hooks.example:8443", "categories": null, "mode": "per_customer"}),
+        "the log keeps no path, query or user name of a URL, which may carry a secret"
     );
     store
         .rotate_endpoint_secret(owner, &endpoint.id, ROTATED, at + 8, 1_000, &partner)

@@ -5,7 +5,7 @@
 use herald_store::{Actor, Endpoint, Mode, NewEndpoint, Principal, StoreError};
 use sqlx::Row;
 
-use crate::common::temp_store;
+use crate::common::store_with_directory;
 
 const OLD: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const NEW: &str = "whsec_c2Vjb25kIHNlY3JldCBvZiBhIHdlYmhvb2sh";
@@ -29,7 +29,7 @@ fn new(categories: Option<&[&str]>, mode: Option<Mode>) -> NewEndpoint {
 
 #[tokio::test]
 async fn an_endpoint_is_its_owners_alone() {
-    let t = temp_store().await;
+    let t = store_with_directory().await;
     let store = &t.store;
     let northwind = partner("global", "northwind");
     let vendor = Principal::Vendor {
@@ -134,7 +134,7 @@ async fn an_endpoint_is_its_owners_alone() {
 
 #[tokio::test]
 async fn a_rotated_secret_signs_beside_its_successor_until_the_overlap_ends() {
-    let t = temp_store().await;
+    let t = store_with_directory().await;
     let store = &t.store;
     let owner = partner("global", "northwind");
     let endpoint = store
@@ -187,7 +187,7 @@ async fn a_rotated_secret_signs_beside_its_successor_until_the_overlap_ends() {
 
 #[tokio::test]
 async fn a_publish_finds_the_enabled_endpoints_of_its_cloud_that_want_its_category() {
-    let t = temp_store().await;
+    let t = store_with_directory().await;
     let store = &t.store;
     let northwind = partner("global", "northwind");
     let all = store
@@ -206,7 +206,7 @@ async fn a_publish_finds_the_enabled_endpoints_of_its_cloud_that_want_its_catego
         .unwrap();
     store
         .create_endpoint(
-            &partner("us-gov", "gov-partner"),
+            &partner("us-gov", "gov-fabrikam"),
             new(None, None),
             OLD,
             0,

@@ -63,10 +63,7 @@ fn the_audit_log_lists_an_import_and_keys_made_at_the_command_line_by_the_operat
             (json!("directory.import"), json!("*"), Value::Null, operator),
         ]
     );
-    assert_eq!(
-        entries[3]["detail"],
-        json!({"products": 5, "partners": 7, "customers": 9, "subscriptions": 14})
-    );
+    assert_eq!(entries[3]["detail"], json!({"products": 5}));
     assert_eq!(
         entries[2]["detail"]["principal"],
         json!({"kind": "partner", "cloud": "global", "partner": "fabrikam"})
