@@ -61,6 +61,22 @@ async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// PUT `body` to `path` on `server` with `key`.
+async fn put(
+    client: &reqwest::Client,
+    server: &Served,
+    path: &str,
+    key: &str,
+    body: &Value,
+) -> (u16, Value) {
+    call(client, server, reqwest::Method::PUT, path, key, Some(body)).await
+}
+
+/// GET `path` on `server` with `key`.
+async fn get(client: &reqwest::Client, server: &Served, path: &str, key: &str) -> (u16, Value) {
+    call(client, server, reqwest::Method::GET, path, key, None).await
+}
+
 /// The conformance world's part of `cloud`: the catalog, its partners and customers, and
 /// their subscriptions.
 fn cloud_world(cloud: &str) -> Value {
@@ -129,22 +145,8 @@ async fn two_servers_on_one_file_keep_every_accepted_change() {
             &format!("Contoso {round}"),
         );
         let (put_global, put_gov) = tokio::join!(
-            call(
-                &client,
-                a,
-                reqwest::Method::PUT,
-                "/v1/directory",
-                &global,
-                Some(&global_world)
-            ),
-            call(
-                &client,
-                b,
-                reqwest::Method::PUT,
-                "/v1/directory",
-                &gov,
-                Some(&gov_world)
-            ),
+            put(&client, a, "/v1/directory", &global, &global_world),
+            put(&client, b, "/v1/directory", &gov, &gov_world),
         );
         assert_eq!(put_global.0, 200, "round {round}: {}", put_global.1);
         assert_eq!(put_gov.0, 200, "round {round}: {}", put_gov.1);
@@ -158,15 +160,8 @@ async fn two_servers_on_one_file_keep_every_accepted_change() {
             &format!("Contoso {round}b"),
         );
         let (put_global, put_agency) = tokio::join!(
-            call(
-                &client,
-                b,
-                reqwest::Method::PUT,
-                "/v1/directory",
-                &global,
-                Some(&global_world)
-            ),
-            call(&client, a, reqwest::Method::PUT, &path, &gov, Some(&agency)),
+            put(&client, b, "/v1/directory", &global, &global_world),
+            put(&client, a, &path, &gov, &agency),
         );
         assert_eq!(put_global.0, 200, "round {round}: {}", put_global.1);
         assert_eq!(put_agency.0, 201, "round {round}: {}", put_agency.1);
@@ -174,29 +169,14 @@ async fn two_servers_on_one_file_keep_every_accepted_change() {
 
         // Both processes see every change, whichever made it.
         for server in &servers {
-            let (_, contoso) = call(
-                &client,
-                server,
-                reqwest::Method::GET,
-                "/v1/directory/customers/contoso",
-                &global,
-                None,
-            )
-            .await;
+            let (_, contoso) =
+                get(&client, server, "/v1/directory/customers/contoso", &global).await;
             assert_eq!(
                 contoso["name"],
                 format!("Contoso {round}b"),
                 "round {round}"
             );
-            let (_, gov_directory) = call(
-                &client,
-                server,
-                reqwest::Method::GET,
-                "/v1/directory",
-                &gov,
-                None,
-            )
-            .await;
+            let (_, gov_directory) = get(&client, server, "/v1/directory", &gov).await;
             let customers = gov_directory["customers"].as_array().unwrap();
             let dept = customers.iter().find(|c| c["id"] == "gov-dept").unwrap();
             assert_eq!(dept["name"], format!("Dept {round}"), "round {round}");
