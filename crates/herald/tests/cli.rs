@@ -6,6 +6,8 @@
 //!   invalid worlds and unreadable input.
 //! - `store`: `import`, `publish`, `messages` and `show` over a real SQLite file, checked
 //!   through `herald_store` as well as through the output.
+//! - `examples`: the samples the README's tour uses route, publish and are refused as it
+//!   says.
 //! - `explain`: why a customer or partner did or did not hear, as text and JSON.
 //! - `policy`: `policy show` and `policy check`.
 //! - `keys`: `keys create`, `list` and `revoke`: a token printed once, authenticating as
@@ -36,6 +38,8 @@ mod bench;
 mod common;
 #[path = "cli/demo.rs"]
 mod demo;
+#[path = "cli/examples.rs"]
+mod examples;
 #[path = "cli/explain.rs"]
 mod explain;
 #[path = "cli/keys.rs"]
