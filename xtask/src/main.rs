@@ -1,7 +1,10 @@
 //! Project automation. `cargo xtask test` checks that the tools the tests need are here
 //! (installing what is missing), then runs every check CI runs: formatting, clippy with
 //! warnings denied, the docs, all tests, a release build and the routing conformance suite
-//! against the built binary, and schemathesis against the HTTP API's own OpenAPI document.
+//! against the built binary, schemathesis against the HTTP API's own OpenAPI document, and
+//! the README's tour as written (`tour`).
+
+mod tour;
 
 use std::env;
 use std::fs;
@@ -25,8 +28,16 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("python") => python(),
+        Some("tour") => {
+            python();
+            run(
+                "cargo build --release",
+                cargo().args(["build", "--release", "-p", "herald"]),
+            );
+            readme_tour();
+        }
         _ => {
-            eprintln!("usage: cargo xtask test | python\n\n  test    set up what the tests need and run every check CI runs\n  python  install the PyPI packages the tests use into target/xtask-venv");
+            eprintln!("usage: cargo xtask test | python | tour\n\n  test    set up what the tests need and run every check CI runs\n  python  install the PyPI packages the tests use into target/xtask-venv\n  tour    run the README's tour as written against the release binary");
             exit(2);
         }
     }
@@ -156,10 +167,27 @@ fn test() {
         exit(1);
     }
     api_schema_check();
+    readme_tour();
     eprintln!(
         "==> every check passed in {:.0}s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// Runs the README's tour against the release binary ([`tour`]).
+fn readme_tour() {
+    let started = Instant::now();
+    eprintln!("==> the README's tour");
+    match tour::run(&root(), &tour::scratch(&root()), &venv().join("bin/python")) {
+        Ok(steps) => eprintln!(
+            "    the README's tour: {steps} commands ok in {:.1}s",
+            started.elapsed().as_secs_f64()
+        ),
+        Err(why) => {
+            eprintln!("xtask: {why}");
+            exit(1);
+        }
+    }
 }
 
 /// Output of a command that must succeed.
