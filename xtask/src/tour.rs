@@ -271,6 +271,10 @@ mod tests {
         assert!(holds(&steps[0].claims[0], "{\"x\": 2}").is_err());
         assert!(holds("403, problem+json", "403\n").is_ok());
         assert!(holds("403, problem+json", "200\n").is_err());
-        assert!(holds("a page: {\"list\":[...],...}", "{\"list\": [1, 2], \"next\": null}").is_ok());
+        assert!(holds(
+            "a page: {\"list\":[...],...}",
+            "{\"list\": [1, 2], \"next\": null}"
+        )
+        .is_ok());
     }
 }

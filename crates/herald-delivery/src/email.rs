@@ -467,6 +467,28 @@ impl Mailer {
         })
     }
 
+    /// Whether the mail server answers: a connection is opened as for a mail (TCP, TLS or
+    /// STARTTLS, the login) within the timeout and kept for the first mail. A worker says
+    /// at once when it does not, rather than let every mail wait on it in silence.
+    pub async fn check(&self) -> Result<(), String> {
+        let server = &self.server;
+        let _permit = server
+            .permits
+            .acquire()
+            .await
+            .expect("the mailer never closes its semaphore");
+        let connection = server
+            .within(server.connect())
+            .await
+            .map_err(|e| format!("{}:{}: {e}", server.host, server.port))?;
+        server
+            .idle
+            .lock()
+            .expect("no send panics holding the pool")
+            .push((connection, Instant::now()));
+        Ok(())
+    }
+
     /// The `Message-ID` of `mail`: `<d{delivery}.{store}@{domain of the sender}>`.
     pub fn message_id(&self, mail: &Mail) -> String {
         format!("<d{}.{}@{}>", mail.delivery, mail.store, self.domain)

@@ -72,11 +72,13 @@ pub struct Channels {
     pub webhooks: Sender,
 }
 
-/// What a worker did, by outcome.
+/// What a worker did, in deliveries (not attempts): how many it delivered, how many it
+/// tried and left to be tried again (their last attempt failed, and a later one is due),
+/// and how many are dead.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
     pub delivered: u64,
-    pub failed: u64,
+    pub retrying: u64,
     pub dead: u64,
 }
 
@@ -747,6 +749,8 @@ async fn record(
     schedule: Schedule,
 ) -> Result<Tally, WorkError> {
     let mut tally = Tally::default();
+    // The deliveries whose last attempt here failed and that wait to be tried again.
+    let mut retrying: HashSet<i64> = HashSet::new();
     let mut group = Vec::new();
     while done.recv_many(&mut group, 4096).await > 0 {
         let mut settled = Vec::with_capacity(group.len());
@@ -761,8 +765,13 @@ async fn record(
                 };
                 match next {
                     Next::Delivered => tally.delivered += 1,
-                    Next::RetryAt(_) => tally.failed += 1,
+                    Next::RetryAt(_) => {
+                        retrying.insert(d.job_delivery);
+                    }
                     Next::Dead => tally.dead += 1,
+                }
+                if !matches!(next, Next::RetryAt(_)) {
+                    retrying.remove(&d.job_delivery);
                 }
                 let disable = (d.attempt.outcome == AttemptOutcome::Gone)
                     .then(|| d.endpoint.clone())
@@ -791,6 +800,7 @@ async fn record(
         }
         store.record_attempts(&settled, &finished).await?;
     }
+    tally.retrying = retrying.len() as u64;
     Ok(tally)
 }
 

@@ -674,3 +674,25 @@ async fn a_pooled_connection_the_server_dropped_is_replaced() {
     assert_eq!(second.count(), 1);
     assert_eq!(second.kept()[0].to, ["jo@customer.example"]);
 }
+
+#[tokio::test]
+async fn a_mail_server_is_checked_before_the_first_mail_and_a_bad_one_is_named() {
+    let server = Aiosmtpd::start("plain", None);
+    let reachable =
+        Mailer::new(&format!("smtp://127.0.0.1:{}", server.port), FROM, None).expect("a mailer");
+    assert_eq!(reachable.check().await, Ok(()));
+
+    // Nothing listens on a port just freed; a name that resolves nowhere.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    for url in [
+        format!("smtp://127.0.0.1:{closed}"),
+        "smtp://mail.invalid:587?tls=required".to_owned(),
+    ] {
+        let mailer = Mailer::new(&url, FROM, None).expect("a mailer");
+        let refused = mailer.check().await.expect_err(&url);
+        assert!(!refused.is_empty(), "{url}");
+    }
+}

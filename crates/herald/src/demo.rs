@@ -309,7 +309,7 @@ async fn deliver(store: &Store, policy: &Policy, queued: i64) -> Result<()> {
         sink.count(),
         sink.addr(),
         sink.count() as f64 / took.as_secs_f64().max(1e-9),
-        tally.failed,
+        tally.retrying,
         tally.dead
     );
     if let Some(mail) = sink.kept().pop() {

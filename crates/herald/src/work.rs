@@ -111,11 +111,32 @@ pub fn worker_config(config: &ServeConfig, policy: &Policy, until_idle: bool) ->
     }
 }
 
+/// Says where mail goes, before the first mail waits on it: a warning when no mail server
+/// is configured, and an error naming the server and why when it cannot be reached. The
+/// server is checked beside the work, which starts at once; the check is handed back, to be
+/// awaited (or dropped) when the work ends.
+pub fn announce_mail(channels: &Arc<Channels>) -> Option<tokio::task::JoinHandle<()>> {
+    if channels.email.is_none() {
+        tracing::warn!("no mail server is configured (HERALD_SMTP_URL), so email waits for a worker that has one");
+        return None;
+    }
+    let channels = Arc::clone(channels);
+    Some(tokio::spawn(async move {
+        if let Some(mailer) = &channels.email {
+            if let Err(why) = mailer.check().await {
+                tracing::error!(
+                    "the mail server cannot be reached ({why}); mail waits and is tried again on the schedule"
+                );
+            }
+        }
+    }))
+}
+
 /// One line on what a worker did.
 pub fn tally_line(tally: &Tally) -> String {
     format!(
         "{} delivered, {} to be tried again, {} dead",
-        tally.delivered, tally.failed, tally.dead
+        tally.delivered, tally.retrying, tally.dead
     )
 }
 
@@ -126,9 +147,7 @@ pub async fn run(args: WorkArgs) -> Result<ExitCode> {
     let policy = load_policy(config.policy.as_ref())?;
     let store = crate::commands::open_existing(&config.db).await?;
     let channels = Arc::new(channels(&config)?);
-    if channels.email.is_none() {
-        tracing::warn!("no mail server is configured (HERALD_SMTP_URL), so email waits for a worker that has one");
-    }
+    let checking = announce_mail(&channels);
     tracing::info!(
         "delivering from {} with up to {} in flight",
         config.db.display(),
@@ -143,6 +162,15 @@ pub async fn run(args: WorkArgs) -> Result<ExitCode> {
     .await;
     store.checkpoint().await?;
     store.close().await;
+    if let Some(checking) = checking {
+        // A worker that ran out of work has tried the server too, so the check is done or
+        // nearly; one that was stopped stops now.
+        if args.until_idle {
+            let _ = checking.await;
+        } else {
+            checking.abort();
+        }
+    }
     let tally = tally?;
     tracing::info!("stopped: {}", tally_line(&tally));
     Ok(ExitCode::SUCCESS)
@@ -158,6 +186,11 @@ pub async fn work_in(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<Tally> {
     let channels = Arc::new(channels(config)?);
+    let checking = announce_mail(&channels);
     let worker = worker_config(config, policy, until_idle);
-    Ok(herald_delivery::run(store, channels, worker, stop).await?)
+    let tally = herald_delivery::run(store, channels, worker, stop).await;
+    if let Some(checking) = checking {
+        checking.abort();
+    }
+    Ok(tally?)
 }

@@ -150,14 +150,13 @@ fn work(s: &Scratch, extra: &[&str]) -> Command {
     command
 }
 
-/// Runs `herald work --until-idle` with `extra` flags to the end, which must be a success.
-fn until_idle(s: &Scratch, extra: &[&str]) {
+/// Runs `herald work --until-idle` with `extra` flags to the end, which must be a success;
+/// what it said on stderr.
+fn until_idle(s: &Scratch, extra: &[&str]) -> String {
     let run = work(s, extra).arg("--until-idle").output().unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let said = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(run.status.success(), "{said}");
+    said
 }
 
 /// Waits until `done` holds, or fails after `limit`.
@@ -252,13 +251,18 @@ fn a_worker_killed_mid_fan_out_loses_nothing_and_repeats_only_under_the_same_web
 #[test]
 fn a_failing_receiver_is_tried_again_on_the_schedule_until_it_takes_the_event() {
     let (s, receiver, _) = set_up(1, false, "/flaky/3", Mode::Aggregated);
-    until_idle(
+    let said = until_idle(
         &s,
         &[
             "--webhooks-allow-private",
             "--retry-schedule",
             "0ms,200ms,400ms,800ms,1600ms",
         ],
+    );
+    // Deliveries are counted, not attempts: the one delivery arrived in the end.
+    assert!(
+        said.contains("stopped: 1 delivered, 0 to be tried again, 0 dead"),
+        "{said}"
     );
 
     let received = receiver.settled(|r| r.len() >= 4);
@@ -429,4 +433,30 @@ fn a_worker_stopped_by_sigterm_finishes_what_is_in_flight_and_the_next_sends_onl
         CUSTOMERS,
         "what the first worker sent it recorded, so nothing arrived twice"
     );
+}
+
+#[test]
+fn a_mail_server_that_cannot_be_reached_is_named_at_once() {
+    let s = crate::common::imported();
+    let messages = crate::common::conformance("messages.json");
+    s.run(&["publish", &messages, "--db", &s.db()]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let said = until_idle(
+        &s,
+        &[
+            "--retry-schedule",
+            "0s",
+            "--smtp-url",
+            &format!("smtp://127.0.0.1:{closed}"),
+        ],
+    );
+    assert!(
+        said.contains("the mail server cannot be reached")
+            && said.contains(&format!("127.0.0.1:{closed}")),
+        "{said}"
+    );
+    assert!(said.contains("0 delivered, 0 to be tried again"), "{said}");
 }
