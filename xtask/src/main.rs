@@ -28,6 +28,7 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("python") => python(),
+        Some("man") => man(),
         Some("tour") => {
             python();
             run(
@@ -37,7 +38,7 @@ fn main() {
             readme_tour();
         }
         _ => {
-            eprintln!("usage: cargo xtask test | python | tour\n\n  test    set up what the tests need and run every check CI runs\n  python  install the PyPI packages the tests use into target/xtask-venv\n  tour    run the README's tour as written against the release binary");
+            eprintln!("usage: cargo xtask test | python | tour | man\n\n  test    set up what the tests need and run every check CI runs\n  python  install the PyPI packages the tests use into target/xtask-venv\n  tour    run the README's tour as written against the release binary\n  man     write a man page per command of herald into target/man");
             exit(2);
         }
     }
@@ -171,6 +172,17 @@ fn test() {
     eprintln!(
         "==> every check passed in {:.0}s",
         started.elapsed().as_secs_f64()
+    );
+}
+
+/// Writes the man pages of `herald` and each of its commands into `target/man`.
+fn man() {
+    run("cargo build", cargo().args(["build", "-p", "herald"]));
+    run(
+        "herald man",
+        Command::new(root().join("target/debug/herald"))
+            .args(["man", "--out"])
+            .arg(root().join("target/man")),
     );
 }
 

@@ -209,6 +209,17 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Print the shell completions of herald for bash, zsh, fish or PowerShell.
+    Completions {
+        /// The shell: bash, zsh, fish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Write a man page for herald and one for each of its commands into a folder.
+    Man {
+        /// The folder the pages are written to (made if missing).
+        #[arg(long, default_value = "man")]
+        out: PathBuf,
+    },
     /// Deliver what is queued, until SIGTERM or Ctrl-C (or, with --until-idle, until every
     /// delivery is settled), then finish what is in flight.
     Work(WorkArgs),

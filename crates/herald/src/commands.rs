@@ -92,6 +92,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             json,
             &db.db,
         )),
+        Command::Completions { shell } => crate::manual::completions(shell),
+        Command::Man { out } => crate::manual::man_pages(&out),
         Command::Work(args) => block_on(crate::work::run(args)),
         Command::Serve(args) => block_on(crate::serve::run(args)),
         Command::Keys { command } => block_on(crate::keys::run(command)),

@@ -11,6 +11,7 @@ mod deliveries;
 mod demo;
 mod keys;
 mod logging;
+mod manual;
 mod serve;
 mod terminal;
 mod work;

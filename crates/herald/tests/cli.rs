@@ -9,6 +9,7 @@
 //! - `examples`: the samples the README's tour uses route, publish and are refused as it
 //!   says.
 //! - `explain`: why a customer or partner did or did not hear, as text and JSON.
+//! - `manual`: `completions` for every shell and a man page per command.
 //! - `policy`: `policy show` and `policy check`.
 //! - `keys`: `keys create`, `list` and `revoke`: a token printed once, authenticating as
 //!   whom it was made for until revoked; refusals that write nothing.
@@ -44,6 +45,8 @@ mod examples;
 mod explain;
 #[path = "cli/keys.rs"]
 mod keys;
+#[path = "cli/manual.rs"]
+mod manual;
 #[path = "cli/policy.rs"]
 mod policy;
 #[path = "cli/processes.rs"]
