@@ -1,15 +1,17 @@
 //! `herald listen`: the real binary on loopback prints an event Herald's own signer signed
 //! (one JSON line with its `webhook_id`, answered 2xx), refuses a badly signed or unsigned
-//! one with 401 and prints nothing of it on stdout, refuses to listen beyond loopback, and
-//! stops cleanly on SIGTERM.
+//! one with 401 and prints nothing of it on stdout, prints the event `herald work` sends a
+//! partner's endpoint registered at it, refuses to listen beyond loopback, and stops
+//! cleanly on SIGTERM.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use herald_delivery::{signature_header, Secret};
+use herald_store::{Actor, Mode, NewEndpoint, Principal};
 use serde_json::{json, Value};
 
-use crate::common::{loopback_address, wait_listening, Scratch};
+use crate::common::{loopback_address, read_store, wait_listening, Scratch};
 
 /// A partner's aggregated event, as the worker sends it.
 fn partner_event() -> Value {
@@ -177,4 +179,82 @@ fn listen_refuses_an_address_beyond_loopback_and_a_malformed_secret() {
     );
     let run = s.run(&["listen", "--secret", "hunter2"]).failure();
     assert!(run.stderr.contains("whsec_"), "{}", run.stderr);
+}
+
+#[test]
+fn listen_prints_the_event_herald_work_sends_a_partners_endpoint_registered_at_it() {
+    let s = Scratch::new();
+    let world = s.write_json(
+        "world.json",
+        &json!({
+            "products": [{"id": "exchange-online", "name": "Exchange Online", "services": ["exchange"]}],
+            "partners": [{"id": "relay", "kind": "direct_bill", "name": "Relay"}],
+            "customers": [{"id": "contoso", "name": "Contoso"}, {"id": "northwind", "name": "Northwind"}],
+            "subscriptions": [
+                {"id": "contoso-exo", "customer": "contoso", "product": "exchange-online",
+                 "partner": "relay", "status": "active"},
+                {"id": "northwind-exo", "customer": "northwind", "product": "exchange-online",
+                 "partner": "relay", "status": "active"}
+            ]
+        }),
+    );
+    s.run(&["import", &world, "--db", &s.db()]).success();
+    let address = loopback_address();
+    let secret = Secret::generate().unwrap();
+    read_store(&s.db(), async |store| {
+        let relay = Principal::Partner {
+            cloud: "global".into(),
+            partner: "relay".into(),
+        };
+        let endpoint = NewEndpoint {
+            url: format!("http://{address}/relay"),
+            description: "relay on a developer's machine".into(),
+            categories: None,
+            mode: Some(Mode::Aggregated),
+        };
+        let secret = secret.to_string();
+        store
+            .create_endpoint(
+                &relay,
+                endpoint,
+                &secret,
+                1_700_000_000_000,
+                &Actor::Operator,
+            )
+            .await
+            .unwrap();
+    });
+    let message = s.write(
+        "incident.json",
+        &json!({"id": "exchange-down", "category": "service_incident", "services": ["exchange"],
+                "title": "Mail delayed", "body": "We are looking into it."})
+        .to_string(),
+    );
+    s.run(&["publish", &message, "--db", &s.db()]).success();
+
+    let listener = listen(&secret, &address, true);
+    wait_listening(&address);
+    s.run(&[
+        "work",
+        "--db",
+        &s.db(),
+        "--webhooks-allow-private",
+        "--until-idle",
+    ])
+    .success();
+    let (stdout, stderr) = stop(listener);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stdout}\n{stderr}");
+    let event = &lines[0];
+    assert_eq!(event["type"], "message.published");
+    assert!(event["webhook_id"]
+        .as_str()
+        .is_some_and(|id| !id.is_empty()));
+    assert_eq!(event["data"]["message"]["id"], "exchange-down");
+    assert_eq!(event["data"]["content"]["title"], "Mail delayed");
+    assert_eq!(event["data"]["customers"], json!(["contoso", "northwind"]));
+    assert!(!stderr.contains("refused"), "{stderr}");
 }
