@@ -14,6 +14,6 @@ pub mod worker;
 
 pub use guard::{check_url, Guard, GuardError};
 pub use schedule::Schedule;
-pub use signing::{signature_header, Secret, SecretError};
+pub use signing::{signature_header, Secret, SecretError, VerifyError};
 pub use webhook::{Sender, SenderConfig, SenderError};
 pub use worker::{run, Channels, Tally, WorkError, WorkerConfig};

@@ -4,6 +4,11 @@
 //! secret overlaps its successor, the `webhook-signature` header carries one signature per
 //! secret, separated by spaces, so a receiver holding either secret accepts the event.
 //!
+//! A receiver checks an event with [`Secret::verify`]: one of the header's `v1`
+//! signatures must match (compared in constant time) and the timestamp must be within
+//! [`TOLERANCE_SECONDS`] of the receiver's clock, so a captured event cannot be replayed
+//! later.
+//!
 //! A [`Secret`] keeps its HMAC key state computed once (the key hashed into the inner and
 //! outer SHA-256 states), so signing an event hashes only the event.
 
@@ -32,6 +37,22 @@ pub enum SecretError {
     Length(usize),
     #[error("no random bytes could be had from the operating system for a webhook secret: {0}")]
     Random(getrandom::Error),
+}
+
+/// How far an event's `webhook-timestamp` may be from the receiver's clock, either way.
+pub const TOLERANCE_SECONDS: i64 = 5 * 60;
+
+/// Why a receiver refuses an event.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("`webhook-timestamp` is not a number of Unix seconds")]
+    Timestamp,
+    #[error(
+        "the event was signed at {signed} (Unix seconds), more than 5 minutes from now ({now})"
+    )]
+    Stale { signed: i64, now: i64 },
+    #[error("no `v1` signature in `webhook-signature` matches the secret")]
+    Mismatch,
 }
 
 /// An endpoint's signing secret, ready to sign.
@@ -74,6 +95,42 @@ impl Secret {
         mac.update(b".");
         mac.update(body);
         mac.finalize().into_bytes().into()
+    }
+
+    /// Checks an event as a receiver gets it: the `webhook-id`, `webhook-timestamp` and
+    /// `webhook-signature` headers and the body, at `now` (Unix seconds). Accepted when the
+    /// timestamp is within [`TOLERANCE_SECONDS`] of `now` and any `v1,<base64>` signature
+    /// of the header (space-separated, as during a rotation) matches; signatures of other
+    /// versions are skipped.
+    pub fn verify(
+        &self,
+        id: &str,
+        timestamp: &str,
+        signatures: &str,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), VerifyError> {
+        let signed: i64 = timestamp.parse().map_err(|_| VerifyError::Timestamp)?;
+        if signed.abs_diff(now) > TOLERANCE_SECONDS.unsigned_abs() {
+            return Err(VerifyError::Stale { signed, now });
+        }
+        let mut mac = self.mac.clone();
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        let matches = signatures
+            .split(' ')
+            .filter_map(|s| s.strip_prefix("v1,"))
+            .filter_map(|s| STANDARD.decode(s).ok())
+            // `verify_slice` compares in constant time.
+            .any(|signature| mac.clone().verify_slice(&signature).is_ok());
+        if matches {
+            Ok(())
+        } else {
+            Err(VerifyError::Mismatch)
+        }
     }
 }
 
@@ -142,6 +199,78 @@ mod tests {
             Err(SecretError::Length(5))
         ));
         assert_eq!(format!("{secret:?}"), "Secret(whsec_…)");
+    }
+
+    #[test]
+    fn verify_accepts_what_sign_makes_within_five_minutes_and_nothing_else() {
+        let (secret, other) = (Secret::generate().unwrap(), Secret::generate().unwrap());
+        let body = br#"{"type":"test"}"#;
+        let header = signature_header(std::slice::from_ref(&secret), "msg_1", 1_000, body);
+        let verify =
+            |s: &Secret, id, ts, sig: &str, body: &[u8], now| s.verify(id, ts, sig, body, now);
+        assert_eq!(
+            verify(&secret, "msg_1", "1000", &header, body, 1_000),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&secret, "msg_1", "1000", &header, body, 1_300),
+            Ok(())
+        );
+        assert_eq!(verify(&secret, "msg_1", "1000", &header, body, 700), Ok(()));
+        assert_eq!(
+            verify(&secret, "msg_1", "1000", &header, body, 1_301),
+            Err(VerifyError::Stale {
+                signed: 1_000,
+                now: 1_301
+            })
+        );
+        assert_eq!(
+            verify(&secret, "msg_1", "1000", &header, body, 699),
+            Err(VerifyError::Stale {
+                signed: 1_000,
+                now: 699
+            })
+        );
+        assert_eq!(
+            verify(&secret, "msg_1", "soon", &header, body, 1_000),
+            Err(VerifyError::Timestamp)
+        );
+        let mismatch = Err(VerifyError::Mismatch);
+        assert_eq!(
+            verify(&other, "msg_1", "1000", &header, body, 1_000),
+            mismatch
+        );
+        assert_eq!(
+            verify(&secret, "msg_2", "1000", &header, body, 1_000),
+            mismatch
+        );
+        assert_eq!(
+            verify(&secret, "msg_1", "1000", &header, b"{}", 1_000),
+            mismatch
+        );
+        assert_eq!(verify(&secret, "msg_1", "1000", "", body, 1_000), mismatch);
+        assert_eq!(
+            verify(&secret, "msg_1", "1000", "v1,not base64!", body, 1_000),
+            mismatch
+        );
+        let v2 = header.replace("v1,", "v2,");
+        assert_eq!(verify(&secret, "msg_1", "1000", &v2, body, 1_000), mismatch);
+    }
+
+    #[test]
+    fn verify_accepts_either_secret_of_a_rotation() {
+        let (old, new) = (Secret::generate().unwrap(), Secret::generate().unwrap());
+        let both = signature_header(&[new.clone(), old.clone()], "msg_1", 5, b"{}");
+        assert_eq!(old.verify("msg_1", "5", &both, b"{}", 5), Ok(()));
+        assert_eq!(new.verify("msg_1", "5", &both, b"{}", 5), Ok(()));
+        // And the specification's example, by the secret its reference libraries use.
+        let reference = Secret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let signature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+        let (id, body) = ("msg_p5jXN8AQM9LWM0D4loKWxJek", br#"{"test": 2432232314}"#);
+        assert_eq!(
+            reference.verify(id, "1614265330", signature, body, 1614265330),
+            Ok(())
+        );
     }
 
     #[test]

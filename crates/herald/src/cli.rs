@@ -73,6 +73,21 @@ pub struct ServeArgs {
     pub shared: ConfigArgs,
 }
 
+/// How `herald listen` runs.
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// The endpoint's signing secret (`whsec_…`), as `POST /v1/endpoints` answered it.
+    #[arg(long, env = "HERALD_LISTEN_SECRET", hide_env_values = true)]
+    pub secret: String,
+    /// The loopback address to listen on (only 127.0.0.0/8 or ::1: this is a developer's
+    /// receiver, not one to expose to a network).
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    pub listen: std::net::SocketAddr,
+    /// Print each event as one JSON object a line, the event with its `webhook_id`.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// How deliveries are worked, by `herald work` and inside `herald serve`: flags over
 /// `HERALD_…` variables over the configuration file.
 #[derive(Debug, Args)]
@@ -225,6 +240,9 @@ pub enum Command {
     Work(WorkArgs),
     /// Serve the HTTP API until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
+    /// Receive webhooks on this machine: verify each one's signature, print it, until
+    /// SIGTERM or Ctrl-C.
+    Listen(ListenArgs),
     /// Make, list and revoke the API keys callers of the HTTP API present.
     Keys {
         #[command(subcommand)]

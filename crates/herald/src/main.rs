@@ -10,6 +10,7 @@ mod commands;
 mod deliveries;
 mod demo;
 mod keys;
+mod listen;
 mod logging;
 mod manual;
 mod serve;

@@ -23,6 +23,9 @@
 //!   `standardwebhooks` package: a worker killed mid-fan-out loses nothing, failures are
 //!   tried again on the schedule, a 410 disables its endpoint, an address inside the
 //!   network is refused at send time and a replay sends it once allowed.
+//! - `listen`: `herald listen` prints an event Herald's signer signed (readably, or as a
+//!   JSON line) and the one `herald work` sends an endpoint registered at it, refuses a
+//!   badly signed one with 401, listens on loopback only and stops cleanly on SIGTERM.
 //! - `terminal`: ids and text from data are printed escaped, whatever the database holds,
 //!   and `herald … | head -1` ends quietly.
 //! - `demo`: the whole job on a generated directory, and its refusal to reuse a database.
@@ -45,6 +48,8 @@ mod examples;
 mod explain;
 #[path = "cli/keys.rs"]
 mod keys;
+#[path = "cli/listen.rs"]
+mod listen;
 #[path = "cli/manual.rs"]
 mod manual;
 #[path = "cli/policy.rs"]
