@@ -305,7 +305,7 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
 /// Opens a database that must already exist: reading commands never create one.
 pub async fn open_existing(db: &Path) -> Result<Store> {
     if !db.exists() {
-        bail!("there is no database at {}; create it with `herald import WORLD` (or name another with --db)", db.display());
+        bail!("there is no database at {}; `herald import WORLD` or `herald serve` creates one (or name another with --db)", db.display());
     }
     Ok(Store::open(db).await?)
 }

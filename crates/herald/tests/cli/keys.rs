@@ -167,7 +167,10 @@ fn a_key_for_what_the_directory_does_not_hold_is_refused_and_writes_nothing() {
             &["--customer", "fabrikam"][..],
             "there is no customer \"fabrikam\" in the stored directory",
         ),
-        (&["--vendor", "--cloud", "us gov"][..], "no cloud was named"),
+        (
+            &["--vendor", "--cloud", "us gov"][..],
+            "cloud \"us gov\" holds a space",
+        ),
         (&["--vendor", "--cloud", ""][..], "no cloud was named"),
         (&["--vendor"][..], "--cloud"),
         (&["--vendor", "--cloud", "*"][..], "--all-clouds"),
@@ -230,7 +233,10 @@ fn keys_need_an_existing_database() {
     ] {
         let run = s.run(args).failure();
         assert!(
-            run.stderr.contains("there is no database at"),
+            run.stderr.contains("there is no database at")
+                && run
+                    .stderr
+                    .contains("`herald import WORLD` or `herald serve`"),
             "{args:?}: {}",
             run.stderr
         );
