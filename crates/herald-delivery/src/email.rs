@@ -564,7 +564,10 @@ impl Mailer {
                 } else if e.is_permanent() {
                     (
                         AttemptOutcome::Refused,
-                        format!("the SMTP server refused the mail to {} for good ({code} {said})", mail.to),
+                        format!(
+                            "the SMTP server refused the mail to {} for good ({code} {said})",
+                            mail.to
+                        ),
                     )
                 } else {
                     (
@@ -579,7 +582,7 @@ impl Mailer {
                 None,
                 None,
                 Some(format!(
-                    "could not hand the mail to the SMTP server at {}:{} ({trouble}); it will be tried again",
+                    "could not hand the mail to the SMTP server at {}:{} ({trouble})",
                     self.server.host, self.server.port
                 )),
             ),

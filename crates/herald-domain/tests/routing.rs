@@ -5,6 +5,7 @@
 //!   `tests/data/cases/`, run as data (adding a case is adding a file).
 //! - `consequences`: one test per "Consequences worth a test each" bullet.
 //! - `directory`: one test per rule of "A valid directory".
+//! - `docs`: every TOML and JSON example in `docs/` parses; whole policies as policies.
 //! - `copies`: "What each copy may say" and "Who inside an organization" (contacts, locales).
 //! - `limits`: a world missing a list, ids, emails, titles and bodies that break their
 //!   rules, each refused naming the record or message and field.
@@ -25,6 +26,8 @@ mod consequences;
 mod copies;
 #[path = "routing/directory.rs"]
 mod directory;
+#[path = "routing/docs.rs"]
+mod docs;
 #[path = "routing/explain.rs"]
 mod explain;
 #[path = "routing/limits.rs"]

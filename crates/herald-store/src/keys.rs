@@ -281,8 +281,11 @@ impl Store {
 /// Refuses a vendor key for a cloud that is empty, holds spaces or is [`EVERY_CLOUD`]. Any other cloud may get
 /// one, stored records or not: a vendor needs its key to put its cloud's first directory.
 fn check_vendor_cloud(cloud: &str) -> Result<(), StoreError> {
-    if cloud.is_empty() || cloud.chars().any(char::is_whitespace) {
+    if cloud.trim().is_empty() {
         return Err(StoreError::EmptyCloud);
+    }
+    if cloud.chars().any(char::is_whitespace) {
+        return Err(StoreError::CloudWithSpace(cloud.to_owned()));
     }
     if cloud == EVERY_CLOUD {
         return Err(StoreError::EveryCloudNamed);

@@ -54,9 +54,12 @@ pub enum StoreError {
     /// A customer key was asked for a customer the stored directory does not hold.
     #[error("there is no customer \"{0}\" in the stored directory; a customer key is made for a customer the directory holds")]
     UnknownCustomer(String),
-    /// A vendor key was asked for with an empty cloud, or one holding spaces.
+    /// A vendor key was asked for with an empty cloud.
     #[error("a vendor key acts in exactly one cloud, and no cloud was named (a cloud is a name without spaces, such as \"global\")")]
     EmptyCloud,
+    /// A vendor key was asked for a cloud whose name holds a space (or other white space).
+    #[error("a vendor key acts in exactly one cloud, and cloud {0:?} holds a space; a cloud is a name without spaces, such as \"global\" or \"us-gov\"")]
+    CloudWithSpace(String),
     /// A vendor key was asked for a cloud named `*`, which stands for every cloud.
     #[error("\"*\" is not a cloud; a vendor key for every cloud is made with --all-clouds and changes only the product catalog the clouds share")]
     EveryCloudNamed,

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use herald_store::{Actor, AuditEntry};
+use serde_json::Value;
 
 use crate::commands::open_existing;
-use crate::keys::{utc, whom};
-use crate::terminal::{self, escaped, say};
+use crate::keys::whom;
+use crate::terminal::{self, escaped, say, utc};
 
 /// Prints the newest `limit` entries of `cloud`'s log (with those concerning every cloud),
 /// or of the whole log, readably or as one JSON object per line.
@@ -46,6 +47,24 @@ fn line(e: &AuditEntry) -> String {
         escaped(e.cloud.as_deref().unwrap_or("*")),
         e.action.as_str(),
         escaped(&e.target),
-        terminal::json(&e.detail, false).unwrap_or_default()
+        terminal::json(&readable_times(e.detail.clone()), false).unwrap_or_default()
     )
+}
+
+/// `detail` with every time in it (a number under a key ending in `_at`) written as
+/// [`utc`] writes it, for a person.
+fn readable_times(detail: Value) -> Value {
+    match detail {
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(key, value)| match value.as_i64() {
+                    Some(at) if key.ends_with("_at") => (key, Value::String(utc(at))),
+                    _ => (key, readable_times(value)),
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(readable_times).collect()),
+        other => other,
+    }
 }

@@ -6,9 +6,9 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 use herald_server::config::LogFormat;
 
 /// Herald decides who hears about a vendor's message when the vendor sells through
-/// partners, and queues a copy for each of them.
+/// partners, stores each copy and delivers it by email and webhook.
 #[derive(Debug, Parser)]
-#[command(name = "herald", version, about)]
+#[command(name = "herald", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -380,6 +380,7 @@ pub enum KeysCommand {
 pub enum BenchCommand {
     /// Route a whole-directory incident and a product message.
     Route {
+        /// How many customers the generated directory has.
         #[arg(long, default_value_t = 1_000_000)]
         customers: usize,
         /// Print one JSON object with the figures.
@@ -388,6 +389,7 @@ pub enum BenchCommand {
     },
     /// Publish a whole-directory incident into SQLite.
     Publish {
+        /// How many customers the generated directory has.
         #[arg(long, default_value_t = 100_000)]
         customers: usize,
         /// Print one JSON object with the figures.
@@ -401,6 +403,7 @@ pub enum BenchCommand {
     /// 200 requests/s, a whole-directory incident, inbox reads at 1,000 requests/s, each
     /// against `GET /healthz` at the same rate.
     Api {
+        /// How many customers the generated directory has.
         #[arg(long, default_value_t = 10_000)]
         customers: usize,
         /// How long each rated phase lasts, in seconds.
@@ -438,4 +441,54 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every subcommand and every flag or argument, at every depth, says in a line what it
+    /// is for, and the top level says what Herald does rather than list the subcommands.
+    #[test]
+    fn every_subcommand_and_argument_has_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if arg
+                    .get_help()
+                    .is_none_or(|h| h.to_string().trim().is_empty())
+                {
+                    missing.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                let sub_path = format!("{path} {}", sub.get_name());
+                if sub
+                    .get_about()
+                    .is_none_or(|h| h.to_string().trim().is_empty())
+                {
+                    missing.push(sub_path.clone());
+                }
+                walk(sub, &sub_path, missing);
+            }
+        }
+        let cli = Cli::command();
+        let mut missing = Vec::new();
+        walk(&cli, "herald", &mut missing);
+        assert!(missing.is_empty(), "without a help line: {missing:?}");
+
+        let about = cli
+            .get_about()
+            .expect("herald has an about line")
+            .to_string();
+        assert!(
+            about.contains("partners") && !about.contains("route, explain"),
+            "{about}"
+        );
+    }
 }

@@ -260,44 +260,61 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
     let messages = load_messages(messages)?;
     let store = open_existing(db).await?;
     let mut snapshot = Arc::new(store.load_snapshot().await?);
-    let mut refused = 0;
+    let (mut accepted, mut repeated, mut refused) = (0, 0, 0);
     for item in messages {
         let wire = match item {
             Ok(wire) => wire,
             Err((id, reason)) => {
                 refused += 1;
                 let id = id.map_or_else(|| "a message without id".to_owned(), |i| i.0);
-                esay!("refused {}: {}", escaped(&id), escaped(&reason));
+                esay!("error: refused {}: {}", escaped(&id), escaped(&reason));
                 continue;
             }
         };
         match store
-            .publish_wire(&policy, &mut snapshot, &wire, millis_now(), &Actor::Operator)
+            .publish_wire(
+                &policy,
+                &mut snapshot,
+                &wire,
+                millis_now(),
+                &Actor::Operator,
+            )
             .await?
         {
-            Outcome::Accepted(s) => say!(
-                "accepted {}: {} customer(s) in scope, {} told directly, {} partner(s) told, {} deliveries queued",
-                escaped(&s.id), s.customers_in_scope, s.customers_direct, s.partners_told, s.deliveries
-            ),
-            Outcome::Repeated(s) => say!(
-                "already published {} with the same content: nothing changed",
-                escaped(&s.id)
-            ),
+            Outcome::Accepted(s) => {
+                accepted += 1;
+                say!(
+                    "accepted {}: {} customer(s) in scope, {} told directly, {} partner(s) told, {} deliveries queued",
+                    escaped(&s.id), s.customers_in_scope, s.customers_direct, s.partners_told, s.deliveries
+                );
+            }
+            Outcome::Repeated(s) => {
+                repeated += 1;
+                say!(
+                    "already published {} with the same content: nothing changed",
+                    escaped(&s.id)
+                );
+            }
             Outcome::Conflict(id) => {
                 refused += 1;
                 esay!(
-                    "refused {}: {}",
+                    "error: refused {}: {}",
                     escaped(&id),
                     escaped(&StoreError::Conflict(id.clone()).to_string())
                 );
             }
             Outcome::Invalid(reason) => {
                 refused += 1;
-                esay!("refused {}: {}", escaped(wire.id.as_str()), escaped(&reason));
+                esay!(
+                    "error: refused {}: {}",
+                    escaped(wire.id.as_str()),
+                    escaped(&reason)
+                );
             }
         }
     }
     store.close().await;
+    say!("{accepted} accepted, {repeated} repeated, {refused} refused");
     Ok(if refused == 0 {
         ExitCode::SUCCESS
     } else {
@@ -308,7 +325,7 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
 /// Opens a database that must already exist: reading commands never create one.
 pub async fn open_existing(db: &Path) -> Result<Store> {
     if !db.exists() {
-        bail!("there is no database at {}; create it with `herald import WORLD` (or name another with --db)", db.display());
+        bail!("there is no database at {}; `herald import WORLD` or `herald serve` creates one (or name another with --db)", db.display());
     }
     Ok(Store::open(db).await?)
 }

@@ -276,7 +276,7 @@ async fn a_key_for_what_the_directory_does_not_hold_is_refused_and_writes_nothin
         "{e:?}"
     );
 
-    for empty in ["", "  ", "us gov"] {
+    for empty in ["", "  "] {
         let e = refusal(
             &t.store,
             KeyFor::Vendor {
@@ -286,6 +286,20 @@ async fn a_key_for_what_the_directory_does_not_hold_is_refused_and_writes_nothin
         .await;
         assert!(matches!(e, StoreError::EmptyCloud), "{empty:?}: {e:?}");
         assert!(e.to_string().contains("no cloud was named"), "{e}");
+    }
+    for spaced in ["us gov", "global\t", " eu"] {
+        let e = refusal(
+            &t.store,
+            KeyFor::Vendor {
+                cloud: spaced.into(),
+            },
+        )
+        .await;
+        assert!(
+            matches!(&e, StoreError::CloudWithSpace(c) if c == spaced),
+            "{spaced:?}: {e:?}"
+        );
+        assert!(e.to_string().contains("holds a space"), "{e}");
     }
 
     assert_eq!(t.store.keys().await.unwrap(), Vec::new());

@@ -82,10 +82,12 @@ fn the_audit_log_lists_an_import_and_keys_made_at_the_command_line_by_the_operat
         assert!(line.contains("by operator (command line)"), "{line}");
         let time = line.split_whitespace().nth(1).unwrap();
         assert!(
-            time.len() == 20 && time.ends_with('Z') && time.as_bytes()[10] == b'T',
+            time.len() == 24 && time.ends_with('Z') && time.as_bytes()[10] == b'T',
             "{line}"
         );
     }
+    // A time inside what changed reads the same way, never as Unix milliseconds.
+    assert!(lines[0].contains(r#""revoked_at":"20"#), "{}", lines[0]);
 
     // A cloud's entries and every cloud's, and no more than asked for.
     let gov = s

@@ -1,5 +1,6 @@
-//! `herald bench route`, `publish`, `api` and `deliver`: one JSON object of figures each, with a
-//! positive ratio to the baseline. Speed is measured, not asserted.
+//! `herald bench route`, `publish`, `api` and `deliver`: with `--json` one JSON object of figures
+//! each, with a positive ratio to the baseline; without, a table for a person. Speed is
+//! measured, not asserted.
 
 use serde_json::Value;
 
@@ -234,4 +235,30 @@ fn bench_deliver_prints_each_phase_against_its_baseline_as_json() {
         &latency["ratio_p99_to_baseline"],
         "latency.ratio_p99_to_baseline",
     );
+}
+
+#[test]
+fn bench_without_json_prints_a_table_for_a_person() {
+    let s = Scratch::new();
+    let run = s.run(&["bench", "route", "--customers", "2000"]).success();
+    assert!(
+        serde_json::from_str::<Value>(&run.stdout).is_err(),
+        "without --json the figures are not JSON: {}",
+        run.stdout
+    );
+    let header = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("figure"))
+        .unwrap_or_else(|| panic!("no table: {}", run.stdout));
+    for column in ["Herald", "baseline", "ratio", "goal"] {
+        assert!(header.contains(column), "{header}");
+    }
+    let row = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("incident.seconds "))
+        .unwrap_or_else(|| panic!("no incident.seconds row: {}", run.stdout));
+    assert_eq!(row.split_whitespace().count(), 5, "{row}");
+    assert!(run.stdout.contains("customers: 2000"), "{}", run.stdout);
 }

@@ -167,7 +167,10 @@ fn a_key_for_what_the_directory_does_not_hold_is_refused_and_writes_nothing() {
             &["--customer", "fabrikam"][..],
             "there is no customer \"fabrikam\" in the stored directory",
         ),
-        (&["--vendor", "--cloud", "us gov"][..], "no cloud was named"),
+        (
+            &["--vendor", "--cloud", "us gov"][..],
+            "cloud \"us gov\" holds a space",
+        ),
         (&["--vendor", "--cloud", ""][..], "no cloud was named"),
         (&["--vendor"][..], "--cloud"),
         (&["--vendor", "--cloud", "*"][..], "--all-clouds"),
@@ -230,7 +233,10 @@ fn keys_need_an_existing_database() {
     ] {
         let run = s.run(args).failure();
         assert!(
-            run.stderr.contains("there is no database at"),
+            run.stderr.contains("there is no database at")
+                && run
+                    .stderr
+                    .contains("`herald import WORLD` or `herald serve`"),
             "{args:?}: {}",
             run.stderr
         );
@@ -247,10 +253,10 @@ fn the_listing_gives_times_in_utc() {
     let db = s.db();
     let made = [
         // Made later, listed last.
-        (1_700_000_000_000, "2023-11-14T22:13:20Z"),
+        (1_700_000_000_000, "2023-11-14T22:13:20.000Z"),
         // A leap day, and the last second of February in 2100, a century that is no leap year.
-        (951_782_400_000, "2000-02-29T00:00:00Z"),
-        (4_107_542_399_999, "2100-02-28T23:59:59Z"),
+        (951_782_400_000, "2000-02-29T00:00:00.000Z"),
+        (4_107_542_399_999, "2100-02-28T23:59:59.999Z"),
     ];
     let ids: Vec<String> = made
         .iter()

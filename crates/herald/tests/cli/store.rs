@@ -91,7 +91,11 @@ fn publish_refuses_a_message_naming_an_unknown_subscription() {
     let run = s.run(&["publish", &file, "--db", &db]).failure();
     assert!(run.stderr.contains("bad-one"), "{}", run.stderr);
     assert!(run.stderr.contains("nope-sub"), "{}", run.stderr);
-    assert!(!run.stdout.contains("accepted"), "{}", run.stdout);
+    assert!(
+        !run.stdout.lines().any(|l| l.starts_with("accepted")),
+        "{}",
+        run.stdout
+    );
     assert_eq!(state(&db), before);
     assert_eq!(stored_message(&db, "bad-one"), None);
 }
@@ -113,8 +117,18 @@ fn publish_accepts_once_and_refuses_a_changed_message_under_the_same_id() {
         "{}",
         run.stdout
     );
-    assert!(run.stderr.contains("refused bad-one"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error: refused bad-one"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("nope-sub"), "{}", run.stderr);
+    assert_eq!(
+        run.stdout.lines().last(),
+        Some("1 accepted, 0 repeated, 1 refused"),
+        "a summary ends the output: {}",
+        run.stdout
+    );
     let after = state(&db);
     assert_eq!(
         (
@@ -138,6 +152,12 @@ fn publish_accepts_once_and_refuses_a_changed_message_under_the_same_id() {
         "{}",
         run.stdout
     );
+    assert_eq!(
+        run.stdout.lines().last(),
+        Some("0 accepted, 1 repeated, 0 refused"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(state(&db), after);
     let stored = stored_message(&db, "good-one");
 
@@ -148,7 +168,16 @@ fn publish_accepts_once_and_refuses_a_changed_message_under_the_same_id() {
     let run = s.run(&["publish", &changed, "--db", &db]).failure();
     assert!(run.stderr.contains("good-one"), "{}", run.stderr);
     assert!(run.stderr.contains("different content"), "{}", run.stderr);
-    assert!(!run.stdout.contains("accepted"), "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with("0 accepted, 0 repeated, 1 refused\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.lines().any(|l| l.starts_with("accepted")),
+        "{}",
+        run.stdout
+    );
     assert_eq!(state(&db), after);
     assert_eq!(stored_message(&db, "good-one"), stored);
 }

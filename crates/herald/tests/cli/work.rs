@@ -168,6 +168,16 @@ fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Whether `at` reads as `2026-12-04T15:34:35.123Z`: RFC 3339, in UTC, to the millisecond.
+fn rfc3339_utc(at: &str) -> bool {
+    let shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+    at.len() == shape.len()
+        && at
+            .chars()
+            .zip(shape.chars())
+            .all(|(c, s)| if s == 'd' { c.is_ascii_digit() } else { c == s })
+}
+
 /// Every delivery of the message, as `herald deliveries list --json` shows them.
 fn deliveries(s: &Scratch) -> Vec<Value> {
     let listed = s
@@ -342,8 +352,32 @@ fn an_endpoint_inside_the_network_is_refused_at_send_time_and_a_replay_sends_it(
         .success();
     assert!(dead.stdout.contains("dead"), "{}", dead.stdout);
 
-    // Once the operator allows it, a replay delivers the dead letter.
+    // Shown to a person: times in RFC 3339, and what to do with a dead letter.
     let id = delivery["id"].to_string();
+    let shown = s
+        .run(&["deliveries", "show", &id, "--db", &s.db()])
+        .success()
+        .stdout;
+    assert!(!shown.contains("Unix ms"), "{shown}");
+    assert!(!shown.contains("tried again"), "{shown}");
+    assert!(
+        shown.contains(&format!("herald deliveries retry {id}")),
+        "{shown}"
+    );
+    let attempt = shown
+        .lines()
+        .find(|l| l.trim_start().starts_with("1. at "))
+        .unwrap_or_else(|| panic!("no first attempt in {shown}"));
+    let at = attempt.trim_start()["1. at ".len()..]
+        .split(' ')
+        .next()
+        .unwrap();
+    assert!(
+        rfc3339_utc(at),
+        "{at} is not an RFC 3339 time in UTC: {shown}"
+    );
+
+    // Once the operator allows it, a replay delivers the dead letter.
     s.run(&["deliveries", "retry", &id, "--db", &s.db()])
         .success();
     s.run(&["deliveries", "retry", &id, "--db", &s.db()])
