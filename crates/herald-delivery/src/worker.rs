@@ -160,6 +160,19 @@ pub async fn run(
     config: WorkerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Tally, WorkError> {
+    run_until(store, channels, config, shutdown, std::future::pending()).await
+}
+
+/// [`run`], but once stopping, when `abandon` resolves before what is in flight has
+/// finished, that is dropped unrecorded: nothing of it was settled, so another worker
+/// sends it once this one's lease runs out (under the same webhook id and Message-ID).
+pub async fn run_until(
+    store: Store,
+    channels: Arc<Channels>,
+    config: WorkerConfig,
+    shutdown: impl Future<Output = ()>,
+    abandon: impl Future<Output = ()>,
+) -> Result<Tally, WorkError> {
     let identity = store.identity().await?;
     let held = Arc::new(Mutex::new(Held::default()));
     let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
@@ -249,7 +262,21 @@ pub async fn run(
             }
         }
     }
-    while sends.join_next().await.is_some() {}
+    tokio::pin!(abandon);
+    loop {
+        tokio::select! {
+            next = sends.join_next() => {
+                if next.is_none() {
+                    break;
+                }
+            }
+            () = &mut abandon => {
+                sends.abort_all();
+                while sends.join_next().await.is_some() {}
+                break;
+            }
+        }
+    }
     drop(done_tx);
     let tally = recorder.await.expect("the recorder does not panic")?;
     renewer.abort();

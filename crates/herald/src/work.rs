@@ -1,6 +1,7 @@
 //! `herald work`, and the worker inside `herald serve`: delivering what publishing queued,
 //! as the configuration says (the file, `HERALD_…` variables, flags).
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use herald_domain::Policy;
 use herald_server::config::{
     DeliverySettings, LogSettings, Settings, SmtpSettings, WebhookSettings,
 };
-use herald_server::{shutdown_signal, ServeConfig};
+use herald_server::ServeConfig;
 use herald_store::Store;
 
 use crate::cli::{ConfigArgs, WorkArgs};
@@ -132,6 +133,39 @@ pub fn announce_mail(channels: &Arc<Channels>) -> Option<tokio::task::JoinHandle
     }))
 }
 
+/// The first Ctrl-C or SIGTERM, after which a worker leases nothing more and finishes
+/// what is in flight, and the second, after which it abandons that (unrecorded: another
+/// worker sends it once the lease runs out). Both are listened for from the start, so a
+/// second signal is never missed.
+fn stop_signals() -> Result<(impl Future<Output = ()>, impl Future<Output = ()>)> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).context("could not listen for Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("could not listen for SIGTERM")?;
+    let (first, stop) = tokio::sync::oneshot::channel::<()>();
+    let (second, abandon) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        for (signalled, said) in [
+            (first, "stopping: finishing what is in flight (Ctrl-C again to abandon it)"),
+            (second, "abandoning what is in flight: it is not recorded, and a worker sends it once its lease runs out"),
+        ] {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            tracing::info!("{said}");
+            let _ = signalled.send(());
+        }
+    });
+    Ok((
+        async {
+            let _ = stop.await;
+        },
+        async {
+            let _ = abandon.await;
+        },
+    ))
+}
+
 /// One line on what a worker did.
 pub fn tally_line(tally: &Tally) -> String {
     format!(
@@ -153,11 +187,13 @@ pub async fn run(args: WorkArgs) -> Result<ExitCode> {
         config.db.display(),
         config.delivery.workers.max(1)
     );
-    let tally = herald_delivery::run(
+    let (stop, abandon) = stop_signals()?;
+    let tally = herald_delivery::run_until(
         store.clone(),
         channels,
         worker_config(&config, &policy, args.until_idle),
-        shutdown_signal(),
+        stop,
+        abandon,
     )
     .await;
     store.checkpoint().await?;

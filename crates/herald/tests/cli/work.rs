@@ -494,3 +494,58 @@ fn a_mail_server_that_cannot_be_reached_is_named_at_once() {
     );
     assert!(said.contains("0 delivered, 0 to be tried again"), "{said}");
 }
+
+#[test]
+fn a_second_interrupt_abandons_what_is_in_flight_and_another_worker_sends_it() {
+    let (s, receiver, _) = set_up(1, false, "/slow", Mode::Aggregated);
+    let mut first = work(&s, &["--webhooks-allow-private", "--lease-seconds", "1"])
+        .spawn()
+        .unwrap();
+    let stderr = first.stderr.take().unwrap();
+    let (lines, said) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut heard = Vec::new();
+    let mut wait_for = |words: &str| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !heard.iter().any(|l: &String| l.contains(words)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match said.recv_timeout(left) {
+                Ok(line) => heard.push(line),
+                Err(_) => panic!("the worker never said {words:?}: {heard:?}"),
+            }
+        }
+    };
+    // The slow receiver holds the event: it reports the request before it answers.
+    wait_until(Duration::from_secs(60), "the event in flight", || {
+        receiver.distinct() == 1
+    });
+    let interrupt = |pid: u32| {
+        assert!(Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success());
+    };
+    interrupt(first.id());
+    wait_for("Ctrl-C again to abandon it");
+    interrupt(first.id());
+    wait_for("abandoning what is in flight");
+    assert!(first.wait().unwrap().success(), "{heard:?}");
+    let [abandoned] = &deliveries(&s)[..] else {
+        panic!("one delivery");
+    };
+    assert_ne!(abandoned["status"], "delivered", "nothing was recorded");
+
+    // Once its lease ran out, another worker sends it, under the same webhook id.
+    until_idle(&s, &["--webhooks-allow-private", "--lease-seconds", "1"]);
+    let received = receiver.settled(|r| r.len() >= 2);
+    assert_eq!(distinct_ids(&received), 1, "{received:?}");
+    assert_eq!(deliveries(&s)[0]["status"], "delivered");
+}
