@@ -88,13 +88,21 @@ impl Secret {
 
     /// The HMAC-SHA256 of `"{id}.{timestamp}.{body}"` under this secret.
     pub fn sign(&self, id: &str, timestamp: &str, body: &[u8]) -> [u8; 32] {
+        self.mac_of(id, timestamp, body)
+            .finalize()
+            .into_bytes()
+            .into()
+    }
+
+    /// The HMAC state of `"{id}.{timestamp}.{body}"` under this secret, not yet finalised.
+    fn mac_of(&self, id: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
         let mut mac = self.mac.clone();
         mac.update(id.as_bytes());
         mac.update(b".");
         mac.update(timestamp.as_bytes());
         mac.update(b".");
         mac.update(body);
-        mac.finalize().into_bytes().into()
+        mac
     }
 
     /// Checks an event as a receiver gets it: the `webhook-id`, `webhook-timestamp` and
@@ -114,12 +122,7 @@ impl Secret {
         if signed.abs_diff(now) > TOLERANCE_SECONDS.unsigned_abs() {
             return Err(VerifyError::Stale { signed, now });
         }
-        let mut mac = self.mac.clone();
-        mac.update(id.as_bytes());
-        mac.update(b".");
-        mac.update(timestamp.as_bytes());
-        mac.update(b".");
-        mac.update(body);
+        let mac = self.mac_of(id, timestamp, body);
         let matches = signatures
             .split(' ')
             .filter_map(|s| s.strip_prefix("v1,"))
