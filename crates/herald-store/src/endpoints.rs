@@ -16,7 +16,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::audit::{self, Action, Actor, NewEntry};
-use crate::keys::{hex, random, Principal};
+use crate::keys::{cloud_of, hex, random, Principal};
 use crate::store::{Store, StoreError};
 
 /// Random bytes in an endpoint's id.
@@ -175,13 +175,7 @@ impl Store {
             } else {
                 "customers"
             };
-            let held: Option<i64> =
-                sqlx::query_scalar(&format!("SELECT 1 FROM {table} WHERE id = ? AND cloud = ?"))
-                    .bind(subject)
-                    .bind(owner.cloud)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if held.is_none() {
+            if cloud_of(&mut tx, table, subject).await?.as_deref() != Some(owner.cloud) {
                 return Err(StoreError::OwnerGone);
             }
         }

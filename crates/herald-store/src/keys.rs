@@ -294,7 +294,7 @@ fn check_vendor_cloud(cloud: &str) -> Result<(), StoreError> {
 }
 
 /// The cloud of record `id` in directory table `table`, if it is stored.
-async fn cloud_of(
+pub(crate) async fn cloud_of(
     tx: &mut Transaction<'_, Sqlite>,
     table: &str,
     id: &str,

@@ -214,11 +214,8 @@ pub async fn put_directory(
         }
         let directory =
             Directory::build(merge(&cloud, stored.to_world(), world.clone())).map_err(|_| {
-                let catalog = wire::World {
-                    products: stored.to_world().products,
-                    ..wire::World::default()
-                };
-                let own = merge(&cloud, catalog, world.clone());
+                // The catalog and this cloud, the cloud's records replaced by the body's.
+                let own = merge(&cloud, cloud_world(stored, &cloud), world.clone());
                 Problem::new(
                     Kind::InvalidDirectory,
                     refusal(stored, &cloud, own).to_string(),

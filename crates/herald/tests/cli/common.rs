@@ -157,6 +157,27 @@ impl Scratch {
         self.run_with(args, &[])
     }
 
+    /// The token `herald keys create args…` prints, for the folder's database.
+    pub fn token(&self, args: &[&str]) -> String {
+        let db = self.db();
+        let mut all = vec!["keys", "create"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--db", &db]);
+        self.run(&all).success().stdout.trim().to_owned()
+    }
+
+    /// Publishes incident `exchange-down` (Exchange, every region) into the database.
+    pub fn publish_exchange_incident(&self) {
+        let message = self.write(
+            "incident.json",
+            &serde_json::json!({"id": "exchange-down", "category": "service_incident", "services": ["exchange"],
+                    "title": "Mail delayed", "body": "We are looking into it."})
+            .to_string(),
+        );
+        self.run(&["publish", &message, "--db", &self.db()])
+            .success();
+    }
+
     /// Runs `herald args…` in the folder with the environment variables `env`.
     pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));

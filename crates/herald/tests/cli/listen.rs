@@ -224,13 +224,7 @@ fn listen_prints_the_event_herald_work_sends_a_partners_endpoint_registered_at_i
             .await
             .unwrap();
     });
-    let message = s.write(
-        "incident.json",
-        &json!({"id": "exchange-down", "category": "service_incident", "services": ["exchange"],
-                "title": "Mail delayed", "body": "We are looking into it."})
-        .to_string(),
-    );
-    s.run(&["publish", &message, "--db", &s.db()]).success();
+    s.publish_exchange_incident();
 
     let listener = listen(&secret, &address, true);
     wait_listening(&address);

@@ -117,13 +117,7 @@ fn gov_customer(round: usize) -> Value {
 async fn two_servers_on_one_file_keep_every_accepted_change() {
     let s = imported();
     let db = s.db();
-    let key = |cloud: &str| {
-        s.run(&["keys", "create", "--vendor", "--cloud", cloud, "--db", &db])
-            .success()
-            .stdout
-            .trim()
-            .to_owned()
-    };
+    let key = |cloud: &str| s.token(&["--vendor", "--cloud", cloud]);
     let (global, gov) = (key("global"), key("us-gov"));
     let servers = [Served::start(&db), Served::start(&db)];
     let client = reqwest::Client::new();

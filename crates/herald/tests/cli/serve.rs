@@ -30,12 +30,7 @@ fn get(address: &str, path: &str, key: &str) -> (String, String) {
 fn serve_answers_with_keys_from_the_cli_and_stops_on_sigterm() {
     let s = imported();
     let db = s.db();
-    let key = s
-        .run(&["keys", "create", "--partner", "fabrikam", "--db", &db])
-        .success()
-        .stdout
-        .trim()
-        .to_owned();
+    let key = s.token(&["--partner", "fabrikam"]);
     let address = loopback_address();
     // The address comes from the file, the database from the flag.
     let config = s.write(
@@ -76,12 +71,7 @@ fn serve_answers_with_keys_from_the_cli_and_stops_on_sigterm() {
 fn serve_logs_each_request_as_json_with_its_route_and_key_id_but_never_the_secret() {
     let s = imported();
     let db = s.db();
-    let token = s
-        .run(&["keys", "create", "--partner", "fabrikam", "--db", &db])
-        .success()
-        .stdout
-        .trim()
-        .to_owned();
+    let token = s.token(&["--partner", "fabrikam"]);
     let (id, secret) = token
         .strip_prefix("hk_")
         .and_then(|rest| rest.split_once('_'))

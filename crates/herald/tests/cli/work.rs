@@ -126,13 +126,7 @@ fn set_up(customers: usize, desk: bool, path: &str, mode: Mode) -> (Scratch, Rec
     receiver
         .peer
         .know("relay", &Secret::parse(&secret).unwrap());
-    let message = s.write(
-        "incident.json",
-        &json!({"id": "exchange-down", "category": "service_incident", "services": ["exchange"],
-                "title": "Mail delayed", "body": "We are looking into it."})
-        .to_string(),
-    );
-    s.run(&["publish", &message, "--db", &s.db()]).success();
+    s.publish_exchange_incident();
     (s, receiver, id)
 }
 
