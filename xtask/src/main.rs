@@ -192,8 +192,9 @@ fn readme_tour() {
     eprintln!("==> the README's tour");
     match tour::run(&root(), &tour::scratch(&root()), &venv().join("bin/python")) {
         Ok(steps) => eprintln!(
-            "    the README's tour: {steps} commands ok in {:.1}s",
-            started.elapsed().as_secs_f64()
+            "    the README's tour: {steps} commands ok in {:.1}s; what they printed is in {}",
+            started.elapsed().as_secs_f64(),
+            tour::scratch(&root()).join(tour::TRANSCRIPT).display()
         ),
         Err(why) => {
             eprintln!("xtask: {why}");

@@ -5,6 +5,7 @@
 //! tour says (0, or the `exits N` of its own comment), and each claim the tour makes in a
 //! comment line under a command must hold of what that command printed: `# 403` that it
 //! printed that status, `# {"key":value,...}` that its output holds each `"key":value`.
+//! What each command printed is kept in the scratch folder's `transcript.txt`.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -229,8 +230,10 @@ pub fn run(root: &Path, scratch: &Path, python: &Path) -> Result<usize, String> 
         return Err(format!("the tour's shell ended with {status}"));
     }
     let read = |name: String| fs::read_to_string(scratch.join(name)).unwrap_or_default();
+    let mut transcript = String::new();
     for (n, step) in steps.iter().enumerate() {
         let (out, err) = (read(format!("out.{n}")), read(format!("err.{n}")));
+        let _ = writeln!(transcript, "$ {}\n{out}{err}", step.command);
         let code: i32 = read(format!("code.{n}")).trim().parse().unwrap_or(-1);
         let fail = |why: String| {
             Err(format!(
@@ -248,8 +251,12 @@ pub fn run(root: &Path, scratch: &Path, python: &Path) -> Result<usize, String> 
             }
         }
     }
+    fs::write(scratch.join(TRANSCRIPT), transcript).map_err(|e| e.to_string())?;
     Ok(steps.len())
 }
+
+/// The file in the scratch folder holding every command of the tour and what it printed.
+pub const TRANSCRIPT: &str = "transcript.txt";
 
 /// The scratch folder of the tour.
 pub fn scratch(root: &Path) -> PathBuf {

@@ -16,4 +16,4 @@ pub use guard::{check_url, Guard, GuardError};
 pub use schedule::Schedule;
 pub use signing::{signature_header, Secret, SecretError, VerifyError};
 pub use webhook::{Sender, SenderConfig, SenderError};
-pub use worker::{run, run_until, Channels, Tally, WorkError, WorkerConfig};
+pub use worker::{run, run_until, Channels, Progress, Tally, WorkError, WorkerConfig};

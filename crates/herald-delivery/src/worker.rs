@@ -14,6 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -50,6 +51,8 @@ pub struct WorkerConfig {
     /// Stop once every queued delivery this worker can send has arrived or died (retries
     /// included), rather than wait for more.
     pub until_idle: bool,
+    /// Where the worker keeps its tally as it goes, for a caller that shows progress.
+    pub progress: Arc<Progress>,
 }
 
 impl Default for WorkerConfig {
@@ -61,6 +64,7 @@ impl Default for WorkerConfig {
             schedule: Schedule::default(),
             default_locale: "en".into(),
             until_idle: false,
+            progress: Arc::default(),
         }
     }
 }
@@ -80,6 +84,32 @@ pub struct Tally {
     pub delivered: u64,
     pub retrying: u64,
     pub dead: u64,
+}
+
+/// A worker's [`Tally`] while it works, brought up to date each time it records a group
+/// of attempts.
+#[derive(Debug, Default)]
+pub struct Progress {
+    delivered: AtomicU64,
+    retrying: AtomicU64,
+    dead: AtomicU64,
+}
+
+impl Progress {
+    /// The tally as of the last group of attempts recorded.
+    pub fn tally(&self) -> Tally {
+        Tally {
+            delivered: self.delivered.load(Ordering::Relaxed),
+            retrying: self.retrying.load(Ordering::Relaxed),
+            dead: self.dead.load(Ordering::Relaxed),
+        }
+    }
+
+    fn set(&self, tally: &Tally) {
+        self.delivered.store(tally.delivered, Ordering::Relaxed);
+        self.retrying.store(tally.retrying, Ordering::Relaxed);
+        self.dead.store(tally.dead, Ordering::Relaxed);
+    }
 }
 
 /// What can stop a worker.
@@ -182,6 +212,7 @@ pub async fn run_until(
         done_rx,
         held.clone(),
         config.schedule.clone(),
+        config.progress.clone(),
     ));
     let renewer = tokio::spawn(renew(store.clone(), held.clone(), config.lease));
     let mut sends = JoinSet::new();
@@ -774,6 +805,7 @@ async fn record(
     mut done: mpsc::UnboundedReceiver<Done>,
     held: Arc<Mutex<Held>>,
     schedule: Schedule,
+    progress: Arc<Progress>,
 ) -> Result<Tally, WorkError> {
     let mut tally = Tally::default();
     // The deliveries whose last attempt here failed and that wait to be tried again.
@@ -826,8 +858,9 @@ async fn record(
             }
         }
         store.record_attempts(&settled, &finished).await?;
+        tally.retrying = retrying.len() as u64;
+        progress.set(&tally);
     }
-    tally.retrying = retrying.len() as u64;
     Ok(tally)
 }
 

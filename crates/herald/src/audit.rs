@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::commands::open_existing;
 use crate::keys::whom;
-use crate::terminal::{self, escaped, say, utc};
+use crate::terminal::{self, escaped, say, time};
 
 /// Prints the newest `limit` entries of `cloud`'s log (with those concerning every cloud),
 /// or of the whole log, readably or as one JSON object per line.
@@ -43,7 +43,7 @@ fn line(e: &AuditEntry) -> String {
     format!(
         "#{:<6} {} {:<8} {:<16} {:<18} by {actor}: {}",
         e.seq,
-        utc(e.at),
+        time(e.at),
         escaped(e.cloud.as_deref().unwrap_or("*")),
         e.action.as_str(),
         escaped(&e.target),
@@ -52,14 +52,14 @@ fn line(e: &AuditEntry) -> String {
 }
 
 /// `detail` with every time in it (a number under a key ending in `_at`) written as
-/// [`utc`] writes it, for a person.
+/// [`time`] writes it, for a person.
 fn readable_times(detail: Value) -> Value {
     match detail {
         Value::Object(fields) => Value::Object(
             fields
                 .into_iter()
                 .map(|(key, value)| match value.as_i64() {
-                    Some(at) if key.ends_with("_at") => (key, Value::String(utc(at))),
+                    Some(at) if key.ends_with("_at") => (key, Value::String(time(at))),
                     _ => (key, readable_times(value)),
                 })
                 .collect(),

@@ -10,6 +10,9 @@ use herald_server::config::LogFormat;
 #[derive(Debug, Parser)]
 #[command(name = "herald", version)]
 pub struct Cli {
+    /// Show times in this machine's time zone, with its offset, rather than in UTC.
+    #[arg(long, global = true)]
+    pub local: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -129,6 +132,11 @@ pub struct WorkArgs {
     /// other workers' leases), rather than wait for more.
     #[arg(long)]
     pub until_idle: bool,
+    /// How often to log how far the work has come (delivered, to be tried again, dead, and
+    /// deliveries a second) when stderr is not a terminal, in seconds; 0 never does. On a
+    /// terminal a live line shows it instead.
+    #[arg(long, default_value_t = 10)]
+    pub progress_seconds: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,10 +12,10 @@ use anyhow::{bail, Context, Result};
 use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::report::report;
 use herald_domain::{route, wire, Directory, Message, Policy};
-use herald_store::{Actor, DeliveryView, Outcome, Store, StoreError};
+use herald_store::{Actor, DeliveryView, MessageSummary, Outcome, Store, StoreError};
 
 use crate::cli::{Cli, Command, PolicyArgs, PolicyCommand};
-use crate::terminal::{self, esay, escaped, say};
+use crate::terminal::{self, count, esay, escaped, say};
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -55,11 +55,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             match Policy::parse(&text) {
                 Ok(p) => {
                     say!(
-                        "{}: a valid policy, version {}, with {} rules and {} categories ({})",
+                        "{}: a valid policy, version {}, with {} and {} ({})",
                         file.display(),
                         p.version(),
-                        p.rules().len(),
-                        p.categories().len(),
+                        count(p.rules().len() as u64, "rule", "rules"),
+                        count(p.categories().len() as u64, "category", "categories"),
                         p.category_names()
                     );
                     Ok(ExitCode::SUCCESS)
@@ -243,13 +243,17 @@ async fn import(world: &Path, db: &Path) -> Result<ExitCode> {
         .import(&directory, millis_now(), &Actor::Operator)
         .await?;
     say!(
-        "imported {} into {}: {} products, {} partners, {} customers, {} subscriptions",
+        "imported {} into {}: {}, {}, {}, {}",
         world.display(),
         db.display(),
-        summary.products,
-        summary.partners,
-        summary.customers,
-        summary.subscriptions
+        count(summary.products as u64, "product", "products"),
+        count(summary.partners as u64, "partner", "partners"),
+        count(summary.customers as u64, "customer", "customers"),
+        count(
+            summary.subscriptions as u64,
+            "subscription",
+            "subscriptions"
+        )
     );
     store.close().await;
     Ok(ExitCode::SUCCESS)
@@ -260,7 +264,7 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
     let messages = load_messages(messages)?;
     let store = open_existing(db).await?;
     let mut snapshot = Arc::new(store.load_snapshot().await?);
-    let (mut accepted, mut repeated, mut refused) = (0, 0, 0);
+    let (mut accepted, mut repeated, mut refused) = (0u64, 0u64, 0u64);
     for item in messages {
         let wire = match item {
             Ok(wire) => wire,
@@ -283,10 +287,7 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
         {
             Outcome::Accepted(s) => {
                 accepted += 1;
-                say!(
-                    "accepted {}: {} customer(s) in scope, {} told directly, {} partner(s) told, {} deliveries queued",
-                    escaped(&s.id), s.customers_in_scope, s.customers_direct, s.partners_told, s.deliveries
-                );
+                say!("accepted {}: {} queued", escaped(&s.id), audience(&s));
             }
             Outcome::Repeated(s) => {
                 repeated += 1;
@@ -314,7 +315,10 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
         }
     }
     store.close().await;
-    say!("{accepted} accepted, {repeated} repeated, {refused} refused");
+    say!(
+        "{}: {accepted} accepted, {repeated} repeated, {refused} refused",
+        count(accepted + repeated + refused, "message", "messages")
+    );
     Ok(if refused == 0 {
         ExitCode::SUCCESS
     } else {
@@ -380,19 +384,14 @@ async fn show(id: &str, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> 
     }
     let s = &detail.summary;
     say!(
-        "message {} ({} in cloud {}, policy {})",
+        "message {} ({} in cloud {}, policy {}), accepted {}",
         escaped(&s.id),
         escaped(&s.category),
         escaped(&s.cloud),
-        escaped(&s.policy_version)
+        escaped(&s.policy_version),
+        terminal::time(s.accepted_at)
     );
-    say!(
-        "  {} customer(s) in scope, {} told directly, {} partner(s) told, {} deliveries",
-        s.customers_in_scope,
-        s.customers_direct,
-        s.partners_told,
-        s.deliveries
-    );
+    say!("  {}", audience(s));
     const SHOWN: usize = 50;
     say!("decisions:");
     for d in detail.decisions.iter().take(SHOWN) {
@@ -419,9 +418,9 @@ async fn show(id: &str, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> 
     say!("partner copies:");
     for c in detail.partner_copies.iter().take(SHOWN) {
         say!(
-            "  {:<24} {} customer(s), subscriptions: {}",
+            "  {:<24} {}, subscriptions: {}",
             escaped(&c.partner),
-            c.customers.len(),
+            count(c.customers.len() as u64, "customer", "customers"),
             escaped(&c.subscriptions.join(", "))
         );
     }
@@ -447,7 +446,7 @@ pub fn delivery_line(d: &DeliveryView) -> String {
         None => to.into_owned(),
     };
     format!(
-        "#{:<8} {:<8} {:<24} {:<7} {:<40} {:<6} {} ({} attempt(s))",
+        "#{:<8} {:<8} {:<24} {:<7} {:<40} {:<6} {} ({})",
         d.id,
         d.recipient,
         escaped(d.org.as_deref().unwrap_or("(vendor)")),
@@ -455,6 +454,18 @@ pub fn delivery_line(d: &DeliveryView) -> String {
         to,
         d.locale.as_deref().unwrap_or("-"),
         d.status,
-        d.attempts
+        count(d.attempts.max(0) as u64, "attempt", "attempts")
+    )
+}
+
+/// Who a message reaches, in words: customers in scope, told directly, partners told and
+/// deliveries.
+fn audience(s: &MessageSummary) -> String {
+    format!(
+        "{} in scope, {} told directly, {} told, {}",
+        count(s.customers_in_scope as u64, "customer", "customers"),
+        s.customers_direct,
+        count(s.partners_told as u64, "partner", "partners"),
+        count(s.deliveries as u64, "delivery", "deliveries")
     )
 }

@@ -9,7 +9,7 @@ use herald_store::{Actor, DeliveryView, Replayed, Store};
 
 use crate::cli::DeliveriesCommand;
 use crate::commands::{delivery_line, millis_now, open_existing};
-use crate::terminal::{self, escaped, say, utc};
+use crate::terminal::{self, escaped, say, time};
 
 /// Runs one `herald deliveries` subcommand.
 pub async fn run(command: DeliveriesCommand) -> Result<ExitCode> {
@@ -116,14 +116,14 @@ async fn show(id: i64, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> {
     );
     say!("{}", delivery_line(d));
     if let Some(at) = d.next_attempt_at {
-        say!("next attempt at {}", utc(at));
+        say!("next attempt at {}", time(at));
     }
     say!("attempts:");
     for (n, a) in detail.attempts.iter().enumerate() {
         say!(
             "  {:>2}. at {} after {:.1} ms: {}{}{}",
             n + 1,
-            utc(a.at),
+            time(a.at),
             a.latency_us as f64 / 1_000.0,
             a.outcome.as_str(),
             a.code.map(|c| format!(" ({c})")).unwrap_or_default(),

@@ -10,7 +10,7 @@ use herald_store::{Actor, KeyFor, KeyInfo, Principal};
 
 use crate::cli::KeysCommand;
 use crate::commands::{millis_now, open_existing};
-use crate::terminal::{self, esay, escaped, say, utc};
+use crate::terminal::{self, esay, escaped, say, time};
 
 /// Runs one `herald keys` subcommand.
 pub async fn run(command: KeysCommand) -> Result<ExitCode> {
@@ -90,7 +90,7 @@ async fn list(json: bool, db: &Path) -> Result<ExitCode> {
                 kind,
                 escaped(key.principal.cloud()),
                 escaped(subject),
-                utc(key.created_at),
+                time(key.created_at),
                 status(key)
             );
         }
@@ -109,7 +109,7 @@ async fn revoke(id: &str, db: &Path) -> Result<ExitCode> {
             "key {} ({}) was already revoked at {}: nothing changed",
             escaped(id),
             whom(&key.principal),
-            utc(at)
+            time(at)
         ),
         _ => say!(
             "revoked key {} ({}): its token no longer authenticates",
@@ -147,5 +147,5 @@ pub(crate) fn whom(principal: &Principal) -> String {
 /// `active`, or `revoked` and when.
 fn status(key: &KeyInfo) -> String {
     key.revoked_at
-        .map_or_else(|| "active".to_owned(), |at| format!("revoked {}", utc(at)))
+        .map_or_else(|| "active".to_owned(), |at| format!("revoked {}", time(at)))
 }

@@ -16,7 +16,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::Router;
-use herald_delivery::events::rfc3339;
 use herald_delivery::Secret;
 use serde_json::Value;
 
@@ -109,7 +108,7 @@ async fn receive(
             ),
         }
     } else {
-        print_event(&rfc3339(now), id, &Value::Object(event));
+        print_event(&terminal::time(now), id, &Value::Object(event));
     }
     (StatusCode::NO_CONTENT, "")
 }

@@ -29,6 +29,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    terminal::show_local_times(args.local);
     match commands::run(args) {
         Ok(code) => code,
         Err(e) => {

@@ -18,6 +18,9 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use herald_delivery::events::rfc3339;
 
 use serde::Serialize;
 
@@ -155,34 +158,38 @@ macro_rules! esay {
 
 pub(crate) use {esay, say};
 
-/// Unix milliseconds as an RFC 3339 time in UTC to the millisecond,
-/// `2023-11-14T22:13:20.000Z`: how every time the CLI prints for a person is written.
-pub fn utc(millis: i64) -> String {
-    let seconds = millis.div_euclid(1000);
-    let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    // The civil date of a day count (Howard Hinnant's `civil_from_days`): eras of 400
-    // years, each year counted from March so that a leap day ends it.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = era * 400 + year_of_era + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        of_day / 3_600,
-        of_day / 60 % 60,
-        of_day % 60,
-        millis.rem_euclid(1000)
-    )
+/// Whether times are shown in this machine's time zone (`--local`) rather than UTC.
+static LOCAL_TIMES: AtomicBool = AtomicBool::new(false);
+
+/// Shows every time from now on in this machine's time zone (`herald --local`).
+pub fn show_local_times(local: bool) {
+    LOCAL_TIMES.store(local, Ordering::Relaxed);
+}
+
+/// Unix milliseconds as the CLI shows a time to a person: RFC 3339 to the millisecond, in
+/// UTC (`2023-11-14T22:13:20.000Z`), or with `--local` in this machine's time zone with its
+/// offset (`2023-11-14T23:13:20.000+01:00`).
+pub fn time(millis: i64) -> String {
+    if LOCAL_TIMES.load(Ordering::Relaxed) {
+        if let Ok(at) = jiff::Timestamp::from_millisecond(millis) {
+            return local(at, &jiff::tz::TimeZone::system());
+        }
+    }
+    rfc3339(millis)
+}
+
+/// `at` in `zone`, as [`time`] writes it.
+fn local(at: jiff::Timestamp, zone: &jiff::tz::TimeZone) -> String {
+    at.to_zoned(zone.clone())
+        .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
+        .to_string()
+}
+
+/// `n` and what it counts, in the singular for one: `count(1, "customer", "customers")` is
+/// `1 customer`, `count(3, …)` is `3 customers`.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]
@@ -206,5 +213,28 @@ mod tests {
         assert_eq!(text, r#"{"id":"a\u001b\u009b\u202eb"}"#);
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back["id"], "a\u{1b}\u{9b}\u{202e}b");
+    }
+
+    #[test]
+    fn times_are_rfc_3339_in_utc_or_with_the_local_offset() {
+        assert_eq!(time(1_795_601_069_123), "2026-11-25T10:04:29.123Z");
+        let at = jiff::Timestamp::from_millisecond(1_795_601_069_123).unwrap();
+        // Central European Time, with summer time from the last Sunday of March to the
+        // last Sunday of October.
+        let paris = jiff::tz::TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").unwrap();
+        assert_eq!(local(at, &paris), "2026-11-25T11:04:29.123+01:00");
+        let summer = jiff::Timestamp::from_millisecond(1_782_381_600_000).unwrap();
+        assert_eq!(local(summer, &paris), "2026-06-25T12:00:00.000+02:00");
+        assert_eq!(
+            local(at, &jiff::tz::TimeZone::UTC),
+            "2026-11-25T10:04:29.123+00:00"
+        );
+    }
+
+    #[test]
+    fn counts_name_what_they_count() {
+        assert_eq!(count(1u64, "customer", "customers"), "1 customer");
+        assert_eq!(count(0u64, "delivery", "deliveries"), "0 deliveries");
+        assert_eq!(count(3u32, "partner", "partners"), "3 partners");
     }
 }

@@ -6,16 +6,18 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use herald_delivery::email::{Mailer, MailerConfig};
-use herald_delivery::{Channels, Guard, Sender, SenderConfig, Tally, WorkerConfig};
+use herald_delivery::{Channels, Guard, Progress, Sender, SenderConfig, Tally, WorkerConfig};
 use herald_domain::Policy;
 use herald_server::config::{
-    DeliverySettings, LogSettings, Settings, SmtpSettings, WebhookSettings,
+    DeliverySettings, LogConfig, LogFormat, LogSettings, Settings, SmtpSettings, WebhookSettings,
 };
 use herald_server::ServeConfig;
 use herald_store::Store;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{ConfigArgs, WorkArgs};
 
@@ -166,7 +168,7 @@ fn stop_signals() -> Result<(impl Future<Output = ()>, impl Future<Output = ()>)
     ))
 }
 
-/// One line on what a worker did.
+/// One line on what a worker did, in deliveries.
 pub fn tally_line(tally: &Tally) -> String {
     format!(
         "{} delivered, {} to be tried again, {} dead",
@@ -174,10 +176,77 @@ pub fn tally_line(tally: &Tally) -> String {
     )
 }
 
+/// The live line of `herald work` on a terminal: a spinner and the tally so far. Hidden
+/// when stderr is not a terminal, or when the log is JSON for a machine to read.
+fn progress_bar(log: &LogConfig) -> ProgressBar {
+    if log.format != LogFormat::Text {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner().with_message("waiting for deliveries");
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("a valid template"),
+    );
+    bar
+}
+
+/// Shows how far the work has come as `progress` tells it, until dropped: on `bar` when it
+/// is drawn, ten times a second; otherwise as a log line every `every` (never when zero),
+/// when something changed.
+fn show_progress(
+    progress: Arc<Progress>,
+    bar: ProgressBar,
+    every: Duration,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let drawn = !bar.is_hidden();
+    if !drawn && every.is_zero() {
+        return None;
+    }
+    let every = if drawn {
+        Duration::from_millis(100)
+    } else {
+        every
+    };
+    Some(tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.tick().await;
+        let (mut last, mut last_at) = (Tally::default(), Instant::now());
+        let mut rate = 0.0;
+        loop {
+            ticks.tick().await;
+            let tally = progress.tally();
+            let settled = |t: &Tally| t.delivered + t.dead;
+            let elapsed = last_at.elapsed().as_secs_f64();
+            if drawn {
+                // A rate over a tenth of a second jumps about; a second's average reads.
+                if elapsed >= 1.0 {
+                    rate = (settled(&tally) - settled(&last)) as f64 / elapsed;
+                    (last, last_at) = (tally.clone(), Instant::now());
+                }
+                bar.set_message(format!(
+                    "{} ({rate:.0} settled a second)",
+                    tally_line(&tally)
+                ));
+                bar.tick();
+            } else if tally != last {
+                rate = (settled(&tally) - settled(&last)) as f64 / elapsed;
+                tracing::info!(
+                    delivered = tally.delivered,
+                    retrying = tally.retrying,
+                    dead = tally.dead,
+                    "progress: {} ({rate:.0} settled a second)",
+                    tally_line(&tally)
+                );
+                (last, last_at) = (tally, Instant::now());
+            }
+        }
+    }))
+}
+
 /// Runs `herald work`.
 pub async fn run(args: WorkArgs) -> Result<ExitCode> {
     let config = load_config(args.shared, None, None)?;
-    crate::logging::install(&config.log)?;
+    let bar = progress_bar(&config.log);
+    crate::logging::install_around(&config.log, &bar)?;
     let policy = load_policy(config.policy.as_ref())?;
     let store = crate::commands::open_existing(&config.db).await?;
     let channels = Arc::new(channels(&config)?);
@@ -188,14 +257,17 @@ pub async fn run(args: WorkArgs) -> Result<ExitCode> {
         config.delivery.workers.max(1)
     );
     let (stop, abandon) = stop_signals()?;
-    let tally = herald_delivery::run_until(
-        store.clone(),
-        channels,
-        worker_config(&config, &policy, args.until_idle),
-        stop,
-        abandon,
-    )
-    .await;
+    let worker = worker_config(&config, &policy, args.until_idle);
+    let showing = show_progress(
+        worker.progress.clone(),
+        bar.clone(),
+        Duration::from_secs(args.progress_seconds),
+    );
+    let tally = herald_delivery::run_until(store.clone(), channels, worker, stop, abandon).await;
+    if let Some(showing) = showing {
+        showing.abort();
+    }
+    bar.finish_and_clear();
     store.checkpoint().await?;
     store.close().await;
     if let Some(checking) = checking {

@@ -112,7 +112,7 @@ fn publish_accepts_once_and_refuses_a_changed_message_under_the_same_id() {
     let run = s.run(&["publish", &mixed, "--db", &db]).failure();
     assert!(
         run.stdout.contains(
-            "accepted good-one: 5 customer(s) in scope, 5 told directly, 5 partner(s) told, 10 deliveries queued"
+            "accepted good-one: 5 customers in scope, 5 told directly, 5 partners told, 10 deliveries queued"
         ),
         "{}",
         run.stdout
@@ -125,7 +125,7 @@ fn publish_accepts_once_and_refuses_a_changed_message_under_the_same_id() {
     assert!(run.stderr.contains("nope-sub"), "{}", run.stderr);
     assert_eq!(
         run.stdout.lines().last(),
-        Some("1 accepted, 0 repeated, 1 refused"),
+        Some("2 messages: 1 accepted, 0 repeated, 1 refused"),
         "a summary ends the output: {}",
         run.stdout
     );
@@ -154,7 +154,7 @@ fn publish_accepts_once_and_refuses_a_changed_message_under_the_same_id() {
     );
     assert_eq!(
         run.stdout.lines().last(),
-        Some("0 accepted, 1 repeated, 0 refused"),
+        Some("1 message: 0 accepted, 1 repeated, 0 refused"),
         "{}",
         run.stdout
     );

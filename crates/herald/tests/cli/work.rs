@@ -1,7 +1,8 @@
 //! `herald work` delivering to a real webhook receiver that verifies every signature with
 //! the PyPI `standardwebhooks` package, and to a real SMTP server (aiosmtpd): a worker
 //! killed with SIGKILL mid-fan-out loses nothing, one stopped with SIGTERM finishes what is
-//! in flight, a receiver that fails is tried again on the schedule, a 410 disables its
+//! in flight, a receiver that fails is tried again on the schedule (the worker logging how
+//! far it has come meanwhile), a 410 disables its
 //! endpoint, an address inside the network is refused at send time, and a partner hit
 //! through 5,000 customers gets one event and one mail.
 
@@ -298,6 +299,31 @@ fn a_failing_receiver_is_tried_again_on_the_schedule_until_it_takes_the_event() 
     for (gap, wait) in at.windows(2).map(|w| w[1] - w[0]).zip([200, 400, 800]) {
         assert!(gap >= wait, "attempts {at:?} wait at least {wait} ms");
     }
+}
+
+#[test]
+fn a_worker_logs_how_far_it_has_come_as_it_goes() {
+    let (s, _receiver, _) = set_up(1, false, "/flaky/2", Mode::Aggregated);
+    let said = until_idle(
+        &s,
+        &[
+            "--webhooks-allow-private",
+            "--retry-schedule",
+            "0s,0s,3s",
+            "--progress-seconds",
+            "1",
+        ],
+    );
+    // While the one delivery waits three seconds for its third attempt, a line says so.
+    assert!(
+        said.lines()
+            .any(|l| l.contains("progress: 0 delivered, 1 to be tried again, 0 dead")),
+        "{said}"
+    );
+    assert!(
+        said.contains("stopped: 1 delivered, 0 to be tried again, 0 dead"),
+        "{said}"
+    );
 }
 
 #[test]
