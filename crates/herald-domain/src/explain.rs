@@ -159,7 +159,10 @@ pub fn explain_customer(
         out_of_scope(&mut w, &matcher, directory.customer_subscriptions(ix));
         if let Some(named) = &message.scope.customers {
             if named.binary_search(&ix).is_err() {
-                w.line(format!("The message is narrowed to {} named customer(s), and {customer} is not one of them.", named.len()));
+                w.line(format!(
+                    "The message is narrowed to {}, and {customer} is not one of them.",
+                    customers(named.len())
+                ));
             }
         }
         return Ok(w.out);
@@ -294,7 +297,11 @@ pub fn explain_partner(
     if let Some(copy) = copies.iter().find(|c| c.partner == ix) {
         w.out.heard = true;
         let rule = w.rule(category.partners_rule);
-        w.line(format!("Partner {partner} is told about message {} by rule {rule}, about {} customer(s) of its own.", message.id, copy.customers.len()));
+        w.line(format!(
+            "Partner {partner} is told about message {} by rule {rule}, about {} of its own.",
+            message.id,
+            customers(copy.customers.len())
+        ));
         for c in copy.customers.iter().take(50) {
             let theirs: Vec<String> = copy
                 .subscriptions
@@ -356,4 +363,13 @@ pub fn explain_partner(
     }
     out_of_scope(&mut w, &matcher, own.into_iter());
     Ok(w.out)
+}
+
+/// `n` customers, in words: "1 customer", "3 customers".
+fn customers(n: usize) -> String {
+    if n == 1 {
+        "1 customer".to_owned()
+    } else {
+        format!("{n} customers")
+    }
 }
