@@ -13,7 +13,6 @@ use crate::directory::{Directory, Holding};
 use crate::ids::{CustomerIx, PartnerIx, SubscriptionIx};
 use crate::message::{Message, Scope};
 use crate::policy::{Category, DirectWhen, PartnerRole, Policy, RuleIx};
-use crate::thread::Reached;
 use crate::wire::Status;
 
 /// The decision for one in-scope customer.
@@ -26,16 +25,16 @@ pub struct Decision {
     pub customer_rule: RuleIx,
     /// The rule that chose the partners told (also when none was).
     pub partners_rule: RuleIx,
-    partners: (u32, u32),
-    subscriptions: (u32, u32),
+    pub(crate) partners: (u32, u32),
+    pub(crate) subscriptions: (u32, u32),
 }
 
 /// All decisions for one message, sorted by customer id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Routing {
-    decisions: Vec<Decision>,
-    partner_pool: Vec<PartnerIx>,
-    subscription_pool: Vec<SubscriptionIx>,
+    pub(crate) decisions: Vec<Decision>,
+    pub(crate) partner_pool: Vec<PartnerIx>,
+    pub(crate) subscription_pool: Vec<SubscriptionIx>,
 }
 
 impl Routing {
@@ -325,77 +324,5 @@ impl Builder<'_> {
             partners: (start as u32, r.partner_pool.len() as u32),
             subscriptions: (sub_start as u32, r.subscription_pool.len() as u32),
         });
-    }
-}
-
-impl Routing {
-    /// This routing widened to everyone `before` holds (sorted by customer, one entry per
-    /// customer): each customer heard directly if either says so, and is told to the
-    /// partners of both. What only `before` brings is decided by `rule`. Customers and
-    /// partners no longer in the message's cloud are left out: a thread never crosses
-    /// clouds.
-    pub(crate) fn widen(
-        self,
-        directory: &Directory,
-        message: &Message,
-        before: &[Reached],
-        rule: RuleIx,
-    ) -> Routing {
-        let in_cloud = |c: CustomerIx| directory.customer(c).cloud == message.cloud;
-        let mut out = Routing {
-            decisions: Vec::with_capacity(self.decisions.len() + before.len()),
-            partner_pool: Vec::with_capacity(self.partner_pool.len()),
-            subscription_pool: self.subscription_pool,
-        };
-        let mut now = self.decisions.iter().peekable();
-        let mut was = before.iter().filter(|b| in_cloud(b.customer)).peekable();
-        loop {
-            let (d, b) = match (now.peek(), was.peek()) {
-                (None, None) => break,
-                (Some(d), Some(b)) if d.customer == b.customer => (now.next(), was.next()),
-                (Some(d), Some(b)) if d.customer < b.customer => (now.next(), None),
-                (Some(_), None) => (now.next(), None),
-                _ => (None, was.next()),
-            };
-            let start = out.partner_pool.len();
-            let current: &[PartnerIx] = d.map_or(&[], |d| {
-                &self.partner_pool[d.partners.0 as usize..d.partners.1 as usize]
-            });
-            out.partner_pool.extend_from_slice(current);
-            let mut added = false;
-            if let Some(b) = b {
-                for p in &b.partners {
-                    if directory.partner(*p).cloud == message.cloud && !current.contains(p) {
-                        out.partner_pool.push(*p);
-                        added = true;
-                    }
-                }
-                out.partner_pool[start..].sort_unstable();
-            }
-            let partners = (start as u32, out.partner_pool.len() as u32);
-            let decision = match (d, b) {
-                (Some(d), b) => {
-                    let carried = b.is_some_and(|b| b.direct) && !d.direct;
-                    Decision {
-                        direct: d.direct || carried,
-                        customer_rule: if carried { rule } else { d.customer_rule },
-                        partners_rule: if added { rule } else { d.partners_rule },
-                        partners,
-                        ..*d
-                    }
-                }
-                (None, Some(b)) if b.direct || added => Decision {
-                    customer: b.customer,
-                    direct: b.direct,
-                    customer_rule: rule,
-                    partners_rule: rule,
-                    partners,
-                    subscriptions: (0, 0),
-                },
-                (None, _) => continue,
-            };
-            out.decisions.push(decision);
-        }
-        out
     }
 }
