@@ -5,14 +5,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use herald_store::AttemptOutcome;
-
-use crate::state::AppState;
 
 /// The counters the server keeps itself.
 #[derive(Default)]
@@ -99,15 +97,14 @@ impl Metrics {
 
 /// Counts every answered request under its route template (never the raw path, so ids do
 /// not become labels).
-pub async fn count(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn count(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    *state
-        .metrics()
+    *metrics
         .requests
         .lock()
         .expect("no thread panics holding it")

@@ -35,7 +35,7 @@ struct Inner {
     reloading: tokio::sync::Mutex<()>,
     /// Held while the directory is being changed, so changes do not interleave.
     directory_writes: tokio::sync::Mutex<()>,
-    metrics: Metrics,
+    metrics: Arc<Metrics>,
     /// Sends endpoints' test events, under the guard `config.webhooks` sets.
     webhooks: Sender,
 }
@@ -61,7 +61,7 @@ impl AppState {
             snapshot: RwLock::new(Arc::new(snapshot)),
             reloading: tokio::sync::Mutex::new(()),
             directory_writes: tokio::sync::Mutex::new(()),
-            metrics: Metrics::default(),
+            metrics: Arc::default(),
             webhooks,
         })))
     }
@@ -74,7 +74,7 @@ impl AppState {
         &self.0.policy
     }
 
-    pub fn metrics(&self) -> &Metrics {
+    pub fn metrics(&self) -> &Arc<Metrics> {
         &self.0.metrics
     }
 

@@ -203,7 +203,7 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
         .fallback(meta::no_route)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            std::sync::Arc::clone(state.metrics()),
             metrics::count,
         ))
         .layer(middleware::from_fn(crate::request_log::log))
