@@ -2,15 +2,20 @@
 //! (installing what is missing), then runs every check CI runs: formatting, clippy with
 //! warnings denied, the docs, all tests, a release build and the routing conformance suite
 //! against the built binary, schemathesis against the HTTP API's own OpenAPI document, and
-//! the README's tour as written (`tour`).
+//! the README's tour as written (`tour`). The tests get a PostgreSQL server (`postgres`),
+//! which a failed check stops too when xtask started it: every failure ends through
+//! [`fail`].
 
+mod postgres;
 mod tour;
 
 use std::env;
+use std::fmt::Display;
 use std::fs;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{exit, Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The PyPI packages the checks use, installed into `target/xtask-venv`: schemathesis
@@ -22,6 +27,9 @@ const PYTHON_PACKAGES: &[&str] = &[
     "aiosmtpd==1.4.6",
     "standardwebhooks==1.0.0",
 ];
+
+/// The throwaway PostgreSQL server xtask started, if it did, so that [`fail`] stops it.
+static THROWAWAY: Mutex<Option<postgres::Throwaway>> = Mutex::new(None);
 
 fn main() {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -51,16 +59,54 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Ends xtask with status 1 after saying why, stopping the throwaway PostgreSQL server
+/// first when there is one.
+fn fail(why: impl Display) -> ! {
+    eprintln!("xtask: {why}");
+    stop_postgres();
+    exit(1);
+}
+
+/// Stops the throwaway PostgreSQL server, if xtask started one.
+fn stop_postgres() {
+    let server = THROWAWAY
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    drop(server);
+}
+
+/// Stops the throwaway PostgreSQL server when dropped, so that a panic stops it too.
+struct StopsPostgres;
+
+impl Drop for StopsPostgres {
+    fn drop(&mut self) {
+        stop_postgres();
+    }
+}
+
+/// Finds the PostgreSQL server the tests use ([`postgres::Server::find`]), keeps a
+/// throwaway one where [`fail`] stops it, and gives its URL.
+fn postgres() -> String {
+    let server = postgres::Server::find(&root().join("target/xtask-postgres"))
+        .unwrap_or_else(|why| fail(format!("no PostgreSQL server for the tests: {why}")));
+    eprintln!("==> PostgreSQL: {}", server.describe());
+    let url = server.url();
+    if let postgres::Server::Throwaway(throwaway) = server {
+        *THROWAWAY.lock().unwrap_or_else(PoisonError::into_inner) = Some(throwaway);
+    }
+    url
+}
+
 fn run(what: &str, cmd: &mut Command) {
     let started = Instant::now();
     eprintln!("==> {what}");
-    let status = cmd.current_dir(root()).status().unwrap_or_else(|e| {
-        eprintln!("xtask: could not start {what}: {e}");
-        exit(1);
-    });
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .unwrap_or_else(|e| fail(format!("could not start {what}: {e}")));
     if !status.success() {
-        eprintln!("xtask: {what} failed ({status})");
-        exit(1);
+        fail(format!("{what} failed ({status})"));
     }
     eprintln!("    {what}: ok in {:.1}s", started.elapsed().as_secs_f64());
 }
@@ -99,8 +145,7 @@ fn venv() -> PathBuf {
 /// Installs [`PYTHON_PACKAGES`] into [`venv`], unless they are there already.
 fn python() {
     if !have("python3", "--version") {
-        eprintln!("xtask: python3 is needed by the conformance suite and the delivery tests; install it (apt-get install python3 python3-venv)");
-        exit(1);
+        fail("python3 is needed by the conformance suite and the delivery tests; install it (apt-get install python3 python3-venv)");
     }
     let venv = venv();
     let stamp = venv.join("herald-packages.txt");
@@ -125,7 +170,9 @@ fn python() {
 
 fn test() {
     let started = Instant::now();
+    let _stops_postgres = StopsPostgres;
     setup();
+    let postgres = postgres();
     run(
         "cargo fmt --check",
         cargo().args(["fmt", "--all", "--check"]),
@@ -151,7 +198,12 @@ fn test() {
         "cargo build --release",
         cargo().args(["build", "--release", "-p", "herald"]),
     );
-    run("cargo test", cargo().args(["test", "--workspace"]));
+    run(
+        "cargo test",
+        cargo()
+            .args(["test", "--workspace"])
+            .env(postgres::VARIABLE, postgres),
+    );
     let shared = root().join("../shared/conformance/check");
     if shared.exists() {
         run(
@@ -161,11 +213,10 @@ fn test() {
                 .args(["--", "target/release/herald", "route"]),
         );
     } else {
-        eprintln!(
-            "xtask: {} is missing; the conformance suite did not run",
+        fail(format!(
+            "{} is missing; the conformance suite did not run",
             shared.display()
-        );
-        exit(1);
+        ));
     }
     api_schema_check();
     readme_tour();
@@ -196,26 +247,22 @@ fn readme_tour() {
             started.elapsed().as_secs_f64(),
             tour::scratch(&root()).join(tour::TRANSCRIPT).display()
         ),
-        Err(why) => {
-            eprintln!("xtask: {why}");
-            exit(1);
-        }
+        Err(why) => fail(why),
     }
 }
 
 /// Output of a command that must succeed.
 fn output(what: &str, cmd: &mut Command) -> String {
-    let out = cmd.current_dir(root()).output().unwrap_or_else(|e| {
-        eprintln!("xtask: could not start {what}: {e}");
-        exit(1);
-    });
+    let out = cmd
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|e| fail(format!("could not start {what}: {e}")));
     if !out.status.success() {
-        eprintln!(
-            "xtask: {what} failed ({}): {}",
+        fail(format!(
+            "{what} failed ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
-        );
-        exit(1);
+        ));
     }
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
@@ -270,8 +317,7 @@ fn api_schema_check() {
     while TcpStream::connect(&address).is_err() {
         if Instant::now() > deadline {
             let _ = server.kill();
-            eprintln!("xtask: herald serve did not listen on {address}");
-            exit(1);
+            fail(format!("herald serve did not listen on {address}"));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -297,9 +343,6 @@ fn api_schema_check() {
             "    schemathesis: ok in {:.1}s",
             started.elapsed().as_secs_f64()
         ),
-        other => {
-            eprintln!("xtask: schemathesis found problems ({other:?})");
-            exit(1);
-        }
+        other => fail(format!("schemathesis found problems ({other:?})")),
     }
 }
