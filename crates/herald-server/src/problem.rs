@@ -42,6 +42,8 @@ pub enum Kind {
     InvalidEndpoint,
     /// The server failed; the request may be retried.
     Internal,
+    /// The server's store does not answer, so it takes no requests for now.
+    Unavailable,
 }
 
 impl Kind {
@@ -76,6 +78,7 @@ impl Kind {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -96,6 +99,7 @@ impl Kind {
             Kind::InvalidDirectory => "invalid-directory",
             Kind::InvalidEndpoint => "invalid-endpoint",
             Kind::Internal => "internal-error",
+            Kind::Unavailable => "not-ready",
         }
     }
 
@@ -116,6 +120,7 @@ impl Kind {
             Kind::InvalidDirectory => "The directory was refused",
             Kind::InvalidEndpoint => "The endpoint was refused",
             Kind::Internal => "The server failed",
+            Kind::Unavailable => "The server is not ready",
         }
     }
 }
@@ -141,6 +146,15 @@ impl Problem {
             status: kind.status().as_u16(),
             detail: detail.into(),
         }
+    }
+
+    /// The answer when the store does not answer; the cause is logged, not shown.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Problem {
+        tracing::warn!("the store does not answer: {cause}");
+        Problem::new(
+            Kind::Unavailable,
+            "the store does not answer; try again later, or another server",
+        )
     }
 
     /// A problem of a status the table has no type for (RFC 9457's `about:blank`), titled

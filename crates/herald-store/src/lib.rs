@@ -6,7 +6,7 @@
 //! changes nothing**: a directory import replaces the whole directory in one transaction,
 //! a record change writes its one row in one transaction, and callers validate before
 //! they write. The schema lives in `migrations/`, embedded
-//! and applied on open.
+//! and applied on open (`schema`); a store a newer Herald wrote is refused, unchanged.
 
 mod audit;
 mod bulk;
@@ -20,6 +20,7 @@ mod publisher;
 mod reads;
 mod records;
 mod rows;
+mod schema;
 mod store;
 mod subscribers;
 mod threads;
@@ -40,6 +41,7 @@ pub use rows::{
     DecisionBatch, DecisionEntry, DeliveryBatch, DeliveryEntry, MessageRow, PartnerCopies,
     PartnerCopyRow, Publish, Recipient, Rows, BATCH,
 };
+pub use schema::Schema;
 pub use store::{
     Counts, DecisionView, Durability, ImportSummary, MessageDetail, MessageSummary,
     PartnerCopyView, Published, Snapshot, Store, StoreError,

@@ -22,6 +22,7 @@ use crate::rows::{
     self, Batch, DecisionBatch, DecisionEntry, DeliveryBatch, MessageRow, PartnerCopyRow, Publish,
     Rows, BATCH,
 };
+use crate::schema::Schema;
 use crate::subscribers::webhook_batches;
 
 /// What can go wrong in the store.
@@ -31,6 +32,14 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("the database schema could not be brought up to date: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The store has a migration applied of a newer version than this build knows.
+    #[error("this store was written by a newer Herald (schema version {found}, this binary knows up to {known}); use a newer herald")]
+    NewerSchema {
+        /// The store's newest applied migration.
+        found: i64,
+        /// The newest migration this build knows.
+        known: i64,
+    },
     #[error("message \"{0}\" was already published with different content; publish changes under a new id")]
     Conflict(String),
     /// The stored directory changed after it was read, so what was checked against it (a
@@ -331,8 +340,15 @@ pub(crate) fn ids(text: &str) -> Result<Vec<String>, StoreError> {
 
 impl Store {
     /// Opens (creating if needed) the database at `path`, readable by its owner only, and
-    /// brings its schema up to date.
+    /// brings its schema up to date; a store a newer Herald wrote is refused
+    /// ([`StoreError::NewerSchema`]) and left as it was.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        Ok(Store::open_migrating(path).await?.0)
+    }
+
+    /// Opens the database at `path` as [`Store::open`] does, and says what bringing its
+    /// schema up to date did.
+    pub async fn open_migrating(path: &Path) -> Result<(Store, Schema), StoreError> {
         crate::files::make_private(path).map_err(sqlx::Error::Io)?;
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(path)
@@ -354,13 +370,20 @@ impl Store {
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store {
+        let schema = match crate::schema::migrate(&pool).await {
+            Ok(schema) => schema,
+            Err(e) => {
+                pool.close().await;
+                return Err(e);
+            }
+        };
+        let store = Store {
             pool,
             writer: Arc::default(),
             queued: Arc::default(),
             buffers: Arc::default(),
-        })
+        };
+        Ok((store, schema))
     }
 
     /// This process's turn to write, once its writers that asked before are done. Every
@@ -934,6 +957,12 @@ impl Store {
         sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    /// Whether the database answers a trivial query (`SELECT 1`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 

@@ -178,6 +178,13 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Bring the store's schema up to date (creating the store if there is none); every
+    /// other command does so too as it opens the store. A store a newer Herald wrote is
+    /// refused, unchanged.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Replace the stored directory with a world file, atomically.
     Import {
         /// The world file.

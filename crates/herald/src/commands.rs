@@ -1,5 +1,5 @@
-//! The subcommands that read files and the store: route, explain, policy, import, publish,
-//! messages and show; `keys` is handed to its own module.
+//! The subcommands that read files and the store: route, explain, policy, migrate, import,
+//! publish, messages and show; `keys` is handed to its own module.
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -67,6 +67,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 Err(e) => bail!("{}: {e}", file.display()),
             }
         }
+        Command::Migrate { db } => block_on(migrate(&db.db)),
         Command::Import { world, db } => block_on(import(&world, &db.db)),
         Command::Publish {
             messages,
@@ -232,6 +233,26 @@ fn explain(
                 terminal::print_text(format_args!("{answer}"));
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate(db: &Path) -> Result<ExitCode> {
+    let (store, schema) = Store::open_migrating(db).await?;
+    store.close().await;
+    if schema.applied == 0 {
+        say!(
+            "the store at {} is at schema version {}; nothing to apply",
+            db.display(),
+            schema.version
+        );
+    } else {
+        say!(
+            "applied {} to the store at {}; it is at schema version {}",
+            count(schema.applied as u64, "migration", "migrations"),
+            db.display(),
+            schema.version
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

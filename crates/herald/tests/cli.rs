@@ -6,6 +6,8 @@
 //!   invalid worlds and unreadable input.
 //! - `store`: `import`, `publish`, `messages` and `show` over a real SQLite file, checked
 //!   through `herald_store` as well as through the output.
+//! - `migrate`: `herald migrate` applies what a store lacks once, and every command
+//!   refuses, unchanged, a store a newer Herald wrote.
 //! - `examples`: the samples the README's tour uses route, publish and are refused as it
 //!   says.
 //! - `explain`: why a customer or partner did or did not hear, as text and JSON.
@@ -52,6 +54,8 @@ mod keys;
 mod listen;
 #[path = "cli/manual.rs"]
 mod manual;
+#[path = "cli/migrate.rs"]
+mod migrate;
 #[path = "cli/policy.rs"]
 mod policy;
 #[path = "cli/processes.rs"]

@@ -1,4 +1,5 @@
-//! The health check, the metrics and the OpenAPI document, which need no key.
+//! The health and readiness checks, the metrics and the OpenAPI document, which need no
+//! key.
 
 use axum::extract::State;
 use axum::http::header;
@@ -6,7 +7,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::views::Health;
+use super::views::{Health, Ready};
 use super::ApiDoc;
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -24,6 +25,22 @@ use crate::state::AppState;
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, Problem> {
     state.store().summary("", "").await?;
     Ok(Json(Health { status: "ok" }))
+}
+
+/// Whether the server takes requests: its store answers a trivial query. A load balancer
+/// sends requests elsewhere while it answers 503.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    security(()),
+    responses(
+        (status = 200, description = "The store answers; the server takes requests.", body = Ready),
+        (status = 503, description = "The store does not answer; send requests elsewhere until it does.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, Problem> {
+    state.store().ping().await.map_err(Problem::unavailable)?;
+    Ok(Json(Ready { status: "ready" }))
 }
 
 /// Prometheus metrics.

@@ -1,4 +1,5 @@
-//! The routes under `/v1`, the health check, the metrics and the OpenAPI document.
+//! The routes under `/v1`, the health and readiness checks, the metrics and the OpenAPI
+//! document.
 
 mod audit;
 mod deliveries;
@@ -35,6 +36,7 @@ use crate::{edge, metrics};
     ),
     paths(
         meta::healthz,
+        meta::readyz,
         directory::get_directory,
         directory::put_directory,
         records::get_record,
@@ -145,6 +147,7 @@ impl Modify for EdgeAnswers {
 pub fn router(state: AppState, config: &ServeConfig) -> Router {
     let routes = Router::new()
         .route("/healthz", get(meta::healthz))
+        .route("/readyz", get(meta::readyz))
         .route("/metrics", get(meta::metrics))
         .route("/openapi.json", get(meta::openapi))
         .route(

@@ -175,6 +175,13 @@ pub struct Health {
     pub status: &'static str,
 }
 
+/// The server takes requests: its store answers a query.
+#[derive(Serialize, ToSchema)]
+pub struct Ready {
+    /// Always `ready`.
+    pub status: &'static str,
+}
+
 /// A page of deliveries.
 #[derive(Serialize, ToSchema)]
 pub struct DeliveryList {

@@ -147,6 +147,26 @@ async fn a_body_over_the_limit_is_refused_as_too_large() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_is_200_while_the_store_answers_and_503_once_it_does_not() {
+    let server = Server::start().await;
+    let (status, ready) = server.get("", "/readyz").await;
+    assert_eq!((status, &ready), (200, &json!({"status": "ready"})));
+
+    // The store's connections are gone: its queries fail as a lost database's would.
+    server.store.clone().close().await;
+    let (status, problem) = server.get("", "/readyz").await;
+    assert_eq!(status, 503, "{problem}");
+    assert_eq!(problem["type"], "/problems/not-ready", "{problem}");
+    assert_eq!(problem["status"], 503, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("the store does not answer")),
+        "{problem}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_metrics_and_the_openapi_document_need_no_key() {
     let server = Server::with_conformance().await;
     let (status, health) = server.get("", "/healthz").await;
@@ -155,6 +175,8 @@ async fn health_metrics_and_the_openapi_document_need_no_key() {
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
     for path in [
+        "/healthz",
+        "/readyz",
         "/v1/messages",
         "/v1/messages/{id}",
         "/v1/directory",
