@@ -6,13 +6,13 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use herald_service::Caller;
 use herald_store::{DeliveryDetail, Principal, Replayed};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::messages::{now, ListQuery};
 use super::views::DeliveryList;
-use crate::auth::Caller;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
 

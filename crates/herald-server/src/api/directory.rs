@@ -12,12 +12,12 @@ use herald_domain::directory::Problem as RecordProblem;
 use herald_domain::ids::{CloudId, CustomerIx, PartnerIx, ProductIx};
 use herald_domain::limits::shown;
 use herald_domain::{wire, Directory, DirectoryError};
+use herald_service::{catalog_refused, Editor};
 use herald_store::{Snapshot, StoreError};
 
 use super::messages::now;
 use super::schema::WorldBody;
 use super::views::DirectoryCounts;
-use crate::auth::{catalog_refused, Editor};
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
 
@@ -154,7 +154,7 @@ pub async fn get_directory(
     editor: Editor,
 ) -> Result<Json<wire::World>, Problem> {
     let cloud = editor.directory_cloud("read the directory")?;
-    let snapshot = state.current_snapshot().await?;
+    let snapshot = state.service().current_snapshot().await?;
     Ok(Json(cloud_world(&snapshot.directory, cloud)))
 }
 
@@ -205,8 +205,8 @@ pub async fn put_directory(
 
     // One replacement at a time in this process; against other processes, the directory
     // is replaced only if it is still the one the replacement was made from.
-    let _writing = state.directory_writes().lock().await;
-    let mut snapshot = state.current_snapshot().await?;
+    let _writing = state.service().directory_writes().lock().await;
+    let mut snapshot = state.service().current_snapshot().await?;
     loop {
         let stored = &snapshot.directory;
         if !every_cloud {
@@ -227,7 +227,7 @@ pub async fn put_directory(
             .await
         {
             Ok(summary) => {
-                state.keep_snapshot(Arc::new(Snapshot {
+                state.service().keep_snapshot(Arc::new(Snapshot {
                     directory,
                     generation: summary.generation,
                 }));
@@ -235,7 +235,7 @@ pub async fn put_directory(
             }
             Err(StoreError::DirectoryChanged) => {
                 snapshot = Arc::new(state.store().load_snapshot().await?);
-                state.keep_snapshot(Arc::clone(&snapshot));
+                state.service().keep_snapshot(Arc::clone(&snapshot));
             }
             Err(e) => return Err(e.into()),
         }
@@ -288,17 +288,18 @@ fn catalog_kept(stored: &Directory, world: &wire::World) -> Result<(), Problem> 
     if changed.is_empty() {
         return Ok(());
     }
-    let mut problem = catalog_refused();
-    problem.detail = format!(
-        "products {} are not in the catalog as given: {}; leave them out of `products`, or send them as GET /v1/directory shows them",
-        changed
-            .iter()
-            .map(|id| format!("\"{id}\""))
-            .collect::<Vec<_>>()
-            .join(", "),
-        problem.detail
-    );
-    Err(problem)
+    Err(Problem::new(
+        Kind::Forbidden,
+        format!(
+            "products {} are not in the catalog as given: {}; leave them out of `products`, or send them as GET /v1/directory shows them",
+            changed
+                .iter()
+                .map(|id| format!("\"{id}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+            catalog_refused().detail()
+        ),
+    ))
 }
 
 /// Refuses any record of the body outside `cloud`, naming each.

@@ -3,11 +3,11 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
+use herald_service::Caller;
 use herald_store::{Brief, Principal, Reader};
 
 use super::messages::{now, ListQuery};
 use super::views::{InboxEntry, InboxPage, ReadMark};
-use crate::auth::Caller;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
 

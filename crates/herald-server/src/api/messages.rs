@@ -7,14 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use herald_domain::explain::{explain_customer, explain_partner};
-use herald_domain::ids::CloudId;
 use herald_domain::plan::partner_copies;
-use herald_domain::report::{report, Report};
+use herald_domain::report::Report;
 use herald_domain::thread::route_update;
 use herald_domain::{wire, Message};
+use herald_service::{Caller, Outcome};
 use herald_store::{
-    Audience, DecisionView, Filter, MessageSummary, MessageView, Outcome, PartnerCopyView,
-    Principal,
+    Audience, DecisionView, Filter, MessageSummary, MessageView, PartnerCopyView, Principal,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -22,27 +21,8 @@ use utoipa::IntoParams;
 
 use super::views::{Decided, DecisionPage, ExplanationView, Listed, MessageList};
 use super::Body;
-use crate::auth::Caller;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
-
-/// A message in the vendor's cloud: a message naming no cloud is for the key's cloud, and
-/// one naming another cloud is refused.
-fn in_cloud(cloud: &str, wire: &mut wire::Message) -> Result<(), Problem> {
-    match &wire.cloud {
-        None => {
-            wire.cloud = Some(CloudId::from(cloud));
-            Ok(())
-        }
-        Some(c) if c.as_str() == cloud => Ok(()),
-        Some(c) => Err(Problem::new(
-            Kind::Forbidden,
-            format!(
-                "field `cloud`: this key acts in cloud \"{cloud}\" only, and the message is for cloud \"{c}\""
-            ),
-        )),
-    }
-}
 
 /// Publishes a message: routes it against the stored directory and stores it with its
 /// decisions and deliveries. The message id is the idempotency key.
@@ -63,17 +43,9 @@ fn in_cloud(cloud: &str, wire: &mut wire::Message) -> Result<(), Problem> {
 pub async fn post_message(
     State(state): State<AppState>,
     caller: Caller,
-    Body(mut wire): Body<wire::Message>,
+    Body(wire): Body<wire::Message>,
 ) -> Result<Response, Problem> {
-    let cloud = caller.vendor_cloud("publish messages")?.to_owned();
-    in_cloud(&cloud, &mut wire)?;
-    let mut snapshot = state.current_snapshot().await?;
-    let outcome = state
-        .store()
-        .publish_wire(state.policy(), &mut snapshot, &wire, now(), &caller.actor())
-        .await?;
-    state.keep_snapshot(snapshot);
-    match outcome {
+    match state.service().publish_as(&caller, wire, now()).await? {
         Outcome::Accepted(summary) => {
             state.metrics().published(summary.customers_in_scope);
             Ok((StatusCode::CREATED, Json(summary)).into_response())
@@ -110,30 +82,9 @@ pub async fn post_message(
 pub async fn post_route(
     State(state): State<AppState>,
     caller: Caller,
-    Body(mut wire): Body<wire::Message>,
+    Body(wire): Body<wire::Message>,
 ) -> Result<Json<Report>, Problem> {
-    let cloud = caller.vendor_cloud("route messages")?.to_owned();
-    in_cloud(&cloud, &mut wire)?;
-    let snapshot = state.current_snapshot().await?;
-    let message = Message::parse(wire, state.policy(), &snapshot.directory)
-        .map_err(|e| Problem::new(Kind::InvalidMessage, e.reason))?;
-    let (routing, _) = state
-        .store()
-        .route_in_thread(state.policy(), &snapshot.directory, &message)
-        .await?
-        .map_err(|reason| Problem::new(Kind::InvalidMessage, reason))?;
-    // The report takes time in proportion to the customers in scope: a blocking thread
-    // writes it, so that no other request waits on this one.
-    tokio::task::spawn_blocking(move || {
-        Json(report(
-            state.policy(),
-            &snapshot.directory,
-            &message,
-            &routing,
-        ))
-    })
-    .await
-    .map_err(Problem::internal)
+    Ok(Json(state.service().route_report(&caller, wire).await?))
 }
 
 /// Where a page of messages starts, and how long it is.
@@ -432,7 +383,7 @@ pub async fn get_explanation(
         .await?
         .ok_or_else(|| Problem::not_found(format!("message \"{id}\"")))?;
     let wire: wire::Message = serde_json::from_str(&wire).map_err(Problem::internal)?;
-    let snapshot = state.current_snapshot().await?;
+    let snapshot = state.service().current_snapshot().await?;
     let policy = state.policy();
     let message = Message::parse(wire, policy, &snapshot.directory).map_err(|e| {
         Problem::new(

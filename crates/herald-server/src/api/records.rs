@@ -17,6 +17,7 @@ use axum::Json;
 use herald_domain::ids::{CloudIx, SubscriptionIx};
 use herald_domain::wire::{self, Record, RecordKind};
 use herald_domain::{Directory, DirectoryError};
+use herald_service::{Caller, Editor, Refusal};
 use herald_store::{Actor, Change, Snapshot, StoreError};
 use serde_json::Value;
 
@@ -24,7 +25,6 @@ use super::directory::{cloud_world, refusal};
 use super::messages::now;
 use super::schema::{self, RecordBody};
 use super::Body;
-use crate::auth::{Caller, Editor};
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
 
@@ -168,8 +168,8 @@ async fn change<T>(
     actor: &Actor,
     mut plan: impl FnMut(&Directory) -> Result<(Edit, T), Problem>,
 ) -> Result<(Arc<Snapshot>, T), Problem> {
-    let _writing = state.directory_writes().lock().await;
-    let mut snapshot = state.current_snapshot().await?;
+    let _writing = state.service().directory_writes().lock().await;
+    let mut snapshot = state.service().current_snapshot().await?;
     loop {
         let (edit, found) = plan(&snapshot.directory)?;
         let checked = {
@@ -199,12 +199,12 @@ async fn change<T>(
                     directory: checked,
                     generation,
                 });
-                state.keep_snapshot(Arc::clone(&changed));
+                state.service().keep_snapshot(Arc::clone(&changed));
                 return Ok((changed, found));
             }
             Err(StoreError::DirectoryChanged) => {
                 snapshot = Arc::new(state.store().load_snapshot().await?);
-                state.keep_snapshot(Arc::clone(&snapshot));
+                state.service().keep_snapshot(Arc::clone(&snapshot));
             }
             Err(e) => return Err(e.into()),
         }
@@ -377,14 +377,14 @@ fn editor_cloud<'a>(
     editor: &'a Editor,
     kind: RecordKind,
     act: &str,
-    may: impl FnOnce(&Editor) -> Result<(), Problem>,
+    may: impl FnOnce(&Editor) -> Result<(), Refusal>,
 ) -> Result<&'a str, Problem> {
     match kind {
         RecordKind::Product => {
             may(editor)?;
             Ok(editor.0.cloud())
         }
-        _ => editor.vendor_cloud(act),
+        _ => Ok(editor.vendor_cloud(act)?),
     }
 }
 
@@ -412,7 +412,7 @@ pub async fn get_record(
     let Path((kind, id)) = path?;
     let kind = record_kind(&kind)?;
     let cloud = editor_cloud(&editor, kind, "read the directory", Editor::reads_catalog)?;
-    let snapshot = state.current_snapshot().await?;
+    let snapshot = state.service().current_snapshot().await?;
     visible(&snapshot.directory, cloud, kind, &id)?
         .map(Json)
         .ok_or_else(|| missing(kind, &id))
@@ -564,7 +564,7 @@ pub async fn get_contact(
     let cloud = caller.vendor_cloud("read the directory")?;
     let Path((kind, id, contact)) = path?;
     let kind = organisation_kind(&kind)?;
-    let snapshot = state.current_snapshot().await?;
+    let snapshot = state.service().current_snapshot().await?;
     let mut record = organisation(&snapshot.directory, cloud, kind, &id)?;
     let found = contacts(&mut record)?
         .iter()

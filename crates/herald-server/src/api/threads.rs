@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::Json;
+use herald_service::Caller;
 use herald_store::{Content, Principal, ThreadSummary};
 use serde_json::Value;
 
 use super::messages::{request, sight_of, view, Sight};
 use super::views::{CustomerIncidents, Incident, Notices, ThreadView};
-use crate::auth::Caller;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
 
@@ -97,7 +97,7 @@ pub async fn get_partner_notices(
         ));
     };
     let notices = state.store().partner_notices(cloud, partner).await?;
-    let snapshot = state.current_snapshot().await?;
+    let snapshot = state.service().current_snapshot().await?;
     let directory = &snapshot.directory;
     let mut by_customer: BTreeMap<&str, Vec<Incident>> = BTreeMap::new();
     for notice in &notices {
