@@ -1,14 +1,18 @@
 //! Herald's use cases, above the store: publishing a message (parse, route, widen a
-//! thread, write), and who may ask for what. The command line and the HTTP API both call
-//! this one layer, so a request means the same whichever way it came.
+//! thread, write), changing the directory, explaining a decision, what each principal may
+//! read, and who may ask for what. The command line and the HTTP API both call this one
+//! layer, so a request means the same whichever way it came.
 //!
 //! The store stores what it is given; routing happens here, against the stored directory
 //! as this service last read it ([`Service::current_snapshot`]), which it reads again
 //! whenever the store's generation says another process changed it.
 
 mod access;
+mod directory;
+mod explaining;
 mod publishing;
 mod refusal;
+mod views;
 
 use std::sync::{Arc, RwLock};
 
@@ -16,8 +20,11 @@ use herald_domain::Policy;
 use herald_store::{Snapshot, Store, StoreError};
 
 pub use access::{catalog_refused, Caller, Editor};
+pub use directory::Placed;
+pub use explaining::{Decided, Explained};
 pub use publishing::Outcome;
 pub use refusal::{Refusal, ServiceError};
+pub use views::Sight;
 
 /// The use cases over one store under one policy; cloning it is cheap.
 #[derive(Clone)]
@@ -59,7 +66,7 @@ impl Service {
     }
 
     /// The lock every change to the directory holds.
-    pub fn directory_writes(&self) -> &tokio::sync::Mutex<()> {
+    fn directory_writes(&self) -> &tokio::sync::Mutex<()> {
         &self.0.directory_writes
     }
 
@@ -88,7 +95,7 @@ impl Service {
     }
 
     /// Keeps `snapshot` when it is newer than the one held.
-    pub fn keep_snapshot(&self, snapshot: Arc<Snapshot>) {
+    fn keep_snapshot(&self, snapshot: Arc<Snapshot>) {
         let mut held = self
             .0
             .snapshot

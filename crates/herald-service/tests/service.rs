@@ -1,11 +1,13 @@
 //! The use cases against a real SQLite file holding the example world: what a publish
-//! becomes, and who may ask for it.
+//! becomes and who may ask for it, record changes, explanations, and what a partner may
+//! read.
 
 use std::path::Path;
 
+use herald_domain::wire::RecordKind;
 use herald_domain::{wire, Directory, Policy};
-use herald_service::{Caller, Outcome, Refusal, Service, ServiceError};
-use herald_store::{Actor, Principal, Store};
+use herald_service::{Caller, Decided, Editor, Outcome, Refusal, Service, ServiceError};
+use herald_store::{Actor, Change, Filter, MessageView, Principal, Store};
 use serde_json::json;
 use tempfile::TempDir;
 
@@ -121,4 +123,155 @@ async fn only_the_vendor_of_the_messages_cloud_publishes_it() {
     };
     assert!(detail.contains("us-gov"), "{detail}");
     assert!(service.store().messages().await.unwrap().is_empty());
+}
+
+fn editor() -> Editor {
+    Editor(
+        Principal::Vendor {
+            cloud: "global".into(),
+        },
+        "vendor-key".into(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_change_checked_against_a_directory_changed_since_is_refused_and_writes_nothing() {
+    let (_folder, service) = service().await;
+    // Another process deletes customer graphic after this service read the directory.
+    let store = service.store();
+    let generation = store.directory_generation().await.unwrap();
+    store
+        .change_record(
+            Change::Delete(RecordKind::Customer, "graphic"),
+            generation,
+            NOW,
+            &Actor::Operator,
+        )
+        .await
+        .unwrap();
+    let changed = store.directory_generation().await.unwrap();
+
+    let subscription = json!({"id": "graphic-e3", "customer": "graphic", "product": "m365-e3", "agreement": "enterprise_agreement"});
+    let refused = service
+        .put_record(
+            &editor(),
+            RecordKind::Subscription,
+            "graphic-e3",
+            subscription,
+            NOW + 1,
+        )
+        .await;
+    let Err(ServiceError::Refused(Refusal::InvalidDirectory(detail))) = refused else {
+        panic!("a subscription of a deleted customer was not refused: {refused:?}");
+    };
+    assert!(detail.contains("graphic"), "{detail}");
+    assert_eq!(store.directory_generation().await.unwrap(), changed);
+    let world = store.load_world().await.unwrap();
+    assert!(world
+        .subscriptions
+        .iter()
+        .all(|s| s.id.as_str() != "graphic-e3"));
+    assert!(world.customers.iter().all(|c| c.id.as_str() != "graphic"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_put_is_stored_and_kept_for_routing() {
+    let (_folder, service) = service().await;
+    let customer =
+        json!({"id": "zephyr", "name": "Zephyr", "agreements": ["enterprise_agreement"]});
+    let placed = service
+        .put_record(&editor(), RecordKind::Customer, "zephyr", customer, NOW)
+        .await
+        .unwrap();
+    assert!(!placed.replaced);
+    assert_eq!(placed.stored.id(), "zephyr");
+    let snapshot = service.current_snapshot().await.unwrap();
+    assert!(snapshot.directory.customer_ix("zephyr").is_some());
+    assert_eq!(
+        snapshot.generation,
+        service.store().directory_generation().await.unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_explanation_gives_the_reasons_and_what_was_decided() {
+    let (_folder, service) = service().await;
+    let published = service
+        .publish_as(&vendor(), message(renewal()), NOW)
+        .await
+        .unwrap();
+    assert!(matches!(published, Outcome::Accepted(_)), "{published:?}");
+
+    let explained = service
+        .explain(&vendor(), "renewal", Some("contoso"), None)
+        .await
+        .unwrap();
+    assert!(!explained.changed_since);
+    assert!(!explained.explanation.lines.is_empty());
+    let Some(Decided::Customer(decision)) = explained.decided else {
+        panic!("no stored decision for contoso: {explained:?}");
+    };
+    assert_eq!(decision.partners, vec!["fabrikam".to_owned()]);
+
+    let told = service
+        .explain(&vendor(), "renewal", None, Some("fabrikam"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(told.decided, Some(Decided::Partner(_))),
+        "{told:?}"
+    );
+
+    let both = service
+        .explain(&vendor(), "renewal", Some("contoso"), Some("fabrikam"))
+        .await;
+    assert!(
+        matches!(both, Err(ServiceError::Refused(Refusal::Malformed(_)))),
+        "{both:?}"
+    );
+    let by_partner = service
+        .explain(&partner("fabrikam"), "renewal", Some("contoso"), None)
+        .await;
+    assert!(
+        matches!(
+            by_partner,
+            Err(ServiceError::Refused(Refusal::Forbidden(_)))
+        ),
+        "{by_partner:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partner_sees_its_own_copy_and_not_another_partners_message() {
+    let (_folder, service) = service().await;
+    service
+        .publish_as(&vendor(), message(renewal()), NOW)
+        .await
+        .unwrap();
+
+    let seen = service
+        .message_view(&partner("fabrikam"), "renewal")
+        .await
+        .unwrap();
+    let MessageView::Partner(copy) = seen else {
+        panic!("fabrikam was not shown its own copy: {seen:?}");
+    };
+    assert_eq!(copy.customers, vec!["contoso".to_owned()]);
+    assert_eq!(copy.subscriptions, vec!["contoso-e3".to_owned()]);
+
+    let unseen = service.message_view(&partner("litware"), "renewal").await;
+    let Err(ServiceError::Refused(Refusal::NotFound(detail))) = unseen else {
+        panic!("litware saw fabrikam's message: {unseen:?}");
+    };
+    assert_eq!(detail, "there is no message \"renewal\"");
+    let listed = service
+        .message_page(&partner("litware"), Filter::default(), None, 50)
+        .await
+        .unwrap();
+    assert!(listed.messages.is_empty(), "{listed:?}");
+    let listed = service
+        .message_page(&partner("fabrikam"), Filter::default(), None, 50)
+        .await
+        .unwrap();
+    assert_eq!(listed.messages.len(), 1);
 }

@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use herald_service::Caller;
+use herald_service::{Caller, Sight};
 use herald_store::{Content, Principal, ThreadSummary};
 use serde_json::Value;
 
-use super::messages::{request, sight_of, view, Sight};
 use super::views::{CustomerIncidents, Incident, Notices, ThreadView};
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
@@ -40,16 +39,11 @@ pub async fn get_thread(
         .ok_or_else(missing)?;
     let mut seen = Vec::new();
     for message in messages {
-        if let Some(sight) = sight_of(&state, &caller, message).await? {
+        if let Some(sight) = state.service().sight_of(&caller, message).await? {
             seen.push(sight);
         }
     }
-    let summaries: Vec<_> = seen
-        .iter()
-        .map(|s| match s {
-            Sight::Vendor(m) | Sight::Partner(m, _) | Sight::Customer(m, _) => m.clone(),
-        })
-        .collect();
+    let summaries: Vec<_> = seen.iter().map(Sight::summary).cloned().collect();
     let (Some(first), Some(last)) = (summaries.first(), summaries.last()) else {
         return Err(missing());
     };
@@ -66,7 +60,7 @@ pub async fn get_thread(
     };
     let mut updates = Vec::with_capacity(seen.len());
     for sight in seen {
-        updates.push(view(&state, cloud, sight).await?);
+        updates.push(state.service().view(cloud, sight).await?);
     }
     Ok(Json(ThreadView {
         thread: told,
@@ -101,7 +95,7 @@ pub async fn get_partner_notices(
     let directory = &snapshot.directory;
     let mut by_customer: BTreeMap<&str, Vec<Incident>> = BTreeMap::new();
     for notice in &notices {
-        let latest: Value = request(&state, cloud, &notice.message).await?;
+        let latest: Value = state.service().request(cloud, &notice.message).await?;
         for customer in &notice.customers {
             let subscriptions = notice
                 .subscriptions

@@ -1,0 +1,148 @@
+//! What each principal may read: the vendor every message of its cloud, a partner the
+//! copies it was sent (its own customers and subscriptions), a customer the copies it
+//! heard directly. Anything else is refused exactly as if it did not exist.
+
+use herald_store::{
+    Audience, DecisionView, Filter, MessageSummary, MessageView, Page, PartnerCopyView, Principal,
+    StoreError,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::{Caller, Refusal, Service, ServiceError};
+
+/// What the caller may see of a message.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sight {
+    /// The vendor of the message's cloud: everything.
+    Vendor(MessageSummary),
+    /// A partner told about it: its own copy.
+    Partner(MessageSummary, PartnerCopyView),
+    /// A customer that heard directly: its own copy.
+    Customer(MessageSummary, DecisionView),
+}
+
+impl Sight {
+    /// The message seen.
+    pub fn summary(&self) -> &MessageSummary {
+        match self {
+            Sight::Vendor(m) | Sight::Partner(m, _) | Sight::Customer(m, _) => m,
+        }
+    }
+
+    /// The message, for the vendor alone: a partner or customer that may see it may not
+    /// see its `what` (its decisions, say).
+    pub fn vendor_only(self, what: &str) -> Result<MessageSummary, Refusal> {
+        match self {
+            Sight::Vendor(summary) => Ok(summary),
+            _ => Err(Refusal::Forbidden(format!(
+                "only the vendor may read a message's {what}"
+            ))),
+        }
+    }
+}
+
+/// The refusal for a message the caller may not know of.
+fn no_message(id: &str) -> Refusal {
+    Refusal::not_found(format!("message \"{id}\""))
+}
+
+impl Service {
+    /// What `caller` may see of message `id`; refused as not found when it may not know
+    /// the message exists.
+    pub async fn sight(&self, caller: &Caller, id: &str) -> Result<Sight, ServiceError> {
+        let summary = self
+            .store()
+            .summary(caller.0.cloud(), id)
+            .await?
+            .ok_or_else(|| no_message(id))?;
+        Ok(self
+            .sight_of(caller, summary)
+            .await?
+            .ok_or_else(|| no_message(id))?)
+    }
+
+    /// What `caller` may see of the stored message `summary` sums up, if anything.
+    pub async fn sight_of(
+        &self,
+        caller: &Caller,
+        summary: MessageSummary,
+    ) -> Result<Option<Sight>, StoreError> {
+        let (cloud, id) = (caller.0.cloud(), summary.id.as_str());
+        Ok(match &caller.0 {
+            Principal::Vendor { .. } => Some(Sight::Vendor(summary)),
+            Principal::Partner { partner, .. } => self
+                .store()
+                .partner_copy(cloud, id, partner)
+                .await?
+                .map(|copy| Sight::Partner(summary, copy)),
+            Principal::Customer { customer, .. } => self
+                .store()
+                .customer_decision(cloud, id, customer)
+                .await?
+                .filter(|decision| decision.direct)
+                .map(|decision| Sight::Customer(summary, decision)),
+        })
+    }
+
+    /// Message `id` of `cloud` as published (in canonical form), read as `T`.
+    pub async fn request<T: DeserializeOwned>(
+        &self,
+        cloud: &str,
+        id: &str,
+    ) -> Result<T, ServiceError> {
+        let (_, request) = self
+            .store()
+            .stored_request(cloud, id)
+            .await?
+            .ok_or_else(|| no_message(id))?;
+        serde_json::from_str(&request).map_err(|e| {
+            StoreError::Damaged(format!("message \"{id}\" request does not parse: {e}")).into()
+        })
+    }
+
+    /// A message as one who sees it this way may see it: for the vendor, the message as
+    /// published with its audience in numbers; for a partner or customer, its own copy.
+    pub async fn view(&self, cloud: &str, seen: Sight) -> Result<MessageView, ServiceError> {
+        let request: Value = self.request(cloud, &seen.summary().id).await?;
+        Ok(match seen {
+            Sight::Vendor(summary) => MessageView::vendor(summary, request),
+            Sight::Partner(summary, copy) => {
+                MessageView::partner(&summary, &request, copy.customers, copy.subscriptions)
+            }
+            Sight::Customer(summary, decision) => {
+                MessageView::customer(&summary, &request, decision.copy.unwrap_or_default())
+            }
+        })
+    }
+
+    /// Message `id` as `caller` may see it.
+    pub async fn message_view(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<MessageView, ServiceError> {
+        let seen = self.sight(caller, id).await?;
+        self.view(caller.0.cloud(), seen).await
+    }
+
+    /// A page of the messages `caller` may see, newest first, of those `filter` keeps:
+    /// `limit` of them, older than `before` when given.
+    pub async fn message_page(
+        &self,
+        caller: &Caller,
+        filter: Filter<'_>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let principal = &caller.0;
+        let audience = match principal {
+            Principal::Vendor { .. } => Audience::Everyone,
+            Principal::Partner { partner, .. } => Audience::Partner(partner),
+            Principal::Customer { customer, .. } => Audience::Customer(customer),
+        };
+        self.store()
+            .message_page(principal.cloud(), audience, filter, before, limit)
+            .await
+    }
+}
