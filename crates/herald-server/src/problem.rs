@@ -226,6 +226,7 @@ impl From<Refusal> for Problem {
             Refusal::InvalidMessage(_) => Kind::InvalidMessage,
             Refusal::InvalidDirectory(_) => Kind::InvalidDirectory,
             Refusal::Referenced(_) => Kind::Referenced,
+            Refusal::StillQueued(_) => Kind::StillQueued,
         };
         Problem::new(kind, refusal.detail())
     }

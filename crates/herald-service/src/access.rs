@@ -5,7 +5,7 @@
 //! catalog: the directory's uses take it as an [`Editor`], and it is no [`Caller`] of any
 //! other.
 
-use herald_store::{Actor, Principal};
+use herald_store::{Actor, Principal, Reader};
 
 use crate::Refusal;
 
@@ -63,6 +63,27 @@ impl Caller {
     /// only a vendor may `act`.
     pub fn vendor_cloud(&self, act: &str) -> Result<&str, Refusal> {
         one_cloud(&self.0, act)
+    }
+
+    /// Whose inbox the caller reads: a partner's or a customer's; the vendor has none.
+    pub fn reader(&self) -> Result<Reader<'_>, Refusal> {
+        match &self.0 {
+            Principal::Partner { partner, .. } => Ok(Reader::Partner(partner)),
+            Principal::Customer { customer, .. } => Ok(Reader::Customer(customer)),
+            Principal::Vendor { .. } => Err(Refusal::Forbidden(
+                "the vendor has no inbox; an inbox is a partner's or a customer's".into(),
+            )),
+        }
+    }
+
+    /// The deliveries the caller may see: a partner's or customer's own (recipient kind
+    /// and id), or every one (`None`) for the vendor.
+    pub fn own_deliveries(&self) -> Option<(&'static str, &str)> {
+        match &self.0 {
+            Principal::Vendor { .. } => None,
+            Principal::Partner { partner, .. } => Some(("partner", partner)),
+            Principal::Customer { customer, .. } => Some(("customer", customer)),
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Herald's use cases, above the store: publishing a message (parse, route, widen a
 //! thread, write), changing the directory, explaining a decision, what each principal may
-//! read, and who may ask for what. The command line and the HTTP API both call this one
+//! read (messages, threads, inboxes, deliveries), and who may ask for what. The command line and the HTTP API both call this one
 //! layer, so a request means the same whichever way it came.
 //!
 //! The store stores what it is given; routing happens here, against the stored directory
@@ -8,6 +8,7 @@
 //! whenever the store's generation says another process changed it.
 
 mod access;
+mod deliveries;
 mod directory;
 mod explaining;
 mod publishing;
@@ -20,11 +21,12 @@ use herald_domain::Policy;
 use herald_store::{Snapshot, Store, StoreError};
 
 pub use access::{catalog_refused, Caller, Editor};
+pub use deliveries::DeliveryPage;
 pub use directory::Placed;
 pub use explaining::{Decided, Explained};
 pub use publishing::Outcome;
 pub use refusal::{Refusal, ServiceError};
-pub use views::Sight;
+pub use views::{Sight, Timeline};
 
 /// The use cases over one store under one policy; cloning it is cheap.
 #[derive(Clone)]

@@ -25,6 +25,9 @@ pub enum Refusal {
     /// A directory record others name cannot be deleted before they stop naming it.
     #[error("{0}")]
     Referenced(String),
+    /// A delivery still queued cannot be replayed: a worker will try it anyway.
+    #[error("{0}")]
+    StillQueued(String),
 }
 
 impl Refusal {
@@ -41,7 +44,8 @@ impl Refusal {
             | Refusal::NotFound(detail)
             | Refusal::InvalidMessage(detail)
             | Refusal::InvalidDirectory(detail)
-            | Refusal::Referenced(detail) => detail,
+            | Refusal::Referenced(detail)
+            | Refusal::StillQueued(detail) => detail,
         }
     }
 }

@@ -1,10 +1,11 @@
 //! What each principal may read: the vendor every message of its cloud, a partner the
 //! copies it was sent (its own customers and subscriptions), a customer the copies it
-//! heard directly. Anything else is refused exactly as if it did not exist.
+//! heard directly; a thread's updates and an inbox likewise. Anything else is refused
+//! exactly as if it did not exist.
 
 use herald_store::{
-    Audience, DecisionView, Filter, MessageSummary, MessageView, Page, PartnerCopyView, Principal,
-    StoreError,
+    Audience, DecisionView, Filter, InboxPage, MessageSummary, MessageView, Page, PartnerCopyView,
+    Principal, StoreError, ThreadSummary,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -144,5 +145,83 @@ impl Service {
         self.store()
             .message_page(principal.cloud(), audience, filter, before, limit)
             .await
+    }
+}
+
+/// A thread's updates as the caller may see them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timeline {
+    /// The thread as far as the caller was told: for a partner or customer, its status
+    /// and times are those of the last update it was sent.
+    pub thread: ThreadSummary,
+    /// Oldest first, each as the caller may see it.
+    pub updates: Vec<MessageView>,
+}
+
+impl Service {
+    /// Thread `id` as `caller` may see it: the vendor every update with its audience; a
+    /// partner or customer the updates it was sent, as its own copies. Refused as not
+    /// found when the caller was told of none.
+    pub async fn timeline(&self, caller: &Caller, id: &str) -> Result<Timeline, ServiceError> {
+        let missing = || Refusal::not_found(format!("thread \"{id}\""));
+        let cloud = caller.0.cloud();
+        let (thread, messages) = self.store().thread(cloud, id).await?.ok_or_else(missing)?;
+        let mut seen = Vec::new();
+        for message in messages {
+            if let Some(sight) = self.sight_of(caller, message).await? {
+                seen.push(sight);
+            }
+        }
+        let (Some(first), Some(last)) = (seen.first(), seen.last()) else {
+            return Err(missing().into());
+        };
+        let (first, last) = (first.summary(), last.summary());
+        // Those told of only some updates learn where the incident stood when last told.
+        let thread = match &caller.0 {
+            Principal::Vendor { .. } => thread,
+            _ => ThreadSummary {
+                status: last.status.clone().unwrap_or(thread.status),
+                opened_at: first.accepted_at,
+                updated_at: last.accepted_at,
+                updates: seen.len() as i64,
+                ..thread
+            },
+        };
+        let mut updates = Vec::with_capacity(seen.len());
+        for sight in seen {
+            updates.push(self.view(cloud, sight).await?);
+        }
+        Ok(Timeline { thread, updates })
+    }
+
+    /// A page of `caller`'s inbox, newest first: the copies a partner or customer was
+    /// sent, each with when it was read, and how many are unread. The vendor has none.
+    pub async fn inbox(
+        &self,
+        caller: &Caller,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<InboxPage, ServiceError> {
+        let reader = caller.reader()?;
+        Ok(self
+            .store()
+            .inbox(caller.0.cloud(), reader, before, limit)
+            .await?)
+    }
+
+    /// Marks message `id` of `caller`'s inbox read at `now` (the first time counts), and
+    /// answers when it was first read.
+    pub async fn mark_read(
+        &self,
+        caller: &Caller,
+        id: &str,
+        now: i64,
+    ) -> Result<i64, ServiceError> {
+        let reader = caller.reader()?;
+        Ok(self
+            .store()
+            .mark_read(caller.0.cloud(), reader, id, now)
+            .await?
+            .ok_or_else(|| Refusal::not_found(format!("message \"{id}\" in this inbox")))?)
     }
 }

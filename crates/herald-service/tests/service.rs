@@ -275,3 +275,79 @@ async fn a_partner_sees_its_own_copy_and_not_another_partners_message() {
         .unwrap();
     assert_eq!(listed.messages.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_inbox_is_a_partners_or_a_customers_and_the_vendor_has_none() {
+    let (_folder, service) = service().await;
+    service
+        .publish_as(&vendor(), message(renewal()), NOW)
+        .await
+        .unwrap();
+    let fabrikam = partner("fabrikam");
+    let inbox = service.inbox(&fabrikam, None, 50).await.unwrap();
+    assert_eq!((inbox.items.len(), inbox.unread), (1, 1), "{inbox:?}");
+    assert_eq!(
+        service
+            .mark_read(&fabrikam, "renewal", NOW + 5)
+            .await
+            .unwrap(),
+        NOW + 5
+    );
+    assert_eq!(service.inbox(&fabrikam, None, 50).await.unwrap().unread, 0);
+
+    let vendors = service.inbox(&vendor(), None, 50).await;
+    assert!(
+        matches!(vendors, Err(ServiceError::Refused(Refusal::Forbidden(_)))),
+        "{vendors:?}"
+    );
+    let not_sent = service.mark_read(&partner("litware"), "renewal", NOW).await;
+    assert!(
+        matches!(not_sent, Err(ServiceError::Refused(Refusal::NotFound(_)))),
+        "{not_sent:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partner_sees_the_deliveries_sent_to_it_and_no_other_partners() {
+    let (_folder, service) = service().await;
+    service
+        .publish_as(&vendor(), message(renewal()), NOW)
+        .await
+        .unwrap();
+    let own = service
+        .deliveries(&partner("fabrikam"), Some("renewal"), None, None, 50)
+        .await
+        .unwrap();
+    assert!(!own.deliveries.is_empty());
+    assert!(own
+        .deliveries
+        .iter()
+        .all(|d| d.org.as_deref() == Some("fabrikam")));
+    let id = own.deliveries[0].id;
+    assert_eq!(
+        service
+            .delivery(&partner("fabrikam"), id)
+            .await
+            .unwrap()
+            .delivery
+            .id,
+        id
+    );
+
+    let litware = partner("litware");
+    let none = service
+        .deliveries(&litware, Some("renewal"), None, None, 50)
+        .await
+        .unwrap();
+    assert!(none.deliveries.is_empty(), "{none:?}");
+    let hidden = service.delivery(&litware, id).await;
+    assert!(
+        matches!(hidden, Err(ServiceError::Refused(Refusal::NotFound(_)))),
+        "{hidden:?}"
+    );
+    let replayed = service.replay(&litware, id, NOW + 1).await;
+    assert!(
+        matches!(replayed, Err(ServiceError::Refused(Refusal::NotFound(_)))),
+        "{replayed:?}"
+    );
+}

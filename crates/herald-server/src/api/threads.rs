@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use herald_service::{Caller, Sight};
-use herald_store::{Content, Principal, ThreadSummary};
+use herald_service::Caller;
+use herald_store::{Content, Principal};
 use serde_json::Value;
 
 use super::views::{CustomerIncidents, Incident, Notices, ThreadView};
@@ -30,41 +30,10 @@ pub async fn get_thread(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ThreadView>, Problem> {
-    let missing = || Problem::not_found(format!("thread \"{id}\""));
-    let cloud = caller.0.cloud();
-    let (thread, messages) = state
-        .store()
-        .thread(cloud, &id)
-        .await?
-        .ok_or_else(missing)?;
-    let mut seen = Vec::new();
-    for message in messages {
-        if let Some(sight) = state.service().sight_of(&caller, message).await? {
-            seen.push(sight);
-        }
-    }
-    let summaries: Vec<_> = seen.iter().map(Sight::summary).cloned().collect();
-    let (Some(first), Some(last)) = (summaries.first(), summaries.last()) else {
-        return Err(missing());
-    };
-    // Those told of only some updates learn where the incident stood when last told.
-    let told = match &caller.0 {
-        Principal::Vendor { .. } => thread,
-        _ => ThreadSummary {
-            status: last.status.clone().unwrap_or(thread.status),
-            opened_at: first.accepted_at,
-            updated_at: last.accepted_at,
-            updates: summaries.len() as i64,
-            ..thread
-        },
-    };
-    let mut updates = Vec::with_capacity(seen.len());
-    for sight in seen {
-        updates.push(state.service().view(cloud, sight).await?);
-    }
+    let timeline = state.service().timeline(&caller, &id).await?;
     Ok(Json(ThreadView {
-        thread: told,
-        updates,
+        thread: timeline.thread,
+        updates: timeline.updates,
     }))
 }
 
