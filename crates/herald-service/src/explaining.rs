@@ -9,11 +9,14 @@ use herald_domain::plan::partner_copies;
 use herald_domain::thread::route_update;
 use herald_domain::{wire, Message};
 use herald_store::{DecisionView, PartnerCopyView, StoreError};
+use serde::Serialize;
 
 use crate::{Caller, Refusal, Service, ServiceError};
 
 /// What was stored for the customer or partner explained.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
 pub enum Decided {
     Customer(DecisionView),
     Partner(PartnerCopyView),
@@ -21,10 +24,12 @@ pub enum Decided {
 
 /// An explanation against today's directory, with what was decided when the message was
 /// published.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Explained {
+    #[serde(flatten)]
     pub explanation: Explanation,
-    /// The decision (or partner copy) stored when the message was published; `None` when
+    /// The decision (or partner copy) stored when the message was published; null when
     /// it did not reach them.
     pub decided: Option<Decided>,
     /// Whether today's directory would decide otherwise.

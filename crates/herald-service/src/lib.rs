@@ -26,7 +26,7 @@ pub use directory::Placed;
 pub use explaining::{Decided, Explained};
 pub use publishing::Outcome;
 pub use refusal::{Refusal, ServiceError};
-pub use views::{Sight, Timeline};
+pub use views::{CustomerIncidents, Incident, Notices, Sight, Timeline};
 
 /// The use cases over one store under one policy; cloning it is cheap.
 #[derive(Clone)]

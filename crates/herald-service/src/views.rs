@@ -3,11 +3,14 @@
 //! heard directly; a thread's updates and an inbox likewise. Anything else is refused
 //! exactly as if it did not exist.
 
+use std::collections::BTreeMap;
+
 use herald_store::{
-    Audience, DecisionView, Filter, InboxPage, MessageSummary, MessageView, Page, PartnerCopyView,
-    Principal, StoreError, ThreadSummary,
+    Audience, Content, DecisionView, Filter, InboxPage, MessageSummary, MessageView, Page,
+    PartnerCopyView, Principal, StoreError, ThreadSummary,
 };
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::{Caller, Refusal, Service, ServiceError};
@@ -223,5 +226,93 @@ impl Service {
             .mark_read(caller.0.cloud(), reader, id, now)
             .await?
             .ok_or_else(|| Refusal::not_found(format!("message \"{id}\" in this inbox")))?)
+    }
+}
+
+/// One open incident of one of a partner's customers.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Incident {
+    pub thread: String,
+    pub category: String,
+    pub status: String,
+    pub opened_at: i64,
+    pub updated_at: i64,
+    /// The id of the thread's latest update.
+    pub message: String,
+    pub content: Content,
+    /// The partner's subscriptions of this customer the latest update names.
+    pub subscriptions: Vec<String>,
+}
+
+/// A customer's open incidents.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CustomerIncidents {
+    pub customer: String,
+    pub incidents: Vec<Incident>,
+}
+
+/// A partner's customers' open incidents.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Notices {
+    pub customers: Vec<CustomerIncidents>,
+    /// How many open threads reached any of the partner's customers.
+    pub open_incidents: usize,
+}
+
+impl Service {
+    /// Every open incident (a thread not yet resolved) that reached any of the customers
+    /// of `caller`, a partner, grouped by customer: what a partner would otherwise gather
+    /// by hand across its tenants.
+    pub async fn partner_notices(&self, caller: &Caller) -> Result<Notices, ServiceError> {
+        let Principal::Partner { cloud, partner } = &caller.0 else {
+            return Err(Refusal::Forbidden(
+                "only a partner key has notices: the open incidents of its own customers".into(),
+            )
+            .into());
+        };
+        let notices = self.store().partner_notices(cloud, partner).await?;
+        let snapshot = self.current_snapshot().await?;
+        let directory = &snapshot.directory;
+        let mut by_customer: BTreeMap<&str, Vec<Incident>> = BTreeMap::new();
+        for notice in &notices {
+            let latest: Value = self.request(cloud, &notice.message).await?;
+            for customer in &notice.customers {
+                let subscriptions = notice
+                    .subscriptions
+                    .iter()
+                    .filter(|s| {
+                        directory.subscription_ix(s).is_some_and(|ix| {
+                            let held_by = directory.subscription(ix).customer;
+                            directory.customer(held_by).id.as_str() == customer
+                        })
+                    })
+                    .cloned()
+                    .collect();
+                by_customer.entry(customer).or_default().push(Incident {
+                    thread: notice.thread.id.clone(),
+                    category: notice.thread.category.clone(),
+                    status: notice.thread.status.clone(),
+                    opened_at: notice.thread.opened_at,
+                    updated_at: notice.thread.updated_at,
+                    message: notice.message.clone(),
+                    content: Content::of(&latest),
+                    subscriptions,
+                });
+            }
+        }
+        let customers = by_customer
+            .into_iter()
+            .map(|(customer, incidents)| CustomerIncidents {
+                customer: customer.to_owned(),
+                incidents,
+            })
+            .collect();
+        Ok(Notices {
+            customers,
+            open_incidents: notices.len(),
+        })
     }
 }

@@ -8,12 +8,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use herald_domain::report::Report;
 use herald_domain::wire;
-use herald_service::{Caller, Outcome};
+use herald_service::{Caller, Explained, Outcome};
 use herald_store::{Filter, MessageSummary, MessageView, Principal};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::views::{Decided, DecisionPage, ExplanationView, Listed, MessageList};
+use super::views::{DecisionPage, Listed, MessageList};
 use super::Body;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
@@ -259,7 +259,7 @@ pub struct ExplainQuery {
     path = "/v1/messages/{id}/explain",
     params(("id" = String, Path, description = "The message id."), ExplainQuery),
     responses(
-        (status = 200, description = "The explanation, line by line, against today's directory; `decided`, the decision (or partner copy) stored when the message was published, null if it did not reach them; and `changed_since`, whether today's directory would decide otherwise.", body = ExplanationView),
+        (status = 200, description = "The explanation, line by line, against today's directory; `decided`, the decision (or partner copy) stored when the message was published, null if it did not reach them; and `changed_since`, whether today's directory would decide otherwise.", body = Explained),
         (status = 400, description = "Neither or both of `customer` and `partner`.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A partner or customer that may see the message, but not explanations.", body = Problem, content_type = "application/problem+json"),
@@ -272,7 +272,7 @@ pub async fn get_explanation(
     caller: Caller,
     Path(id): Path<String>,
     query: Result<Query<ExplainQuery>, QueryRejection>,
-) -> Result<Json<ExplanationView>, Problem> {
+) -> Result<Json<Explained>, Problem> {
     let Query(query) = query?;
     let explained = state
         .service()
@@ -283,14 +283,7 @@ pub async fn get_explanation(
             query.partner.as_deref(),
         )
         .await?;
-    Ok(Json(ExplanationView {
-        explanation: explained.explanation,
-        decided: explained.decided.map(|decided| match decided {
-            herald_service::Decided::Customer(decision) => Decided::Customer(decision),
-            herald_service::Decided::Partner(copy) => Decided::Partner(copy),
-        }),
-        changed_since: explained.changed_since,
-    }))
+    Ok(Json(explained))
 }
 
 /// The wall clock in Unix milliseconds, read only at the edge.
