@@ -3,6 +3,7 @@
 //! record every attempt, retry on a schedule and end in a dead letter. The inbox channel
 //! needs no worker: a publish writes the copies the API serves in its own transaction.
 
+pub mod config;
 pub mod email;
 pub mod events;
 pub mod guard;

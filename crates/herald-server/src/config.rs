@@ -1,11 +1,12 @@
 //! The server's configuration: a TOML file, then `HERALD_…` environment variables, then
-//! flags, each overriding the one before; the defaults need none of them.
+//! flags, each overriding the one before; the defaults need none of them. The worker's
+//! own tables, `[delivery]` and `[smtp]`, are read and resolved by the worker's crate
+//! ([`herald_delivery::config`]); this one gathers them with the server's.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use herald_delivery::Schedule;
+use herald_delivery::config::{DeliveryConfig, DeliverySettings, SmtpConfig, SmtpSettings};
 use serde::Deserialize;
 
 /// How the server runs.
@@ -69,53 +70,6 @@ impl Default for LogConfig {
     }
 }
 
-/// How deliveries are worked: by `herald work`, and inside `herald serve`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeliveryConfig {
-    /// The most deliveries in flight at once; 0 keeps `herald serve` from delivering.
-    pub workers: usize,
-    /// How long a worker's lease on deliveries lasts before another may take them over.
-    pub lease: Duration,
-    /// The waits before each attempt.
-    pub retry_schedule: Schedule,
-}
-
-impl Default for DeliveryConfig {
-    fn default() -> Self {
-        DeliveryConfig {
-            workers: 64,
-            lease: Duration::from_secs(30),
-            retry_schedule: Schedule::default(),
-        }
-    }
-}
-
-/// The mail server email deliveries go through; with no URL, email waits for a worker
-/// that has one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SmtpConfig {
-    /// `smtp://host:port`, `smtp://host:port?tls=required` (STARTTLS) or
-    /// `smtps://host:port`, with `user:password@` before the host to log in.
-    pub url: Option<String>,
-    /// The sender: `name@example.com` or `Name <name@example.com>`.
-    pub from: String,
-    /// A root certificate (PEM file) to trust besides the usual ones.
-    pub ca: Option<PathBuf>,
-    /// How many connections to the mail server stay open.
-    pub pool: u32,
-}
-
-impl Default for SmtpConfig {
-    fn default() -> Self {
-        SmtpConfig {
-            url: None,
-            from: "Herald <notices@herald.localhost>".into(),
-            ca: None,
-            pool: 8,
-        }
-    }
-}
-
 /// How webhooks are sent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WebhookConfig {
@@ -170,26 +124,6 @@ pub struct LogSettings {
     pub level: Option<String>,
 }
 
-/// Settings of the `[delivery]` table (`HERALD_DELIVERY_…` in the environment).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeliverySettings {
-    pub workers: Option<usize>,
-    pub lease_seconds: Option<u64>,
-    /// Waits separated by commas, such as `0s,5s,5m,30m,2h,5h,10h,10h`.
-    pub retry_schedule: Option<String>,
-}
-
-/// Settings of the `[smtp]` table (`HERALD_SMTP_…` in the environment).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpSettings {
-    pub url: Option<String>,
-    pub from: Option<String>,
-    pub ca: Option<PathBuf>,
-    pub pool: Option<u32>,
-}
-
 /// Settings of the `[webhooks]` table (`HERALD_WEBHOOKS_…` in the environment).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -208,20 +142,8 @@ impl Settings {
             webhooks: WebhookSettings {
                 allow_private: self.webhooks.allow_private.or(base.webhooks.allow_private),
             },
-            delivery: DeliverySettings {
-                workers: self.delivery.workers.or(base.delivery.workers),
-                lease_seconds: self.delivery.lease_seconds.or(base.delivery.lease_seconds),
-                retry_schedule: self
-                    .delivery
-                    .retry_schedule
-                    .or(base.delivery.retry_schedule),
-            },
-            smtp: SmtpSettings {
-                url: self.smtp.url.or(base.smtp.url),
-                from: self.smtp.from.or(base.smtp.from),
-                ca: self.smtp.ca.or(base.smtp.ca),
-                pool: self.smtp.pool.or(base.smtp.pool),
-            },
+            delivery: self.delivery.over(base.delivery),
+            smtp: self.smtp.over(base.smtp),
             log: LogSettings {
                 format: self.log.format.or(base.log.format),
                 level: self.log.level.or(base.log.level),
@@ -257,27 +179,8 @@ impl ServeConfig {
                     .allow_private
                     .unwrap_or(defaults.webhooks.allow_private),
             },
-            delivery: DeliveryConfig {
-                workers: settings
-                    .delivery
-                    .workers
-                    .unwrap_or(defaults.delivery.workers),
-                lease: match settings.delivery.lease_seconds {
-                    Some(0) => return Err("the delivery lease_seconds must be at least 1".into()),
-                    Some(seconds) => Duration::from_secs(seconds),
-                    None => defaults.delivery.lease,
-                },
-                retry_schedule: match settings.delivery.retry_schedule {
-                    Some(text) => text.parse().map_err(|e| format!("{e}"))?,
-                    None => defaults.delivery.retry_schedule,
-                },
-            },
-            smtp: SmtpConfig {
-                url: settings.smtp.url.filter(|u| !u.is_empty()),
-                from: settings.smtp.from.unwrap_or(defaults.smtp.from),
-                ca: settings.smtp.ca,
-                pool: settings.smtp.pool.unwrap_or(defaults.smtp.pool),
-            },
+            delivery: settings.delivery.resolve()?,
+            smtp: settings.smtp.resolve(),
             log: LogConfig {
                 format: settings.log.format.unwrap_or(defaults.log.format),
                 level: settings.log.level.unwrap_or(defaults.log.level),

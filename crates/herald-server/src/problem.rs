@@ -6,6 +6,7 @@
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use herald_service::{Refusal, ServiceError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -226,6 +227,31 @@ impl From<herald_store::StoreError> for Problem {
                 Problem::new(Kind::Unauthorized, "the API key is unknown or revoked")
             }
             e => Problem::internal(e),
+        }
+    }
+}
+
+impl From<Refusal> for Problem {
+    fn from(refusal: Refusal) -> Problem {
+        let kind = match &refusal {
+            Refusal::Malformed(_) => Kind::Malformed,
+            Refusal::Forbidden(_) => Kind::Forbidden,
+            Refusal::NotFound(_) => Kind::NotFound,
+            Refusal::InvalidMessage(_) => Kind::InvalidMessage,
+            Refusal::InvalidDirectory(_) => Kind::InvalidDirectory,
+            Refusal::Referenced(_) => Kind::Referenced,
+            Refusal::StillQueued(_) => Kind::StillQueued,
+        };
+        Problem::new(kind, refusal.detail())
+    }
+}
+
+impl From<ServiceError> for Problem {
+    fn from(e: ServiceError) -> Problem {
+        match e {
+            ServiceError::Refused(refusal) => refusal.into(),
+            ServiceError::Store(e) => e.into(),
+            e @ ServiceError::Failed(_) => Problem::internal(e),
         }
     }
 }

@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use herald_server::config::{DeliverySettings, LogFormat, LogSettings, Settings, WebhookSettings};
+use herald_delivery::config::DeliverySettings;
+use herald_server::config::{LogFormat, LogSettings, Settings, WebhookSettings};
 use herald_server::ServeConfig;
 
 #[test]

@@ -16,7 +16,6 @@ mod endpoints;
 mod files;
 mod inbox;
 mod keys;
-mod publisher;
 mod reads;
 mod records;
 mod rows;
@@ -34,7 +33,6 @@ pub use deliveries::{
 pub use endpoints::{Endpoint, Mode, NewEndpoint, DEFAULT_OVERLAP_MS, GONE_REASON};
 pub use inbox::{InboxItem, InboxPage, Reader};
 pub use keys::{KeyFor, KeyInfo, NewKey, Principal, EVERY_CLOUD};
-pub use publisher::Outcome;
 pub use reads::{Audience, DecisionPage, Filter, Page};
 pub use records::Change;
 pub use rows::{

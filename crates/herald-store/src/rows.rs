@@ -144,7 +144,7 @@ pub struct Publish<'a> {
     pub routing: &'a Routing,
     pub accepted_at: i64,
     /// For an update of a thread, the thread's latest message when the routing was widened
-    /// to its audience ([`herald_domain::thread::route_update`]); `None` for the first
+    /// to its audience; `None` for the first
     /// message of a thread, or one outside any. The store refuses the publish when the
     /// thread has moved on since.
     pub thread_head: Option<i64>,

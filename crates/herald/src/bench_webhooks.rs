@@ -27,7 +27,8 @@ use base64::Engine;
 use herald_delivery::{signature_header, Channels, Guard, Secret, Sender, SenderConfig};
 use herald_delivery::{Tally, WorkerConfig};
 use herald_domain::{wire, Directory, Policy};
-use herald_store::{Actor, Mode, NewEndpoint, Outcome, Principal, Store};
+use herald_service::{Outcome, Service};
+use herald_store::{Actor, Mode, NewEndpoint, Principal, Store};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -157,17 +158,10 @@ fn bench_signing(events: usize) -> Value {
 /// The worker delivering one incident's webhooks, against the bare loop.
 async fn bench_throughput(folder: &Path, receiver: &Receiver, sizes: &Sizes) -> Result<Value> {
     let n = sizes.webhooks;
-    let (store, _policy, mut snapshot) =
-        fresh_store(&folder.join("throughput.db"), n, receiver).await?;
-    let policy = Policy::default_policy();
-    let published = store
-        .publish_wire(
-            &policy,
-            &mut snapshot,
-            &incident("bench-webhooks"),
-            now_ms(),
-            &Actor::Operator,
-        )
+    let (service, policy) = fresh_store(&folder.join("throughput.db"), n, receiver).await?;
+    let store = service.store().clone();
+    let published = service
+        .publish(&incident("bench-webhooks"), now_ms(), &Actor::Operator)
         .await?;
     let Outcome::Accepted(summary) = published else {
         anyhow::bail!("the benchmark's incident was not accepted: {published:?}");
@@ -233,8 +227,8 @@ async fn bench_throughput(folder: &Path, receiver: &Receiver, sizes: &Sizes) -> 
 /// A message of [`PER_MESSAGE`] webhooks every [`LATENCY_TICK`] with a worker running,
 /// against the same requests POSTed at the same rate.
 async fn bench_latency(folder: &Path, receiver: &Receiver, sizes: &Sizes) -> Result<Value> {
-    let (store, policy, mut snapshot) =
-        fresh_store(&folder.join("latency.db"), PER_MESSAGE, receiver).await?;
+    let (service, policy) = fresh_store(&folder.join("latency.db"), PER_MESSAGE, receiver).await?;
+    let store = service.store().clone();
     receiver.take()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let worker = {
@@ -256,14 +250,8 @@ async fn bench_latency(folder: &Path, receiver: &Receiver, sizes: &Sizes) -> Res
         every.tick().await;
         let id = format!("bench-latency-{i:06}");
         let sent = Instant::now();
-        let published = store
-            .publish_wire(
-                &policy,
-                &mut snapshot,
-                &incident(&id),
-                now_ms(),
-                &Actor::Operator,
-            )
+        let published = service
+            .publish(&incident(&id), now_ms(), &Actor::Operator)
             .await?;
         ensure!(
             matches!(published, Outcome::Accepted(_)),
@@ -359,12 +347,12 @@ async fn bench_latency(folder: &Path, receiver: &Receiver, sizes: &Sizes) -> Res
 
 /// A store at `path`, new, holding partner relay with `customers` customers (each holding
 /// one subscription through it), and relay's endpoint on `receiver` taking one event per
-/// customer.
+/// customer; with the use cases over it, under the default policy.
 async fn fresh_store(
     path: &Path,
     customers: usize,
     receiver: &Receiver,
-) -> Result<(Store, Policy, Arc<herald_store::Snapshot>)> {
+) -> Result<(Service, Policy)> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
@@ -398,8 +386,8 @@ async fn fresh_store(
             &Actor::Operator,
         )
         .await?;
-    let snapshot = Arc::new(store.load_snapshot().await?);
-    Ok((store, Policy::default_policy(), snapshot))
+    let policy = Policy::default_policy();
+    Ok((Service::new(store, policy.clone()).await?, policy))
 }
 
 /// An incident on Exchange: it reaches every customer, and relay hears of each.

@@ -5,14 +5,14 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::report::report;
 use herald_domain::{route, wire, Directory, Message, Policy};
-use herald_store::{Actor, DeliveryView, MessageSummary, Outcome, Store, StoreError};
+use herald_service::{Outcome, Service};
+use herald_store::{Actor, DeliveryView, MessageSummary, Store, StoreError};
 
 use crate::cli::{Cli, Command, PolicyArgs, PolicyCommand};
 use crate::terminal::{self, count, esay, escaped, say};
@@ -284,7 +284,7 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
     let policy = load_policy(policy)?;
     let messages = load_messages(messages)?;
     let store = open_existing(db).await?;
-    let mut snapshot = Arc::new(store.load_snapshot().await?);
+    let service = Service::new(store.clone(), policy).await?;
     let (mut accepted, mut repeated, mut refused) = (0u64, 0u64, 0u64);
     for item in messages {
         let wire = match item {
@@ -296,14 +296,8 @@ async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<Exit
                 continue;
             }
         };
-        match store
-            .publish_wire(
-                &policy,
-                &mut snapshot,
-                &wire,
-                millis_now(),
-                &Actor::Operator,
-            )
+        match service
+            .publish(&wire, millis_now(), &Actor::Operator)
             .await?
         {
             Outcome::Accepted(s) => {

@@ -19,7 +19,8 @@ use herald_domain::synthetic::{self, Options};
 use herald_domain::wire;
 use herald_domain::{Directory, Message, Policy};
 use herald_server::ServeConfig;
-use herald_store::{Actor, Publish, Published, Snapshot, Store};
+use herald_service::Service;
+use herald_store::{Actor, Publish, Published, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -146,19 +147,18 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
     store
         .import(&directory, crate::commands::millis_now(), &Actor::Operator)
         .await?;
-    let Snapshot {
-        directory,
-        generation,
-    } = store.load_snapshot().await?;
+    let service = Service::new(store.clone(), policy.clone()).await?;
+    let snapshot = service.current_snapshot().await?;
+    let (directory, generation) = (&snapshot.directory, snapshot.generation);
     bar.finish_and_clear();
     say!("  imported and read back in {:.1?}", started.elapsed());
 
-    let (mixed_ix, mixed_direct, mixed_csp) = mixed_customer(&directory).context(
+    let (mixed_ix, mixed_direct, mixed_csp) = mixed_customer(directory).context(
         "the generated directory has no customer with both direct and CSP subscriptions",
     )?;
     let mixed = directory.customers()[mixed_ix].id.to_string();
     let (tier_sub, tier_customer, reseller) =
-        two_tier(&directory).context("the generated directory has no two-tier subscription")?;
+        two_tier(directory).context("the generated directory has no two-tier subscription")?;
     let some_customers: Vec<String> = directory
         .customers()
         .iter()
@@ -197,15 +197,15 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
         let wire: wire::Message =
             serde_json::from_value(value.clone()).context("a demo message is malformed")?;
         let t = Instant::now();
-        let message = Message::parse(wire, &policy, &directory)?;
+        let message = Message::parse(wire, &policy, directory)?;
         // An update of a thread reaches everyone the thread reached before.
-        let (routing, thread_head) = store
-            .route_in_thread(&policy, &directory, &message)
+        let (routing, thread_head) = service
+            .route_in_thread(directory, &message)
             .await?
             .map_err(anyhow::Error::msg)?;
         let publish = Publish {
             policy: &policy,
-            directory: &directory,
+            directory,
             message: &message,
             routing: &routing,
             accepted_at: crate::commands::millis_now(),
@@ -261,13 +261,13 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
     say!();
     let (_, _, price, price_routing) = &rows_printed[0];
     say!("Why did {mixed} hear about demo-price-change? (it holds {mixed_direct} directly and {mixed_csp} through a partner)");
-    for line in explain_customer(&policy, &directory, price, price_routing, &mixed)?.lines {
+    for line in explain_customer(&policy, directory, price, price_routing, &mixed)?.lines {
         say!("  {line}");
     }
     say!();
     let (_, _, renewal, renewal_routing) = &rows_printed[1];
     say!("Was reseller {reseller} told about demo-renewal-two-tier (customer {tier_customer})?");
-    for line in explain_partner(&policy, &directory, renewal, renewal_routing, &reseller)?.lines {
+    for line in explain_partner(&policy, directory, renewal, renewal_routing, &reseller)?.lines {
         say!("  {line}");
     }
     say!();

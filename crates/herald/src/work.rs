@@ -9,12 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use herald_delivery::config::{DeliverySettings, SmtpSettings};
 use herald_delivery::email::{Mailer, MailerConfig};
 use herald_delivery::{Channels, Guard, Progress, Sender, SenderConfig, Tally, WorkerConfig};
 use herald_domain::Policy;
-use herald_server::config::{
-    DeliverySettings, LogConfig, LogFormat, LogSettings, Settings, SmtpSettings, WebhookSettings,
-};
+use herald_server::config::{LogConfig, LogFormat, LogSettings, Settings, WebhookSettings};
 use herald_server::ServeConfig;
 use herald_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};

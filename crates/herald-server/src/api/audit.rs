@@ -5,10 +5,10 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
+use herald_service::Caller;
 
 use super::messages::ListQuery;
 use super::views::AuditList;
-use crate::auth::Caller;
 use crate::problem::Problem;
 use crate::state::AppState;
 

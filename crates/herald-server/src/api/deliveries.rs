@@ -6,14 +6,14 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use herald_store::{DeliveryDetail, Principal, Replayed};
+use herald_service::Caller;
+use herald_store::DeliveryDetail;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::messages::{now, ListQuery};
 use super::views::DeliveryList;
-use crate::auth::Caller;
-use crate::problem::{Kind, Problem};
+use crate::problem::Problem;
 use crate::state::AppState;
 
 /// Which deliveries to list.
@@ -25,16 +25,6 @@ pub struct DeliveryQuery {
     /// Without `message`: `retrying` or `dead` (both when absent). With it: also
     /// `pending` or `delivered`.
     status: Option<String>,
-}
-
-/// The deliveries the caller may see: a partner's or customer's own (recipient kind and
-/// id), or every one for the vendor.
-fn own(caller: &Caller) -> Option<(&'static str, &str)> {
-    match &caller.0 {
-        Principal::Vendor { .. } => None,
-        Principal::Partner { partner, .. } => Some(("partner", partner)),
-        Principal::Customer { customer, .. } => Some(("customer", customer)),
-    }
 }
 
 /// Lists deliveries: a message's, or those retrying or dead, newest first.
@@ -56,80 +46,26 @@ pub async fn list_deliveries(
 ) -> Result<Json<DeliveryList>, Problem> {
     let (before, limit) = page?.0.page()?;
     let Query(query) = query?;
-    let cloud = caller.0.cloud();
-    let status = query.status.as_deref();
-    let bad_status = |s: &str| {
-        Problem::new(
-            Kind::Malformed,
-            format!(
-                "parameter `status`: {s:?} is not a delivery state here; use {}",
-                if query.message.is_some() {
-                    "pending, delivered, retrying or dead"
-                } else {
-                    "retrying or dead (or name a `message` to list pending or delivered ones)"
-                }
-            ),
+    let page = state
+        .service()
+        .deliveries(
+            &caller,
+            query.message.as_deref(),
+            query.status.as_deref(),
+            before,
+            limit,
         )
-    };
-    let store = state.store();
-    let mut deliveries = match &query.message {
-        Some(message) => {
-            if let Some(s) =
-                status.filter(|s| !["pending", "delivered", "retrying", "dead"].contains(s))
-            {
-                return Err(bad_status(s));
-            }
-            // Read one more than the page, as a page of only the wanted states may need
-            // to look further; the filter applies to what was read.
-            store
-                .message_deliveries(cloud, message, own(&caller), before, limit + 1)
-                .await?
-                .into_iter()
-                .filter(|d| status.is_none_or(|s| d.status == s))
-                .collect::<Vec<_>>()
-        }
-        None => {
-            let states = match status {
-                None => vec!["retrying", "dead"],
-                Some(s @ ("retrying" | "dead")) => vec![s],
-                Some(other) => return Err(bad_status(other)),
-            };
-            let mut found = Vec::new();
-            for s in states {
-                found.extend(
-                    store
-                        .troubled_deliveries(cloud, s, own(&caller), before, limit + 1)
-                        .await?,
-                );
-            }
-            found.sort_by_key(|d| std::cmp::Reverse(d.id));
-            found
-        }
-    };
-    let more = deliveries.len() > limit;
-    deliveries.truncate(limit);
-    let next = more
-        .then(|| deliveries.last().map(|d| d.id.to_string()))
-        .flatten();
-    Ok(Json(DeliveryList { deliveries, next }))
+        .await?;
+    Ok(Json(DeliveryList {
+        deliveries: page.deliveries,
+        next: page.next.map(|id| id.to_string()),
+    }))
 }
 
 /// The delivery id a path names; one that is not a delivery id names no delivery.
 fn delivery_id(text: &str) -> Result<i64, Problem> {
     text.parse()
         .map_err(|_| Problem::not_found(format!("delivery {text:?}")))
-}
-
-/// Delivery `id` with every attempt, when the caller may see it.
-async fn visible(state: &AppState, caller: &Caller, id: i64) -> Result<DeliveryDetail, Problem> {
-    let detail = state.store().delivery(caller.0.cloud(), id).await?;
-    detail
-        .filter(|d| {
-            own(caller).is_none_or(|(kind, org)| {
-                d.delivery.recipient == kind && d.delivery.org.as_deref() == Some(org)
-            })
-        })
-        .ok_or_else(|| Problem::not_found(format!("delivery {id}")))
 }
 
 /// A delivery with every attempt at it: when, how long, how it ended, the receiver's
@@ -149,7 +85,9 @@ pub async fn get_delivery(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<DeliveryDetail>, Problem> {
-    Ok(Json(visible(&state, &caller, delivery_id(&id)?).await?))
+    Ok(Json(
+        state.service().delivery(&caller, delivery_id(&id)?).await?,
+    ))
 }
 
 /// Replays a delivery that died, or arrived and is wanted again: a worker tries it at
@@ -170,24 +108,9 @@ pub async fn post_retry(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<DeliveryDetail>), Problem> {
-    let id = delivery_id(&id)?;
-    visible(&state, &caller, id).await?;
-    match state
-        .store()
-        .replay(caller.0.cloud(), id, now(), &caller.actor())
-        .await?
-    {
-        Replayed::Queued => Ok((
-            StatusCode::ACCEPTED,
-            Json(visible(&state, &caller, id).await?),
-        )),
-        Replayed::StillQueued(d) => Err(Problem::new(
-            Kind::StillQueued,
-            format!(
-                "delivery {id} is still {}: a worker will try it, so there is nothing to replay",
-                d.status
-            ),
-        )),
-        Replayed::Unknown => Err(Problem::not_found(format!("delivery {id}"))),
-    }
+    let replayed = state
+        .service()
+        .replay(&caller, delivery_id(&id)?, now())
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(replayed)))
 }

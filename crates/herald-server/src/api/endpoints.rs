@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use herald_delivery::events::rfc3339;
 use herald_delivery::{check_url, Secret};
+use herald_service::Caller;
 use herald_store::{AttemptOutcome, Endpoint, Mode, NewEndpoint, StoreError, DEFAULT_OVERLAP_MS};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -23,7 +24,6 @@ use utoipa::ToSchema;
 use super::messages::now;
 use super::views::{EndpointList, EndpointWithSecret, TestEvent};
 use super::Body;
-use crate::auth::Caller;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
 

@@ -3,25 +3,13 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use herald_store::{Brief, Principal, Reader};
+use herald_service::Caller;
+use herald_store::Brief;
 
 use super::messages::{now, ListQuery};
 use super::views::{InboxEntry, InboxPage, ReadMark};
-use crate::auth::Caller;
-use crate::problem::{Kind, Problem};
+use crate::problem::Problem;
 use crate::state::AppState;
-
-/// Whose inbox the caller reads; the vendor has none.
-fn reader(caller: &Caller) -> Result<Reader<'_>, Problem> {
-    match &caller.0 {
-        Principal::Partner { partner, .. } => Ok(Reader::Partner(partner)),
-        Principal::Customer { customer, .. } => Ok(Reader::Customer(customer)),
-        Principal::Vendor { .. } => Err(Problem::new(
-            Kind::Forbidden,
-            "the vendor has no inbox; an inbox is a partner's or a customer's",
-        )),
-    }
-}
 
 /// The caller's inbox: the copies it was sent, newest first, each with when it was read,
 /// and how many are unread.
@@ -43,11 +31,7 @@ pub async fn get_inbox(
 ) -> Result<Json<InboxPage>, Problem> {
     let Query(query) = query?;
     let (before, limit) = query.page()?;
-    let reader = reader(&caller)?;
-    let page = state
-        .store()
-        .inbox(caller.0.cloud(), reader, before, limit)
-        .await?;
+    let page = state.service().inbox(&caller, before, limit).await?;
     let messages = page
         .items
         .iter()
@@ -80,11 +64,6 @@ pub async fn post_read(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ReadMark>, Problem> {
-    let reader = reader(&caller)?;
-    let read_at = state
-        .store()
-        .mark_read(caller.0.cloud(), reader, &id, now())
-        .await?
-        .ok_or_else(|| Problem::not_found(format!("message \"{id}\" in this inbox")))?;
+    let read_at = state.service().mark_read(&caller, &id, now()).await?;
     Ok(Json(ReadMark { id, read_at }))
 }

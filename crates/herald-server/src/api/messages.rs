@@ -6,43 +6,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use herald_domain::explain::{explain_customer, explain_partner};
-use herald_domain::ids::CloudId;
-use herald_domain::plan::partner_copies;
-use herald_domain::report::{report, Report};
-use herald_domain::thread::route_update;
-use herald_domain::{wire, Message};
-use herald_store::{
-    Audience, DecisionView, Filter, MessageSummary, MessageView, Outcome, PartnerCopyView,
-    Principal,
-};
+use herald_domain::report::Report;
+use herald_domain::wire;
+use herald_service::{Caller, Explained, Outcome};
+use herald_store::{Filter, MessageSummary, MessageView, Principal};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::IntoParams;
 
-use super::views::{Decided, DecisionPage, ExplanationView, Listed, MessageList};
+use super::views::{DecisionPage, Listed, MessageList};
 use super::Body;
-use crate::auth::Caller;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
-
-/// A message in the vendor's cloud: a message naming no cloud is for the key's cloud, and
-/// one naming another cloud is refused.
-fn in_cloud(cloud: &str, wire: &mut wire::Message) -> Result<(), Problem> {
-    match &wire.cloud {
-        None => {
-            wire.cloud = Some(CloudId::from(cloud));
-            Ok(())
-        }
-        Some(c) if c.as_str() == cloud => Ok(()),
-        Some(c) => Err(Problem::new(
-            Kind::Forbidden,
-            format!(
-                "field `cloud`: this key acts in cloud \"{cloud}\" only, and the message is for cloud \"{c}\""
-            ),
-        )),
-    }
-}
 
 /// Publishes a message: routes it against the stored directory and stores it with its
 /// decisions and deliveries. The message id is the idempotency key.
@@ -63,17 +37,9 @@ fn in_cloud(cloud: &str, wire: &mut wire::Message) -> Result<(), Problem> {
 pub async fn post_message(
     State(state): State<AppState>,
     caller: Caller,
-    Body(mut wire): Body<wire::Message>,
+    Body(wire): Body<wire::Message>,
 ) -> Result<Response, Problem> {
-    let cloud = caller.vendor_cloud("publish messages")?.to_owned();
-    in_cloud(&cloud, &mut wire)?;
-    let mut snapshot = state.current_snapshot().await?;
-    let outcome = state
-        .store()
-        .publish_wire(state.policy(), &mut snapshot, &wire, now(), &caller.actor())
-        .await?;
-    state.keep_snapshot(snapshot);
-    match outcome {
+    match state.service().publish_as(&caller, wire, now()).await? {
         Outcome::Accepted(summary) => {
             state.metrics().published(summary.customers_in_scope);
             Ok((StatusCode::CREATED, Json(summary)).into_response())
@@ -110,30 +76,9 @@ pub async fn post_message(
 pub async fn post_route(
     State(state): State<AppState>,
     caller: Caller,
-    Body(mut wire): Body<wire::Message>,
+    Body(wire): Body<wire::Message>,
 ) -> Result<Json<Report>, Problem> {
-    let cloud = caller.vendor_cloud("route messages")?.to_owned();
-    in_cloud(&cloud, &mut wire)?;
-    let snapshot = state.current_snapshot().await?;
-    let message = Message::parse(wire, state.policy(), &snapshot.directory)
-        .map_err(|e| Problem::new(Kind::InvalidMessage, e.reason))?;
-    let (routing, _) = state
-        .store()
-        .route_in_thread(state.policy(), &snapshot.directory, &message)
-        .await?
-        .map_err(|reason| Problem::new(Kind::InvalidMessage, reason))?;
-    // The report takes time in proportion to the customers in scope: a blocking thread
-    // writes it, so that no other request waits on this one.
-    tokio::task::spawn_blocking(move || {
-        Json(report(
-            state.policy(),
-            &snapshot.directory,
-            &message,
-            &routing,
-        ))
-    })
-    .await
-    .map_err(Problem::internal)
+    Ok(Json(state.service().route_report(&caller, wire).await?))
 }
 
 /// Where a page of messages starts, and how long it is.
@@ -202,29 +147,18 @@ pub async fn list_messages(
     let Query(query) = query?;
     let Query(filter) = filter?;
     let (before, limit) = query.page()?;
-    let principal = &caller.0;
-    let audience = match principal {
-        Principal::Vendor { .. } => Audience::Everyone,
-        Principal::Partner { partner, .. } => Audience::Partner(partner),
-        Principal::Customer { customer, .. } => Audience::Customer(customer),
+    let filter = Filter {
+        category: filter.category.as_deref(),
+        thread: filter.thread.as_deref(),
     };
     let page = state
-        .store()
-        .message_page(
-            principal.cloud(),
-            audience,
-            Filter {
-                category: filter.category.as_deref(),
-                thread: filter.thread.as_deref(),
-            },
-            before,
-            limit,
-        )
+        .service()
+        .message_page(&caller, filter, before, limit)
         .await?;
     let messages = page
         .messages
         .iter()
-        .map(|m| match principal {
+        .map(|m| match caller.0 {
             Principal::Vendor { .. } => Listed::whole(m),
             _ => Listed::brief(m),
         })
@@ -233,64 +167,6 @@ pub async fn list_messages(
         messages,
         next: page.next.map(|n| n.to_string()),
     }))
-}
-
-/// What the caller may see of a message.
-pub enum Sight {
-    /// The vendor of the message's cloud: everything.
-    Vendor(MessageSummary),
-    /// A partner told about it: its own copy.
-    Partner(MessageSummary, PartnerCopyView),
-    /// A customer that heard directly: its own copy.
-    Customer(MessageSummary, DecisionView),
-}
-
-/// What `caller` may see of message `id`; 404 when it may not know the message exists.
-async fn sight(state: &AppState, caller: &Caller, id: &str) -> Result<Sight, Problem> {
-    let missing = || Problem::not_found(format!("message \"{id}\""));
-    let summary = state
-        .store()
-        .summary(caller.0.cloud(), id)
-        .await?
-        .ok_or_else(missing)?;
-    sight_of(state, caller, summary).await?.ok_or_else(missing)
-}
-
-/// What `caller` may see of the stored message `summary` sums up, if anything.
-pub async fn sight_of(
-    state: &AppState,
-    caller: &Caller,
-    summary: MessageSummary,
-) -> Result<Option<Sight>, Problem> {
-    let (cloud, id) = (caller.0.cloud(), summary.id.as_str());
-    Ok(match &caller.0 {
-        Principal::Vendor { .. } => Some(Sight::Vendor(summary)),
-        Principal::Partner { partner, .. } => state
-            .store()
-            .partner_copy(cloud, id, partner)
-            .await?
-            .map(|copy| Sight::Partner(summary, copy)),
-        Principal::Customer { customer, .. } => state
-            .store()
-            .customer_decision(cloud, id, customer)
-            .await?
-            .filter(|decision| decision.direct)
-            .map(|decision| Sight::Customer(summary, decision)),
-    })
-}
-
-/// Message `id` of `cloud` as published (in canonical form), read as `T`.
-pub async fn request<T: serde::de::DeserializeOwned>(
-    state: &AppState,
-    cloud: &str,
-    id: &str,
-) -> Result<T, Problem> {
-    let (_, request) = state
-        .store()
-        .stored_request(cloud, id)
-        .await?
-        .ok_or_else(|| Problem::not_found(format!("message \"{id}\"")))?;
-    serde_json::from_str(&request).map_err(Problem::internal)
 }
 
 /// One message as the caller may see it.
@@ -309,37 +185,7 @@ pub async fn get_message(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<MessageView>, Problem> {
-    let seen = sight(&state, &caller, &id).await?;
-    Ok(Json(view(&state, caller.0.cloud(), seen).await?))
-}
-
-/// A message as one who sees it this way may see it: for the vendor, the message as
-/// published with its audience in numbers; for a partner or customer, its own copy.
-pub async fn view(state: &AppState, cloud: &str, seen: Sight) -> Result<MessageView, Problem> {
-    let id = match &seen {
-        Sight::Vendor(m) | Sight::Partner(m, _) | Sight::Customer(m, _) => m.id.clone(),
-    };
-    let request: Value = request(state, cloud, &id).await?;
-    Ok(match seen {
-        Sight::Vendor(summary) => MessageView::vendor(summary, request),
-        Sight::Partner(summary, copy) => {
-            MessageView::partner(&summary, &request, copy.customers, copy.subscriptions)
-        }
-        Sight::Customer(summary, decision) => {
-            MessageView::customer(&summary, &request, decision.copy.unwrap_or_default())
-        }
-    })
-}
-
-/// A 403 for a partner or customer that may see the message but not this about it.
-fn vendor_only(seen: Sight, what: &str) -> Result<MessageSummary, Problem> {
-    match seen {
-        Sight::Vendor(summary) => Ok(summary),
-        _ => Err(Problem::new(
-            Kind::Forbidden,
-            format!("only the vendor may read a message's {what}"),
-        )),
-    }
+    Ok(Json(state.service().message_view(&caller, &id).await?))
 }
 
 /// Where a page of decisions starts, and how long it is.
@@ -372,7 +218,11 @@ pub async fn get_decisions(
     query: Result<Query<DecisionQuery>, QueryRejection>,
 ) -> Result<Json<DecisionPage>, Problem> {
     let Query(query) = query?;
-    vendor_only(sight(&state, &caller, &id).await?, "decisions")?;
+    state
+        .service()
+        .sight(&caller, &id)
+        .await?
+        .vendor_only("decisions")?;
     let limit = query.limit.unwrap_or(1000);
     if !(1..=10_000).contains(&limit) {
         return Err(Problem::new(
@@ -409,7 +259,7 @@ pub struct ExplainQuery {
     path = "/v1/messages/{id}/explain",
     params(("id" = String, Path, description = "The message id."), ExplainQuery),
     responses(
-        (status = 200, description = "The explanation, line by line, against today's directory; `decided`, the decision (or partner copy) stored when the message was published, null if it did not reach them; and `changed_since`, whether today's directory would decide otherwise.", body = ExplanationView),
+        (status = 200, description = "The explanation, line by line, against today's directory; `decided`, the decision (or partner copy) stored when the message was published, null if it did not reach them; and `changed_since`, whether today's directory would decide otherwise.", body = Explained),
         (status = 400, description = "Neither or both of `customer` and `partner`.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A partner or customer that may see the message, but not explanations.", body = Problem, content_type = "application/problem+json"),
@@ -422,98 +272,18 @@ pub async fn get_explanation(
     caller: Caller,
     Path(id): Path<String>,
     query: Result<Query<ExplainQuery>, QueryRejection>,
-) -> Result<Json<ExplanationView>, Problem> {
+) -> Result<Json<Explained>, Problem> {
     let Query(query) = query?;
-    vendor_only(sight(&state, &caller, &id).await?, "explanations")?;
-    let cloud = caller.0.cloud();
-    let (seq, wire) = state
-        .store()
-        .stored_request(cloud, &id)
-        .await?
-        .ok_or_else(|| Problem::not_found(format!("message \"{id}\"")))?;
-    let wire: wire::Message = serde_json::from_str(&wire).map_err(Problem::internal)?;
-    let snapshot = state.current_snapshot().await?;
-    let policy = state.policy();
-    let message = Message::parse(wire, policy, &snapshot.directory).map_err(|e| {
-        Problem::new(
-            Kind::InvalidMessage,
-            format!("the message no longer fits the directory: {}", e.reason),
+    let explained = state
+        .service()
+        .explain(
+            &caller,
+            &id,
+            query.customer.as_deref(),
+            query.partner.as_deref(),
         )
-    })?;
-    // An update of a thread was widened to everyone the thread had reached before it.
-    let before = match &message.thread {
-        Some(thread) => {
-            state
-                .store()
-                .reached_before(cloud, thread.id.as_str(), seq, &snapshot.directory)
-                .await?
-        }
-        None => Vec::new(),
-    };
-    let routing = route_update(policy, &snapshot.directory, &message, &before);
-    let explained = match (&query.customer, &query.partner) {
-        (Some(customer), None) => {
-            explain_customer(policy, &snapshot.directory, &message, &routing, customer)
-        }
-        (None, Some(partner)) => {
-            explain_partner(policy, &snapshot.directory, &message, &routing, partner)
-        }
-        _ => {
-            return Err(Problem::new(
-                Kind::Malformed,
-                "pass exactly one of the parameters `customer` and `partner`",
-            ))
-        }
-    };
-    let mut explanation = explained.map_err(|e| Problem::new(Kind::NotFound, e.0))?;
-    let directory = &snapshot.directory;
-    // What was stored when the message was published, and whether today's directory
-    // would decide the same: the reasons are given against today's.
-    let (decided, same) = match (&query.customer, &query.partner) {
-        (Some(customer), _) => {
-            let stored = state
-                .store()
-                .customer_decision(cloud, &id, customer)
-                .await?;
-            let now = directory
-                .customer_ix(customer)
-                .and_then(|c| routing.decision_for(c))
-                .map(|d| {
-                    let partners = routing.partners(d).iter();
-                    let partners: Vec<String> = partners
-                        .map(|p| directory.partner(*p).id.to_string())
-                        .collect();
-                    (d.direct, partners)
-                });
-            let same = stored.as_ref().map(|d| (d.direct, d.partners.clone())) == now;
-            (stored.map(Decided::Customer), same)
-        }
-        (_, partner) => {
-            let partner = partner.as_deref().unwrap_or_default();
-            let stored = state.store().partner_copy(cloud, &id, partner).await?;
-            let now = directory.partner_ix(partner).and_then(|p| {
-                partner_copies(policy, directory, &message, &routing)
-                    .into_iter()
-                    .find(|c| c.partner == p)
-                    .map(|c| {
-                        let customers = c.customers.iter();
-                        customers
-                            .map(|c| directory.customer(*c).id.to_string())
-                            .collect::<Vec<_>>()
-                    })
-            });
-            let same = stored.as_ref().map(|c| c.customers.clone()) == now;
-            (stored.map(Decided::Partner), same)
-        }
-    };
-    if !same {
-        explanation.lines.insert(0, format!("The directory has changed since message {id} was published, and today it would be decided otherwise: `decided` is what was decided then, and the reasons below are today's."));
-    }
-    Ok(Json(ExplanationView {
-        explanation,
-        decided,
-        changed_since: !same,
-    }))
+        .await?;
+    Ok(Json(explained))
 }
 
 /// The wall clock in Unix milliseconds, read only at the edge.

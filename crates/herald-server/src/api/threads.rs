@@ -1,17 +1,12 @@
 //! Incident threads: the timeline of one thread as each principal may see it, and a
 //! partner's open incidents across all of its customers.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, State};
 use axum::Json;
-use herald_store::{Content, Principal, ThreadSummary};
-use serde_json::Value;
+use herald_service::{Caller, Notices};
 
-use super::messages::{request, sight_of, view, Sight};
-use super::views::{CustomerIncidents, Incident, Notices, ThreadView};
-use crate::auth::Caller;
-use crate::problem::{Kind, Problem};
+use super::views::ThreadView;
+use crate::problem::Problem;
 use crate::state::AppState;
 
 /// A thread's updates, oldest first, each as the caller may see it: the vendor every update
@@ -31,46 +26,10 @@ pub async fn get_thread(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ThreadView>, Problem> {
-    let missing = || Problem::not_found(format!("thread \"{id}\""));
-    let cloud = caller.0.cloud();
-    let (thread, messages) = state
-        .store()
-        .thread(cloud, &id)
-        .await?
-        .ok_or_else(missing)?;
-    let mut seen = Vec::new();
-    for message in messages {
-        if let Some(sight) = sight_of(&state, &caller, message).await? {
-            seen.push(sight);
-        }
-    }
-    let summaries: Vec<_> = seen
-        .iter()
-        .map(|s| match s {
-            Sight::Vendor(m) | Sight::Partner(m, _) | Sight::Customer(m, _) => m.clone(),
-        })
-        .collect();
-    let (Some(first), Some(last)) = (summaries.first(), summaries.last()) else {
-        return Err(missing());
-    };
-    // Those told of only some updates learn where the incident stood when last told.
-    let told = match &caller.0 {
-        Principal::Vendor { .. } => thread,
-        _ => ThreadSummary {
-            status: last.status.clone().unwrap_or(thread.status),
-            opened_at: first.accepted_at,
-            updated_at: last.accepted_at,
-            updates: summaries.len() as i64,
-            ..thread
-        },
-    };
-    let mut updates = Vec::with_capacity(seen.len());
-    for sight in seen {
-        updates.push(view(&state, cloud, sight).await?);
-    }
+    let timeline = state.service().timeline(&caller, &id).await?;
     Ok(Json(ThreadView {
-        thread: told,
-        updates,
+        thread: timeline.thread,
+        updates: timeline.updates,
     }))
 }
 
@@ -90,51 +49,5 @@ pub async fn get_partner_notices(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Notices>, Problem> {
-    let Principal::Partner { cloud, partner } = &caller.0 else {
-        return Err(Problem::new(
-            Kind::Forbidden,
-            "only a partner key has notices: the open incidents of its own customers",
-        ));
-    };
-    let notices = state.store().partner_notices(cloud, partner).await?;
-    let snapshot = state.current_snapshot().await?;
-    let directory = &snapshot.directory;
-    let mut by_customer: BTreeMap<&str, Vec<Incident>> = BTreeMap::new();
-    for notice in &notices {
-        let latest: Value = request(&state, cloud, &notice.message).await?;
-        for customer in &notice.customers {
-            let subscriptions = notice
-                .subscriptions
-                .iter()
-                .filter(|s| {
-                    directory.subscription_ix(s).is_some_and(|ix| {
-                        let held_by = directory.subscription(ix).customer;
-                        directory.customer(held_by).id.as_str() == customer
-                    })
-                })
-                .cloned()
-                .collect();
-            by_customer.entry(customer).or_default().push(Incident {
-                thread: notice.thread.id.clone(),
-                category: notice.thread.category.clone(),
-                status: notice.thread.status.clone(),
-                opened_at: notice.thread.opened_at,
-                updated_at: notice.thread.updated_at,
-                message: notice.message.clone(),
-                content: Content::of(&latest),
-                subscriptions,
-            });
-        }
-    }
-    let customers = by_customer
-        .into_iter()
-        .map(|(customer, incidents)| CustomerIncidents {
-            customer: customer.to_owned(),
-            incidents,
-        })
-        .collect();
-    Ok(Json(Notices {
-        customers,
-        open_incidents: notices.len(),
-    }))
+    Ok(Json(state.service().partner_notices(&caller).await?))
 }

@@ -1,11 +1,11 @@
 //! What the API answers, each response body as a type: handlers build these, so the
 //! OpenAPI document describes exactly what is sent. Stored rows and routing reports are
-//! the store's and the domain's own types; what the API composes from them is here.
+//! the store's, the domain's and the use cases' own types; what the API composes from them
+//! is here.
 
-use herald_domain::explain::Explanation;
 use herald_store::{
-    Attempt, AuditEntry, Brief, Content, DecisionView, DeliveryView, Endpoint, MessageSummary,
-    MessageView, PartnerCopyView, ThreadSummary,
+    Attempt, AuditEntry, Brief, DecisionView, DeliveryView, Endpoint, MessageSummary, MessageView,
+    ThreadSummary,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -70,27 +70,6 @@ pub struct DecisionPage {
     pub next: Option<String>,
 }
 
-/// What was stored for the customer or partner explained.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum Decided {
-    Customer(DecisionView),
-    Partner(PartnerCopyView),
-}
-
-/// An explanation against today's directory, with what was decided when the message was
-/// published.
-#[derive(Serialize, ToSchema)]
-pub struct ExplanationView {
-    #[serde(flatten)]
-    pub explanation: Explanation,
-    /// The decision (or partner copy) stored when the message was published; null when it
-    /// did not reach them.
-    pub decided: Option<Decided>,
-    /// Whether today's directory would decide otherwise.
-    pub changed_since: bool,
-}
-
 /// A message of an inbox.
 #[derive(Serialize, ToSchema)]
 pub struct InboxEntry {
@@ -126,36 +105,6 @@ pub struct ThreadView {
     pub thread: ThreadSummary,
     /// Oldest first, each as `GET /v1/messages/{id}` shows it to the caller.
     pub updates: Vec<MessageView>,
-}
-
-/// One open incident of one of a partner's customers.
-#[derive(Serialize, ToSchema)]
-pub struct Incident {
-    pub thread: String,
-    pub category: String,
-    pub status: String,
-    pub opened_at: i64,
-    pub updated_at: i64,
-    /// The id of the thread's latest update.
-    pub message: String,
-    pub content: Content,
-    /// The partner's subscriptions of this customer the latest update names.
-    pub subscriptions: Vec<String>,
-}
-
-/// A customer's open incidents.
-#[derive(Serialize, ToSchema)]
-pub struct CustomerIncidents {
-    pub customer: String,
-    pub incidents: Vec<Incident>,
-}
-
-/// A partner's customers' open incidents.
-#[derive(Serialize, ToSchema)]
-pub struct Notices {
-    pub customers: Vec<CustomerIncidents>,
-    /// How many open threads reached any of the partner's customers.
-    pub open_incidents: usize,
 }
 
 /// A cloud's directory after a replacement, in numbers.

@@ -146,12 +146,14 @@ async fn every_answer_comes_from_the_directory_as_it_is_now() {
             "title": "Mail is down", "body": "For Zephyr."
         })
     };
-    let mut snapshot = std::sync::Arc::new(server.store.load_snapshot().await.unwrap());
-    server
-        .store
-        .publish_wire(
-            &herald_domain::Policy::default_policy(),
-            &mut snapshot,
+    let service = herald_service::Service::new(
+        server.store.clone(),
+        herald_domain::Policy::default_policy(),
+    )
+    .await
+    .unwrap();
+    service
+        .publish(
             &serde_json::from_value(update("zephyr-1", "investigating")).unwrap(),
             1_700_000_000_000,
             &Actor::Operator,

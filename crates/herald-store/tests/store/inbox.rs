@@ -3,11 +3,9 @@
 //! found through its decision batches, with what it marked read; and a database whose
 //! messages were stored before those rows existed is given them when it is opened.
 
-use std::sync::Arc;
-
 use herald_domain::synthetic::{self, Options, CATALOG};
-use herald_domain::{wire, Directory, Policy};
-use herald_store::{Actor, Outcome, Reader, Store, BATCH};
+use herald_domain::{route, wire, Directory, Message, Policy};
+use herald_store::{Actor, Publish, Published, Reader, Store, BATCH};
 use serde_json::json;
 
 use crate::common::{temp_store, ACCEPTED_AT};
@@ -77,26 +75,30 @@ fn messages(directory: &Directory) -> Vec<serde_json::Value> {
     out
 }
 
-/// Publishes every message, and gives how many reached more than a batch of customers
-/// directly.
+/// Publishes every message, each routed against the stored directory, and gives how many
+/// reached more than a batch of customers directly.
 async fn publish_all(store: &Store, directory: &Directory) -> usize {
     let policy = Policy::default_policy();
-    let mut snapshot = Arc::new(store.load_snapshot().await.unwrap());
+    let snapshot = store.load_snapshot().await.unwrap();
     let mut broadcasts = 0;
     for (n, message) in messages(directory).into_iter().enumerate() {
         let wire: wire::Message = serde_json::from_value(message).unwrap();
-        let outcome = store
-            .publish_wire(
-                &policy,
-                &mut snapshot,
-                &wire,
-                ACCEPTED_AT + n as i64,
-                &Actor::Operator,
-            )
+        let message = Message::parse(wire, &policy, &snapshot.directory).unwrap();
+        let routing = route(&policy, &snapshot.directory, &message);
+        let publish = Publish {
+            policy: &policy,
+            directory: &snapshot.directory,
+            message: &message,
+            routing: &routing,
+            accepted_at: ACCEPTED_AT + n as i64,
+            thread_head: None,
+        };
+        let published = store
+            .publish(&publish, Some(snapshot.generation), &Actor::Operator)
             .await
             .unwrap();
-        let Outcome::Accepted(summary) = outcome else {
-            panic!("{}: {outcome:?}", wire.id.as_str());
+        let Published::Accepted(summary) = published else {
+            panic!("{}: {published:?}", message.id);
         };
         broadcasts += usize::from(summary.customers_direct > BATCH as i64);
     }

@@ -1,17 +1,17 @@
 //! Publishing a message as its publisher sent it: recognise a repeat, check the message
-//! against the stored directory, route it, store it, and route again when the directory
-//! changed in between. An update of an incident thread is routed to the thread's audience
-//! so far too, and again when another update was stored in between. The CLI and the HTTP
-//! API both publish through here, so a message means the same whichever way it came.
+//! against the stored directory, route it (an update of an incident thread widened to
+//! everyone the thread has reached), hand the routed message to the store, and route again
+//! when the directory, or the thread, changed in between. A dry run answers the routing
+//! report instead, and stores nothing.
 
-use std::sync::Arc;
-
+use herald_domain::ids::CloudId;
+use herald_domain::report::{report, Report};
 use herald_domain::thread::route_update;
-use herald_domain::{route, wire, Directory, Message, Policy, Routing};
+use herald_domain::{route, wire, Directory, Message, Routing};
+use herald_store::{Actor, MessageSummary, Publish, Published, StoreError};
+use tokio::runtime::RuntimeFlavor;
 
-use crate::audit::Actor;
-use crate::rows::Publish;
-use crate::store::{blocking, MessageSummary, Published, Snapshot, Store, StoreError};
+use crate::{Caller, Refusal, Service, ServiceError};
 
 /// What became of a published message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,18 +27,43 @@ pub enum Outcome {
     Invalid(String),
 }
 
-impl Store {
-    /// Publishes `wire` at `now` (Unix milliseconds) against `snapshot`, the stored
-    /// directory as last read; when the directory has changed since, `snapshot` is read
-    /// again and the message routed again.
+/// A message in the vendor's cloud: a message naming no cloud is for `cloud`, and one
+/// naming another cloud is refused.
+fn in_cloud(cloud: &str, wire: &mut wire::Message) -> Result<(), Refusal> {
+    match &wire.cloud {
+        None => {
+            wire.cloud = Some(CloudId::from(cloud));
+            Ok(())
+        }
+        Some(c) if c.as_str() == cloud => Ok(()),
+        Some(c) => Err(Refusal::Forbidden(format!(
+            "field `cloud`: this key acts in cloud \"{cloud}\" only, and the message is for cloud \"{c}\""
+        ))),
+    }
+}
+
+/// Runs `work`, which computes without yielding, so that it holds up no other task: on a
+/// multi-threaded runtime the worker first hands its other tasks to another thread.
+/// Elsewhere (a single-threaded runtime, or no runtime) it just runs.
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) if runtime.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
+impl Service {
+    /// Publishes `wire` at `now` (Unix milliseconds) against the stored directory; when the
+    /// directory changes before the message is stored, it is read again and the message
+    /// routed again.
     ///
     /// A repeat is recognised before the message is checked against today's directory: a
     /// retry after the directory changed is still the message already accepted. The audit
     /// log says `actor` published an accepted message.
-    pub async fn publish_wire(
+    pub async fn publish(
         &self,
-        policy: &Policy,
-        snapshot: &mut Arc<Snapshot>,
         wire: &wire::Message,
         now: i64,
         actor: &Actor,
@@ -46,18 +71,18 @@ impl Store {
         if let Some(repeat) = self.repeat(wire).await? {
             return Ok(repeat);
         }
+        let policy = self.policy();
+        let mut snapshot = self.current_snapshot().await?;
         loop {
             let message = match Message::parse(wire.clone(), policy, &snapshot.directory) {
                 Ok(message) => message,
                 Err(e) => return Ok(Outcome::Invalid(e.reason)),
             };
-            let (routing, thread_head) = match self
-                .route_in_thread(policy, &snapshot.directory, &message)
-                .await?
-            {
-                Ok(routed) => routed,
-                Err(reason) => return Ok(Outcome::Invalid(reason)),
-            };
+            let (routing, thread_head) =
+                match self.route_in_thread(&snapshot.directory, &message).await? {
+                    Ok(routed) => routed,
+                    Err(reason) => return Ok(Outcome::Invalid(reason)),
+                };
             let publish = Publish {
                 policy,
                 directory: &snapshot.directory,
@@ -67,6 +92,7 @@ impl Store {
                 thread_head,
             };
             match self
+                .store()
                 .publish(&publish, Some(snapshot.generation), actor)
                 .await
             {
@@ -75,11 +101,49 @@ impl Store {
                 Err(StoreError::Conflict(id)) => return Ok(Outcome::Conflict(id)),
                 Err(StoreError::ThreadMoved(_)) => {}
                 Err(StoreError::DirectoryChanged) => {
-                    *snapshot = Arc::new(self.load_snapshot().await?);
+                    snapshot = self.current_snapshot().await?;
                 }
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Publishes `wire` at `now` for `caller`, who must be the vendor of one cloud: a
+    /// message naming no cloud is for the caller's, and one naming another is refused.
+    pub async fn publish_as(
+        &self,
+        caller: &Caller,
+        mut wire: wire::Message,
+        now: i64,
+    ) -> Result<Outcome, ServiceError> {
+        in_cloud(caller.vendor_cloud("publish messages")?, &mut wire)?;
+        Ok(self.publish(&wire, now, &caller.actor()).await?)
+    }
+
+    /// Who would hear of `wire` were `caller` to publish it now, and why: the routing
+    /// report against the stored directory, widened to the thread it updates. Nothing is
+    /// stored.
+    pub async fn route_report(
+        &self,
+        caller: &Caller,
+        mut wire: wire::Message,
+    ) -> Result<Report, ServiceError> {
+        in_cloud(caller.vendor_cloud("route messages")?, &mut wire)?;
+        let snapshot = self.current_snapshot().await?;
+        let message = Message::parse(wire, self.policy(), &snapshot.directory)
+            .map_err(|e| Refusal::InvalidMessage(e.reason))?;
+        let (routing, _) = self
+            .route_in_thread(&snapshot.directory, &message)
+            .await?
+            .map_err(Refusal::InvalidMessage)?;
+        // The report takes time in proportion to the customers in scope: a blocking thread
+        // writes it, so that no other task waits on this one.
+        let service = self.clone();
+        tokio::task::spawn_blocking(move || {
+            report(service.policy(), &snapshot.directory, &message, &routing)
+        })
+        .await
+        .map_err(|e| ServiceError::Failed(format!("the routing report was not written: {e}")))
     }
 
     /// Routes `message` against `directory`, widened to everyone its thread has reached
@@ -87,15 +151,16 @@ impl Store {
     /// or why the message cannot update its thread.
     pub async fn route_in_thread(
         &self,
-        policy: &Policy,
         directory: &Directory,
         message: &Message,
     ) -> Result<Result<(Routing, Option<i64>), String>, StoreError> {
+        let policy = self.policy();
         let Some(thread) = &message.thread else {
             return Ok(Ok((blocking(|| route(policy, directory, message)), None)));
         };
         let cloud = directory.cloud(message.cloud).as_str();
         let Some(head) = self
+            .store()
             .thread_head(cloud, thread.id.as_str(), directory)
             .await?
         else {
@@ -117,13 +182,14 @@ impl Store {
     async fn repeat(&self, wire: &wire::Message) -> Result<Option<Outcome>, StoreError> {
         let id = wire.id.as_str();
         let cloud = wire.cloud.as_ref().map_or("global", |c| c.as_str());
-        let Some(stored) = self.request(cloud, id).await? else {
+        let Some(stored) = self.store().request(cloud, id).await? else {
             return Ok(None);
         };
         if stored != wire.canonical() {
             return Ok(Some(Outcome::Conflict(id.to_owned())));
         }
         let summary = self
+            .store()
             .summary(cloud, id)
             .await?
             .ok_or_else(|| StoreError::Damaged(format!("message \"{id}\" was lost")))?;
