@@ -7,6 +7,7 @@ pub mod config;
 pub mod email;
 pub mod events;
 pub mod guard;
+mod recent;
 pub mod schedule;
 pub mod signing;
 pub mod sink;

@@ -31,6 +31,7 @@ use tokio::task::JoinSet;
 
 use crate::email::{compose, CustomerNames, Mail, Mailer, Named, Names};
 use crate::events::{rfc3339, Event};
+use crate::recent::Recent;
 use crate::signing::Secret;
 use crate::webhook::Sender;
 use crate::Schedule;
@@ -221,10 +222,10 @@ pub async fn run_until(
         channels,
         config,
         identity,
-        messages: HashMap::new(),
+        messages: Recent::new(MESSAGES_KEPT),
         held: held.clone(),
         targets: HashMap::new(),
-        partner_copies: HashMap::new(),
+        partner_copies: Recent::new(COPIES_KEPT),
     };
     tokio::pin!(shutdown);
     // Polled once now, so that a signal handler behind it is in place from the start.
@@ -320,21 +321,28 @@ fn idle(held: &Mutex<Held>) -> bool {
     held.batches.is_empty() && held.retries.is_empty()
 }
 
+/// How many messages, and how many partners' copies of them, a worker keeps at hand
+/// between rounds of leases. A message and its copies never change once published, so a
+/// fan-out of many batches reads each once, however many rounds it takes.
+const MESSAGES_KEPT: usize = 64;
+const COPIES_KEPT: usize = 16;
+
 struct Worker {
     store: Store,
     channels: Arc<Channels>,
     config: WorkerConfig,
     identity: String,
-    messages: HashMap<i64, Arc<MessageContext>>,
+    messages: Recent<i64, Arc<MessageContext>>,
     held: Arc<Mutex<Held>>,
-    /// Endpoints and partners' copies read in this round of leases, so a batch of one
-    /// event per customer reads them once.
+    /// Endpoints read in this round of leases, so a batch of one event per customer reads
+    /// each once; read again next round, as a secret may have been rotated since.
     targets: HashMap<String, Option<Reachable>>,
-    partner_copies: HashMap<(i64, String), Option<Arc<PartnerCopy>>>,
+    partner_copies: Recent<(i64, String), Option<Arc<PartnerCopy>>>,
 }
 
 /// A partner's copy of a message, with its subscriptions in a set, so the event of one of
-/// its customers is cut from it without walking every subscription the copy lists.
+/// its customers is cut from it without walking every subscription the copy lists. Its
+/// customers are in id order, as the copy lists them.
 struct PartnerCopy {
     view: PartnerCopyView,
     subscriptions: HashSet<String>,
@@ -347,7 +355,6 @@ impl Worker {
         let until = now + self.config.lease.as_millis() as i64;
         let email = self.channels.email.is_some();
         self.targets.clear();
-        self.partner_copies.clear();
         let retries = self.store.lease_retries(now, until, free, email).await?;
         let room = free.saturating_sub(retries.len());
         let batches = if room > 0 {
@@ -390,7 +397,7 @@ impl Worker {
 
     async fn context(&mut self, seq: i64) -> Result<Arc<MessageContext>, WorkError> {
         if let Some(context) = self.messages.get(&seq) {
-            return Ok(context.clone());
+            return Ok(context);
         }
         let sending = self.store.sending(seq).await?.ok_or_else(|| {
             StoreError::Damaged(format!("deliveries of message {seq} outlived it"))
@@ -403,9 +410,6 @@ impl Worker {
             wire.locale
                 .unwrap_or_else(|| self.config.default_locale.clone()),
         );
-        if self.messages.len() >= 64 {
-            self.messages.clear();
-        }
         let context = Arc::new(MessageContext {
             sending,
             content,
@@ -536,7 +540,8 @@ impl Worker {
     }
 
     /// The copy `recipient` `org` may see of message `seq`: for a partner, its own
-    /// customers (only `customer`, when it takes one event per customer).
+    /// customers (only `customer`, when it takes one event per customer). `None` when
+    /// `org` has no copy, or `customer` is not among the customers its copy lists.
     async fn copy(
         &mut self,
         seq: i64,
@@ -549,21 +554,34 @@ impl Worker {
         Ok(match (recipient, org) {
             ("partner", Some(partner)) => {
                 let key = (seq, partner.to_owned());
-                if !self.partner_copies.contains_key(&key) {
-                    let copy = self.store.partner_copy_of(seq, partner).await?;
-                    let copy = copy.map(|view| {
-                        Arc::new(PartnerCopy {
-                            subscriptions: view.subscriptions.iter().cloned().collect(),
-                            view,
-                        })
-                    });
-                    self.partner_copies.insert(key.clone(), copy);
-                }
-                let Some(copy) = self.partner_copies[&key].clone() else {
+                let copy = match self.partner_copies.get(&key) {
+                    Some(copy) => copy,
+                    None => {
+                        let copy = self.store.partner_copy_of(seq, partner).await?;
+                        let copy = copy.map(|view| {
+                            Arc::new(PartnerCopy {
+                                subscriptions: view.subscriptions.iter().cloned().collect(),
+                                view,
+                            })
+                        });
+                        self.partner_copies.insert(key, copy.clone());
+                        copy
+                    }
+                };
+                let Some(copy) = copy else {
                     return Ok(None);
                 };
                 let (customers, subscriptions) = match customer {
                     None => (copy.view.customers.clone(), copy.view.subscriptions.clone()),
+                    Some(c)
+                        if copy
+                            .view
+                            .customers
+                            .binary_search_by(|k| k.as_str().cmp(c))
+                            .is_err() =>
+                    {
+                        return Ok(None);
+                    }
                     Some(c) => {
                         let theirs = self
                             .decision(seq, context, c)
@@ -706,8 +724,9 @@ impl Worker {
             )
             .await?
         else {
+            let about = customer.map_or(String::new(), |c| format!(" about customer {c}"));
             return Ok(Send::Refuse(format!(
-                "endpoint {endpoint}'s owner has no copy of message {}",
+                "endpoint {endpoint}'s owner has no copy of message {}{about}",
                 context.sending.summary.id
             )));
         };

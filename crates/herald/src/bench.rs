@@ -44,6 +44,7 @@ pub async fn run(command: BenchCommand) -> Result<ExitCode> {
             emails,
             pool,
             webhooks,
+            reference,
             concurrency,
             seconds,
             signatures,
@@ -51,6 +52,7 @@ pub async fn run(command: BenchCommand) -> Result<ExitCode> {
         } => {
             let sizes = crate::bench_webhooks::Sizes {
                 webhooks,
+                reference,
                 concurrency,
                 seconds,
                 signatures,

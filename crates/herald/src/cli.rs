@@ -443,6 +443,10 @@ pub enum BenchCommand {
         /// How many webhooks the incident queues (one per customer).
         #[arg(long, default_value_t = 20_000)]
         webhooks: usize,
+        /// The smaller fan-out whose rate the incident's is compared with, in the same run,
+        /// when --webhooks is larger: a webhook should cost no more in a larger message.
+        #[arg(long, default_value_t = 20_000)]
+        reference: usize,
         /// How many webhooks the worker (and the bare loop) has in flight at once.
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
