@@ -189,7 +189,7 @@ pub(crate) async fn record(
     let (principal, principal_cloud, subject, key_id) = actor.columns();
     sqlx::query(
         "INSERT INTO audit (at, cloud, principal, principal_cloud, subject, key_id, action, target, detail) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(entry.at)
     .bind(entry.cloud)
@@ -273,10 +273,10 @@ impl Store {
             // Each half walks its own part of the index newest first, and stops at `fetch`.
             Some(cloud) => sqlx::query_as(&format!(
                 "SELECT {COLUMNS} FROM ( \
-                 SELECT * FROM (SELECT {COLUMNS} FROM audit WHERE cloud = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3) \
+                 SELECT * FROM (SELECT {COLUMNS} FROM audit WHERE cloud = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) \
                  UNION ALL \
-                 SELECT * FROM (SELECT {COLUMNS} FROM audit WHERE cloud IS NULL AND seq < ?2 ORDER BY seq DESC LIMIT ?3)) \
-                 ORDER BY seq DESC LIMIT ?3"
+                 SELECT * FROM (SELECT {COLUMNS} FROM audit WHERE cloud IS NULL AND seq < $2 ORDER BY seq DESC LIMIT $3)) \
+                 ORDER BY seq DESC LIMIT $3"
             ))
             .bind(cloud)
             .bind(before)
@@ -284,7 +284,7 @@ impl Store {
             .fetch_all(self.pool())
             .await?,
             None => sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM audit WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2"
+                "SELECT {COLUMNS} FROM audit WHERE seq < $1 ORDER BY seq DESC LIMIT $2"
             ))
             .bind(before)
             .bind(fetch)

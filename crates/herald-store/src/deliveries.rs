@@ -141,14 +141,14 @@ impl Store {
     ) -> Result<Vec<LeasedBatch>, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
         let rows = sqlx::query(
-            "UPDATE delivery_batches SET lease_until = ?1 WHERE id IN ( \
+            "UPDATE delivery_batches SET lease_until = $1 WHERE id IN ( \
                  SELECT id FROM ( \
                      SELECT id, sum(deliveries) OVER (ORDER BY due_at, id) - deliveries AS before \
                      FROM (SELECT id, deliveries, due_at FROM delivery_batches \
-                         WHERE status = 'pending' AND due_at <= ?2 \
-                         AND (lease_until IS NULL OR lease_until <= ?2) AND (channel <> 'email' OR ?4) \
-                         ORDER BY due_at, id LIMIT ?3)) \
-                 WHERE before < ?5) \
+                         WHERE status = 'pending' AND due_at <= $2 \
+                         AND (lease_until IS NULL OR lease_until <= $2) AND (channel <> 'email' OR $4) \
+                         ORDER BY due_at, id LIMIT $3)) \
+                 WHERE before < $5) \
              RETURNING id, message, recipient, channel, body",
         )
         .bind(until)
@@ -162,9 +162,9 @@ impl Store {
         for row in rows {
             let id: i64 = row.get(0);
             let settled: Vec<i64> = sqlx::query_scalar(
-                "SELECT delivery FROM delivery_attempts WHERE delivery BETWEEN ?1 AND ?2 \
+                "SELECT delivery FROM delivery_attempts WHERE delivery BETWEEN $1 AND $2 \
                      AND outcome = 'delivered' \
-                 UNION SELECT delivery FROM delivery_retries WHERE batch = ?3",
+                 UNION SELECT delivery FROM delivery_retries WHERE batch = $3",
             )
             .bind(delivery_id(id, 0))
             .bind(delivery_id(id, BATCH - 1))
@@ -196,11 +196,11 @@ impl Store {
     ) -> Result<Vec<LeasedRetry>, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
         let leased: Vec<i64> = sqlx::query_scalar(
-            "UPDATE delivery_retries SET lease_until = ?1 WHERE delivery IN ( \
+            "UPDATE delivery_retries SET lease_until = $1 WHERE delivery IN ( \
                  SELECT r.delivery FROM delivery_retries r JOIN delivery_batches b ON b.id = r.batch \
-                 WHERE r.status = 'retrying' AND r.due_at <= ?2 \
-                 AND (r.lease_until IS NULL OR r.lease_until <= ?2) AND (b.channel <> 'email' OR ?4) \
-                 ORDER BY r.due_at LIMIT ?3) \
+                 WHERE r.status = 'retrying' AND r.due_at <= $2 \
+                 AND (r.lease_until IS NULL OR r.lease_until <= $2) AND (b.channel <> 'email' OR $4) \
+                 ORDER BY r.due_at LIMIT $3) \
              RETURNING delivery",
         )
         .bind(until)
@@ -213,9 +213,9 @@ impl Store {
         for delivery in leased {
             let row = sqlx::query(
                 "SELECT r.batch, b.message, b.recipient, b.channel, \
-                     json_extract(b.body, printf('$[%d]', r.delivery - r.batch * ?2)), r.attempts \
+                     json_extract(b.body, printf('$[%d]', r.delivery - r.batch * $2)), r.attempts \
                  FROM delivery_retries r JOIN delivery_batches b ON b.id = r.batch \
-                 WHERE r.delivery = ?1",
+                 WHERE r.delivery = $1",
             )
             .bind(delivery)
             .bind(BATCH as i64)
@@ -252,7 +252,7 @@ impl Store {
         let (_turn, mut tx) = self.begin_write().await?;
         for id in batches {
             sqlx::query(
-                "UPDATE delivery_batches SET lease_until = ? WHERE id = ? AND status = 'pending'",
+                "UPDATE delivery_batches SET lease_until = $1 WHERE id = $2 AND status = 'pending'",
             )
             .bind(until)
             .bind(id)
@@ -261,7 +261,7 @@ impl Store {
         }
         for delivery in retries {
             sqlx::query(
-                "UPDATE delivery_retries SET lease_until = ? WHERE delivery = ? AND status = 'retrying'",
+                "UPDATE delivery_retries SET lease_until = $1 WHERE delivery = $2 AND status = 'retrying'",
             )
             .bind(until)
             .bind(delivery)
@@ -284,9 +284,9 @@ impl Store {
         for s in attempts {
             let a = &s.attempt;
             let fresh = sqlx::query(
-                "INSERT OR IGNORE INTO delivery_attempts \
+                "INSERT INTO delivery_attempts \
                  (delivery, attempt, at, latency_us, outcome, code, reply, error) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
             )
             .bind(s.delivery)
             .bind(s.number)
@@ -311,8 +311,9 @@ impl Store {
             if s.number == 1 {
                 if s.next != Next::Delivered {
                     sqlx::query(
-                        "INSERT OR IGNORE INTO delivery_retries \
-                         (delivery, batch, status, attempts, due_at, last_error) VALUES (?, ?, ?, 1, ?, ?)",
+                        "INSERT INTO delivery_retries \
+                         (delivery, batch, status, attempts, due_at, last_error) VALUES ($1, $2, $3, 1, $4, $5) \
+                         ON CONFLICT DO NOTHING",
                     )
                     .bind(s.delivery)
                     .bind(s.batch)
@@ -324,9 +325,9 @@ impl Store {
                 }
             } else {
                 sqlx::query(
-                    "UPDATE delivery_retries SET status = ?, attempts = ?, due_at = ?, \
-                     lease_until = NULL, last_error = coalesce(?, last_error) \
-                     WHERE delivery = ? AND attempts < ?",
+                    "UPDATE delivery_retries SET status = $1, attempts = $2, due_at = $3, \
+                     lease_until = NULL, last_error = coalesce($4, last_error) \
+                     WHERE delivery = $5 AND attempts < $6",
                 )
                 .bind(status)
                 .bind(s.number)
@@ -339,8 +340,8 @@ impl Store {
             }
             if let Some((endpoint, reason)) = &s.disable {
                 sqlx::query(
-                    "UPDATE endpoints SET disabled_at = ?, disabled_reason = ? \
-                     WHERE id = ? AND disabled_at IS NULL",
+                    "UPDATE endpoints SET disabled_at = $1, disabled_reason = $2 \
+                     WHERE id = $3 AND disabled_at IS NULL",
                 )
                 .bind(a.at)
                 .bind(reason)
@@ -351,7 +352,7 @@ impl Store {
         }
         for id in settled_batches {
             sqlx::query(
-                "UPDATE delivery_batches SET status = 'settled', lease_until = NULL WHERE id = ?",
+                "UPDATE delivery_batches SET status = 'settled', lease_until = NULL WHERE id = $1",
             )
             .bind(id)
             .execute(&mut *tx)
@@ -384,7 +385,7 @@ impl Store {
     /// Message `seq` as published, for sending its copies.
     pub async fn sending(&self, seq: i64) -> Result<Option<Sending>, StoreError> {
         let Some(row) = sqlx::query(&format!(
-            "SELECT {}, request FROM messages WHERE seq = ?",
+            "SELECT {}, request FROM messages WHERE seq = $1",
             Self::SUMMARY_COLUMNS
         ))
         .bind(seq)
@@ -448,7 +449,7 @@ impl Store {
         let Some((url, disabled)): Option<(String, Option<String>)> = sqlx::query_as(
             "SELECT url, CASE WHEN disabled_at IS NULL THEN NULL \
                  ELSE coalesce(disabled_reason, 'it was disabled') END \
-             FROM endpoints WHERE id = ?",
+             FROM endpoints WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
@@ -557,7 +558,7 @@ impl Store {
         let mut standings: HashMap<i64, Standing> = HashMap::new();
         let attempts: Vec<(i64, i64, String)> = sqlx::query_as(
             "SELECT delivery, attempt, outcome FROM delivery_attempts \
-             WHERE delivery BETWEEN ? AND ? ORDER BY delivery, attempt",
+             WHERE delivery BETWEEN $1 AND $2 ORDER BY delivery, attempt",
         )
         .bind(delivery_id(batch, 0))
         .bind(delivery_id(batch, BATCH - 1))
@@ -569,7 +570,7 @@ impl Store {
             s.delivered = outcome == "delivered";
         }
         let retries: Vec<(i64, String, i64, Option<String>)> = sqlx::query_as(
-            "SELECT delivery, status, due_at, last_error FROM delivery_retries WHERE batch = ?",
+            "SELECT delivery, status, due_at, last_error FROM delivery_retries WHERE batch = $1",
         )
         .bind(batch)
         .fetch_all(self.pool())
@@ -606,7 +607,7 @@ impl Store {
         let (batch_id, n) = delivery_place(id);
         let Some(row) = sqlx::query(&format!(
             "SELECT {} FROM delivery_batches b JOIN messages m ON m.seq = b.message \
-             WHERE b.id = ? AND m.cloud = ?",
+             WHERE b.id = $1 AND m.cloud = $2",
             BatchRow::COLUMNS
         ))
         .bind(batch_id)
@@ -624,7 +625,7 @@ impl Store {
         let standings = self.standings(b.id).await?;
         let attempts = sqlx::query(
             "SELECT at, latency_us, outcome, code, reply, error FROM delivery_attempts \
-             WHERE delivery = ? ORDER BY attempt",
+             WHERE delivery = $1 ORDER BY attempt",
         )
         .bind(id)
         .fetch_all(self.pool())
@@ -666,10 +667,10 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT r.delivery, {} FROM delivery_retries r \
              JOIN delivery_batches b ON b.id = r.batch JOIN messages m ON m.seq = b.message \
-             WHERE r.status = ?1 AND m.cloud = ?2 AND r.delivery < ?3 \
-             AND (?4 IS NULL OR (b.recipient = ?4 \
-                 AND json_extract(b.body, printf('$[%d][0]', r.delivery - b.id * ?5)) = ?6)) \
-             ORDER BY r.delivery DESC LIMIT ?7",
+             WHERE r.status = $1 AND m.cloud = $2 AND r.delivery < $3 \
+             AND ($4 IS NULL OR (b.recipient = $4 \
+                 AND json_extract(b.body, printf('$[%d][0]', r.delivery - b.id * $5)) = $6)) \
+             ORDER BY r.delivery DESC LIMIT $7",
             BatchRow::COLUMNS
         ))
         .bind(status)
@@ -716,8 +717,8 @@ impl Store {
         let places: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT b.id, entry.key FROM messages m JOIN delivery_batches b ON b.message = m.seq, \
                  json_each(b.body) AS entry \
-             WHERE m.cloud = ?1 AND m.id = ?2 AND (?3 IS NULL OR (b.recipient = ?3 AND entry.value ->> 0 = ?4)) \
-             AND b.id * ?5 + entry.key < ?6 ORDER BY b.id DESC, entry.key DESC LIMIT ?7",
+             WHERE m.cloud = $1 AND m.id = $2 AND ($3 IS NULL OR (b.recipient = $3 AND entry.value ->> 0 = $4)) \
+             AND b.id * $5 + entry.key < $6 ORDER BY b.id DESC, entry.key DESC LIMIT $7",
         )
         .bind(cloud)
         .bind(message)
@@ -733,7 +734,7 @@ impl Store {
         for (batch_id, n) in places {
             if shown.as_ref().is_none_or(|(id, _)| *id != batch_id) {
                 let row = sqlx::query(&format!(
-                    "SELECT {} FROM delivery_batches b JOIN messages m ON m.seq = b.message WHERE b.id = ?",
+                    "SELECT {} FROM delivery_batches b JOIN messages m ON m.seq = b.message WHERE b.id = $1",
                     BatchRow::COLUMNS
                 ))
                 .bind(batch_id)
@@ -770,8 +771,8 @@ impl Store {
         let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO delivery_retries (delivery, batch, status, attempts, due_at) \
-             VALUES (?1, ?2, 'retrying', ?3, ?4) ON CONFLICT (delivery) DO UPDATE SET \
-             status = 'retrying', due_at = ?4, lease_until = NULL",
+             VALUES ($1, $2, 'retrying', $3, $4) ON CONFLICT (delivery) DO UPDATE SET \
+             status = 'retrying', due_at = $4, lease_until = NULL",
         )
         .bind(id)
         .bind(delivery_place(id).0)
@@ -859,7 +860,7 @@ impl Store {
         subscriptions: &[String],
     ) -> Result<CopyNames, StoreError> {
         let customers = sqlx::query_as(
-            "SELECT id, body ->> '$.name' FROM customers WHERE id IN (SELECT value FROM json_each(?))",
+            "SELECT id, body ->> '$.name' FROM customers WHERE id IN (SELECT value FROM json_each($1))",
         )
         .bind(serde_json::to_string(customers).expect("ids serialise"))
         .fetch_all(self.pool())
@@ -869,7 +870,7 @@ impl Store {
         let subscriptions = sqlx::query_as::<_, (String, String, Option<String>)>(
             "SELECT s.id, s.customer, p.body ->> '$.name' FROM subscriptions s \
              LEFT JOIN products p ON p.id = s.body ->> '$.product' \
-             WHERE s.id IN (SELECT value FROM json_each(?))",
+             WHERE s.id IN (SELECT value FROM json_each($1))",
         )
         .bind(serde_json::to_string(subscriptions).expect("ids serialise"))
         .fetch_all(self.pool())
@@ -891,9 +892,9 @@ impl Store {
     pub async fn unsettled(&self, email: bool) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT (SELECT count(*) FROM delivery_batches \
-                     WHERE status = 'pending' AND (channel <> 'email' OR ?1)) \
+                     WHERE status = 'pending' AND (channel <> 'email' OR $1)) \
                   + (SELECT count(*) FROM delivery_retries r JOIN delivery_batches b ON b.id = r.batch \
-                     WHERE r.status = 'retrying' AND (b.channel <> 'email' OR ?1))",
+                     WHERE r.status = 'retrying' AND (b.channel <> 'email' OR $1))",
         )
         .bind(email)
         .fetch_one(self.pool())
@@ -907,10 +908,10 @@ impl Store {
         Ok(sqlx::query_scalar(
             "SELECT min(t) FROM ( \
                  SELECT max(due_at, coalesce(lease_until, 0)) AS t FROM delivery_batches \
-                 WHERE status = 'pending' AND (channel <> 'email' OR ?1) \
+                 WHERE status = 'pending' AND (channel <> 'email' OR $1) \
                  UNION ALL SELECT max(r.due_at, coalesce(r.lease_until, 0)) FROM delivery_retries r \
                  JOIN delivery_batches b ON b.id = r.batch \
-                 WHERE r.status = 'retrying' AND (b.channel <> 'email' OR ?1))",
+                 WHERE r.status = 'retrying' AND (b.channel <> 'email' OR $1))",
         )
         .bind(email)
         .fetch_one(self.pool())

@@ -123,7 +123,7 @@ struct Owner<'a> {
 }
 
 impl<'a> Owner<'a> {
-    const WHERE: &'static str = "cloud = ? AND owner_kind = ? AND owner IS ?";
+    const WHERE: &'static str = "cloud = $1 AND owner_kind = $2 AND owner IS NOT DISTINCT FROM $3";
 
     fn of(principal: &'a Principal) -> Owner<'a> {
         let (kind, subject) = principal.columns();
@@ -186,7 +186,7 @@ impl Store {
             let inserted = owner
                 .bind(sqlx::query(
                     "INSERT INTO endpoints (cloud, owner_kind, owner, id, url, description, categories, mode, created_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
                 ))
                 .bind(&id)
                 .bind(&new.url)
@@ -240,7 +240,7 @@ impl Store {
     ) -> Result<Option<Endpoint>, StoreError> {
         Owner::of(owner)
             .bind(sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM endpoints WHERE {} AND id = ?",
+                "SELECT {COLUMNS} FROM endpoints WHERE {} AND id = $4",
                 Owner::WHERE
             )))
             .bind(id)
@@ -268,15 +268,15 @@ impl Store {
         if !owns(&mut tx, owner, id).await? {
             return Ok(None);
         }
-        sqlx::query("DELETE FROM endpoint_secrets WHERE endpoint = ? AND expires_at <= ?")
+        sqlx::query("DELETE FROM endpoint_secrets WHERE endpoint = $1 AND expires_at <= $2")
             .bind(id)
             .bind(now)
             .execute(&mut *tx)
             .await?;
         let until = now.saturating_add(overlap_ms.max(0));
         sqlx::query(
-            "UPDATE endpoint_secrets SET expires_at = ?1 \
-             WHERE endpoint = ?2 AND (expires_at IS NULL OR expires_at > ?1)",
+            "UPDATE endpoint_secrets SET expires_at = $1 \
+             WHERE endpoint = $2 AND (expires_at IS NULL OR expires_at > $1)",
         )
         .bind(until)
         .bind(id)
@@ -344,8 +344,8 @@ impl Store {
         }
         let (at, reason) = disabled.unzip();
         let changed = sqlx::query(
-            "UPDATE endpoints SET disabled_at = ?1, disabled_reason = ?2 \
-             WHERE id = ?3 AND (?1 IS NULL OR disabled_at IS NULL)",
+            "UPDATE endpoints SET disabled_at = $1, disabled_reason = $2 \
+             WHERE id = $3 AND ($1 IS NULL OR disabled_at IS NULL)",
         )
         .bind(at)
         .bind(reason)
@@ -386,7 +386,7 @@ impl Store {
         let endpoint = read(&mut tx, id).await?;
         let deleted = Owner::of(owner)
             .bind(sqlx::query(&format!(
-                "DELETE FROM endpoints WHERE {} AND id = ?",
+                "DELETE FROM endpoints WHERE {} AND id = $4",
                 Owner::WHERE
             )))
             .bind(id)
@@ -409,7 +409,7 @@ impl Store {
     pub async fn signing_secrets(&self, id: &str, now: i64) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT secret FROM endpoint_secrets \
-             WHERE endpoint = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY id DESC",
+             WHERE endpoint = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY id DESC",
         )
         .bind(id)
         .bind(now)
@@ -440,8 +440,8 @@ where
 {
     sqlx::query(&format!(
         "SELECT {COLUMNS} FROM endpoints \
-         WHERE cloud = ? AND disabled_at IS NULL \
-         AND (categories IS NULL OR EXISTS (SELECT 1 FROM json_each(endpoints.categories) WHERE value = ?)) \
+         WHERE cloud = $1 AND disabled_at IS NULL \
+         AND (categories IS NULL OR EXISTS (SELECT 1 FROM json_each(endpoints.categories) WHERE value = $2)) \
          ORDER BY id"
     ))
     .bind(cloud)
@@ -471,7 +471,7 @@ async fn add_secret(
     secret: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO endpoint_secrets (endpoint, created_at, secret) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO endpoint_secrets (endpoint, created_at, secret) VALUES ($1, $2, $3)")
         .bind(id)
         .bind(now)
         .bind(secret)
@@ -488,7 +488,7 @@ async fn owns(
 ) -> Result<bool, StoreError> {
     Ok(Owner::of(owner)
         .bind(sqlx::query(&format!(
-            "SELECT 1 FROM endpoints WHERE {} AND id = ?",
+            "SELECT 1 FROM endpoints WHERE {} AND id = $4",
             Owner::WHERE
         )))
         .bind(id)
@@ -499,7 +499,7 @@ async fn owns(
 
 /// Whether endpoint `id` exists.
 async fn exists(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<bool, StoreError> {
-    Ok(sqlx::query("SELECT 1 FROM endpoints WHERE id = ?")
+    Ok(sqlx::query("SELECT 1 FROM endpoints WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?
@@ -508,7 +508,7 @@ async fn exists(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<bool, Stor
 
 /// Endpoint `id` as stored now.
 async fn read(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<Endpoint, StoreError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM endpoints WHERE id = ?"))
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM endpoints WHERE id = $1"))
         .bind(id)
         .fetch_one(&mut **tx)
         .await?;

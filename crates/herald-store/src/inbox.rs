@@ -70,7 +70,7 @@ impl Store {
         let (received, gathered) = match reader {
             Reader::Partner(_) => (
                 "SELECT c.message FROM partner_copies c CROSS JOIN messages m ON m.seq = c.message \
-                 WHERE c.partner = ?1 AND m.cloud = ?2"
+                 WHERE c.partner = $1 AND m.cloud = $2"
                     .to_owned(),
                 "NOT MATERIALIZED",
             ),
@@ -88,13 +88,13 @@ impl Store {
             "WITH received(seq) AS {gathered} ({received}) \
              SELECT p.*, u.unread FROM ( \
                  SELECT (SELECT count(*) FROM received) - (SELECT count(*) FROM inbox_reads \
-                     WHERE cloud = ?2 AND reader_kind = ?3 AND reader = ?1) AS unread) AS u \
+                     WHERE cloud = $2 AND reader_kind = $3 AND reader = $1) AS unread) AS u \
              LEFT JOIN ( \
                  SELECT {columns}, m.seq, k.read_at FROM received r \
                  CROSS JOIN messages m ON m.seq = r.seq \
                  LEFT JOIN inbox_reads k \
-                 ON k.cloud = ?2 AND k.reader_kind = ?3 AND k.reader = ?1 AND k.message = r.seq \
-                 WHERE r.seq < ?4 ORDER BY r.seq DESC LIMIT ?5) AS p ON true \
+                 ON k.cloud = $2 AND k.reader_kind = $3 AND k.reader = $1 AND k.message = r.seq \
+                 WHERE r.seq < $4 ORDER BY r.seq DESC LIMIT $5) AS p ON true \
              ORDER BY p.seq DESC"
         );
         let mut query = sqlx::query(&query)
@@ -146,8 +146,9 @@ impl Store {
         let _turn = self.write_turn().await;
         let row = sqlx::query(
             "INSERT INTO inbox_reads (cloud, reader_kind, reader, message, read_at) \
-             SELECT ?, ?, ?, seq, ? FROM messages WHERE cloud = ? AND id = ? \
-             ON CONFLICT DO UPDATE SET read_at = read_at RETURNING read_at",
+             SELECT $1, $2, $3, seq, $4 FROM messages WHERE cloud = $5 AND id = $6 \
+             ON CONFLICT (cloud, reader_kind, reader, message) \
+             DO UPDATE SET read_at = inbox_reads.read_at RETURNING read_at",
         )
         .bind(cloud)
         .bind(kind)

@@ -174,7 +174,7 @@ impl Store {
             let secret = hex(&random::<SECRET_BYTES>()?);
             let inserted = sqlx::query(
                 "INSERT INTO api_keys (id, hash, principal, cloud, subject, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
             )
             .bind(&id)
             .bind(&hash(&secret)[..])
@@ -227,7 +227,7 @@ impl Store {
     ) -> Result<KeyInfo, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
         let row = sqlx::query(&format!(
-            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? RETURNING {KEY_COLUMNS}"
+            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2 RETURNING {KEY_COLUMNS}"
         ))
         .bind(now)
         .bind(id)
@@ -256,7 +256,7 @@ impl Store {
             return Ok(None);
         };
         let Some(row) = sqlx::query(
-            "SELECT hash, principal, cloud, subject, revoked_at, created_at FROM api_keys WHERE id = ?",
+            "SELECT hash, principal, cloud, subject, revoked_at, created_at FROM api_keys WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
@@ -300,7 +300,7 @@ pub(crate) async fn cloud_of(
     id: &str,
 ) -> Result<Option<String>, StoreError> {
     Ok(
-        sqlx::query_scalar(&format!("SELECT cloud FROM {table} WHERE id = ?"))
+        sqlx::query_scalar(&format!("SELECT cloud FROM {table} WHERE id = $1"))
             .bind(id)
             .fetch_optional(&mut **tx)
             .await?,

@@ -29,9 +29,9 @@ pub struct Filter<'a> {
 
 /// [`Filter`] in SQL, over `m`, the messages, with the category bound fourth and the
 /// thread fifth.
-const FILTER: &str = "(?4 IS NULL OR m.category = ?4) AND (?5 IS NULL OR m.thread = ?5)";
+const FILTER: &str = "($4 IS NULL OR m.category = $4) AND ($5 IS NULL OR m.thread = $5)";
 /// [`FILTER`] after a customer's five parameters.
-const CUSTOMER_FILTER: &str = "(?6 IS NULL OR m.category = ?6) AND (?7 IS NULL OR m.thread = ?7)";
+const CUSTOMER_FILTER: &str = "($6 IS NULL OR m.category = $6) AND ($7 IS NULL OR m.thread = $7)";
 
 /// Which messages of a cloud to list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl Store {
         id: &str,
     ) -> Result<Option<(i64, String)>, StoreError> {
         Ok(
-            sqlx::query_as("SELECT seq, request FROM messages WHERE cloud = ? AND id = ?")
+            sqlx::query_as("SELECT seq, request FROM messages WHERE cloud = $1 AND id = $2")
                 .bind(cloud)
                 .bind(id)
                 .fetch_optional(self.pool())
@@ -70,7 +70,7 @@ impl Store {
     ) -> Result<Option<DecisionView>, StoreError> {
         let row = sqlx::query(
             "SELECT b.body, m.scope_rule FROM messages m JOIN decision_batches b ON b.message = m.seq \
-             WHERE m.cloud = ? AND m.id = ? AND b.first_customer <= ? ORDER BY b.first_customer DESC LIMIT 1",
+             WHERE m.cloud = $1 AND m.id = $2 AND b.first_customer <= $3 ORDER BY b.first_customer DESC LIMIT 1",
         )
         .bind(cloud)
         .bind(id)
@@ -98,7 +98,7 @@ impl Store {
     ) -> Result<Option<PartnerCopyView>, StoreError> {
         let row = sqlx::query(
             "SELECT c.customers, c.subscriptions FROM messages m JOIN partner_copies c ON c.message = m.seq \
-             WHERE m.cloud = ? AND m.id = ? AND c.partner = ?",
+             WHERE m.cloud = $1 AND m.id = $2 AND c.partner = $3",
         )
         .bind(cloud)
         .bind(id)
@@ -136,8 +136,8 @@ impl Store {
         let rows = match audience {
             Audience::Everyone => {
                 sqlx::query(&format!(
-                    "SELECT {columns}, m.seq FROM messages m WHERE m.cloud = ?1 AND m.seq < ?2 \
-                     AND {FILTER} ORDER BY m.seq DESC LIMIT ?3"
+                    "SELECT {columns}, m.seq FROM messages m WHERE m.cloud = $1 AND m.seq < $2 \
+                     AND {FILTER} ORDER BY m.seq DESC LIMIT $3"
                 ))
                 .bind(cloud)
                 .bind(before)
@@ -150,8 +150,8 @@ impl Store {
             Audience::Partner(partner) => {
                 sqlx::query(&format!(
                     "SELECT {columns}, m.seq FROM messages m JOIN partner_copies c ON c.message = m.seq \
-                     WHERE m.cloud = ?1 AND c.partner = ?6 AND m.seq < ?2 AND {FILTER} \
-                     ORDER BY m.seq DESC LIMIT ?3"
+                     WHERE m.cloud = $1 AND c.partner = $6 AND m.seq < $2 AND {FILTER} \
+                     ORDER BY m.seq DESC LIMIT $3"
                 ))
                 .bind(cloud)
                 .bind(before)
@@ -165,8 +165,8 @@ impl Store {
             Audience::Customer(customer) => {
                 sqlx::query(&format!(
                     "WITH heard(seq) AS ({heard}) SELECT {columns}, m.seq FROM heard h \
-                     JOIN messages m ON m.seq = h.seq WHERE h.seq < ?4 AND {CUSTOMER_FILTER} \
-                     ORDER BY m.seq DESC LIMIT ?5",
+                     JOIN messages m ON m.seq = h.seq WHERE h.seq < $4 AND {CUSTOMER_FILTER} \
+                     ORDER BY m.seq DESC LIMIT $5",
                     heard = heard(3)
                 ))
                 .bind(customer)
@@ -191,18 +191,18 @@ impl Store {
     }
 }
 
-/// The positions of the messages of cloud `?2` that customer `?1` heard directly: its own
+/// The positions of the messages of cloud `$2` that customer `$1` heard directly: its own
 /// `customer_copies` rows, and the broadcasts whose decision batch for it holds its entry
-/// as heard directly (parameter `?{needle}`, bound to [`direct_entry`]). `CROSS JOIN`
+/// as heard directly (parameter `${needle}`, bound to [`direct_entry`]). `CROSS JOIN`
 /// keeps SQLite walking the customer's rows, rather than every message of the cloud.
 pub(crate) fn heard(needle: usize) -> String {
     format!(
         "SELECT c.message FROM customer_copies c CROSS JOIN messages m ON m.seq = c.message \
-         WHERE c.customer = ?1 AND m.cloud = ?2 \
+         WHERE c.customer = $1 AND m.cloud = $2 \
          UNION ALL \
-         SELECT m.seq FROM messages m WHERE m.cloud = ?2 AND m.broadcast = 1 AND ( \
-             SELECT instr(b.body, ?{needle}) FROM decision_batches b \
-             WHERE b.message = m.seq AND b.first_customer <= ?1 \
+         SELECT m.seq FROM messages m WHERE m.cloud = $2 AND m.broadcast = 1 AND ( \
+             SELECT instr(b.body, ${needle}) FROM decision_batches b \
+             WHERE b.message = m.seq AND b.first_customer <= $1 \
              ORDER BY b.first_customer DESC LIMIT 1) > 0"
     )
 }
@@ -236,7 +236,7 @@ impl Store {
         limit: usize,
     ) -> Result<Option<DecisionPage>, StoreError> {
         let Some(row) =
-            sqlx::query("SELECT seq, scope_rule FROM messages WHERE cloud = ? AND id = ?")
+            sqlx::query("SELECT seq, scope_rule FROM messages WHERE cloud = $1 AND id = $2")
                 .bind(cloud)
                 .bind(id)
                 .fetch_optional(self.pool())
@@ -248,7 +248,7 @@ impl Store {
         let after = after.unwrap_or("");
         // The batch holding `after` (if any), then the ones after it.
         let start: Option<String> = sqlx::query_scalar(
-            "SELECT first_customer FROM decision_batches WHERE message = ? AND first_customer <= ? \
+            "SELECT first_customer FROM decision_batches WHERE message = $1 AND first_customer <= $2 \
              ORDER BY first_customer DESC LIMIT 1",
         )
         .bind(seq)
@@ -256,8 +256,8 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         let bodies: Vec<String> = sqlx::query_scalar(
-            "SELECT body FROM decision_batches WHERE message = ? AND first_customer >= ? \
-             ORDER BY first_customer LIMIT ?",
+            "SELECT body FROM decision_batches WHERE message = $1 AND first_customer >= $2 \
+             ORDER BY first_customer LIMIT $3",
         )
         .bind(seq)
         .bind(start.unwrap_or_default())

@@ -309,8 +309,8 @@ pub(crate) async fn retire_orphans(
     for (kind, table) in [("partner", "partners"), ("customer", "customers")] {
         retired.keys.extend(
             sqlx::query_as::<_, (String, String)>(&format!(
-                "UPDATE api_keys SET revoked_at = ?1 \
-                 WHERE revoked_at IS NULL AND principal = ?2 AND NOT EXISTS \
+                "UPDATE api_keys SET revoked_at = $1 \
+                 WHERE revoked_at IS NULL AND principal = $2 AND NOT EXISTS \
                  (SELECT 1 FROM {table} o WHERE o.id = api_keys.subject AND o.cloud = api_keys.cloud) \
                  RETURNING cloud, id"
             ))
@@ -321,7 +321,7 @@ pub(crate) async fn retire_orphans(
         );
         retired.endpoints.extend(
             sqlx::query_as::<_, (String, String)>(&format!(
-                "DELETE FROM endpoints WHERE owner_kind = ? AND NOT EXISTS \
+                "DELETE FROM endpoints WHERE owner_kind = $1 AND NOT EXISTS \
                  (SELECT 1 FROM {table} o WHERE o.id = endpoints.owner AND o.cloud = endpoints.cloud) \
                  RETURNING cloud, id"
             ))
@@ -597,7 +597,7 @@ impl Store {
     /// The canonical request of a stored message, if `id` is stored.
     pub async fn request(&self, cloud: &str, id: &str) -> Result<Option<String>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT request FROM messages WHERE cloud = ? AND id = ?")
+            sqlx::query_scalar("SELECT request FROM messages WHERE cloud = $1 AND id = $2")
                 .bind(cloud)
                 .bind(id)
                 .fetch_optional(&self.pool)
@@ -634,7 +634,7 @@ impl Store {
         let cloud = row.cloud.as_str();
         if let Some(thread) = &publish.message.thread {
             let head: Option<i64> =
-                sqlx::query_scalar("SELECT head FROM threads WHERE cloud = ? AND id = ?")
+                sqlx::query_scalar("SELECT head FROM threads WHERE cloud = $1 AND id = $2")
                     .bind(cloud)
                     .bind(thread.id.as_str())
                     .fetch_optional(&mut *tx)
@@ -645,7 +645,7 @@ impl Store {
         }
         let Some(seq) = insert_message(&mut tx, id, &row).await? else {
             let stored: String =
-                sqlx::query_scalar("SELECT request FROM messages WHERE cloud = ? AND id = ?")
+                sqlx::query_scalar("SELECT request FROM messages WHERE cloud = $1 AND id = $2")
                     .bind(cloud)
                     .bind(id)
                     .fetch_one(&mut *tx)
@@ -679,9 +679,9 @@ impl Store {
         if let Some(thread) = &publish.message.thread {
             sqlx::query(
                 "INSERT INTO threads (cloud, id, category, status, opened_at, updated_at, head, updates) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, 1) ON CONFLICT (cloud, id) DO UPDATE SET \
+                 VALUES ($1, $2, $3, $4, $5, $5, $6, 1) ON CONFLICT (cloud, id) DO UPDATE SET \
                  status = excluded.status, updated_at = excluded.updated_at, head = excluded.head, \
-                 updates = updates + 1",
+                 updates = threads.updates + 1",
             )
             .bind(cloud)
             .bind(thread.id.as_str())
@@ -697,7 +697,7 @@ impl Store {
         for b in &hooks {
             sqlx::query(
                 "INSERT INTO delivery_batches (message, recipient, channel, deliveries, body, due_at) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(seq)
             .bind(b.recipient.as_str())
@@ -711,8 +711,8 @@ impl Store {
         let mut m = tail.message;
         m.deliveries += hooks.iter().map(|b| b.deliveries as i64).sum::<i64>();
         sqlx::query(
-            "UPDATE messages SET customers_direct = ?, partners_told = ?, deliveries = ?, broadcast = ? \
-             WHERE seq = ?",
+            "UPDATE messages SET customers_direct = $1, partners_told = $2, deliveries = $3, broadcast = $4 \
+             WHERE seq = $5",
         )
         .bind(m.customers_direct)
         .bind(m.partners_told)
@@ -830,7 +830,7 @@ impl Store {
         id: &str,
     ) -> Result<Option<MessageSummary>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {} FROM messages WHERE cloud = ? AND id = ?",
+            "SELECT {} FROM messages WHERE cloud = $1 AND id = $2",
             Self::SUMMARY_COLUMNS
         ))
         .bind(cloud)
@@ -858,7 +858,7 @@ impl Store {
         id: &str,
     ) -> Result<Option<MessageDetail>, StoreError> {
         let Some(row) = sqlx::query(&format!(
-            "SELECT {}, seq, request, scope_rule FROM messages WHERE cloud = ? AND id = ?",
+            "SELECT {}, seq, request, scope_rule FROM messages WHERE cloud = $1 AND id = $2",
             Self::SUMMARY_COLUMNS
         ))
         .bind(cloud)
@@ -874,7 +874,7 @@ impl Store {
         let scope_rule: String = row.get("scope_rule");
         let mut decisions = Vec::new();
         for (body,) in sqlx::query_as::<_, (String,)>(
-            "SELECT body FROM decision_batches WHERE message = ? ORDER BY first_customer",
+            "SELECT body FROM decision_batches WHERE message = $1 ORDER BY first_customer",
         )
         .bind(seq)
         .fetch_all(&self.pool)
@@ -886,7 +886,7 @@ impl Store {
                     .map(|entry| DecisionView::of(entry, &scope_rule)),
             );
         }
-        let partner_copies = sqlx::query("SELECT partner, customers, subscriptions FROM partner_copies WHERE message = ? ORDER BY partner")
+        let partner_copies = sqlx::query("SELECT partner, customers, subscriptions FROM partner_copies WHERE message = $1 ORDER BY partner")
             .bind(seq)
             .fetch_all(&self.pool)
             .await?
@@ -896,7 +896,7 @@ impl Store {
         let mut deliveries = Vec::new();
         for row in sqlx::query(&format!(
             "SELECT {} FROM delivery_batches b JOIN messages m ON m.seq = b.message \
-             WHERE b.message = ? ORDER BY b.id",
+             WHERE b.message = $1 ORDER BY b.id",
             BatchRow::COLUMNS
         ))
         .bind(seq)
@@ -1040,7 +1040,7 @@ pub(crate) async fn next_generation(
 ) -> Result<i64, StoreError> {
     sqlx::query_scalar(
         "UPDATE directory_state SET generation = generation + 1 \
-         WHERE id = 1 AND generation = coalesce(?, generation) RETURNING generation",
+         WHERE id = 1 AND generation = coalesce($1, generation) RETURNING generation",
     )
     .bind(checked)
     .fetch_optional(&mut **tx)
@@ -1058,7 +1058,7 @@ async fn insert_message(
     Ok(sqlx::query_scalar(
         "INSERT INTO messages (id, cloud, category, policy_version, scope_rule, request, accepted_at, \
          customers_in_scope, customers_direct, partners_told, deliveries, thread, status) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cloud, id) DO NOTHING RETURNING seq",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (cloud, id) DO NOTHING RETURNING seq",
     )
     .bind(id)
     .bind(&m.cloud)

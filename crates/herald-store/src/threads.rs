@@ -87,7 +87,7 @@ impl Store {
     ) -> Result<Option<ThreadHead>, StoreError> {
         let mut tx = self.pool().begin().await?;
         let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT head, category FROM threads WHERE cloud = ? AND id = ?")
+            sqlx::query_as("SELECT head, category FROM threads WHERE cloud = $1 AND id = $2")
                 .bind(cloud)
                 .bind(thread)
                 .fetch_optional(&mut *tx)
@@ -116,7 +116,7 @@ impl Store {
     ) -> Result<Vec<Reached>, StoreError> {
         let mut tx = self.pool().begin().await?;
         let previous: Option<i64> = sqlx::query_scalar(
-            "SELECT max(seq) FROM messages WHERE cloud = ? AND thread = ? AND seq < ?",
+            "SELECT max(seq) FROM messages WHERE cloud = $1 AND thread = $2 AND seq < $3",
         )
         .bind(cloud)
         .bind(thread)
@@ -140,7 +140,7 @@ impl Store {
     ) -> Result<Option<(ThreadSummary, Vec<MessageSummary>)>, StoreError> {
         let mut tx = self.pool().begin().await?;
         let Some(row) = sqlx::query(&format!(
-            "SELECT {THREAD_COLUMNS} FROM threads WHERE cloud = ? AND id = ?"
+            "SELECT {THREAD_COLUMNS} FROM threads WHERE cloud = $1 AND id = $2"
         ))
         .bind(cloud)
         .bind(thread)
@@ -150,7 +150,7 @@ impl Store {
             return Ok(None);
         };
         let messages = sqlx::query(&format!(
-            "SELECT {} FROM messages WHERE cloud = ? AND thread = ? ORDER BY seq",
+            "SELECT {} FROM messages WHERE cloud = $1 AND thread = $2 ORDER BY seq",
             Store::SUMMARY_COLUMNS
         ))
         .bind(cloud)
@@ -179,9 +179,9 @@ impl Store {
             .join(", ");
         let rows = sqlx::query(&format!(
             "SELECT {columns}, m.id, c.customers, c.subscriptions FROM threads t \
-             JOIN partner_copies c ON c.message = t.head AND c.partner = ? \
+             JOIN partner_copies c ON c.message = t.head AND c.partner = $1 \
              JOIN messages m ON m.seq = t.head \
-             WHERE t.cloud = ? AND t.status <> 'resolved' ORDER BY t.updated_at DESC, t.id"
+             WHERE t.cloud = $2 AND t.status <> 'resolved' ORDER BY t.updated_at DESC, t.id"
         ))
         .bind(partner)
         .bind(cloud)
@@ -208,7 +208,7 @@ async fn reached_by(
     directory: &Directory,
 ) -> Result<Vec<Reached>, StoreError> {
     let bodies: Vec<String> = sqlx::query_scalar(
-        "SELECT body FROM decision_batches WHERE message = ? ORDER BY first_customer",
+        "SELECT body FROM decision_batches WHERE message = $1 ORDER BY first_customer",
     )
     .bind(seq)
     .fetch_all(&mut **tx)
