@@ -1,8 +1,9 @@
 //! Inboxes: the copies a partner or customer was sent, newest first, with what it has
 //! marked read.
 
-use sqlx::Row;
+use sqlx::FromRow;
 
+use crate::kinds::OrgKind;
 use crate::reads::{direct_entry, heard};
 use crate::store::{MessageSummary, Store, StoreError};
 
@@ -33,10 +34,10 @@ pub enum Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// The kind stored in `reader_kind`, and the organisation's id.
-    fn key(self) -> (&'static str, &'a str) {
+    fn key(self) -> (OrgKind, &'a str) {
         match self {
-            Reader::Partner(p) => ("partner", p),
-            Reader::Customer(c) => ("customer", c),
+            Reader::Partner(p) => (OrgKind::Partner, p),
+            Reader::Customer(c) => (OrgKind::Customer, c),
         }
     }
 
@@ -50,6 +51,22 @@ impl<'a> Reader<'a> {
                 .is_some_and(|d| d.direct),
         })
     }
+}
+
+/// What every row of an inbox's query holds: the unread count, and the position of the
+/// page's message, `None` in the one row of an empty page.
+#[derive(sqlx::FromRow)]
+struct Counted {
+    unread: i64,
+    seq: Option<i64>,
+}
+
+/// A message of an inbox's page, and when it was marked read.
+#[derive(sqlx::FromRow)]
+struct InboxRow {
+    #[sqlx(flatten)]
+    message: MessageSummary,
+    read_at: Option<i64>,
 }
 
 impl Store {
@@ -107,20 +124,22 @@ impl Store {
             query = query.bind(direct_entry(customer));
         }
         let rows = query.fetch_all(self.pool()).await?;
-        let unread = rows.first().map_or(0, |row| row.get("unread"));
+        let counted = rows
+            .iter()
+            .map(Counted::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let unread = counted.first().map_or(0, |c| c.unread);
         let mut items = Vec::with_capacity(rows.len().min(limit));
         let mut next = None;
-        for row in rows
-            .iter()
-            .filter(|row| row.get::<Option<i64>, _>("seq").is_some())
-        {
+        for (row, _) in rows.iter().zip(&counted).filter(|(_, c)| c.seq.is_some()) {
             if items.len() == limit {
-                next = rows.get(limit - 1).map(|row| row.get("seq"));
+                next = counted.get(limit - 1).and_then(|c| c.seq);
                 break;
             }
+            let item = InboxRow::from_row(row)?;
             items.push(InboxItem {
-                message: Store::summary_from(row),
-                read_at: row.get("read_at"),
+                message: item.message,
+                read_at: item.read_at,
             });
         }
         Ok(InboxPage {
@@ -144,7 +163,7 @@ impl Store {
             return Ok(None);
         }
         let _turn = self.write_turn().await;
-        let row = sqlx::query(
+        Ok(sqlx::query_scalar(
             "INSERT INTO inbox_reads (cloud, reader_kind, reader, message, read_at) \
              SELECT $1, $2, $3, seq, $4 FROM messages WHERE cloud = $5 AND id = $6 \
              ON CONFLICT (cloud, reader_kind, reader, message) \
@@ -157,7 +176,6 @@ impl Store {
         .bind(cloud)
         .bind(id)
         .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(|r| r.get(0)))
+        .await?)
     }
 }

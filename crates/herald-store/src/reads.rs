@@ -7,8 +7,11 @@
 
 use sqlx::Row;
 
+use crate::kinds::BatchStatus;
 use crate::rows::DecisionEntry;
-use crate::store::{batch, ids, DecisionView, MessageSummary, PartnerCopyView, Store, StoreError};
+use crate::store::{
+    batch, DecisionView, MessageSummary, PartnerCopyView, Store, StoreError, StoredCopy,
+};
 
 /// A page of messages, newest first, and where the next page starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,13 +54,13 @@ impl Store {
         cloud: &str,
         id: &str,
     ) -> Result<Option<(i64, String)>, StoreError> {
-        Ok(
+        let row: Option<StoredRequest> =
             sqlx::query_as("SELECT seq, request FROM messages WHERE cloud = $1 AND id = $2")
                 .bind(cloud)
                 .bind(id)
                 .fetch_optional(self.pool())
-                .await?,
-        )
+                .await?;
+        Ok(row.map(|r| (r.seq, r.request)))
     }
 
     /// The decision for `customer` about message `id` of `cloud`, read from the one batch that holds
@@ -96,22 +99,17 @@ impl Store {
         id: &str,
         partner: &str,
     ) -> Result<Option<PartnerCopyView>, StoreError> {
-        let row = sqlx::query(
-            "SELECT c.customers, c.subscriptions FROM messages m JOIN partner_copies c ON c.message = m.seq \
+        sqlx::query_as::<_, StoredCopy>(
+            "SELECT c.partner, c.customers, c.subscriptions FROM messages m \
+             JOIN partner_copies c ON c.message = m.seq \
              WHERE m.cloud = $1 AND m.id = $2 AND c.partner = $3",
         )
         .bind(cloud)
         .bind(id)
         .bind(partner)
         .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            Ok(PartnerCopyView {
-                partner: partner.to_owned(),
-                customers: ids(r.get(0))?,
-                subscriptions: ids(r.get(1))?,
-            })
-        })
+        .await?
+        .map(StoredCopy::view)
         .transpose()
     }
 
@@ -133,9 +131,9 @@ impl Store {
             .join(", ");
         let before = before.unwrap_or(i64::MAX);
         let fetch = (limit + 1) as i64;
-        let rows = match audience {
+        let rows: Vec<PagedMessage> = match audience {
             Audience::Everyone => {
-                sqlx::query(&format!(
+                sqlx::query_as(&format!(
                     "SELECT {columns}, m.seq FROM messages m WHERE m.cloud = $1 AND m.seq < $2 \
                      AND {FILTER} ORDER BY m.seq DESC LIMIT $3"
                 ))
@@ -148,7 +146,7 @@ impl Store {
                 .await?
             }
             Audience::Partner(partner) => {
-                sqlx::query(&format!(
+                sqlx::query_as(&format!(
                     "SELECT {columns}, m.seq FROM messages m JOIN partner_copies c ON c.message = m.seq \
                      WHERE m.cloud = $1 AND c.partner = $6 AND m.seq < $2 AND {FILTER} \
                      ORDER BY m.seq DESC LIMIT $3"
@@ -163,7 +161,7 @@ impl Store {
                 .await?
             }
             Audience::Customer(customer) => {
-                sqlx::query(&format!(
+                sqlx::query_as(&format!(
                     "WITH heard(seq) AS ({heard}) SELECT {columns}, m.seq FROM heard h \
                      JOIN messages m ON m.seq = h.seq WHERE h.seq < $4 AND {CUSTOMER_FILTER} \
                      ORDER BY m.seq DESC LIMIT $5",
@@ -180,15 +178,47 @@ impl Store {
                 .await?
             }
         };
-        let mut messages: Vec<MessageSummary> = rows.iter().map(Store::summary_from).collect();
-        let next = if messages.len() > limit {
-            messages.truncate(limit);
-            rows.get(limit - 1).map(|row| row.get::<i64, _>("seq"))
+        let next = if rows.len() > limit {
+            rows.get(limit - 1).map(|row| row.seq)
         } else {
             None
         };
+        let messages = rows
+            .into_iter()
+            .take(limit)
+            .map(|row| row.summary)
+            .collect();
         Ok(Page { messages, next })
     }
+}
+
+/// A stored message's position and its request as published.
+#[derive(sqlx::FromRow)]
+struct StoredRequest {
+    seq: i64,
+    request: String,
+}
+
+/// A message of a page, and its position.
+#[derive(sqlx::FromRow)]
+struct PagedMessage {
+    #[sqlx(flatten)]
+    summary: MessageSummary,
+    seq: i64,
+}
+
+/// A message's position and the scope rule its decisions were made under.
+#[derive(sqlx::FromRow)]
+struct ScopeRow {
+    seq: i64,
+    scope_rule: String,
+}
+
+/// How many deliveries are in one status.
+#[derive(sqlx::FromRow)]
+struct StatusCount {
+    status: BatchStatus,
+    deliveries: i64,
 }
 
 /// The positions of the messages of cloud `$2` that customer `$1` heard directly: its own
@@ -235,8 +265,8 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Option<DecisionPage>, StoreError> {
-        let Some(row) =
-            sqlx::query("SELECT seq, scope_rule FROM messages WHERE cloud = $1 AND id = $2")
+        let Some(ScopeRow { seq, scope_rule }) =
+            sqlx::query_as("SELECT seq, scope_rule FROM messages WHERE cloud = $1 AND id = $2")
                 .bind(cloud)
                 .bind(id)
                 .fetch_optional(self.pool())
@@ -244,7 +274,6 @@ impl Store {
         else {
             return Ok(None);
         };
-        let (seq, scope_rule): (i64, String) = (row.get(0), row.get(1));
         let after = after.unwrap_or("");
         // The batch holding `after` (if any), then the ones after it.
         let start: Option<String> = sqlx::query_scalar(
@@ -286,10 +315,14 @@ impl Store {
 
     /// How many deliveries there are in each status, over every message.
     pub async fn deliveries_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT status, sum(deliveries) FROM delivery_batches GROUP BY status ORDER BY status",
+        Ok(sqlx::query_as::<_, StatusCount>(
+            "SELECT status, sum(deliveries) AS deliveries FROM delivery_batches \
+             GROUP BY status ORDER BY status",
         )
         .fetch_all(self.pool())
-        .await?)
+        .await?
+        .into_iter()
+        .map(|c| (c.status.as_str().to_owned(), c.deliveries))
+        .collect())
     }
 }
