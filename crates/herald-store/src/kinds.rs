@@ -73,3 +73,14 @@ pub(crate) enum OrgKind {
     Partner,
     Customer,
 }
+
+impl OrgKind {
+    /// The name stored in the column, and shown.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            OrgKind::Vendor => "vendor",
+            OrgKind::Partner => "partner",
+            OrgKind::Customer => "customer",
+        }
+    }
+}
