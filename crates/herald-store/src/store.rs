@@ -95,7 +95,7 @@ pub enum Published {
     Repeated(MessageSummary),
 }
 
-/// A stored message and its audience in numbers, as [`Store::SUMMARY_COLUMNS`] reads it.
+/// A stored message and its audience in numbers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageSummary {

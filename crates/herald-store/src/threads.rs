@@ -25,7 +25,7 @@ pub struct ThreadHead {
     pub reached: Vec<Reached>,
 }
 
-/// A thread and where it stands, as [`THREAD_COLUMNS`] reads it.
+/// A thread and where it stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThreadSummary {
