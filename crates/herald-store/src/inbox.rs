@@ -165,7 +165,7 @@ impl Store {
         let _turn = self.write_turn().await;
         Ok(sqlx::query_scalar(
             "INSERT INTO inbox_reads (cloud, reader_kind, reader, message, read_at) \
-             SELECT $1, $2, $3, seq, $4 FROM messages WHERE cloud = $5 AND id = $6 \
+             SELECT $1, $2, $3, seq, $4 FROM messages WHERE cloud = $1 AND id = $5 \
              ON CONFLICT (cloud, reader_kind, reader, message) \
              DO UPDATE SET read_at = inbox_reads.read_at RETURNING read_at",
         )
@@ -173,7 +173,6 @@ impl Store {
         .bind(kind)
         .bind(reader_id)
         .bind(now)
-        .bind(cloud)
         .bind(id)
         .fetch_optional(self.pool())
         .await?)
