@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use crate::audit::{self, Action, Actor, NewEntry};
 use crate::kinds::{BatchStatus, Channel, RetryStatus};
-use crate::rows::{DecisionEntry, Recipient, BATCH};
+use crate::rows::Recipient;
+use crate::rows::{DecisionEntry, BATCH};
 use crate::store::{batch, ids};
 use crate::{MessageSummary, PartnerCopyView, Store, StoreError};
 
