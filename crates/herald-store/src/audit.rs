@@ -14,13 +14,45 @@ use serde_json::Value;
 use sqlx::{Sqlite, Transaction};
 
 use crate::keys::Principal;
+use crate::kinds::OrgKind;
 use crate::store::{Store, StoreError};
 
 /// The columns [`EntryRow`] reads.
 const COLUMNS: &str =
     "seq, at, cloud, principal, principal_cloud, subject, key_id, action, target, detail";
-/// What the `principal` column holds for the operator.
-const OPERATOR: &str = "operator";
+
+/// Who the `principal` column of an entry names: the operator, or the kind of
+/// organisation the key that made the change acts as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+enum ActorKind {
+    Operator,
+    Vendor,
+    Partner,
+    Customer,
+}
+
+impl ActorKind {
+    /// The kind of organisation a key of this kind acts as; `None` for the operator.
+    fn org(self) -> Option<OrgKind> {
+        match self {
+            ActorKind::Operator => None,
+            ActorKind::Vendor => Some(OrgKind::Vendor),
+            ActorKind::Partner => Some(OrgKind::Partner),
+            ActorKind::Customer => Some(OrgKind::Customer),
+        }
+    }
+}
+
+impl From<OrgKind> for ActorKind {
+    fn from(kind: OrgKind) -> ActorKind {
+        match kind {
+            OrgKind::Vendor => ActorKind::Vendor,
+            OrgKind::Partner => ActorKind::Partner,
+            OrgKind::Customer => ActorKind::Customer,
+        }
+    }
+}
 
 /// Who made a change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -46,13 +78,13 @@ impl Actor {
 
     /// The `principal`, `principal_cloud`, `subject` and `key_id` columns of its entries:
     /// a key's principal as its `api_keys` row holds it.
-    fn columns(&self) -> (&str, Option<&str>, Option<&str>, Option<&str>) {
+    fn columns(&self) -> (ActorKind, Option<&str>, Option<&str>, Option<&str>) {
         match self {
             Actor::Key { id, principal } => {
                 let (kind, subject) = principal.columns();
-                (kind, Some(principal.cloud()), subject, Some(id))
+                (kind.into(), Some(principal.cloud()), subject, Some(id))
             }
-            Actor::Operator => (OPERATOR, None, None, None),
+            Actor::Operator => (ActorKind::Operator, None, None, None),
         }
     }
 }
@@ -189,7 +221,7 @@ pub(crate) async fn record(
     let (principal, principal_cloud, subject, key_id) = actor.columns();
     sqlx::query(
         "INSERT INTO audit (at, cloud, principal, principal_cloud, subject, key_id, action, target, detail) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(entry.at)
     .bind(entry.cloud)
@@ -211,7 +243,7 @@ struct EntryRow {
     seq: i64,
     at: i64,
     cloud: Option<String>,
-    principal: String,
+    principal: ActorKind,
     principal_cloud: Option<String>,
     subject: Option<String>,
     key_id: Option<String>,
@@ -224,15 +256,15 @@ impl EntryRow {
     fn entry(self) -> Result<AuditEntry, StoreError> {
         let seq = self.seq;
         let damaged = |what: String| StoreError::Damaged(format!("audit entry {seq} {what}"));
-        let actor = match (self.key_id, self.principal_cloud) {
-            (None, None) if self.principal == OPERATOR => Actor::Operator,
-            (Some(id), Some(cloud)) => Actor::Key {
-                principal: Principal::from_columns(&id, &self.principal, cloud, self.subject)?,
+        let actor = match (self.key_id, self.principal_cloud, self.principal.org()) {
+            (None, None, None) => Actor::Operator,
+            (Some(id), Some(cloud), Some(kind)) => Actor::Key {
+                principal: Principal::from_columns(&id, kind, cloud, self.subject)?,
                 id,
             },
             _ => {
                 return Err(damaged(format!(
-                    "has an actor \"{}\" that no write records",
+                    "has an actor \"{:?}\" that no write records",
                     self.principal
                 )))
             }
@@ -273,10 +305,10 @@ impl Store {
             // Each half walks its own part of the index newest first, and stops at `fetch`.
             Some(cloud) => sqlx::query_as(&format!(
                 "SELECT {COLUMNS} FROM ( \
-                 SELECT * FROM (SELECT {COLUMNS} FROM audit WHERE cloud = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3) \
+                 SELECT * FROM (SELECT {COLUMNS} FROM audit WHERE cloud = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) \
                  UNION ALL \
-                 SELECT * FROM (SELECT {COLUMNS} FROM audit WHERE cloud IS NULL AND seq < ?2 ORDER BY seq DESC LIMIT ?3)) \
-                 ORDER BY seq DESC LIMIT ?3"
+                 SELECT * FROM (SELECT {COLUMNS} FROM audit WHERE cloud IS NULL AND seq < $2 ORDER BY seq DESC LIMIT $3)) \
+                 ORDER BY seq DESC LIMIT $3"
             ))
             .bind(cloud)
             .bind(before)
@@ -284,7 +316,7 @@ impl Store {
             .fetch_all(self.pool())
             .await?,
             None => sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM audit WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2"
+                "SELECT {COLUMNS} FROM audit WHERE seq < $1 ORDER BY seq DESC LIMIT $2"
             ))
             .bind(before)
             .bind(fetch)

@@ -5,16 +5,18 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::Row;
 
 use crate::audit::{self, Action, Actor, NewEntry};
+use crate::kinds::{BatchStatus, Channel, RetryStatus};
+use crate::rows::Recipient;
 use crate::rows::{DecisionEntry, BATCH};
 use crate::store::{batch, ids};
 use crate::{MessageSummary, PartnerCopyView, Store, StoreError};
 
-/// How one attempt at a delivery ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// How one attempt at a delivery ended: the `outcome` column of `delivery_attempts`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Outcome {
     /// The receiver took it.
@@ -40,8 +42,8 @@ impl Outcome {
     }
 }
 
-/// One attempt at a delivery, as a channel reports it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// One attempt at a delivery, as a channel reports it and a `delivery_attempts` row holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attempt {
     /// When it started, in Unix milliseconds.
@@ -111,6 +113,28 @@ pub struct Settled {
     pub disable: Option<(String, String)>,
 }
 
+/// A batch as a lease returns it.
+#[derive(sqlx::FromRow)]
+struct LeasedRow {
+    id: i64,
+    message: i64,
+    recipient: Recipient,
+    channel: Channel,
+    body: String,
+}
+
+/// A leased retry with what its worker needs of its batch: its entry of the body, `None`
+/// when the body is shorter than the delivery's place.
+#[derive(sqlx::FromRow)]
+struct RetryRow {
+    batch: i64,
+    message: i64,
+    recipient: Recipient,
+    channel: Channel,
+    entry: Option<String>,
+    attempts: i64,
+}
+
 /// The delivery id of entry `n` of batch `batch`.
 pub fn delivery_id(batch: i64, n: usize) -> i64 {
     batch * BATCH as i64 + n as i64
@@ -140,15 +164,15 @@ impl Store {
         email: bool,
     ) -> Result<Vec<LeasedBatch>, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
-        let rows = sqlx::query(
-            "UPDATE delivery_batches SET lease_until = ?1 WHERE id IN ( \
+        let rows: Vec<LeasedRow> = sqlx::query_as(
+            "UPDATE delivery_batches SET lease_until = $1 WHERE id IN ( \
                  SELECT id FROM ( \
                      SELECT id, sum(deliveries) OVER (ORDER BY due_at, id) - deliveries AS before \
                      FROM (SELECT id, deliveries, due_at FROM delivery_batches \
-                         WHERE status = 'pending' AND due_at <= ?2 \
-                         AND (lease_until IS NULL OR lease_until <= ?2) AND (channel <> 'email' OR ?4) \
-                         ORDER BY due_at, id LIMIT ?3)) \
-                 WHERE before < ?5) \
+                         WHERE status = 'pending' AND due_at <= $2 \
+                         AND (lease_until IS NULL OR lease_until <= $2) AND (channel <> 'email' OR $4) \
+                         ORDER BY due_at, id LIMIT $3)) \
+                 WHERE before < $5) \
              RETURNING id, message, recipient, channel, body",
         )
         .bind(until)
@@ -159,12 +183,18 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         let mut leased = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: i64 = row.get(0);
+        for LeasedRow {
+            id,
+            message,
+            recipient,
+            channel,
+            body,
+        } in rows
+        {
             let settled: Vec<i64> = sqlx::query_scalar(
-                "SELECT delivery FROM delivery_attempts WHERE delivery BETWEEN ?1 AND ?2 \
+                "SELECT delivery FROM delivery_attempts WHERE delivery BETWEEN $1 AND $2 \
                      AND outcome = 'delivered' \
-                 UNION SELECT delivery FROM delivery_retries WHERE batch = ?3",
+                 UNION SELECT delivery FROM delivery_retries WHERE batch = $3",
             )
             .bind(delivery_id(id, 0))
             .bind(delivery_id(id, BATCH - 1))
@@ -173,10 +203,10 @@ impl Store {
             .await?;
             leased.push(LeasedBatch {
                 id,
-                message: row.get(1),
-                recipient: row.get(2),
-                channel: row.get(3),
-                body: row.get(4),
+                message,
+                recipient: recipient.as_str().to_owned(),
+                channel: channel.as_str().to_owned(),
+                body,
                 settled: settled.into_iter().map(|d| delivery_place(d).1).collect(),
             });
         }
@@ -196,11 +226,11 @@ impl Store {
     ) -> Result<Vec<LeasedRetry>, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
         let leased: Vec<i64> = sqlx::query_scalar(
-            "UPDATE delivery_retries SET lease_until = ?1 WHERE delivery IN ( \
+            "UPDATE delivery_retries SET lease_until = $1 WHERE delivery IN ( \
                  SELECT r.delivery FROM delivery_retries r JOIN delivery_batches b ON b.id = r.batch \
-                 WHERE r.status = 'retrying' AND r.due_at <= ?2 \
-                 AND (r.lease_until IS NULL OR r.lease_until <= ?2) AND (b.channel <> 'email' OR ?4) \
-                 ORDER BY r.due_at LIMIT ?3) \
+                 WHERE r.status = 'retrying' AND r.due_at <= $2 \
+                 AND (r.lease_until IS NULL OR r.lease_until <= $2) AND (b.channel <> 'email' OR $4) \
+                 ORDER BY r.due_at LIMIT $3) \
              RETURNING delivery",
         )
         .bind(until)
@@ -211,27 +241,26 @@ impl Store {
         .await?;
         let mut retries = Vec::with_capacity(leased.len());
         for delivery in leased {
-            let row = sqlx::query(
+            let row: RetryRow = sqlx::query_as(
                 "SELECT r.batch, b.message, b.recipient, b.channel, \
-                     json_extract(b.body, printf('$[%d]', r.delivery - r.batch * ?2)), r.attempts \
+                     json_extract(b.body, printf('$[%d]', r.delivery - r.batch * $2)) AS entry, r.attempts \
                  FROM delivery_retries r JOIN delivery_batches b ON b.id = r.batch \
-                 WHERE r.delivery = ?1",
+                 WHERE r.delivery = $1",
             )
             .bind(delivery)
             .bind(BATCH as i64)
             .fetch_one(&mut *tx)
             .await?;
-            let entry: Option<String> = row.get(4);
             retries.push(LeasedRetry {
                 delivery,
-                batch: row.get(0),
-                message: row.get(1),
-                recipient: row.get(2),
-                channel: row.get(3),
-                entry: entry.ok_or_else(|| {
+                batch: row.batch,
+                message: row.message,
+                recipient: row.recipient.as_str().to_owned(),
+                channel: row.channel.as_str().to_owned(),
+                entry: row.entry.ok_or_else(|| {
                     StoreError::Damaged(format!("delivery {delivery} is not in its batch"))
                 })?,
-                attempts: row.get(5),
+                attempts: row.attempts,
             });
         }
         tx.commit().await?;
@@ -252,7 +281,7 @@ impl Store {
         let (_turn, mut tx) = self.begin_write().await?;
         for id in batches {
             sqlx::query(
-                "UPDATE delivery_batches SET lease_until = ? WHERE id = ? AND status = 'pending'",
+                "UPDATE delivery_batches SET lease_until = $1 WHERE id = $2 AND status = 'pending'",
             )
             .bind(until)
             .bind(id)
@@ -261,7 +290,7 @@ impl Store {
         }
         for delivery in retries {
             sqlx::query(
-                "UPDATE delivery_retries SET lease_until = ? WHERE delivery = ? AND status = 'retrying'",
+                "UPDATE delivery_retries SET lease_until = $1 WHERE delivery = $2 AND status = 'retrying'",
             )
             .bind(until)
             .bind(delivery)
@@ -284,15 +313,15 @@ impl Store {
         for s in attempts {
             let a = &s.attempt;
             let fresh = sqlx::query(
-                "INSERT OR IGNORE INTO delivery_attempts \
+                "INSERT INTO delivery_attempts \
                  (delivery, attempt, at, latency_us, outcome, code, reply, error) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
             )
             .bind(s.delivery)
             .bind(s.number)
             .bind(a.at)
             .bind(a.latency_us)
-            .bind(a.outcome.as_str())
+            .bind(a.outcome)
             .bind(a.code)
             .bind(&a.reply)
             .bind(&a.error)
@@ -304,15 +333,16 @@ impl Store {
                 continue;
             }
             let (status, due_at) = match s.next {
-                Next::Delivered => ("delivered", a.at),
-                Next::RetryAt(at) => ("retrying", at),
-                Next::Dead => ("dead", a.at),
+                Next::Delivered => (RetryStatus::Delivered, a.at),
+                Next::RetryAt(at) => (RetryStatus::Retrying, at),
+                Next::Dead => (RetryStatus::Dead, a.at),
             };
             if s.number == 1 {
                 if s.next != Next::Delivered {
                     sqlx::query(
-                        "INSERT OR IGNORE INTO delivery_retries \
-                         (delivery, batch, status, attempts, due_at, last_error) VALUES (?, ?, ?, 1, ?, ?)",
+                        "INSERT INTO delivery_retries \
+                         (delivery, batch, status, attempts, due_at, last_error) VALUES ($1, $2, $3, 1, $4, $5) \
+                         ON CONFLICT DO NOTHING",
                     )
                     .bind(s.delivery)
                     .bind(s.batch)
@@ -324,9 +354,9 @@ impl Store {
                 }
             } else {
                 sqlx::query(
-                    "UPDATE delivery_retries SET status = ?, attempts = ?, due_at = ?, \
-                     lease_until = NULL, last_error = coalesce(?, last_error) \
-                     WHERE delivery = ? AND attempts < ?",
+                    "UPDATE delivery_retries SET status = $1, attempts = $2, due_at = $3, \
+                     lease_until = NULL, last_error = coalesce($4, last_error) \
+                     WHERE delivery = $5 AND attempts < $6",
                 )
                 .bind(status)
                 .bind(s.number)
@@ -339,8 +369,8 @@ impl Store {
             }
             if let Some((endpoint, reason)) = &s.disable {
                 sqlx::query(
-                    "UPDATE endpoints SET disabled_at = ?, disabled_reason = ? \
-                     WHERE id = ? AND disabled_at IS NULL",
+                    "UPDATE endpoints SET disabled_at = $1, disabled_reason = $2 \
+                     WHERE id = $3 AND disabled_at IS NULL",
                 )
                 .bind(a.at)
                 .bind(reason)
@@ -351,7 +381,7 @@ impl Store {
         }
         for id in settled_batches {
             sqlx::query(
-                "UPDATE delivery_batches SET status = 'settled', lease_until = NULL WHERE id = ?",
+                "UPDATE delivery_batches SET status = 'settled', lease_until = NULL WHERE id = $1",
             )
             .bind(id)
             .execute(&mut *tx)
@@ -370,6 +400,21 @@ pub struct Sending {
     pub request: Value,
 }
 
+/// A message's summary and its request as published, as read for sending.
+#[derive(sqlx::FromRow)]
+struct SendingRow {
+    #[sqlx(flatten)]
+    summary: MessageSummary,
+    request: String,
+}
+
+/// An endpoint's URL and why it was disabled, if it was.
+#[derive(sqlx::FromRow)]
+struct TargetRow {
+    url: String,
+    disabled: Option<String>,
+}
+
 /// An endpoint as a worker sends to it: where, and the secrets that sign for it now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
@@ -383,8 +428,8 @@ pub struct Target {
 impl Store {
     /// Message `seq` as published, for sending its copies.
     pub async fn sending(&self, seq: i64) -> Result<Option<Sending>, StoreError> {
-        let Some(row) = sqlx::query(&format!(
-            "SELECT {}, request FROM messages WHERE seq = ?",
+        let Some(row): Option<SendingRow> = sqlx::query_as(&format!(
+            "SELECT {}, request FROM messages WHERE seq = $1",
             Self::SUMMARY_COLUMNS
         ))
         .bind(seq)
@@ -393,10 +438,9 @@ impl Store {
         else {
             return Ok(None);
         };
-        let request: String = row.get("request");
         Ok(Some(Sending {
-            summary: Self::summary_from(&row),
-            request: serde_json::from_str(&request).map_err(|e| {
+            summary: row.summary,
+            request: serde_json::from_str(&row.request).map_err(|e| {
                 StoreError::Damaged(format!("message {seq} does not parse as published: {e}"))
             })?,
         }))
@@ -445,10 +489,10 @@ impl Store {
 
     /// Endpoint `id` as a worker sends to it at `now`, or `None` once it is deleted.
     pub async fn target(&self, id: &str, now: i64) -> Result<Option<Target>, StoreError> {
-        let Some((url, disabled)): Option<(String, Option<String>)> = sqlx::query_as(
+        let Some(TargetRow { url, disabled }) = sqlx::query_as(
             "SELECT url, CASE WHEN disabled_at IS NULL THEN NULL \
-                 ELSE coalesce(disabled_reason, 'it was disabled') END \
-             FROM endpoints WHERE id = ?",
+                 ELSE coalesce(disabled_reason, 'it was disabled') END AS disabled \
+             FROM endpoints WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
@@ -522,32 +566,57 @@ pub struct DeliveryDetail {
 struct Standing {
     delivered: bool,
     attempts: i64,
-    retry: Option<(String, i64, Option<String>)>,
+    retry: Option<RetryStanding>,
 }
 
-/// One batch row, as read to show its deliveries.
+/// An attempt at one delivery of a batch, as read to see where the batch stands.
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    delivery: i64,
+    attempt: i64,
+    outcome: Outcome,
+}
+
+/// A `delivery_retries` row, as read to see where a delivery stands.
+#[derive(Clone, Debug, sqlx::FromRow)]
+struct RetryStanding {
+    delivery: i64,
+    status: RetryStatus,
+    due_at: i64,
+    last_error: Option<String>,
+}
+
+/// One batch row, as read to show its deliveries: [`BatchRow::COLUMNS`] of
+/// `delivery_batches b` joined to `messages m`.
+#[derive(sqlx::FromRow)]
 pub(crate) struct BatchRow {
     pub id: i64,
+    /// The message's id.
     pub message: String,
-    pub recipient: String,
-    pub channel: String,
-    pub status: String,
+    pub recipient: Recipient,
+    pub channel: Channel,
+    pub status: BatchStatus,
     pub body: String,
 }
 
 impl BatchRow {
-    pub(crate) const COLUMNS: &'static str = "b.id, m.id, b.recipient, b.channel, b.status, b.body";
+    pub(crate) const COLUMNS: &'static str =
+        "b.id, m.id AS message, b.recipient, b.channel, b.status, b.body";
+}
 
-    pub(crate) fn from_row(row: &sqlx::sqlite::SqliteRow) -> BatchRow {
-        BatchRow {
-            id: row.get(0),
-            message: row.get(1),
-            recipient: row.get(2),
-            channel: row.get(3),
-            status: row.get(4),
-            body: row.get(5),
-        }
-    }
+/// A delivery that did not arrive at its first attempt, and its batch.
+#[derive(sqlx::FromRow)]
+struct TroubledRow {
+    delivery: i64,
+    #[sqlx(flatten)]
+    batch: BatchRow,
+}
+
+/// Where one delivery of a message is: its batch, and its place in the batch's body.
+#[derive(sqlx::FromRow)]
+struct Place {
+    batch: i64,
+    place: i64,
 }
 
 impl Store {
@@ -555,27 +624,28 @@ impl Store {
     /// a retry.
     async fn standings(&self, batch: i64) -> Result<HashMap<i64, Standing>, StoreError> {
         let mut standings: HashMap<i64, Standing> = HashMap::new();
-        let attempts: Vec<(i64, i64, String)> = sqlx::query_as(
+        let attempts: Vec<AttemptRow> = sqlx::query_as(
             "SELECT delivery, attempt, outcome FROM delivery_attempts \
-             WHERE delivery BETWEEN ? AND ? ORDER BY delivery, attempt",
+             WHERE delivery BETWEEN $1 AND $2 ORDER BY delivery, attempt",
         )
         .bind(delivery_id(batch, 0))
         .bind(delivery_id(batch, BATCH - 1))
         .fetch_all(self.pool())
         .await?;
-        for (delivery, attempt, outcome) in attempts {
-            let s = standings.entry(delivery).or_default();
-            s.attempts = attempt;
-            s.delivered = outcome == "delivered";
+        for a in attempts {
+            let s = standings.entry(a.delivery).or_default();
+            s.attempts = a.attempt;
+            s.delivered = a.outcome == Outcome::Delivered;
         }
-        let retries: Vec<(i64, String, i64, Option<String>)> = sqlx::query_as(
-            "SELECT delivery, status, due_at, last_error FROM delivery_retries WHERE batch = ?",
+        let retries: Vec<RetryStanding> = sqlx::query_as(
+            "SELECT delivery, status, due_at, last_error FROM delivery_retries WHERE batch = $1",
         )
         .bind(batch)
         .fetch_all(self.pool())
         .await?;
-        for (delivery, status, due_at, error) in retries {
-            standings.entry(delivery).or_default().retry = Some((status, due_at, error));
+        for retry in retries {
+            let delivery = retry.delivery;
+            standings.entry(delivery).or_default().retry = Some(retry);
         }
         Ok(standings)
     }
@@ -604,9 +674,9 @@ impl Store {
         id: i64,
     ) -> Result<Option<DeliveryDetail>, StoreError> {
         let (batch_id, n) = delivery_place(id);
-        let Some(row) = sqlx::query(&format!(
+        let Some(b): Option<BatchRow> = sqlx::query_as(&format!(
             "SELECT {} FROM delivery_batches b JOIN messages m ON m.seq = b.message \
-             WHERE b.id = ? AND m.cloud = ?",
+             WHERE b.id = $1 AND m.cloud = $2",
             BatchRow::COLUMNS
         ))
         .bind(batch_id)
@@ -616,34 +686,18 @@ impl Store {
         else {
             return Ok(None);
         };
-        let b = BatchRow::from_row(&row);
         let entries: Vec<Value> = batch(&b.body)?;
         let Some(entry) = entries.get(n) else {
             return Ok(None);
         };
         let standings = self.standings(b.id).await?;
-        let attempts = sqlx::query(
+        let attempts = sqlx::query_as(
             "SELECT at, latency_us, outcome, code, reply, error FROM delivery_attempts \
-             WHERE delivery = ? ORDER BY attempt",
+             WHERE delivery = $1 ORDER BY attempt",
         )
         .bind(id)
         .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(|r| Attempt {
-            at: r.get(0),
-            latency_us: r.get(1),
-            outcome: match r.get::<&str, _>(2) {
-                "delivered" => Outcome::Delivered,
-                "failed" => Outcome::Failed,
-                "gone" => Outcome::Gone,
-                _ => Outcome::Refused,
-            },
-            code: r.get(3),
-            reply: r.get(4),
-            error: r.get(5),
-        })
-        .collect();
+        .await?;
         Ok(Some(DeliveryDetail {
             delivery: view_of(&b, id, entry, standings.get(&id)),
             attempts,
@@ -663,13 +717,13 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<DeliveryView>, StoreError> {
         let (recipient, org) = to.unzip();
-        let rows = sqlx::query(&format!(
+        let rows: Vec<TroubledRow> = sqlx::query_as(&format!(
             "SELECT r.delivery, {} FROM delivery_retries r \
              JOIN delivery_batches b ON b.id = r.batch JOIN messages m ON m.seq = b.message \
-             WHERE r.status = ?1 AND m.cloud = ?2 AND r.delivery < ?3 \
-             AND (?4 IS NULL OR (b.recipient = ?4 \
-                 AND json_extract(b.body, printf('$[%d][0]', r.delivery - b.id * ?5)) = ?6)) \
-             ORDER BY r.delivery DESC LIMIT ?7",
+             WHERE r.status = $1 AND m.cloud = $2 AND r.delivery < $3 \
+             AND ($4 IS NULL OR (b.recipient = $4 \
+                 AND json_extract(b.body, printf('$[%d][0]', r.delivery - b.id * $5)) = $6)) \
+             ORDER BY r.delivery DESC LIMIT $7",
             BatchRow::COLUMNS
         ))
         .bind(status)
@@ -682,16 +736,11 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let mut views = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: i64 = row.get(0);
-            let b = BatchRow {
-                id: row.get(1),
-                message: row.get(2),
-                recipient: row.get(3),
-                channel: row.get(4),
-                status: row.get(5),
-                body: row.get(6),
-            };
+        for TroubledRow {
+            delivery: id,
+            batch: b,
+        } in rows
+        {
             let standings = self.standings(b.id).await?;
             let entries: Vec<Value> = batch(&b.body)?;
             if let Some(entry) = entries.get(delivery_place(id).1) {
@@ -713,11 +762,11 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<DeliveryView>, StoreError> {
         let (recipient, org) = to.unzip();
-        let places: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT b.id, entry.key FROM messages m JOIN delivery_batches b ON b.message = m.seq, \
+        let places: Vec<Place> = sqlx::query_as(
+            "SELECT b.id AS batch, entry.key AS place FROM messages m JOIN delivery_batches b ON b.message = m.seq, \
                  json_each(b.body) AS entry \
-             WHERE m.cloud = ?1 AND m.id = ?2 AND (?3 IS NULL OR (b.recipient = ?3 AND entry.value ->> 0 = ?4)) \
-             AND b.id * ?5 + entry.key < ?6 ORDER BY b.id DESC, entry.key DESC LIMIT ?7",
+             WHERE m.cloud = $1 AND m.id = $2 AND ($3 IS NULL OR (b.recipient = $3 AND entry.value ->> 0 = $4)) \
+             AND b.id * $5 + entry.key < $6 ORDER BY b.id DESC, entry.key DESC LIMIT $7",
         )
         .bind(cloud)
         .bind(message)
@@ -730,16 +779,20 @@ impl Store {
         .await?;
         let mut views = Vec::with_capacity(places.len());
         let mut shown: Option<(i64, Vec<DeliveryView>)> = None;
-        for (batch_id, n) in places {
+        for Place {
+            batch: batch_id,
+            place: n,
+        } in places
+        {
             if shown.as_ref().is_none_or(|(id, _)| *id != batch_id) {
-                let row = sqlx::query(&format!(
-                    "SELECT {} FROM delivery_batches b JOIN messages m ON m.seq = b.message WHERE b.id = ?",
+                let b: BatchRow = sqlx::query_as(&format!(
+                    "SELECT {} FROM delivery_batches b JOIN messages m ON m.seq = b.message WHERE b.id = $1",
                     BatchRow::COLUMNS
                 ))
                 .bind(batch_id)
                 .fetch_one(self.pool())
                 .await?;
-                let all = self.batch_deliveries(&BatchRow::from_row(&row)).await?;
+                let all = self.batch_deliveries(&b).await?;
                 shown = Some((batch_id, all));
             }
             let (_, all) = shown.as_ref().expect("read above");
@@ -770,8 +823,8 @@ impl Store {
         let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO delivery_retries (delivery, batch, status, attempts, due_at) \
-             VALUES (?1, ?2, 'retrying', ?3, ?4) ON CONFLICT (delivery) DO UPDATE SET \
-             status = 'retrying', due_at = ?4, lease_until = NULL",
+             VALUES ($1, $2, 'retrying', $3, $4) ON CONFLICT (delivery) DO UPDATE SET \
+             status = 'retrying', due_at = $4, lease_until = NULL",
         )
         .bind(id)
         .bind(delivery_place(id).0)
@@ -814,27 +867,29 @@ pub enum Replayed {
 /// Entry `entry` (delivery `id`) of batch `b` as a view.
 fn view_of(b: &BatchRow, id: i64, entry: &Value, standing: Option<&Standing>) -> DeliveryView {
     let text = |i: usize| entry.get(i).and_then(Value::as_str).map(str::to_owned);
-    let email = b.channel == "email";
+    let email = b.channel == Channel::Email;
     let standing = standing.cloned().unwrap_or_default();
     let (status, next_attempt_at, last_error) = match standing.retry {
-        Some((status, due_at, error)) => {
-            let next = (status == "retrying").then_some(due_at);
-            (status, next, error)
+        Some(retry) => {
+            let next = (retry.status == RetryStatus::Retrying).then_some(retry.due_at);
+            (retry.status.as_str(), next, retry.last_error)
         }
-        None if b.status == "settled" || standing.delivered => ("delivered".into(), None, None),
-        None => ("pending".into(), None, None),
+        None if b.status == BatchStatus::Settled || standing.delivered => {
+            (RetryStatus::Delivered.as_str(), None, None)
+        }
+        None => (BatchStatus::Pending.as_str(), None, None),
     };
     DeliveryView {
         id,
         message: b.message.clone(),
-        recipient: b.recipient.clone(),
+        recipient: b.recipient.as_str().to_owned(),
         org: text(0),
-        channel: b.channel.clone(),
+        channel: b.channel.as_str().to_owned(),
         to: text(1).unwrap_or_default(),
         address: if email { text(2) } else { None },
         locale: if email { text(3) } else { None },
         customer: if email { None } else { text(2) },
-        status,
+        status: status.to_owned(),
         attempts: standing.attempts,
         next_attempt_at,
         last_error,
@@ -850,6 +905,21 @@ pub struct CopyNames {
     pub subscriptions: HashMap<String, (String, Option<String>)>,
 }
 
+/// A customer's id and name.
+#[derive(sqlx::FromRow)]
+struct CustomerName {
+    id: String,
+    name: Option<String>,
+}
+
+/// A subscription's id, its customer and the name of its product.
+#[derive(sqlx::FromRow)]
+struct SubscriptionName {
+    id: String,
+    customer: String,
+    product: Option<String>,
+}
+
 impl Store {
     /// The names of `customers` and `subscriptions` in the stored directory (those it no
     /// longer holds are left out).
@@ -858,24 +928,26 @@ impl Store {
         customers: &[String],
         subscriptions: &[String],
     ) -> Result<CopyNames, StoreError> {
-        let customers = sqlx::query_as(
-            "SELECT id, body ->> '$.name' FROM customers WHERE id IN (SELECT value FROM json_each(?))",
+        let customers = sqlx::query_as::<_, CustomerName>(
+            "SELECT id, body ->> '$.name' AS name FROM customers \
+             WHERE id IN (SELECT value FROM json_each($1))",
         )
         .bind(serde_json::to_string(customers).expect("ids serialise"))
         .fetch_all(self.pool())
         .await?
         .into_iter()
+        .map(|c| (c.id, c.name))
         .collect();
-        let subscriptions = sqlx::query_as::<_, (String, String, Option<String>)>(
-            "SELECT s.id, s.customer, p.body ->> '$.name' FROM subscriptions s \
+        let subscriptions = sqlx::query_as::<_, SubscriptionName>(
+            "SELECT s.id, s.customer, p.body ->> '$.name' AS product FROM subscriptions s \
              LEFT JOIN products p ON p.id = s.body ->> '$.product' \
-             WHERE s.id IN (SELECT value FROM json_each(?))",
+             WHERE s.id IN (SELECT value FROM json_each($1))",
         )
         .bind(serde_json::to_string(subscriptions).expect("ids serialise"))
         .fetch_all(self.pool())
         .await?
         .into_iter()
-        .map(|(id, customer, product)| (id, (customer, product)))
+        .map(|s| (s.id, (s.customer, s.product)))
         .collect();
         Ok(CopyNames {
             customers,
@@ -891,9 +963,9 @@ impl Store {
     pub async fn unsettled(&self, email: bool) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT (SELECT count(*) FROM delivery_batches \
-                     WHERE status = 'pending' AND (channel <> 'email' OR ?1)) \
+                     WHERE status = 'pending' AND (channel <> 'email' OR $1)) \
                   + (SELECT count(*) FROM delivery_retries r JOIN delivery_batches b ON b.id = r.batch \
-                     WHERE r.status = 'retrying' AND (b.channel <> 'email' OR ?1))",
+                     WHERE r.status = 'retrying' AND (b.channel <> 'email' OR $1))",
         )
         .bind(email)
         .fetch_one(self.pool())
@@ -907,10 +979,10 @@ impl Store {
         Ok(sqlx::query_scalar(
             "SELECT min(t) FROM ( \
                  SELECT max(due_at, coalesce(lease_until, 0)) AS t FROM delivery_batches \
-                 WHERE status = 'pending' AND (channel <> 'email' OR ?1) \
+                 WHERE status = 'pending' AND (channel <> 'email' OR $1) \
                  UNION ALL SELECT max(r.due_at, coalesce(r.lease_until, 0)) FROM delivery_retries r \
                  JOIN delivery_batches b ON b.id = r.batch \
-                 WHERE r.status = 'retrying' AND (b.channel <> 'email' OR ?1))",
+                 WHERE r.status = 'retrying' AND (b.channel <> 'email' OR $1))",
         )
         .bind(email)
         .fetch_one(self.pool())

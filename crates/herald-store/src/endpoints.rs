@@ -12,11 +12,11 @@
 //! until it is enabled again.
 
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
 use crate::audit::{self, Action, Actor, NewEntry};
 use crate::keys::{cloud_of, hex, random, Principal};
+use crate::kinds::OrgKind;
 use crate::store::{Store, StoreError};
 
 /// Random bytes in an endpoint's id.
@@ -36,13 +36,14 @@ fn origin(url: &str) -> String {
     )
 }
 
-/// The columns [`endpoint`] reads, in its order.
+/// The columns of `endpoints` an [`EndpointRow`] is read from.
 const COLUMNS: &str = "id, cloud, owner_kind, owner, url, description, categories, mode, \
                        created_at, disabled_at, disabled_reason";
 
-/// How a partner's events are cut.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// How a partner's events are cut: the `mode` column of `endpoints`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "TEXT", rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Mode {
     /// One event per message, listing every customer it concerns.
@@ -50,26 +51,6 @@ pub enum Mode {
     Aggregated,
     /// One event per message and customer (partners only).
     PerCustomer,
-}
-
-impl Mode {
-    /// The name stored in `endpoints.mode`.
-    fn as_str(self) -> &'static str {
-        match self {
-            Mode::Aggregated => "aggregated",
-            Mode::PerCustomer => "per_customer",
-        }
-    }
-
-    fn parse(id: &str, text: &str) -> Result<Mode, StoreError> {
-        match text {
-            "aggregated" => Ok(Mode::Aggregated),
-            "per_customer" => Ok(Mode::PerCustomer),
-            other => Err(StoreError::Damaged(format!(
-                "endpoint \"{id}\" is stored with mode \"{other}\", which no endpoint is made with"
-            ))),
-        }
-    }
 }
 
 /// An endpoint to register, its URL already checked by the caller.
@@ -118,12 +99,12 @@ impl Endpoint {
 /// The `WHERE` clause that keeps an owner's endpoints, and its values.
 struct Owner<'a> {
     cloud: &'a str,
-    kind: &'static str,
+    kind: OrgKind,
     subject: Option<&'a str>,
 }
 
 impl<'a> Owner<'a> {
-    const WHERE: &'static str = "cloud = ? AND owner_kind = ? AND owner IS ?";
+    const WHERE: &'static str = "cloud = $1 AND owner_kind = $2 AND owner IS NOT DISTINCT FROM $3";
 
     fn of(principal: &'a Principal) -> Owner<'a> {
         let (kind, subject) = principal.columns();
@@ -138,6 +119,17 @@ impl<'a> Owner<'a> {
         &self,
         query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
     ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>
+    where
+        'a: 'q,
+    {
+        query.bind(self.cloud).bind(self.kind).bind(self.subject)
+    }
+
+    /// [`Owner::bind`] for a query read into rows of type `T`.
+    fn bind_as<'q, T>(
+        &self,
+        query: sqlx::query::QueryAs<'q, Sqlite, T, sqlx::sqlite::SqliteArguments<'q>>,
+    ) -> sqlx::query::QueryAs<'q, Sqlite, T, sqlx::sqlite::SqliteArguments<'q>>
     where
         'a: 'q,
     {
@@ -170,7 +162,7 @@ impl Store {
         // The owner's key was checked before this transaction: its organisation may have
         // been deleted since, and an endpoint must not outlive it.
         if let Some(subject) = owner.subject {
-            let table = if owner.kind == "partner" {
+            let table = if owner.kind == OrgKind::Partner {
                 "partners"
             } else {
                 "customers"
@@ -186,13 +178,13 @@ impl Store {
             let inserted = owner
                 .bind(sqlx::query(
                     "INSERT INTO endpoints (cloud, owner_kind, owner, id, url, description, categories, mode, created_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
                 ))
                 .bind(&id)
                 .bind(&new.url)
                 .bind(&new.description)
                 .bind(&categories)
-                .bind(mode.as_str())
+                .bind(mode)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?
@@ -221,14 +213,14 @@ impl Store {
     /// `owner`'s endpoints, oldest first.
     pub async fn endpoints(&self, owner: &Principal) -> Result<Vec<Endpoint>, StoreError> {
         Owner::of(owner)
-            .bind(sqlx::query(&format!(
+            .bind_as(sqlx::query_as::<_, EndpointRow>(&format!(
                 "SELECT {COLUMNS} FROM endpoints WHERE {} ORDER BY created_at, id",
                 Owner::WHERE
             )))
             .fetch_all(self.pool())
             .await?
-            .iter()
-            .map(endpoint)
+            .into_iter()
+            .map(EndpointRow::endpoint)
             .collect()
     }
 
@@ -239,15 +231,14 @@ impl Store {
         id: &str,
     ) -> Result<Option<Endpoint>, StoreError> {
         Owner::of(owner)
-            .bind(sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM endpoints WHERE {} AND id = ?",
+            .bind_as(sqlx::query_as::<_, EndpointRow>(&format!(
+                "SELECT {COLUMNS} FROM endpoints WHERE {} AND id = $4",
                 Owner::WHERE
             )))
             .bind(id)
             .fetch_optional(self.pool())
             .await?
-            .as_ref()
-            .map(endpoint)
+            .map(EndpointRow::endpoint)
             .transpose()
     }
 
@@ -268,15 +259,15 @@ impl Store {
         if !owns(&mut tx, owner, id).await? {
             return Ok(None);
         }
-        sqlx::query("DELETE FROM endpoint_secrets WHERE endpoint = ? AND expires_at <= ?")
+        sqlx::query("DELETE FROM endpoint_secrets WHERE endpoint = $1 AND expires_at <= $2")
             .bind(id)
             .bind(now)
             .execute(&mut *tx)
             .await?;
         let until = now.saturating_add(overlap_ms.max(0));
         sqlx::query(
-            "UPDATE endpoint_secrets SET expires_at = ?1 \
-             WHERE endpoint = ?2 AND (expires_at IS NULL OR expires_at > ?1)",
+            "UPDATE endpoint_secrets SET expires_at = $1 \
+             WHERE endpoint = $2 AND (expires_at IS NULL OR expires_at > $1)",
         )
         .bind(until)
         .bind(id)
@@ -344,8 +335,8 @@ impl Store {
         }
         let (at, reason) = disabled.unzip();
         let changed = sqlx::query(
-            "UPDATE endpoints SET disabled_at = ?1, disabled_reason = ?2 \
-             WHERE id = ?3 AND (?1 IS NULL OR disabled_at IS NULL)",
+            "UPDATE endpoints SET disabled_at = $1, disabled_reason = $2 \
+             WHERE id = $3 AND ($1 IS NULL OR disabled_at IS NULL)",
         )
         .bind(at)
         .bind(reason)
@@ -386,7 +377,7 @@ impl Store {
         let endpoint = read(&mut tx, id).await?;
         let deleted = Owner::of(owner)
             .bind(sqlx::query(&format!(
-                "DELETE FROM endpoints WHERE {} AND id = ?",
+                "DELETE FROM endpoints WHERE {} AND id = $4",
                 Owner::WHERE
             )))
             .bind(id)
@@ -409,7 +400,7 @@ impl Store {
     pub async fn signing_secrets(&self, id: &str, now: i64) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT secret FROM endpoint_secrets \
-             WHERE endpoint = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY id DESC",
+             WHERE endpoint = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY id DESC",
         )
         .bind(id)
         .bind(now)
@@ -438,18 +429,18 @@ pub(crate) async fn enabled_for<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Sqlite>,
 {
-    sqlx::query(&format!(
+    sqlx::query_as::<_, EndpointRow>(&format!(
         "SELECT {COLUMNS} FROM endpoints \
-         WHERE cloud = ? AND disabled_at IS NULL \
-         AND (categories IS NULL OR EXISTS (SELECT 1 FROM json_each(endpoints.categories) WHERE value = ?)) \
+         WHERE cloud = $1 AND disabled_at IS NULL \
+         AND (categories IS NULL OR EXISTS (SELECT 1 FROM json_each(endpoints.categories) WHERE value = $2)) \
          ORDER BY id"
     ))
     .bind(cloud)
     .bind(category)
     .fetch_all(db)
     .await?
-    .iter()
-    .map(endpoint)
+    .into_iter()
+    .map(EndpointRow::endpoint)
     .collect()
 }
 
@@ -471,7 +462,7 @@ async fn add_secret(
     secret: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO endpoint_secrets (endpoint, created_at, secret) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO endpoint_secrets (endpoint, created_at, secret) VALUES ($1, $2, $3)")
         .bind(id)
         .bind(now)
         .bind(secret)
@@ -488,7 +479,7 @@ async fn owns(
 ) -> Result<bool, StoreError> {
     Ok(Owner::of(owner)
         .bind(sqlx::query(&format!(
-            "SELECT 1 FROM endpoints WHERE {} AND id = ?",
+            "SELECT 1 FROM endpoints WHERE {} AND id = $4",
             Owner::WHERE
         )))
         .bind(id)
@@ -499,7 +490,7 @@ async fn owns(
 
 /// Whether endpoint `id` exists.
 async fn exists(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<bool, StoreError> {
-    Ok(sqlx::query("SELECT 1 FROM endpoints WHERE id = ?")
+    Ok(sqlx::query("SELECT 1 FROM endpoints WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?
@@ -508,38 +499,56 @@ async fn exists(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<bool, Stor
 
 /// Endpoint `id` as stored now.
 async fn read(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<Endpoint, StoreError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM endpoints WHERE id = ?"))
+    sqlx::query_as::<_, EndpointRow>(&format!("SELECT {COLUMNS} FROM endpoints WHERE id = $1"))
         .bind(id)
         .fetch_one(&mut **tx)
-        .await?;
-    endpoint(&row)
+        .await?
+        .endpoint()
 }
 
-/// An endpoint's row, read through [`COLUMNS`].
-fn endpoint(row: &SqliteRow) -> Result<Endpoint, StoreError> {
-    let id: String = row.get(0);
-    let categories = row
-        .get::<Option<String>, _>(6)
-        .map(|text| {
-            serde_json::from_str(&text).map_err(|e| {
-                StoreError::Damaged(format!(
-                    "the categories of endpoint \"{id}\" do not parse: {e}"
-                ))
+/// An `endpoints` row as [`COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+struct EndpointRow {
+    id: String,
+    cloud: String,
+    owner_kind: OrgKind,
+    owner: Option<String>,
+    url: String,
+    description: String,
+    /// A JSON array of categories; `None` for all.
+    categories: Option<String>,
+    mode: Mode,
+    created_at: i64,
+    disabled_at: Option<i64>,
+    disabled_reason: Option<String>,
+}
+
+impl EndpointRow {
+    /// The endpoint the row stores, its categories parsed.
+    fn endpoint(self) -> Result<Endpoint, StoreError> {
+        let categories = self
+            .categories
+            .map(|text| {
+                serde_json::from_str(&text).map_err(|e| {
+                    StoreError::Damaged(format!(
+                        "the categories of endpoint \"{}\" do not parse: {e}",
+                        self.id
+                    ))
+                })
             })
+            .transpose()?;
+        Ok(Endpoint {
+            id: self.id,
+            cloud: self.cloud,
+            owner_kind: self.owner_kind.as_str().to_owned(),
+            owner: self.owner,
+            url: self.url,
+            description: self.description,
+            categories,
+            mode: self.mode,
+            created_at: self.created_at,
+            disabled_at: self.disabled_at,
+            disabled_reason: self.disabled_reason,
         })
-        .transpose()?;
-    let mode = Mode::parse(&id, row.get(7))?;
-    Ok(Endpoint {
-        cloud: row.get(1),
-        owner_kind: row.get(2),
-        owner: row.get(3),
-        url: row.get(4),
-        description: row.get(5),
-        categories,
-        mode,
-        created_at: row.get(8),
-        disabled_at: row.get(9),
-        disabled_reason: row.get(10),
-        id,
-    })
+    }
 }

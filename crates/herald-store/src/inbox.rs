@@ -1,8 +1,9 @@
 //! Inboxes: the copies a partner or customer was sent, newest first, with what it has
 //! marked read.
 
-use sqlx::Row;
+use sqlx::FromRow;
 
+use crate::kinds::OrgKind;
 use crate::reads::{direct_entry, heard};
 use crate::store::{MessageSummary, Store, StoreError};
 
@@ -33,10 +34,10 @@ pub enum Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// The kind stored in `reader_kind`, and the organisation's id.
-    fn key(self) -> (&'static str, &'a str) {
+    fn key(self) -> (OrgKind, &'a str) {
         match self {
-            Reader::Partner(p) => ("partner", p),
-            Reader::Customer(c) => ("customer", c),
+            Reader::Partner(p) => (OrgKind::Partner, p),
+            Reader::Customer(c) => (OrgKind::Customer, c),
         }
     }
 
@@ -50,6 +51,22 @@ impl<'a> Reader<'a> {
                 .is_some_and(|d| d.direct),
         })
     }
+}
+
+/// What every row of an inbox's query holds: the unread count, and the position of the
+/// page's message, `None` in the one row of an empty page.
+#[derive(sqlx::FromRow)]
+struct Counted {
+    unread: i64,
+    seq: Option<i64>,
+}
+
+/// A message of an inbox's page, and when it was marked read.
+#[derive(sqlx::FromRow)]
+struct InboxRow {
+    #[sqlx(flatten)]
+    message: MessageSummary,
+    read_at: Option<i64>,
 }
 
 impl Store {
@@ -70,7 +87,7 @@ impl Store {
         let (received, gathered) = match reader {
             Reader::Partner(_) => (
                 "SELECT c.message FROM partner_copies c CROSS JOIN messages m ON m.seq = c.message \
-                 WHERE c.partner = ?1 AND m.cloud = ?2"
+                 WHERE c.partner = $1 AND m.cloud = $2"
                     .to_owned(),
                 "NOT MATERIALIZED",
             ),
@@ -88,13 +105,13 @@ impl Store {
             "WITH received(seq) AS {gathered} ({received}) \
              SELECT p.*, u.unread FROM ( \
                  SELECT (SELECT count(*) FROM received) - (SELECT count(*) FROM inbox_reads \
-                     WHERE cloud = ?2 AND reader_kind = ?3 AND reader = ?1) AS unread) AS u \
+                     WHERE cloud = $2 AND reader_kind = $3 AND reader = $1) AS unread) AS u \
              LEFT JOIN ( \
                  SELECT {columns}, m.seq, k.read_at FROM received r \
                  CROSS JOIN messages m ON m.seq = r.seq \
                  LEFT JOIN inbox_reads k \
-                 ON k.cloud = ?2 AND k.reader_kind = ?3 AND k.reader = ?1 AND k.message = r.seq \
-                 WHERE r.seq < ?4 ORDER BY r.seq DESC LIMIT ?5) AS p ON true \
+                 ON k.cloud = $2 AND k.reader_kind = $3 AND k.reader = $1 AND k.message = r.seq \
+                 WHERE r.seq < $4 ORDER BY r.seq DESC LIMIT $5) AS p ON true \
              ORDER BY p.seq DESC"
         );
         let mut query = sqlx::query(&query)
@@ -107,20 +124,22 @@ impl Store {
             query = query.bind(direct_entry(customer));
         }
         let rows = query.fetch_all(self.pool()).await?;
-        let unread = rows.first().map_or(0, |row| row.get("unread"));
+        let counted = rows
+            .iter()
+            .map(Counted::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let unread = counted.first().map_or(0, |c| c.unread);
         let mut items = Vec::with_capacity(rows.len().min(limit));
         let mut next = None;
-        for row in rows
-            .iter()
-            .filter(|row| row.get::<Option<i64>, _>("seq").is_some())
-        {
+        for (row, _) in rows.iter().zip(&counted).filter(|(_, c)| c.seq.is_some()) {
             if items.len() == limit {
-                next = rows.get(limit - 1).map(|row| row.get("seq"));
+                next = counted.get(limit - 1).and_then(|c| c.seq);
                 break;
             }
+            let item = InboxRow::from_row(row)?;
             items.push(InboxItem {
-                message: Store::summary_from(row),
-                read_at: row.get("read_at"),
+                message: item.message,
+                read_at: item.read_at,
             });
         }
         Ok(InboxPage {
@@ -144,19 +163,18 @@ impl Store {
             return Ok(None);
         }
         let _turn = self.write_turn().await;
-        let row = sqlx::query(
+        Ok(sqlx::query_scalar(
             "INSERT INTO inbox_reads (cloud, reader_kind, reader, message, read_at) \
-             SELECT ?, ?, ?, seq, ? FROM messages WHERE cloud = ? AND id = ? \
-             ON CONFLICT DO UPDATE SET read_at = read_at RETURNING read_at",
+             SELECT $1, $2, $3, seq, $4 FROM messages WHERE cloud = $1 AND id = $5 \
+             ON CONFLICT (cloud, reader_kind, reader, message) \
+             DO UPDATE SET read_at = inbox_reads.read_at RETURNING read_at",
         )
         .bind(cloud)
         .bind(kind)
         .bind(reader_id)
         .bind(now)
-        .bind(cloud)
         .bind(id)
         .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(|r| r.get(0)))
+        .await?)
     }
 }

@@ -8,10 +8,10 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
 use crate::audit::{self, Action, Actor, NewEntry};
+use crate::kinds::OrgKind;
 use crate::store::{Store, StoreError};
 
 /// What every token starts with.
@@ -22,7 +22,7 @@ const ID_BYTES: usize = 8;
 const SECRET_BYTES: usize = 32;
 /// The cloud a vendor key for every cloud is stored with: no cloud is named so.
 pub use herald_domain::ids::EVERY_CLOUD;
-/// The columns [`key_info`] reads, in its order.
+/// The columns of `api_keys` a [`KeyRow`] is read from.
 const KEY_COLUMNS: &str = "id, principal, cloud, subject, created_at, revoked_at";
 
 /// Who a key acts as.
@@ -60,27 +60,28 @@ impl Principal {
     }
 
     /// The `principal` and `subject` columns of the key's row.
-    pub(crate) fn columns(&self) -> (&'static str, Option<&str>) {
+    pub(crate) fn columns(&self) -> (OrgKind, Option<&str>) {
         match self {
-            Principal::Vendor { .. } => ("vendor", None),
-            Principal::Partner { partner, .. } => ("partner", Some(partner)),
-            Principal::Customer { customer, .. } => ("customer", Some(customer)),
+            Principal::Vendor { .. } => (OrgKind::Vendor, None),
+            Principal::Partner { partner, .. } => (OrgKind::Partner, Some(partner)),
+            Principal::Customer { customer, .. } => (OrgKind::Customer, Some(customer)),
         }
     }
 
     /// The principal stored in the row of key `id`.
     pub(crate) fn from_columns(
         id: &str,
-        principal: &str,
+        principal: OrgKind,
         cloud: String,
         subject: Option<String>,
     ) -> Result<Principal, StoreError> {
         match (principal, subject) {
-            ("vendor", None) => Ok(Principal::Vendor { cloud }),
-            ("partner", Some(partner)) => Ok(Principal::Partner { cloud, partner }),
-            ("customer", Some(customer)) => Ok(Principal::Customer { cloud, customer }),
+            (OrgKind::Vendor, None) => Ok(Principal::Vendor { cloud }),
+            (OrgKind::Partner, Some(partner)) => Ok(Principal::Partner { cloud, partner }),
+            (OrgKind::Customer, Some(customer)) => Ok(Principal::Customer { cloud, customer }),
             (principal, subject) => Err(StoreError::Damaged(format!(
-                "API key \"{id}\" is stored as principal \"{principal}\" with subject {subject:?}, which no key is made with"
+                "API key \"{id}\" is stored as principal \"{}\" with subject {subject:?}, which no key is made with",
+                principal.as_str()
             ))),
         }
     }
@@ -174,7 +175,7 @@ impl Store {
             let secret = hex(&random::<SECRET_BYTES>()?);
             let inserted = sqlx::query(
                 "INSERT INTO api_keys (id, hash, principal, cloud, subject, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
             )
             .bind(&id)
             .bind(&hash(&secret)[..])
@@ -206,13 +207,13 @@ impl Store {
 
     /// Every key, revoked ones included, oldest first; never a secret or its hash.
     pub async fn keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
-        sqlx::query(&format!(
+        sqlx::query_as::<_, KeyRow>(&format!(
             "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, rowid"
         ))
         .fetch_all(self.pool())
         .await?
-        .iter()
-        .map(key_info)
+        .into_iter()
+        .map(KeyRow::info)
         .collect()
     }
 
@@ -226,15 +227,15 @@ impl Store {
         actor: &Actor,
     ) -> Result<KeyInfo, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
-        let row = sqlx::query(&format!(
-            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? RETURNING {KEY_COLUMNS}"
+        let row: Option<KeyRow> = sqlx::query_as(&format!(
+            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2 RETURNING {KEY_COLUMNS}"
         ))
         .bind(now)
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
         let key = match row {
-            Some(row) => key_info(&row)?,
+            Some(row) => row.info()?,
             None => return Err(StoreError::UnknownKey(id.to_owned())),
         };
         let entry = NewEntry {
@@ -255,26 +256,19 @@ impl Store {
         let Some((id, secret)) = parse_token(token) else {
             return Ok(None);
         };
-        let Some(row) = sqlx::query(
-            "SELECT hash, principal, cloud, subject, revoked_at, created_at FROM api_keys WHERE id = ?",
-        )
+        let Some(row) = sqlx::query_as::<_, HashedKey>(&format!(
+            "SELECT hash, {KEY_COLUMNS} FROM api_keys WHERE id = $1"
+        ))
         .bind(id)
         .fetch_optional(self.pool())
         .await?
         else {
             return Ok(None);
         };
-        let stored: Vec<u8> = row.get(0);
-        let revoked: Option<i64> = row.get(4);
-        if !same_bytes(&hash(secret), &stored) || revoked.is_some() {
+        if !same_bytes(&hash(secret), &row.hash) || row.key.revoked_at.is_some() {
             return Ok(None);
         }
-        Ok(Some(KeyInfo {
-            id: id.to_owned(),
-            principal: Principal::from_columns(id, row.get(1), row.get(2), row.get(3))?,
-            created_at: row.get(5),
-            revoked_at: None,
-        }))
+        row.key.info().map(Some)
     }
 }
 
@@ -300,23 +294,42 @@ pub(crate) async fn cloud_of(
     id: &str,
 ) -> Result<Option<String>, StoreError> {
     Ok(
-        sqlx::query_scalar(&format!("SELECT cloud FROM {table} WHERE id = ?"))
+        sqlx::query_scalar(&format!("SELECT cloud FROM {table} WHERE id = $1"))
             .bind(id)
             .fetch_optional(&mut **tx)
             .await?,
     )
 }
 
-/// A key's row, read through [`KEY_COLUMNS`].
-fn key_info(row: &SqliteRow) -> Result<KeyInfo, StoreError> {
-    let id: String = row.get(0);
-    let principal = Principal::from_columns(&id, row.get(1), row.get(2), row.get(3))?;
-    Ok(KeyInfo {
-        id,
-        principal,
-        created_at: row.get(4),
-        revoked_at: row.get(5),
-    })
+/// A key's row as [`KEY_COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    id: String,
+    principal: OrgKind,
+    cloud: String,
+    subject: Option<String>,
+    created_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl KeyRow {
+    /// The key the row stores.
+    fn info(self) -> Result<KeyInfo, StoreError> {
+        Ok(KeyInfo {
+            principal: Principal::from_columns(&self.id, self.principal, self.cloud, self.subject)?,
+            id: self.id,
+            created_at: self.created_at,
+            revoked_at: self.revoked_at,
+        })
+    }
+}
+
+/// A key's row with the hash of its secret, as read to authenticate a token.
+#[derive(sqlx::FromRow)]
+struct HashedKey {
+    hash: Vec<u8>,
+    #[sqlx(flatten)]
+    key: KeyRow,
 }
 
 /// `N` bytes from the operating system's random number generator.

@@ -16,6 +16,7 @@ mod endpoints;
 mod files;
 mod inbox;
 mod keys;
+mod kinds;
 mod reads;
 mod records;
 mod rows;

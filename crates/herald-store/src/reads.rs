@@ -7,8 +7,11 @@
 
 use sqlx::Row;
 
+use crate::kinds::BatchStatus;
 use crate::rows::DecisionEntry;
-use crate::store::{batch, ids, DecisionView, MessageSummary, PartnerCopyView, Store, StoreError};
+use crate::store::{
+    batch, DecisionView, MessageSummary, PartnerCopyView, Store, StoreError, StoredCopy,
+};
 
 /// A page of messages, newest first, and where the next page starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,9 +32,9 @@ pub struct Filter<'a> {
 
 /// [`Filter`] in SQL, over `m`, the messages, with the category bound fourth and the
 /// thread fifth.
-const FILTER: &str = "(?4 IS NULL OR m.category = ?4) AND (?5 IS NULL OR m.thread = ?5)";
+const FILTER: &str = "($4 IS NULL OR m.category = $4) AND ($5 IS NULL OR m.thread = $5)";
 /// [`FILTER`] after a customer's five parameters.
-const CUSTOMER_FILTER: &str = "(?6 IS NULL OR m.category = ?6) AND (?7 IS NULL OR m.thread = ?7)";
+const CUSTOMER_FILTER: &str = "($6 IS NULL OR m.category = $6) AND ($7 IS NULL OR m.thread = $7)";
 
 /// Which messages of a cloud to list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,13 +54,13 @@ impl Store {
         cloud: &str,
         id: &str,
     ) -> Result<Option<(i64, String)>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT seq, request FROM messages WHERE cloud = ? AND id = ?")
+        let row: Option<StoredRequest> =
+            sqlx::query_as("SELECT seq, request FROM messages WHERE cloud = $1 AND id = $2")
                 .bind(cloud)
                 .bind(id)
                 .fetch_optional(self.pool())
-                .await?,
-        )
+                .await?;
+        Ok(row.map(|r| (r.seq, r.request)))
     }
 
     /// The decision for `customer` about message `id` of `cloud`, read from the one batch that holds
@@ -70,7 +73,7 @@ impl Store {
     ) -> Result<Option<DecisionView>, StoreError> {
         let row = sqlx::query(
             "SELECT b.body, m.scope_rule FROM messages m JOIN decision_batches b ON b.message = m.seq \
-             WHERE m.cloud = ? AND m.id = ? AND b.first_customer <= ? ORDER BY b.first_customer DESC LIMIT 1",
+             WHERE m.cloud = $1 AND m.id = $2 AND b.first_customer <= $3 ORDER BY b.first_customer DESC LIMIT 1",
         )
         .bind(cloud)
         .bind(id)
@@ -96,22 +99,17 @@ impl Store {
         id: &str,
         partner: &str,
     ) -> Result<Option<PartnerCopyView>, StoreError> {
-        let row = sqlx::query(
-            "SELECT c.customers, c.subscriptions FROM messages m JOIN partner_copies c ON c.message = m.seq \
-             WHERE m.cloud = ? AND m.id = ? AND c.partner = ?",
+        sqlx::query_as::<_, StoredCopy>(
+            "SELECT c.partner, c.customers, c.subscriptions FROM messages m \
+             JOIN partner_copies c ON c.message = m.seq \
+             WHERE m.cloud = $1 AND m.id = $2 AND c.partner = $3",
         )
         .bind(cloud)
         .bind(id)
         .bind(partner)
         .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            Ok(PartnerCopyView {
-                partner: partner.to_owned(),
-                customers: ids(r.get(0))?,
-                subscriptions: ids(r.get(1))?,
-            })
-        })
+        .await?
+        .map(StoredCopy::view)
         .transpose()
     }
 
@@ -133,11 +131,11 @@ impl Store {
             .join(", ");
         let before = before.unwrap_or(i64::MAX);
         let fetch = (limit + 1) as i64;
-        let rows = match audience {
+        let rows: Vec<PagedMessage> = match audience {
             Audience::Everyone => {
-                sqlx::query(&format!(
-                    "SELECT {columns}, m.seq FROM messages m WHERE m.cloud = ?1 AND m.seq < ?2 \
-                     AND {FILTER} ORDER BY m.seq DESC LIMIT ?3"
+                sqlx::query_as(&format!(
+                    "SELECT {columns}, m.seq FROM messages m WHERE m.cloud = $1 AND m.seq < $2 \
+                     AND {FILTER} ORDER BY m.seq DESC LIMIT $3"
                 ))
                 .bind(cloud)
                 .bind(before)
@@ -148,10 +146,10 @@ impl Store {
                 .await?
             }
             Audience::Partner(partner) => {
-                sqlx::query(&format!(
+                sqlx::query_as(&format!(
                     "SELECT {columns}, m.seq FROM messages m JOIN partner_copies c ON c.message = m.seq \
-                     WHERE m.cloud = ?1 AND c.partner = ?6 AND m.seq < ?2 AND {FILTER} \
-                     ORDER BY m.seq DESC LIMIT ?3"
+                     WHERE m.cloud = $1 AND c.partner = $6 AND m.seq < $2 AND {FILTER} \
+                     ORDER BY m.seq DESC LIMIT $3"
                 ))
                 .bind(cloud)
                 .bind(before)
@@ -163,10 +161,10 @@ impl Store {
                 .await?
             }
             Audience::Customer(customer) => {
-                sqlx::query(&format!(
+                sqlx::query_as(&format!(
                     "WITH heard(seq) AS ({heard}) SELECT {columns}, m.seq FROM heard h \
-                     JOIN messages m ON m.seq = h.seq WHERE h.seq < ?4 AND {CUSTOMER_FILTER} \
-                     ORDER BY m.seq DESC LIMIT ?5",
+                     JOIN messages m ON m.seq = h.seq WHERE h.seq < $4 AND {CUSTOMER_FILTER} \
+                     ORDER BY m.seq DESC LIMIT $5",
                     heard = heard(3)
                 ))
                 .bind(customer)
@@ -180,29 +178,61 @@ impl Store {
                 .await?
             }
         };
-        let mut messages: Vec<MessageSummary> = rows.iter().map(Store::summary_from).collect();
-        let next = if messages.len() > limit {
-            messages.truncate(limit);
-            rows.get(limit - 1).map(|row| row.get::<i64, _>("seq"))
+        let next = if rows.len() > limit {
+            rows.get(limit - 1).map(|row| row.seq)
         } else {
             None
         };
+        let messages = rows
+            .into_iter()
+            .take(limit)
+            .map(|row| row.summary)
+            .collect();
         Ok(Page { messages, next })
     }
 }
 
-/// The positions of the messages of cloud `?2` that customer `?1` heard directly: its own
+/// A stored message's position and its request as published.
+#[derive(sqlx::FromRow)]
+struct StoredRequest {
+    seq: i64,
+    request: String,
+}
+
+/// A message of a page, and its position.
+#[derive(sqlx::FromRow)]
+struct PagedMessage {
+    #[sqlx(flatten)]
+    summary: MessageSummary,
+    seq: i64,
+}
+
+/// A message's position and the scope rule its decisions were made under.
+#[derive(sqlx::FromRow)]
+struct ScopeRow {
+    seq: i64,
+    scope_rule: String,
+}
+
+/// How many deliveries are in one status.
+#[derive(sqlx::FromRow)]
+struct StatusCount {
+    status: BatchStatus,
+    deliveries: i64,
+}
+
+/// The positions of the messages of cloud `$2` that customer `$1` heard directly: its own
 /// `customer_copies` rows, and the broadcasts whose decision batch for it holds its entry
-/// as heard directly (parameter `?{needle}`, bound to [`direct_entry`]). `CROSS JOIN`
+/// as heard directly (parameter `${needle}`, bound to [`direct_entry`]). `CROSS JOIN`
 /// keeps SQLite walking the customer's rows, rather than every message of the cloud.
 pub(crate) fn heard(needle: usize) -> String {
     format!(
         "SELECT c.message FROM customer_copies c CROSS JOIN messages m ON m.seq = c.message \
-         WHERE c.customer = ?1 AND m.cloud = ?2 \
+         WHERE c.customer = $1 AND m.cloud = $2 \
          UNION ALL \
-         SELECT m.seq FROM messages m WHERE m.cloud = ?2 AND m.broadcast = 1 AND ( \
-             SELECT instr(b.body, ?{needle}) FROM decision_batches b \
-             WHERE b.message = m.seq AND b.first_customer <= ?1 \
+         SELECT m.seq FROM messages m WHERE m.cloud = $2 AND m.broadcast = 1 AND ( \
+             SELECT instr(b.body, ${needle}) FROM decision_batches b \
+             WHERE b.message = m.seq AND b.first_customer <= $1 \
              ORDER BY b.first_customer DESC LIMIT 1) > 0"
     )
 }
@@ -235,8 +265,8 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Option<DecisionPage>, StoreError> {
-        let Some(row) =
-            sqlx::query("SELECT seq, scope_rule FROM messages WHERE cloud = ? AND id = ?")
+        let Some(ScopeRow { seq, scope_rule }) =
+            sqlx::query_as("SELECT seq, scope_rule FROM messages WHERE cloud = $1 AND id = $2")
                 .bind(cloud)
                 .bind(id)
                 .fetch_optional(self.pool())
@@ -244,11 +274,10 @@ impl Store {
         else {
             return Ok(None);
         };
-        let (seq, scope_rule): (i64, String) = (row.get(0), row.get(1));
         let after = after.unwrap_or("");
         // The batch holding `after` (if any), then the ones after it.
         let start: Option<String> = sqlx::query_scalar(
-            "SELECT first_customer FROM decision_batches WHERE message = ? AND first_customer <= ? \
+            "SELECT first_customer FROM decision_batches WHERE message = $1 AND first_customer <= $2 \
              ORDER BY first_customer DESC LIMIT 1",
         )
         .bind(seq)
@@ -256,8 +285,8 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         let bodies: Vec<String> = sqlx::query_scalar(
-            "SELECT body FROM decision_batches WHERE message = ? AND first_customer >= ? \
-             ORDER BY first_customer LIMIT ?",
+            "SELECT body FROM decision_batches WHERE message = $1 AND first_customer >= $2 \
+             ORDER BY first_customer LIMIT $3",
         )
         .bind(seq)
         .bind(start.unwrap_or_default())
@@ -286,10 +315,14 @@ impl Store {
 
     /// How many deliveries there are in each status, over every message.
     pub async fn deliveries_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT status, sum(deliveries) FROM delivery_batches GROUP BY status ORDER BY status",
+        Ok(sqlx::query_as::<_, StatusCount>(
+            "SELECT status, sum(deliveries) AS deliveries FROM delivery_batches \
+             GROUP BY status ORDER BY status",
         )
         .fetch_all(self.pool())
-        .await?)
+        .await?
+        .into_iter()
+        .map(|c| (c.status.as_str().to_owned(), c.deliveries))
+        .collect())
     }
 }

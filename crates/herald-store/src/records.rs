@@ -80,22 +80,22 @@ impl Store {
                 let body = to_json(record);
                 let (sql, key) = match record {
                     Record::Product(_) => (
-                        "INSERT INTO products (id, body) VALUES (?1, ?2) \
+                        "INSERT INTO products (id, body) VALUES ($1, $2) \
                          ON CONFLICT (id) DO UPDATE SET body = excluded.body",
                         None,
                     ),
                     Record::Partner(p) => (
-                        "INSERT INTO partners (id, body, cloud) VALUES (?1, ?2, ?3) \
+                        "INSERT INTO partners (id, body, cloud) VALUES ($1, $2, $3) \
                          ON CONFLICT (id) DO UPDATE SET body = excluded.body, cloud = excluded.cloud",
                         Some(cloud(&p.cloud)),
                     ),
                     Record::Customer(c) => (
-                        "INSERT INTO customers (id, body, cloud) VALUES (?1, ?2, ?3) \
+                        "INSERT INTO customers (id, body, cloud) VALUES ($1, $2, $3) \
                          ON CONFLICT (id) DO UPDATE SET body = excluded.body, cloud = excluded.cloud",
                         Some(cloud(&c.cloud)),
                     ),
                     Record::Subscription(s) => (
-                        "INSERT INTO subscriptions (id, body, customer) VALUES (?1, ?2, ?3) \
+                        "INSERT INTO subscriptions (id, body, customer) VALUES ($1, $2, $3) \
                          ON CONFLICT (id) DO UPDATE SET body = excluded.body, customer = excluded.customer",
                         Some(s.customer.as_str()),
                     ),
@@ -107,7 +107,7 @@ impl Store {
                 query.execute(&mut *tx).await?;
             }
             Change::Delete(kind, id) => {
-                sqlx::query(&format!("DELETE FROM {} WHERE id = ?", table(kind)))
+                sqlx::query(&format!("DELETE FROM {} WHERE id = $1", table(kind)))
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
@@ -150,9 +150,9 @@ async fn cloud_of_record(
     };
     let sql = match kind {
         RecordKind::Subscription => {
-            "SELECT c.cloud FROM subscriptions s JOIN customers c ON c.id = s.customer WHERE s.id = ?"
+            "SELECT c.cloud FROM subscriptions s JOIN customers c ON c.id = s.customer WHERE s.id = $1"
         }
-        _ => &format!("SELECT cloud FROM {} WHERE id = ?", table(kind)),
+        _ => &format!("SELECT cloud FROM {} WHERE id = $1", table(kind)),
     };
     let stored: Option<String> = sqlx::query_scalar(sql)
         .bind(id)

@@ -71,8 +71,9 @@ pub struct DecisionBatch<'a> {
     pub body: String,
 }
 
-/// Who a delivery goes to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Who a delivery goes to: the `recipient` column of `delivery_batches`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
 pub enum Recipient {
     Customer,
     Partner,

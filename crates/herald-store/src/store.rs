@@ -11,7 +11,7 @@ use herald_domain::report::Rules;
 use herald_domain::{wire, Directory, DirectoryError};
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::runtime::RuntimeFlavor;
 use tokio::sync::MutexGuard;
 
@@ -96,7 +96,7 @@ pub enum Published {
 }
 
 /// A stored message and its audience in numbers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageSummary {
     pub id: String,
@@ -207,7 +207,7 @@ pub struct ImportSummary {
 pub(crate) const BROADCAST_ABOVE: usize = BATCH;
 
 /// Row counts of every table, to see what a command changed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Counts {
     pub products: i64,
     pub partners: i64,
@@ -266,8 +266,15 @@ pub(crate) fn batch<T: serde::de::DeserializeOwned>(body: &str) -> Result<Vec<T>
 /// revoked and the webhook endpoints it deleted, each with its cloud.
 #[derive(Debug, Default)]
 pub(crate) struct Retired {
-    keys: Vec<(String, String)>,
-    endpoints: Vec<(String, String)>,
+    keys: Vec<RetiredRow>,
+    endpoints: Vec<RetiredRow>,
+}
+
+/// A key revoked or an endpoint deleted with its organisation: its cloud and id.
+#[derive(Debug, sqlx::FromRow)]
+struct RetiredRow {
+    cloud: String,
+    id: String,
 }
 
 impl Retired {
@@ -278,11 +285,11 @@ impl Retired {
         let Some(cloud) = cloud else {
             return;
         };
-        let of = |retired: Vec<(String, String)>| -> Vec<String> {
+        let of = |retired: Vec<RetiredRow>| -> Vec<String> {
             retired
                 .into_iter()
-                .filter(|(c, _)| c == cloud)
-                .map(|(_, id)| id)
+                .filter(|r| r.cloud == cloud)
+                .map(|r| r.id)
                 .collect()
         };
         let (keys, endpoints) = (of(self.keys), of(self.endpoints));
@@ -308,9 +315,9 @@ pub(crate) async fn retire_orphans(
     let mut retired = Retired::default();
     for (kind, table) in [("partner", "partners"), ("customer", "customers")] {
         retired.keys.extend(
-            sqlx::query_as::<_, (String, String)>(&format!(
-                "UPDATE api_keys SET revoked_at = ?1 \
-                 WHERE revoked_at IS NULL AND principal = ?2 AND NOT EXISTS \
+            sqlx::query_as::<_, RetiredRow>(&format!(
+                "UPDATE api_keys SET revoked_at = $1 \
+                 WHERE revoked_at IS NULL AND principal = $2 AND NOT EXISTS \
                  (SELECT 1 FROM {table} o WHERE o.id = api_keys.subject AND o.cloud = api_keys.cloud) \
                  RETURNING cloud, id"
             ))
@@ -320,8 +327,8 @@ pub(crate) async fn retire_orphans(
             .await?,
         );
         retired.endpoints.extend(
-            sqlx::query_as::<_, (String, String)>(&format!(
-                "DELETE FROM endpoints WHERE owner_kind = ? AND NOT EXISTS \
+            sqlx::query_as::<_, RetiredRow>(&format!(
+                "DELETE FROM endpoints WHERE owner_kind = $1 AND NOT EXISTS \
                  (SELECT 1 FROM {table} o WHERE o.id = endpoints.owner AND o.cloud = endpoints.cloud) \
                  RETURNING cloud, id"
             ))
@@ -331,6 +338,50 @@ pub(crate) async fn retire_orphans(
         );
     }
     Ok(retired)
+}
+
+/// A directory record's row: its id and its body in the world format.
+#[derive(sqlx::FromRow)]
+struct RecordRow {
+    id: String,
+    body: String,
+}
+
+/// A message's summary with what only its detail shows.
+#[derive(sqlx::FromRow)]
+struct StoredMessage {
+    #[sqlx(flatten)]
+    summary: MessageSummary,
+    seq: i64,
+    request: String,
+    scope_rule: String,
+}
+
+/// How many deliveries are queued in one locale.
+#[derive(sqlx::FromRow)]
+struct LocaleCount {
+    locale: String,
+    deliveries: i64,
+}
+
+/// A `partner_copies` row: the partner, and its customers and subscriptions as JSON
+/// arrays of ids.
+#[derive(sqlx::FromRow)]
+pub(crate) struct StoredCopy {
+    pub partner: String,
+    pub customers: String,
+    pub subscriptions: String,
+}
+
+impl StoredCopy {
+    /// The copy as read back, its lists parsed.
+    pub(crate) fn view(self) -> Result<PartnerCopyView, StoreError> {
+        Ok(PartnerCopyView {
+            partner: self.partner,
+            customers: ids(&self.customers)?,
+            subscriptions: ids(&self.subscriptions)?,
+        })
+    }
 }
 
 pub(crate) fn ids(text: &str) -> Result<Vec<String>, StoreError> {
@@ -550,12 +601,12 @@ impl Store {
             tx: &mut Transaction<'_, Sqlite>,
             table: &str,
         ) -> Result<Vec<T>, StoreError> {
-            let rows: Vec<(String, String)> =
+            let rows: Vec<RecordRow> =
                 sqlx::query_as(&format!("SELECT id, body FROM {table} ORDER BY id"))
                     .fetch_all(&mut **tx)
                     .await?;
             rows.into_iter()
-                .map(|(id, body)| {
+                .map(|RecordRow { id, body }| {
                     serde_json::from_str(&body).map_err(|e| {
                         StoreError::Damaged(format!("{table} record \"{id}\" does not parse: {e}"))
                     })
@@ -597,7 +648,7 @@ impl Store {
     /// The canonical request of a stored message, if `id` is stored.
     pub async fn request(&self, cloud: &str, id: &str) -> Result<Option<String>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT request FROM messages WHERE cloud = ? AND id = ?")
+            sqlx::query_scalar("SELECT request FROM messages WHERE cloud = $1 AND id = $2")
                 .bind(cloud)
                 .bind(id)
                 .fetch_optional(&self.pool)
@@ -634,7 +685,7 @@ impl Store {
         let cloud = row.cloud.as_str();
         if let Some(thread) = &publish.message.thread {
             let head: Option<i64> =
-                sqlx::query_scalar("SELECT head FROM threads WHERE cloud = ? AND id = ?")
+                sqlx::query_scalar("SELECT head FROM threads WHERE cloud = $1 AND id = $2")
                     .bind(cloud)
                     .bind(thread.id.as_str())
                     .fetch_optional(&mut *tx)
@@ -645,7 +696,7 @@ impl Store {
         }
         let Some(seq) = insert_message(&mut tx, id, &row).await? else {
             let stored: String =
-                sqlx::query_scalar("SELECT request FROM messages WHERE cloud = ? AND id = ?")
+                sqlx::query_scalar("SELECT request FROM messages WHERE cloud = $1 AND id = $2")
                     .bind(cloud)
                     .bind(id)
                     .fetch_one(&mut *tx)
@@ -679,9 +730,9 @@ impl Store {
         if let Some(thread) = &publish.message.thread {
             sqlx::query(
                 "INSERT INTO threads (cloud, id, category, status, opened_at, updated_at, head, updates) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, 1) ON CONFLICT (cloud, id) DO UPDATE SET \
+                 VALUES ($1, $2, $3, $4, $5, $5, $6, 1) ON CONFLICT (cloud, id) DO UPDATE SET \
                  status = excluded.status, updated_at = excluded.updated_at, head = excluded.head, \
-                 updates = updates + 1",
+                 updates = threads.updates + 1",
             )
             .bind(cloud)
             .bind(thread.id.as_str())
@@ -697,10 +748,10 @@ impl Store {
         for b in &hooks {
             sqlx::query(
                 "INSERT INTO delivery_batches (message, recipient, channel, deliveries, body, due_at) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(seq)
-            .bind(b.recipient.as_str())
+            .bind(b.recipient)
             .bind(b.channel)
             .bind(b.deliveries as i64)
             .bind(&b.body)
@@ -711,8 +762,8 @@ impl Store {
         let mut m = tail.message;
         m.deliveries += hooks.iter().map(|b| b.deliveries as i64).sum::<i64>();
         sqlx::query(
-            "UPDATE messages SET customers_direct = ?, partners_told = ?, deliveries = ?, broadcast = ? \
-             WHERE seq = ?",
+            "UPDATE messages SET customers_direct = $1, partners_told = $2, deliveries = $3, broadcast = $4 \
+             WHERE seq = $5",
         )
         .bind(m.customers_direct)
         .bind(m.partners_told)
@@ -805,23 +856,8 @@ impl Store {
         Ok(())
     }
 
+    /// The columns of `messages` a [`MessageSummary`] is read from.
     pub(crate) const SUMMARY_COLUMNS: &'static str = "id, cloud, category, policy_version, accepted_at, customers_in_scope, customers_direct, partners_told, deliveries, thread, status";
-
-    pub(crate) fn summary_from(row: &sqlx::sqlite::SqliteRow) -> MessageSummary {
-        MessageSummary {
-            id: row.get(0),
-            cloud: row.get(1),
-            category: row.get(2),
-            policy_version: row.get(3),
-            accepted_at: row.get(4),
-            customers_in_scope: row.get(5),
-            customers_direct: row.get(6),
-            partners_told: row.get(7),
-            deliveries: row.get(8),
-            thread: row.get(9),
-            status: row.get(10),
-        }
-    }
 
     /// One message's summary.
     pub async fn summary(
@@ -829,26 +865,24 @@ impl Store {
         cloud: &str,
         id: &str,
     ) -> Result<Option<MessageSummary>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {} FROM messages WHERE cloud = ? AND id = ?",
+        Ok(sqlx::query_as(&format!(
+            "SELECT {} FROM messages WHERE cloud = $1 AND id = $2",
             Self::SUMMARY_COLUMNS
         ))
         .bind(cloud)
         .bind(id)
         .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(Self::summary_from))
+        .await?)
     }
 
     /// Every stored message, oldest first.
     pub async fn messages(&self) -> Result<Vec<MessageSummary>, StoreError> {
-        let rows = sqlx::query(&format!(
+        Ok(sqlx::query_as(&format!(
             "SELECT {} FROM messages ORDER BY seq",
             Self::SUMMARY_COLUMNS
         ))
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(Self::summary_from).collect())
+        .await?)
     }
 
     /// A message with its decisions, partner copies and deliveries.
@@ -857,8 +891,13 @@ impl Store {
         cloud: &str,
         id: &str,
     ) -> Result<Option<MessageDetail>, StoreError> {
-        let Some(row) = sqlx::query(&format!(
-            "SELECT {}, seq, request, scope_rule FROM messages WHERE cloud = ? AND id = ?",
+        let Some(StoredMessage {
+            summary,
+            seq,
+            request,
+            scope_rule,
+        }) = sqlx::query_as(&format!(
+            "SELECT {}, seq, request, scope_rule FROM messages WHERE cloud = $1 AND id = $2",
             Self::SUMMARY_COLUMNS
         ))
         .bind(cloud)
@@ -868,13 +907,9 @@ impl Store {
         else {
             return Ok(None);
         };
-        let summary = Self::summary_from(&row);
-        let seq: i64 = row.get("seq");
-        let request: String = row.get("request");
-        let scope_rule: String = row.get("scope_rule");
         let mut decisions = Vec::new();
-        for (body,) in sqlx::query_as::<_, (String,)>(
-            "SELECT body FROM decision_batches WHERE message = ? ORDER BY first_customer",
+        for body in sqlx::query_scalar::<_, String>(
+            "SELECT body FROM decision_batches WHERE message = $1 ORDER BY first_customer",
         )
         .bind(seq)
         .fetch_all(&self.pool)
@@ -886,24 +921,26 @@ impl Store {
                     .map(|entry| DecisionView::of(entry, &scope_rule)),
             );
         }
-        let partner_copies = sqlx::query("SELECT partner, customers, subscriptions FROM partner_copies WHERE message = ? ORDER BY partner")
-            .bind(seq)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| Ok(PartnerCopyView { partner: r.get(0), customers: ids(r.get(1))?, subscriptions: ids(r.get(2))? }))
-            .collect::<Result<_, StoreError>>()?;
+        let partner_copies = sqlx::query_as::<_, StoredCopy>(
+            "SELECT partner, customers, subscriptions FROM partner_copies WHERE message = $1 ORDER BY partner",
+        )
+        .bind(seq)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(StoredCopy::view)
+        .collect::<Result<_, StoreError>>()?;
         let mut deliveries = Vec::new();
-        for row in sqlx::query(&format!(
+        for b in sqlx::query_as::<_, BatchRow>(&format!(
             "SELECT {} FROM delivery_batches b JOIN messages m ON m.seq = b.message \
-             WHERE b.message = ? ORDER BY b.id",
+             WHERE b.message = $1 ORDER BY b.id",
             BatchRow::COLUMNS
         ))
         .bind(seq)
         .fetch_all(&self.pool)
         .await?
         {
-            deliveries.extend(self.batch_deliveries(&BatchRow::from_row(&row)).await?);
+            deliveries.extend(self.batch_deliveries(&b).await?);
         }
         Ok(Some(MessageDetail {
             summary,
@@ -918,36 +955,32 @@ impl Store {
 
     /// How many deliveries are queued in each locale, over every message.
     pub async fn deliveries_by_locale(&self) -> Result<BTreeMap<String, i64>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT entry.value ->> 3, count(*) FROM delivery_batches, json_each(delivery_batches.body) AS entry GROUP BY 1",
+        Ok(sqlx::query_as::<_, LocaleCount>(
+            "SELECT entry.value ->> 3 AS locale, count(*) AS deliveries \
+             FROM delivery_batches, json_each(delivery_batches.body) AS entry GROUP BY 1",
         )
         .fetch_all(&self.pool)
         .await?
         .into_iter()
+        .map(|c| (c.locale, c.deliveries))
         .collect())
     }
 
     /// Row counts of every table; decisions and deliveries are counted one by one, not by
     /// batch.
     pub async fn counts(&self) -> Result<Counts, StoreError> {
-        let row = sqlx::query(
-            "SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM partners), (SELECT count(*) FROM customers), \
-             (SELECT count(*) FROM subscriptions), (SELECT count(*) FROM messages), \
-             (SELECT coalesce(sum(customers), 0) FROM decision_batches), (SELECT count(*) FROM partner_copies), \
-             (SELECT coalesce(sum(deliveries), 0) FROM delivery_batches)",
+        Ok(sqlx::query_as(
+            "SELECT (SELECT count(*) FROM products) AS products, \
+             (SELECT count(*) FROM partners) AS partners, \
+             (SELECT count(*) FROM customers) AS customers, \
+             (SELECT count(*) FROM subscriptions) AS subscriptions, \
+             (SELECT count(*) FROM messages) AS messages, \
+             (SELECT coalesce(sum(customers), 0) FROM decision_batches) AS decisions, \
+             (SELECT count(*) FROM partner_copies) AS partner_copies, \
+             (SELECT coalesce(sum(deliveries), 0) FROM delivery_batches) AS deliveries",
         )
         .fetch_one(&self.pool)
-        .await?;
-        Ok(Counts {
-            products: row.get(0),
-            partners: row.get(1),
-            customers: row.get(2),
-            subscriptions: row.get(3),
-            messages: row.get(4),
-            decisions: row.get(5),
-            partner_copies: row.get(6),
-            deliveries: row.get(7),
-        })
+        .await?)
     }
 
     /// Copies what the write-ahead log holds into the database file, as far as no reader
@@ -1040,7 +1073,7 @@ pub(crate) async fn next_generation(
 ) -> Result<i64, StoreError> {
     sqlx::query_scalar(
         "UPDATE directory_state SET generation = generation + 1 \
-         WHERE id = 1 AND generation = coalesce(?, generation) RETURNING generation",
+         WHERE id = 1 AND generation = coalesce($1, generation) RETURNING generation",
     )
     .bind(checked)
     .fetch_optional(&mut **tx)
@@ -1058,7 +1091,7 @@ async fn insert_message(
     Ok(sqlx::query_scalar(
         "INSERT INTO messages (id, cloud, category, policy_version, scope_rule, request, accepted_at, \
          customers_in_scope, customers_direct, partners_told, deliveries, thread, status) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cloud, id) DO NOTHING RETURNING seq",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (cloud, id) DO NOTHING RETURNING seq",
     )
     .bind(id)
     .bind(&m.cloud)

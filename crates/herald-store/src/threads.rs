@@ -9,7 +9,7 @@ use herald_domain::thread::Reached;
 use herald_domain::Directory;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
 use crate::store::{batch, ids, MessageSummary, Store, StoreError};
 
@@ -26,7 +26,7 @@ pub struct ThreadHead {
 }
 
 /// A thread and where it stands.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThreadSummary {
     pub id: String,
@@ -62,18 +62,25 @@ struct Heard(
     IgnoredAny,
 );
 
+/// The columns of `threads` a [`ThreadSummary`] is read from.
 const THREAD_COLUMNS: &str = "id, cloud, category, status, opened_at, updated_at, updates";
 
-fn thread_from(row: &sqlx::sqlite::SqliteRow) -> ThreadSummary {
-    ThreadSummary {
-        id: row.get(0),
-        cloud: row.get(1),
-        category: row.get(2),
-        status: row.get(3),
-        opened_at: row.get(4),
-        updated_at: row.get(5),
-        updates: row.get(6),
-    }
+/// A thread's head and the category of its messages.
+#[derive(sqlx::FromRow)]
+struct HeadRow {
+    head: i64,
+    category: String,
+}
+
+/// An open thread with one partner's copy of its latest message.
+#[derive(sqlx::FromRow)]
+struct NoticeRow {
+    #[sqlx(flatten)]
+    thread: ThreadSummary,
+    /// The id of the thread's latest message.
+    message: String,
+    customers: String,
+    subscriptions: String,
 }
 
 impl Store {
@@ -86,13 +93,13 @@ impl Store {
         directory: &Directory,
     ) -> Result<Option<ThreadHead>, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT head, category FROM threads WHERE cloud = ? AND id = ?")
+        let row: Option<HeadRow> =
+            sqlx::query_as("SELECT head, category FROM threads WHERE cloud = $1 AND id = $2")
                 .bind(cloud)
                 .bind(thread)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let Some((head, category)) = row else {
+        let Some(HeadRow { head, category }) = row else {
             return Ok(None);
         };
         let reached = reached_by(&mut tx, head, directory).await?;
@@ -116,7 +123,7 @@ impl Store {
     ) -> Result<Vec<Reached>, StoreError> {
         let mut tx = self.pool().begin().await?;
         let previous: Option<i64> = sqlx::query_scalar(
-            "SELECT max(seq) FROM messages WHERE cloud = ? AND thread = ? AND seq < ?",
+            "SELECT max(seq) FROM messages WHERE cloud = $1 AND thread = $2 AND seq < $3",
         )
         .bind(cloud)
         .bind(thread)
@@ -139,8 +146,8 @@ impl Store {
         thread: &str,
     ) -> Result<Option<(ThreadSummary, Vec<MessageSummary>)>, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let Some(row) = sqlx::query(&format!(
-            "SELECT {THREAD_COLUMNS} FROM threads WHERE cloud = ? AND id = ?"
+        let Some(summary) = sqlx::query_as(&format!(
+            "SELECT {THREAD_COLUMNS} FROM threads WHERE cloud = $1 AND id = $2"
         ))
         .bind(cloud)
         .bind(thread)
@@ -149,8 +156,8 @@ impl Store {
         else {
             return Ok(None);
         };
-        let messages = sqlx::query(&format!(
-            "SELECT {} FROM messages WHERE cloud = ? AND thread = ? ORDER BY seq",
+        let messages = sqlx::query_as(&format!(
+            "SELECT {} FROM messages WHERE cloud = $1 AND thread = $2 ORDER BY seq",
             Store::SUMMARY_COLUMNS
         ))
         .bind(cloud)
@@ -158,10 +165,7 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         tx.rollback().await?;
-        Ok(Some((
-            thread_from(&row),
-            messages.iter().map(Store::summary_from).collect(),
-        )))
+        Ok(Some((summary, messages)))
     }
 
     /// The open threads of `cloud` (not yet resolved) that have reached any customer of
@@ -177,23 +181,23 @@ impl Store {
             .map(|c| format!("t.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let rows = sqlx::query(&format!(
-            "SELECT {columns}, m.id, c.customers, c.subscriptions FROM threads t \
-             JOIN partner_copies c ON c.message = t.head AND c.partner = ? \
+        let rows: Vec<NoticeRow> = sqlx::query_as(&format!(
+            "SELECT {columns}, m.id AS message, c.customers, c.subscriptions FROM threads t \
+             JOIN partner_copies c ON c.message = t.head AND c.partner = $1 \
              JOIN messages m ON m.seq = t.head \
-             WHERE t.cloud = ? AND t.status <> 'resolved' ORDER BY t.updated_at DESC, t.id"
+             WHERE t.cloud = $2 AND t.status <> 'resolved' ORDER BY t.updated_at DESC, t.id"
         ))
         .bind(partner)
         .bind(cloud)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
+        rows.into_iter()
             .map(|row| {
                 Ok(PartnerNotice {
-                    thread: thread_from(row),
-                    message: row.get(7),
-                    customers: ids(row.get(8))?,
-                    subscriptions: ids(row.get(9))?,
+                    customers: ids(&row.customers)?,
+                    subscriptions: ids(&row.subscriptions)?,
+                    thread: row.thread,
+                    message: row.message,
                 })
             })
             .collect()
@@ -208,7 +212,7 @@ async fn reached_by(
     directory: &Directory,
 ) -> Result<Vec<Reached>, StoreError> {
     let bodies: Vec<String> = sqlx::query_scalar(
-        "SELECT body FROM decision_batches WHERE message = ? ORDER BY first_customer",
+        "SELECT body FROM decision_batches WHERE message = $1 ORDER BY first_customer",
     )
     .bind(seq)
     .fetch_all(&mut **tx)
