@@ -428,7 +428,7 @@ impl Worker {
     ) -> Result<Option<DecisionEntry>, WorkError> {
         let find = |entries: &[DecisionEntry]| {
             entries
-                .binary_search_by(|e| e.0.as_str().cmp(customer))
+                .binary_search_by(|e| e.customer.as_str().cmp(customer))
                 .ok()
                 .map(|i| entries[i].clone())
         };
@@ -586,7 +586,7 @@ impl Worker {
                         let theirs = self
                             .decision(seq, context, c)
                             .await?
-                            .map(|d| d.3)
+                            .map(|d| d.subscriptions)
                             .unwrap_or_default();
                         let subscriptions = theirs
                             .into_iter()
@@ -605,7 +605,7 @@ impl Worker {
             ("customer", Some(c)) => self
                 .decision(seq, context, c)
                 .await?
-                .and_then(|d| d.4)
+                .and_then(|d| d.copy)
                 .map(|copy| MessageView::customer(summary, request, copy)),
             ("vendor", _) => Some(MessageView::vendor(summary.clone(), request.clone())),
             _ => None,
@@ -617,7 +617,12 @@ impl Worker {
         seq: i64,
         context: &MessageContext,
         recipient: &str,
-        DeliveryEntry(org, _contact, address, locale): DeliveryEntry,
+        DeliveryEntry {
+            organisation: org,
+            address,
+            locale,
+            ..
+        }: DeliveryEntry,
         delivery: i64,
     ) -> Result<Send, WorkError> {
         let Some(copy) = self.copy(seq, context, recipient, Some(&org), None).await? else {
@@ -684,7 +689,11 @@ impl Worker {
         seq: i64,
         context: &MessageContext,
         recipient: &str,
-        WebhookEntry(owner, endpoint, customer): WebhookEntry,
+        WebhookEntry {
+            owner,
+            endpoint,
+            customer,
+        }: WebhookEntry,
         delivery: i64,
     ) -> Result<Send, WorkError> {
         if !self.targets.contains_key(&endpoint) {

@@ -10,7 +10,7 @@ use crate::audit::{self, Action, Actor, NewEntry};
 use crate::kinds::{BatchStatus, Channel, RetryStatus};
 use crate::rows::Recipient;
 use crate::rows::{DecisionEntry, BATCH};
-use crate::store::{batch, ids};
+use crate::store::{batch, StoredCopy};
 use crate::{MessageSummary, PartnerCopyView, Store, StoreError};
 
 /// How one attempt at a delivery ended: the `outcome` column of `delivery_attempts`.
@@ -454,7 +454,7 @@ impl Store {
         customer: &str,
     ) -> Result<Vec<DecisionEntry>, StoreError> {
         let body: Option<String> = sqlx::query_scalar(
-            "SELECT body FROM decision_batches WHERE message = ? AND first_customer <= ? \
+            "SELECT body FROM decision_batches WHERE message = $1 AND first_customer <= $2 \
              ORDER BY first_customer DESC LIMIT 1",
         )
         .bind(seq)
@@ -470,20 +470,15 @@ impl Store {
         seq: i64,
         partner: &str,
     ) -> Result<Option<PartnerCopyView>, StoreError> {
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT customers, subscriptions FROM partner_copies WHERE message = ? AND partner = ?",
+        sqlx::query_as::<_, StoredCopy>(
+            "SELECT partner, customers, subscriptions FROM partner_copies \
+             WHERE message = $1 AND partner = $2",
         )
         .bind(seq)
         .bind(partner)
         .fetch_optional(self.pool())
-        .await?;
-        row.map(|(customers, subscriptions)| {
-            Ok(PartnerCopyView {
-                partner: partner.to_owned(),
-                customers: ids(&customers)?,
-                subscriptions: ids(&subscriptions)?,
-            })
-        })
+        .await?
+        .map(StoredCopy::view)
         .transpose()
     }
 

@@ -5,8 +5,6 @@
 //! organisation was told: a customer's decision is found in its one batch, a partner's copy
 //! is its own row.
 
-use sqlx::Row;
-
 use crate::kinds::BatchStatus;
 use crate::rows::DecisionEntry;
 use crate::store::{
@@ -71,7 +69,7 @@ impl Store {
         id: &str,
         customer: &str,
     ) -> Result<Option<DecisionView>, StoreError> {
-        let row = sqlx::query(
+        let row: Option<DecisionBatchRow> = sqlx::query_as(
             "SELECT b.body, m.scope_rule FROM messages m JOIN decision_batches b ON b.message = m.seq \
              WHERE m.cloud = $1 AND m.id = $2 AND b.first_customer <= $3 ORDER BY b.first_customer DESC LIMIT 1",
         )
@@ -83,13 +81,12 @@ impl Store {
         let Some(row) = row else {
             return Ok(None);
         };
-        let entries: Vec<DecisionEntry> = batch(row.get(0))?;
-        let scope_rule: String = row.get(1);
-        let Ok(i) = entries.binary_search_by(|e| e.0.as_str().cmp(customer)) else {
+        let entries: Vec<DecisionEntry> = batch(&row.body)?;
+        let Ok(i) = entries.binary_search_by(|e| e.customer.as_str().cmp(customer)) else {
             return Ok(None);
         };
         let entry = entries.into_iter().nth(i).expect("found by the search");
-        Ok(Some(DecisionView::of(entry, &scope_rule)))
+        Ok(Some(DecisionView::of(entry, &row.scope_rule)))
     }
 
     /// Partner `partner`'s copy of message `id` of `cloud`, or `None` when it was not told.
@@ -207,6 +204,13 @@ struct PagedMessage {
     seq: i64,
 }
 
+/// A batch of a message's decisions and the scope rule they were made under.
+#[derive(sqlx::FromRow)]
+struct DecisionBatchRow {
+    body: String,
+    scope_rule: String,
+}
+
 /// A message's position and the scope rule its decisions were made under.
 #[derive(sqlx::FromRow)]
 struct ScopeRow {
@@ -297,7 +301,7 @@ impl Store {
         let mut more = false;
         'batches: for body in &bodies {
             for entry in batch::<DecisionEntry>(body)? {
-                if entry.0.as_str() <= after {
+                if entry.customer.as_str() <= after {
                     continue;
                 }
                 if decisions.len() == limit {

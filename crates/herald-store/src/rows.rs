@@ -262,21 +262,39 @@ pub struct Rows<'a> {
     pub deliveries: Vec<DeliveryBatch>,
 }
 
-/// One decision as a batch body holds it.
+/// One decision as a batch body holds it. A batch body is a JSON array of these, each
+/// written as an array of its fields in the order they are declared here (the shape
+/// publish writes at speed, see [`Rows`]); serde reads a struct from such an array by
+/// position.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct DecisionEntry(
-    pub String,
-    pub bool,
-    pub Vec<String>,
-    pub Vec<String>,
-    pub Option<Vec<String>>,
-    pub String,
-    pub String,
-);
+pub struct DecisionEntry {
+    pub customer: String,
+    /// Whether the vendor tells the customer directly.
+    pub direct: bool,
+    /// The partners told about the customer.
+    pub partners: Vec<String>,
+    /// The customer's subscriptions in the message's scope.
+    pub subscriptions: Vec<String>,
+    /// The subscriptions the customer's own copy names, when it heard directly.
+    pub copy: Option<Vec<String>>,
+    /// The rule that decided whether the customer is told.
+    pub customer_rule: String,
+    /// The rule that decided which partners are told.
+    pub partners_rule: String,
+}
 
-/// One delivery as a batch body holds it: organisation, contact, address, locale.
+/// One delivery as a batch body holds it, an array of its fields in this order.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct DeliveryEntry(pub String, pub String, pub String, pub String);
+pub struct DeliveryEntry {
+    /// The partner or customer the delivery is for.
+    pub organisation: String,
+    /// The contact's id.
+    pub contact: String,
+    /// The address mailed.
+    pub address: String,
+    /// The language the mail is written in.
+    pub locale: String,
+}
 
 /// Appends `text` as a JSON string. Ids and addresses are nearly always plain text, written
 /// as they are; any other is escaped by serde_json.

@@ -132,25 +132,16 @@ pub struct DecisionView {
 impl DecisionView {
     /// A decision as a batch holds it, under its message's scope rule.
     pub(crate) fn of(entry: DecisionEntry, scope_rule: &str) -> DecisionView {
-        let DecisionEntry(
-            customer,
-            direct,
-            partners,
-            subscriptions,
-            copy,
-            by_customer,
-            by_partners,
-        ) = entry;
         DecisionView {
-            customer,
-            direct,
-            partners,
-            subscriptions,
-            copy,
+            customer: entry.customer,
+            direct: entry.direct,
+            partners: entry.partners,
+            subscriptions: entry.subscriptions,
+            copy: entry.copy,
             rules: Rules {
                 scope: scope_rule.to_owned(),
-                customer: by_customer,
-                partners: by_partners,
+                customer: entry.customer_rule,
+                partners: entry.partners_rule,
             },
         }
     }

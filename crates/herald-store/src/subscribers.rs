@@ -17,7 +17,26 @@ use crate::{Publish, StoreError};
 /// `null` for the vendor), the endpoint, and for a partner's endpoint that takes one
 /// event per customer, the customer.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct WebhookEntry(pub Option<String>, pub String, pub Option<String>);
+pub struct WebhookEntry {
+    /// The partner or customer that owns the endpoint; `None` for the vendor.
+    pub owner: Option<String>,
+    /// The endpoint's id.
+    pub endpoint: String,
+    /// The customer the event is about, for a partner's endpoint in per-customer mode.
+    pub customer: Option<String>,
+}
+
+impl WebhookEntry {
+    /// A delivery to `endpoint` of `owner` (the vendor's when `None`), about `customer`
+    /// when the endpoint takes one event per customer.
+    pub fn new(owner: Option<String>, endpoint: String, customer: Option<String>) -> Self {
+        WebhookEntry {
+            owner,
+            endpoint,
+            customer,
+        }
+    }
+}
 
 /// Whether `routing` reaches customer `id` directly.
 fn heard_directly(publish: &Publish<'_>, routing: &Routing, id: &str) -> bool {
@@ -47,7 +66,7 @@ pub(crate) async fn webhook_batches(
         let owner = e.owner.clone();
         let endpoint = e.id.clone();
         match (e.owner_kind.as_str(), e.owner.as_deref()) {
-            ("vendor", _) => entries[0].1.push(WebhookEntry(None, endpoint, None)),
+            ("vendor", _) => entries[0].1.push(WebhookEntry::new(None, endpoint, None)),
             ("partner", Some(partner)) => {
                 let customers = directory
                     .partner_ix(partner)
@@ -58,14 +77,14 @@ pub(crate) async fn webhook_batches(
                 if e.mode == Mode::PerCustomer {
                     entries[1].1.extend(customers.iter().map(|c| {
                         let customer = directory.customer(*c).id.to_string();
-                        WebhookEntry(owner.clone(), endpoint.clone(), Some(customer))
+                        WebhookEntry::new(owner.clone(), endpoint.clone(), Some(customer))
                     }));
                 } else {
-                    entries[1].1.push(WebhookEntry(owner, endpoint, None));
+                    entries[1].1.push(WebhookEntry::new(owner, endpoint, None));
                 }
             }
             ("customer", Some(customer)) if heard_directly(publish, publish.routing, customer) => {
-                entries[2].1.push(WebhookEntry(owner, endpoint, None));
+                entries[2].1.push(WebhookEntry::new(owner, endpoint, None));
             }
             _ => {}
         }
@@ -75,7 +94,7 @@ pub(crate) async fn webhook_batches(
         for chunk in list.chunks(BATCH) {
             let body: Vec<_> = chunk
                 .iter()
-                .map(|WebhookEntry(owner, endpoint, customer)| (owner, endpoint, customer))
+                .map(|e| (&e.owner, &e.endpoint, &e.customer))
                 .collect();
             batches.push(DeliveryBatch {
                 recipient,

@@ -240,27 +240,17 @@ impl Written {
                 let entries: Vec<DecisionEntry> =
                     serde_json::from_str(&b.body).expect("a decision batch is a JSON array");
                 assert_eq!(entries.len(), b.customers, "{}", b.body);
-                assert_eq!(entries[0].0, b.first_customer);
+                assert_eq!(entries[0].customer, b.first_customer);
                 entries
             })
-            .map(
-                |DecisionEntry(
-                    customer,
-                    direct,
-                    partners,
-                    subscriptions,
-                    copy,
-                    by_customer,
-                    by_partners,
-                )| Decision {
-                    customer,
-                    direct,
-                    partners,
-                    subscriptions,
-                    copy,
-                    rules: [scope.clone(), by_customer, by_partners],
-                },
-            )
+            .map(|e| Decision {
+                customer: e.customer,
+                direct: e.direct,
+                partners: e.partners,
+                subscriptions: e.subscriptions,
+                copy: e.copy,
+                rules: [scope.clone(), e.customer_rule, e.partners_rule],
+            })
             .collect();
         decisions.sort();
         let mut copies: Vec<Copy> = rows
@@ -281,18 +271,16 @@ impl Written {
                 let entries: Vec<DeliveryEntry> =
                     serde_json::from_str(&b.body).expect("a delivery batch is a JSON array");
                 assert_eq!(entries.len(), b.deliveries, "{}", b.body);
-                entries
-                    .into_iter()
-                    .map(|DeliveryEntry(org, contact, address, locale)| {
-                        (
-                            b.recipient.as_str().to_owned(),
-                            org,
-                            contact,
-                            b.channel.to_owned(),
-                            address,
-                            locale,
-                        )
-                    })
+                entries.into_iter().map(|e| {
+                    (
+                        b.recipient.as_str().to_owned(),
+                        e.organisation,
+                        e.contact,
+                        b.channel.to_owned(),
+                        e.address,
+                        e.locale,
+                    )
+                })
             })
             .collect();
         deliveries.sort();
