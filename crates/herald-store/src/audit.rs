@@ -9,9 +9,9 @@
 //! line. An entry belongs to the cloud its change concerns, or to every cloud (the shared
 //! product catalog, a whole-world import). Its detail says what changed, never a secret.
 
+use crate::engine::{on_pool, on_tx, Tx};
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::{Sqlite, Transaction};
 
 use crate::keys::Principal;
 use crate::kinds::OrgKind;
@@ -214,12 +214,13 @@ pub(crate) struct NewEntry<'a> {
 
 /// Writes `entry`, done by `actor`, in the write's own transaction `tx`.
 pub(crate) async fn record(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx,
     actor: &Actor,
     entry: NewEntry<'_>,
 ) -> Result<(), StoreError> {
     let (principal, principal_cloud, subject, key_id) = actor.columns();
-    sqlx::query(
+    on_tx!(tx, |exe| {
+        sqlx::query(
         "INSERT INTO audit (at, cloud, principal, principal_cloud, subject, key_id, action, target, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
@@ -232,8 +233,9 @@ pub(crate) async fn record(
     .bind(entry.action.as_str())
     .bind(entry.target)
     .bind(entry.detail.to_string())
-    .execute(&mut **tx)
-    .await?;
+    .execute(&mut **exe)
+    .await.map(drop)
+    })?;
     Ok(())
 }
 
@@ -303,7 +305,8 @@ impl Store {
         let fetch = (limit + 1) as i64;
         let rows: Vec<EntryRow> = match cloud {
             // Each half walks its own part of the index newest first, and stops at `fetch`.
-            Some(cloud) => sqlx::query_as(&format!(
+            Some(cloud) => on_pool!(self.pool(), |exe| {
+                sqlx::query_as(&format!(
                 "SELECT {COLUMNS} FROM ( \
                  SELECT * FROM (SELECT {COLUMNS} FROM audit WHERE cloud = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) \
                  UNION ALL \
@@ -313,15 +316,16 @@ impl Store {
             .bind(cloud)
             .bind(before)
             .bind(fetch)
-            .fetch_all(self.pool())
-            .await?,
-            None => sqlx::query_as(&format!(
+            .fetch_all(exe)
+            .await
+            })?,
+            None => on_pool!(self.pool(), |exe| sqlx::query_as(&format!(
                 "SELECT {COLUMNS} FROM audit WHERE seq < $1 ORDER BY seq DESC LIMIT $2"
             ))
             .bind(before)
             .bind(fetch)
-            .fetch_all(self.pool())
-            .await?,
+            .fetch_all(exe)
+            .await)?,
         };
         let more = rows.len() > limit;
         let entries = rows

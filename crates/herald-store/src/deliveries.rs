@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::audit::{self, Action, Actor, NewEntry};
+use crate::engine::{on_pool, on_tx};
 use crate::kinds::{BatchStatus, Channel, RetryStatus};
 use crate::rows::Recipient;
 use crate::rows::{DecisionEntry, BATCH};
@@ -164,7 +165,8 @@ impl Store {
         email: bool,
     ) -> Result<Vec<LeasedBatch>, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
-        let rows: Vec<LeasedRow> = sqlx::query_as(
+        let rows: Vec<LeasedRow> = on_tx!(&mut tx, |exe| {
+            sqlx::query_as(
             "UPDATE delivery_batches SET lease_until = $1 WHERE id IN ( \
                  SELECT id FROM ( \
                      SELECT id, sum(deliveries) OVER (ORDER BY due_at, id) - deliveries AS before \
@@ -180,8 +182,9 @@ impl Store {
         .bind(limit as i64)
         .bind(email)
         .bind(i64::try_from(room).unwrap_or(i64::MAX).max(1))
-        .fetch_all(&mut *tx)
-        .await?;
+        .fetch_all(&mut **exe)
+        .await
+        })?;
         let mut leased = Vec::with_capacity(rows.len());
         for LeasedRow {
             id,
@@ -191,7 +194,7 @@ impl Store {
             body,
         } in rows
         {
-            let settled: Vec<i64> = sqlx::query_scalar(
+            let settled: Vec<i64> = on_tx!(&mut tx, |exe| sqlx::query_scalar(
                 "SELECT delivery FROM delivery_attempts WHERE delivery BETWEEN $1 AND $2 \
                      AND outcome = 'delivered' \
                  UNION SELECT delivery FROM delivery_retries WHERE batch = $3",
@@ -199,8 +202,8 @@ impl Store {
             .bind(delivery_id(id, 0))
             .bind(delivery_id(id, BATCH - 1))
             .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
+            .fetch_all(&mut **exe)
+            .await)?;
             leased.push(LeasedBatch {
                 id,
                 message,
@@ -225,7 +228,8 @@ impl Store {
         email: bool,
     ) -> Result<Vec<LeasedRetry>, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
-        let leased: Vec<i64> = sqlx::query_scalar(
+        let leased: Vec<i64> = on_tx!(&mut tx, |exe| {
+            sqlx::query_scalar(
             "UPDATE delivery_retries SET lease_until = $1 WHERE delivery IN ( \
                  SELECT r.delivery FROM delivery_retries r JOIN delivery_batches b ON b.id = r.batch \
                  WHERE r.status = 'retrying' AND r.due_at <= $2 \
@@ -237,11 +241,13 @@ impl Store {
         .bind(now)
         .bind(limit as i64)
         .bind(email)
-        .fetch_all(&mut *tx)
-        .await?;
+        .fetch_all(&mut **exe)
+        .await
+        })?;
         let mut retries = Vec::with_capacity(leased.len());
         for delivery in leased {
-            let row: RetryRow = sqlx::query_as(
+            let row: RetryRow = on_tx!(&mut tx, |exe| {
+                sqlx::query_as(
                 "SELECT r.batch, b.message, b.recipient, b.channel, \
                      json_extract(b.body, printf('$[%d]', r.delivery - r.batch * $2)) AS entry, r.attempts \
                  FROM delivery_retries r JOIN delivery_batches b ON b.id = r.batch \
@@ -249,8 +255,9 @@ impl Store {
             )
             .bind(delivery)
             .bind(BATCH as i64)
-            .fetch_one(&mut *tx)
-            .await?;
+            .fetch_one(&mut **exe)
+            .await
+            })?;
             retries.push(LeasedRetry {
                 delivery,
                 batch: row.batch,
@@ -280,22 +287,25 @@ impl Store {
         }
         let (_turn, mut tx) = self.begin_write().await?;
         for id in batches {
-            sqlx::query(
+            on_tx!(&mut tx, |exe| sqlx::query(
                 "UPDATE delivery_batches SET lease_until = $1 WHERE id = $2 AND status = 'pending'",
             )
             .bind(until)
             .bind(id)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut **exe)
+            .await
+            .map(drop))?;
         }
         for delivery in retries {
-            sqlx::query(
+            on_tx!(&mut tx, |exe| {
+                sqlx::query(
                 "UPDATE delivery_retries SET lease_until = $1 WHERE delivery = $2 AND status = 'retrying'",
             )
             .bind(until)
             .bind(delivery)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut **exe)
+            .await.map(drop)
+            })?;
         }
         tx.commit().await?;
         Ok(())
@@ -312,7 +322,7 @@ impl Store {
         let (_turn, mut tx) = self.begin_write().await?;
         for s in attempts {
             let a = &s.attempt;
-            let fresh = sqlx::query(
+            let fresh = on_tx!(&mut tx, |exe| sqlx::query(
                 "INSERT INTO delivery_attempts \
                  (delivery, attempt, at, latency_us, outcome, code, reply, error) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
@@ -325,9 +335,9 @@ impl Store {
             .bind(a.code)
             .bind(&a.reply)
             .bind(&a.error)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
+            .execute(&mut **exe)
+            .await
+            .map(|r| r.rows_affected()))?
                 == 1;
             if !fresh {
                 continue;
@@ -339,7 +349,8 @@ impl Store {
             };
             if s.number == 1 {
                 if s.next != Next::Delivered {
-                    sqlx::query(
+                    on_tx!(&mut tx, |exe| {
+                        sqlx::query(
                         "INSERT INTO delivery_retries \
                          (delivery, batch, status, attempts, due_at, last_error) VALUES ($1, $2, $3, 1, $4, $5) \
                          ON CONFLICT DO NOTHING",
@@ -349,11 +360,12 @@ impl Store {
                     .bind(status)
                     .bind(due_at)
                     .bind(a.error.as_deref().or(a.reply.as_deref()))
-                    .execute(&mut *tx)
-                    .await?;
+                    .execute(&mut **exe)
+                    .await.map(drop)
+                    })?;
                 }
             } else {
-                sqlx::query(
+                on_tx!(&mut tx, |exe| sqlx::query(
                     "UPDATE delivery_retries SET status = $1, attempts = $2, due_at = $3, \
                      lease_until = NULL, last_error = coalesce($4, last_error) \
                      WHERE delivery = $5 AND attempts < $6",
@@ -364,28 +376,31 @@ impl Store {
                 .bind(a.error.as_deref().or(a.reply.as_deref()))
                 .bind(s.delivery)
                 .bind(s.number)
-                .execute(&mut *tx)
-                .await?;
+                .execute(&mut **exe)
+                .await
+                .map(drop))?;
             }
             if let Some((endpoint, reason)) = &s.disable {
-                sqlx::query(
+                on_tx!(&mut tx, |exe| sqlx::query(
                     "UPDATE endpoints SET disabled_at = $1, disabled_reason = $2 \
                      WHERE id = $3 AND disabled_at IS NULL",
                 )
                 .bind(a.at)
                 .bind(reason)
                 .bind(endpoint)
-                .execute(&mut *tx)
-                .await?;
+                .execute(&mut **exe)
+                .await
+                .map(drop))?;
             }
         }
         for id in settled_batches {
-            sqlx::query(
+            on_tx!(&mut tx, |exe| sqlx::query(
                 "UPDATE delivery_batches SET status = 'settled', lease_until = NULL WHERE id = $1",
             )
             .bind(id)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut **exe)
+            .await
+            .map(drop))?;
         }
         tx.commit().await?;
         Ok(())
@@ -428,13 +443,13 @@ pub struct Target {
 impl Store {
     /// Message `seq` as published, for sending its copies.
     pub async fn sending(&self, seq: i64) -> Result<Option<Sending>, StoreError> {
-        let Some(row): Option<SendingRow> = sqlx::query_as(&format!(
+        let Some(row): Option<SendingRow> = on_pool!(self.pool(), |exe| sqlx::query_as(&format!(
             "SELECT {}, request FROM messages WHERE seq = $1",
             Self::SUMMARY_COLUMNS
         ))
         .bind(seq)
-        .fetch_optional(self.pool())
-        .await?
+        .fetch_optional(exe)
+        .await)?
         else {
             return Ok(None);
         };
@@ -453,14 +468,14 @@ impl Store {
         seq: i64,
         customer: &str,
     ) -> Result<Vec<DecisionEntry>, StoreError> {
-        let body: Option<String> = sqlx::query_scalar(
+        let body: Option<String> = on_pool!(self.pool(), |exe| sqlx::query_scalar(
             "SELECT body FROM decision_batches WHERE message = $1 AND first_customer <= $2 \
              ORDER BY first_customer DESC LIMIT 1",
         )
         .bind(seq)
         .bind(customer)
-        .fetch_optional(self.pool())
-        .await?;
+        .fetch_optional(exe)
+        .await)?;
         body.map_or(Ok(Vec::new()), |b| batch(&b))
     }
 
@@ -470,28 +485,28 @@ impl Store {
         seq: i64,
         partner: &str,
     ) -> Result<Option<PartnerCopyView>, StoreError> {
-        sqlx::query_as::<_, StoredCopy>(
+        on_pool!(self.pool(), |exe| sqlx::query_as::<_, StoredCopy>(
             "SELECT partner, customers, subscriptions FROM partner_copies \
              WHERE message = $1 AND partner = $2",
         )
         .bind(seq)
         .bind(partner)
-        .fetch_optional(self.pool())
-        .await?
+        .fetch_optional(exe)
+        .await)?
         .map(StoredCopy::view)
         .transpose()
     }
 
     /// Endpoint `id` as a worker sends to it at `now`, or `None` once it is deleted.
     pub async fn target(&self, id: &str, now: i64) -> Result<Option<Target>, StoreError> {
-        let Some(TargetRow { url, disabled }) = sqlx::query_as(
+        let Some(TargetRow { url, disabled }) = on_pool!(self.pool(), |exe| sqlx::query_as(
             "SELECT url, CASE WHEN disabled_at IS NULL THEN NULL \
                  ELSE coalesce(disabled_reason, 'it was disabled') END AS disabled \
              FROM endpoints WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(self.pool())
-        .await?
+        .fetch_optional(exe)
+        .await)?
         else {
             return Ok(None);
         };
@@ -505,11 +520,11 @@ impl Store {
 
     /// This database's own name, which webhook ids and mail Message-IDs carry.
     pub async fn identity(&self) -> Result<String, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT name FROM store_identity WHERE id = 1")
-                .fetch_one(self.pool())
-                .await?,
+        Ok(on_pool!(self.pool(), |exe| sqlx::query_scalar(
+            "SELECT name FROM store_identity WHERE id = 1"
         )
+        .fetch_one(exe)
+        .await)?)
     }
 }
 
@@ -619,25 +634,27 @@ impl Store {
     /// a retry.
     async fn standings(&self, batch: i64) -> Result<HashMap<i64, Standing>, StoreError> {
         let mut standings: HashMap<i64, Standing> = HashMap::new();
-        let attempts: Vec<AttemptRow> = sqlx::query_as(
+        let attempts: Vec<AttemptRow> = on_pool!(self.pool(), |exe| sqlx::query_as(
             "SELECT delivery, attempt, outcome FROM delivery_attempts \
              WHERE delivery BETWEEN $1 AND $2 ORDER BY delivery, attempt",
         )
         .bind(delivery_id(batch, 0))
         .bind(delivery_id(batch, BATCH - 1))
-        .fetch_all(self.pool())
-        .await?;
+        .fetch_all(exe)
+        .await)?;
         for a in attempts {
             let s = standings.entry(a.delivery).or_default();
             s.attempts = a.attempt;
             s.delivered = a.outcome == Outcome::Delivered;
         }
-        let retries: Vec<RetryStanding> = sqlx::query_as(
+        let retries: Vec<RetryStanding> = on_pool!(self.pool(), |exe| {
+            sqlx::query_as(
             "SELECT delivery, status, due_at, last_error FROM delivery_retries WHERE batch = $1",
         )
         .bind(batch)
-        .fetch_all(self.pool())
-        .await?;
+        .fetch_all(exe)
+        .await
+        })?;
         for retry in retries {
             let delivery = retry.delivery;
             standings.entry(delivery).or_default().retry = Some(retry);
@@ -669,15 +686,15 @@ impl Store {
         id: i64,
     ) -> Result<Option<DeliveryDetail>, StoreError> {
         let (batch_id, n) = delivery_place(id);
-        let Some(b): Option<BatchRow> = sqlx::query_as(&format!(
+        let Some(b): Option<BatchRow> = on_pool!(self.pool(), |exe| sqlx::query_as(&format!(
             "SELECT {} FROM delivery_batches b JOIN messages m ON m.seq = b.message \
              WHERE b.id = $1 AND m.cloud = $2",
             BatchRow::COLUMNS
         ))
         .bind(batch_id)
         .bind(cloud)
-        .fetch_optional(self.pool())
-        .await?
+        .fetch_optional(exe)
+        .await)?
         else {
             return Ok(None);
         };
@@ -686,13 +703,13 @@ impl Store {
             return Ok(None);
         };
         let standings = self.standings(b.id).await?;
-        let attempts = sqlx::query_as(
+        let attempts = on_pool!(self.pool(), |exe| sqlx::query_as(
             "SELECT at, latency_us, outcome, code, reply, error FROM delivery_attempts \
              WHERE delivery = $1 ORDER BY attempt",
         )
         .bind(id)
-        .fetch_all(self.pool())
-        .await?;
+        .fetch_all(exe)
+        .await)?;
         Ok(Some(DeliveryDetail {
             delivery: view_of(&b, id, entry, standings.get(&id)),
             attempts,
@@ -712,7 +729,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<DeliveryView>, StoreError> {
         let (recipient, org) = to.unzip();
-        let rows: Vec<TroubledRow> = sqlx::query_as(&format!(
+        let rows: Vec<TroubledRow> = on_pool!(self.pool(), |exe| sqlx::query_as(&format!(
             "SELECT r.delivery, {} FROM delivery_retries r \
              JOIN delivery_batches b ON b.id = r.batch JOIN messages m ON m.seq = b.message \
              WHERE r.status = $1 AND m.cloud = $2 AND r.delivery < $3 \
@@ -728,8 +745,8 @@ impl Store {
         .bind(BATCH as i64)
         .bind(org)
         .bind(limit as i64)
-        .fetch_all(self.pool())
-        .await?;
+        .fetch_all(exe)
+        .await)?;
         let mut views = Vec::with_capacity(rows.len());
         for TroubledRow {
             delivery: id,
@@ -757,7 +774,8 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<DeliveryView>, StoreError> {
         let (recipient, org) = to.unzip();
-        let places: Vec<Place> = sqlx::query_as(
+        let places: Vec<Place> = on_pool!(self.pool(), |exe| {
+            sqlx::query_as(
             "SELECT b.id AS batch, entry.key AS place FROM messages m JOIN delivery_batches b ON b.message = m.seq, \
                  json_each(b.body) AS entry \
              WHERE m.cloud = $1 AND m.id = $2 AND ($3 IS NULL OR (b.recipient = $3 AND entry.value ->> 0 = $4)) \
@@ -770,8 +788,9 @@ impl Store {
         .bind(BATCH as i64)
         .bind(before.unwrap_or(i64::MAX))
         .bind(limit as i64)
-        .fetch_all(self.pool())
-        .await?;
+        .fetch_all(exe)
+        .await
+        })?;
         let mut views = Vec::with_capacity(places.len());
         let mut shown: Option<(i64, Vec<DeliveryView>)> = None;
         for Place {
@@ -780,13 +799,15 @@ impl Store {
         } in places
         {
             if shown.as_ref().is_none_or(|(id, _)| *id != batch_id) {
-                let b: BatchRow = sqlx::query_as(&format!(
+                let b: BatchRow = on_pool!(self.pool(), |exe| {
+                    sqlx::query_as(&format!(
                     "SELECT {} FROM delivery_batches b JOIN messages m ON m.seq = b.message WHERE b.id = $1",
                     BatchRow::COLUMNS
                 ))
                 .bind(batch_id)
-                .fetch_one(self.pool())
-                .await?;
+                .fetch_one(exe)
+                .await
+                })?;
                 let all = self.batch_deliveries(&b).await?;
                 shown = Some((batch_id, all));
             }
@@ -816,7 +837,7 @@ impl Store {
             _ => {}
         }
         let (_turn, mut tx) = self.begin_write().await?;
-        sqlx::query(
+        on_tx!(&mut tx, |exe| sqlx::query(
             "INSERT INTO delivery_retries (delivery, batch, status, attempts, due_at) \
              VALUES ($1, $2, 'retrying', $3, $4) ON CONFLICT (delivery) DO UPDATE SET \
              status = 'retrying', due_at = $4, lease_until = NULL",
@@ -825,8 +846,9 @@ impl Store {
         .bind(delivery_place(id).0)
         .bind(detail.delivery.attempts)
         .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        .execute(&mut **exe)
+        .await
+        .map(drop))?;
         let d = &detail.delivery;
         let entry = NewEntry {
             at: now,
@@ -923,24 +945,24 @@ impl Store {
         customers: &[String],
         subscriptions: &[String],
     ) -> Result<CopyNames, StoreError> {
-        let customers = sqlx::query_as::<_, CustomerName>(
+        let customers = on_pool!(self.pool(), |exe| sqlx::query_as::<_, CustomerName>(
             "SELECT id, body ->> '$.name' AS name FROM customers \
              WHERE id IN (SELECT value FROM json_each($1))",
         )
         .bind(serde_json::to_string(customers).expect("ids serialise"))
-        .fetch_all(self.pool())
-        .await?
+        .fetch_all(exe)
+        .await)?
         .into_iter()
         .map(|c| (c.id, c.name))
         .collect();
-        let subscriptions = sqlx::query_as::<_, SubscriptionName>(
+        let subscriptions = on_pool!(self.pool(), |exe| sqlx::query_as::<_, SubscriptionName>(
             "SELECT s.id, s.customer, p.body ->> '$.name' AS product FROM subscriptions s \
              LEFT JOIN products p ON p.id = s.body ->> '$.product' \
              WHERE s.id IN (SELECT value FROM json_each($1))",
         )
         .bind(serde_json::to_string(subscriptions).expect("ids serialise"))
-        .fetch_all(self.pool())
-        .await?
+        .fetch_all(exe)
+        .await)?
         .into_iter()
         .map(|s| (s.id, (s.customer, s.product)))
         .collect();
@@ -956,22 +978,25 @@ impl Store {
     /// and retries still to be tried; email ones only when `email`. Zero once every
     /// delivery arrived or died.
     pub async fn unsettled(&self, email: bool) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
+        Ok(on_pool!(self.pool(), |exe| {
+            sqlx::query_scalar(
             "SELECT (SELECT count(*) FROM delivery_batches \
                      WHERE status = 'pending' AND (channel <> 'email' OR $1)) \
                   + (SELECT count(*) FROM delivery_retries r JOIN delivery_batches b ON b.id = r.batch \
                      WHERE r.status = 'retrying' AND (b.channel <> 'email' OR $1))",
         )
         .bind(email)
-        .fetch_one(self.pool())
-        .await?)
+        .fetch_one(exe)
+        .await
+        })?)
     }
 
     /// When the soonest unsettled delivery may next be leased (Unix milliseconds): when it
     /// is due, or when the lease another worker holds on it runs out. Email ones only
     /// when `email`.
     pub async fn next_due(&self, email: bool) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
+        Ok(on_pool!(self.pool(), |exe| {
+            sqlx::query_scalar(
             "SELECT min(t) FROM ( \
                  SELECT max(due_at, coalesce(lease_until, 0)) AS t FROM delivery_batches \
                  WHERE status = 'pending' AND (channel <> 'email' OR $1) \
@@ -980,7 +1005,8 @@ impl Store {
                  WHERE r.status = 'retrying' AND (b.channel <> 'email' OR $1))",
         )
         .bind(email)
-        .fetch_one(self.pool())
-        .await?)
+        .fetch_one(exe)
+        .await
+        })?)
     }
 }

@@ -12,7 +12,10 @@
 //! until it is enabled again.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{Sqlite, Transaction};
+use sqlx::query::{Query, QueryAs};
+use sqlx::{Database, Encode, Type};
+
+use crate::engine::{on_pool, on_tx, Engine, Tx};
 
 use crate::audit::{self, Action, Actor, NewEntry};
 use crate::keys::{cloud_of, hex, random, Principal};
@@ -115,23 +118,29 @@ impl<'a> Owner<'a> {
         }
     }
 
-    fn bind<'q>(
+    fn bind<'q, DB: Database>(
         &self,
-        query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>
+        query: Query<'q, DB, DB::Arguments<'q>>,
+    ) -> Query<'q, DB, DB::Arguments<'q>>
     where
         'a: 'q,
+        &'a str: Encode<'q, DB> + Type<DB>,
+        Option<&'a str>: Encode<'q, DB> + Type<DB>,
+        OrgKind: Encode<'q, DB> + Type<DB>,
     {
         query.bind(self.cloud).bind(self.kind).bind(self.subject)
     }
 
     /// [`Owner::bind`] for a query read into rows of type `T`.
-    fn bind_as<'q, T>(
+    fn bind_as<'q, DB: Database, T>(
         &self,
-        query: sqlx::query::QueryAs<'q, Sqlite, T, sqlx::sqlite::SqliteArguments<'q>>,
-    ) -> sqlx::query::QueryAs<'q, Sqlite, T, sqlx::sqlite::SqliteArguments<'q>>
+        query: QueryAs<'q, DB, T, DB::Arguments<'q>>,
+    ) -> QueryAs<'q, DB, T, DB::Arguments<'q>>
     where
         'a: 'q,
+        &'a str: Encode<'q, DB> + Type<DB>,
+        Option<&'a str>: Encode<'q, DB> + Type<DB>,
+        OrgKind: Encode<'q, DB> + Type<DB>,
     {
         query.bind(self.cloud).bind(self.kind).bind(self.subject)
     }
@@ -175,7 +184,8 @@ impl Store {
         // the second draws again rather than fail.
         let id = loop {
             let id = format!("ep_{}", hex(&random::<ID_BYTES>()?));
-            let inserted = owner
+            let inserted = on_tx!(&mut tx, |exe| {
+                owner
                 .bind(sqlx::query(
                     "INSERT INTO endpoints (cloud, owner_kind, owner, id, url, description, categories, mode, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
@@ -186,9 +196,9 @@ impl Store {
                 .bind(&categories)
                 .bind(mode)
                 .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                .execute(&mut **exe)
+                .await.map(|r| r.rows_affected())
+            })?;
             if inserted == 1 {
                 break id;
             }
@@ -212,16 +222,16 @@ impl Store {
 
     /// `owner`'s endpoints, oldest first.
     pub async fn endpoints(&self, owner: &Principal) -> Result<Vec<Endpoint>, StoreError> {
-        Owner::of(owner)
+        on_pool!(self.pool(), |exe| Owner::of(owner)
             .bind_as(sqlx::query_as::<_, EndpointRow>(&format!(
                 "SELECT {COLUMNS} FROM endpoints WHERE {} ORDER BY created_at, id",
                 Owner::WHERE
             )))
-            .fetch_all(self.pool())
-            .await?
-            .into_iter()
-            .map(EndpointRow::endpoint)
-            .collect()
+            .fetch_all(exe)
+            .await)?
+        .into_iter()
+        .map(EndpointRow::endpoint)
+        .collect()
     }
 
     /// `owner`'s endpoint `id`, if it has one.
@@ -230,16 +240,16 @@ impl Store {
         owner: &Principal,
         id: &str,
     ) -> Result<Option<Endpoint>, StoreError> {
-        Owner::of(owner)
+        on_pool!(self.pool(), |exe| Owner::of(owner)
             .bind_as(sqlx::query_as::<_, EndpointRow>(&format!(
                 "SELECT {COLUMNS} FROM endpoints WHERE {} AND id = $4",
                 Owner::WHERE
             )))
             .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .map(EndpointRow::endpoint)
-            .transpose()
+            .fetch_optional(exe)
+            .await)?
+        .map(EndpointRow::endpoint)
+        .transpose()
     }
 
     /// Gives `owner`'s endpoint `id` the new signing secret `secret` at `now`; the secrets
@@ -259,20 +269,24 @@ impl Store {
         if !owns(&mut tx, owner, id).await? {
             return Ok(None);
         }
-        sqlx::query("DELETE FROM endpoint_secrets WHERE endpoint = $1 AND expires_at <= $2")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        on_tx!(&mut tx, |exe| sqlx::query(
+            "DELETE FROM endpoint_secrets WHERE endpoint = $1 AND expires_at <= $2"
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut **exe)
+        .await
+        .map(drop))?;
         let until = now.saturating_add(overlap_ms.max(0));
-        sqlx::query(
+        on_tx!(&mut tx, |exe| sqlx::query(
             "UPDATE endpoint_secrets SET expires_at = $1 \
              WHERE endpoint = $2 AND (expires_at IS NULL OR expires_at > $1)",
         )
         .bind(until)
         .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        .execute(&mut **exe)
+        .await
+        .map(drop))?;
         add_secret(&mut tx, id, secret, now).await?;
         let endpoint = read(&mut tx, id).await?;
         let detail = serde_json::json!({ "old_secrets_expire_at": until });
@@ -334,16 +348,17 @@ impl Store {
             }
         }
         let (at, reason) = disabled.unzip();
-        let changed = sqlx::query(
+        let changed = on_tx!(&mut tx, |exe| sqlx::query(
             "UPDATE endpoints SET disabled_at = $1, disabled_reason = $2 \
              WHERE id = $3 AND ($1 IS NULL OR disabled_at IS NULL)",
         )
         .bind(at)
         .bind(reason)
         .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if changed.rows_affected() == 0 && owner.is_none() && !exists(&mut tx, id).await? {
+        .execute(&mut **exe)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if changed == 0 && owner.is_none() && !exists(&mut tx, id).await? {
             return Ok(None);
         }
         let endpoint = read(&mut tx, id).await?;
@@ -375,15 +390,15 @@ impl Store {
             return Ok(false);
         }
         let endpoint = read(&mut tx, id).await?;
-        let deleted = Owner::of(owner)
+        let deleted = on_tx!(&mut tx, |exe| Owner::of(owner)
             .bind(sqlx::query(&format!(
                 "DELETE FROM endpoints WHERE {} AND id = $4",
                 Owner::WHERE
             )))
             .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .execute(&mut **exe)
+            .await
+            .map(|r| r.rows_affected()))?;
         let detail = serde_json::json!({ "url": origin(&endpoint.url) });
         audit::record(
             &mut tx,
@@ -398,14 +413,14 @@ impl Store {
     /// The secrets endpoint `id` signs with at `now`: the newest first, then those rotated
     /// out whose overlap has not ended.
     pub async fn signing_secrets(&self, id: &str, now: i64) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
+        Ok(on_pool!(self.pool(), |exe| sqlx::query_scalar(
             "SELECT secret FROM endpoint_secrets \
              WHERE endpoint = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY id DESC",
         )
         .bind(id)
         .bind(now)
-        .fetch_all(self.pool())
-        .await?)
+        .fetch_all(exe)
+        .await)?)
     }
 
     /// The enabled endpoints of `cloud` that want messages of `category`, by id: those a
@@ -415,30 +430,33 @@ impl Store {
         cloud: &str,
         category: &str,
     ) -> Result<Vec<Endpoint>, StoreError> {
-        enabled_for(self.pool(), cloud, category).await
+        let mut tx = self.pool().begin().await?;
+        let endpoints = enabled_for(&mut tx, cloud, category).await?;
+        tx.rollback().await?;
+        Ok(endpoints)
     }
 }
 
 /// The enabled endpoints of `cloud` that want messages of `category`, by id, read through
 /// `db`: the pool, or a publish's own transaction.
-pub(crate) async fn enabled_for<'e, E>(
-    db: E,
+pub(crate) async fn enabled_for(
+    tx: &mut Tx,
     cloud: &str,
     category: &str,
-) -> Result<Vec<Endpoint>, StoreError>
-where
-    E: sqlx::Executor<'e, Database = Sqlite>,
-{
-    sqlx::query_as::<_, EndpointRow>(&format!(
+) -> Result<Vec<Endpoint>, StoreError> {
+    let wants = match tx.engine() {
+        Engine::Sqlite => "EXISTS (SELECT 1 FROM json_each(endpoints.categories) WHERE value = $2)",
+        Engine::Postgres => "endpoints.categories::jsonb ? $2",
+    };
+    on_tx!(tx, |exe| sqlx::query_as::<_, EndpointRow>(&format!(
         "SELECT {COLUMNS} FROM endpoints \
-         WHERE cloud = $1 AND disabled_at IS NULL \
-         AND (categories IS NULL OR EXISTS (SELECT 1 FROM json_each(endpoints.categories) WHERE value = $2)) \
+         WHERE cloud = $1 AND disabled_at IS NULL AND (categories IS NULL OR {wants}) \
          ORDER BY id"
     ))
     .bind(cloud)
     .bind(category)
-    .fetch_all(db)
-    .await?
+    .fetch_all(&mut **exe)
+    .await)?
     .into_iter()
     .map(EndpointRow::endpoint)
     .collect()
@@ -456,54 +474,52 @@ fn entry(endpoint: &Endpoint, action: Action, now: i64, detail: serde_json::Valu
 }
 
 /// Adds `secret` to endpoint `id`'s signing secrets at `now`.
-async fn add_secret(
-    tx: &mut Transaction<'_, Sqlite>,
-    id: &str,
-    secret: &str,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO endpoint_secrets (endpoint, created_at, secret) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(now)
-        .bind(secret)
-        .execute(&mut **tx)
-        .await?;
+async fn add_secret(tx: &mut Tx, id: &str, secret: &str, now: i64) -> Result<(), StoreError> {
+    on_tx!(tx, |exe| sqlx::query(
+        "INSERT INTO endpoint_secrets (endpoint, created_at, secret) VALUES ($1, $2, $3)"
+    )
+    .bind(id)
+    .bind(now)
+    .bind(secret)
+    .execute(&mut **exe)
+    .await
+    .map(drop))?;
     Ok(())
 }
 
 /// Whether `owner` has endpoint `id`.
-async fn owns(
-    tx: &mut Transaction<'_, Sqlite>,
-    owner: &Principal,
-    id: &str,
-) -> Result<bool, StoreError> {
-    Ok(Owner::of(owner)
+async fn owns(tx: &mut Tx, owner: &Principal, id: &str) -> Result<bool, StoreError> {
+    Ok(on_tx!(tx, |exe| Owner::of(owner)
         .bind(sqlx::query(&format!(
             "SELECT 1 FROM endpoints WHERE {} AND id = $4",
             Owner::WHERE
         )))
         .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .is_some())
+        .fetch_optional(&mut **exe)
+        .await
+        .map(|row| row.is_some()))?)
 }
 
 /// Whether endpoint `id` exists.
-async fn exists(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<bool, StoreError> {
-    Ok(sqlx::query("SELECT 1 FROM endpoints WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .is_some())
+async fn exists(tx: &mut Tx, id: &str) -> Result<bool, StoreError> {
+    Ok(on_tx!(tx, |exe| sqlx::query(
+        "SELECT 1 FROM endpoints WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(&mut **exe)
+    .await
+    .map(|row| row.is_some()))?)
 }
 
 /// Endpoint `id` as stored now.
-async fn read(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<Endpoint, StoreError> {
-    sqlx::query_as::<_, EndpointRow>(&format!("SELECT {COLUMNS} FROM endpoints WHERE id = $1"))
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?
-        .endpoint()
+async fn read(tx: &mut Tx, id: &str) -> Result<Endpoint, StoreError> {
+    on_tx!(tx, |exe| sqlx::query_as::<_, EndpointRow>(&format!(
+        "SELECT {COLUMNS} FROM endpoints WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_one(&mut **exe)
+    .await)?
+    .endpoint()
 }
 
 /// An `endpoints` row as [`COLUMNS`] reads it.

@@ -3,6 +3,7 @@
 
 use sqlx::FromRow;
 
+use crate::engine::on_pool;
 use crate::kinds::OrgKind;
 use crate::reads::{direct_entry, heard};
 use crate::store::{MessageSummary, Store, StoreError};
@@ -91,7 +92,7 @@ impl Store {
                     .to_owned(),
                 "NOT MATERIALIZED",
             ),
-            Reader::Customer(_) => (heard(6), "MATERIALIZED"),
+            Reader::Customer(_) => (heard(self.engine(), 6), "MATERIALIZED"),
         };
         let columns = Store::SUMMARY_COLUMNS
             .split(", ")
@@ -114,34 +115,44 @@ impl Store {
                  WHERE r.seq < $4 ORDER BY r.seq DESC LIMIT $5) AS p ON true \
              ORDER BY p.seq DESC"
         );
-        let mut query = sqlx::query(&query)
-            .bind(id)
-            .bind(cloud)
-            .bind(kind)
-            .bind(before.unwrap_or(i64::MAX))
-            .bind((limit + 1) as i64);
-        if let Reader::Customer(customer) = reader {
-            query = query.bind(direct_entry(customer));
-        }
-        let rows = query.fetch_all(self.pool()).await?;
-        let counted = rows
-            .iter()
-            .map(Counted::from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let unread = counted.first().map_or(0, |c| c.unread);
-        let mut items = Vec::with_capacity(rows.len().min(limit));
-        let mut next = None;
-        for (row, _) in rows.iter().zip(&counted).filter(|(_, c)| c.seq.is_some()) {
-            if items.len() == limit {
-                next = counted.get(limit - 1).and_then(|c| c.seq);
-                break;
+        let rows: Vec<(Counted, Option<InboxRow>)> = on_pool!(self.pool(), |exe| {
+            let mut query = sqlx::query(&query)
+                .bind(id)
+                .bind(cloud)
+                .bind(kind)
+                .bind(before.unwrap_or(i64::MAX))
+                .bind((limit + 1) as i64);
+            if let Reader::Customer(customer) = reader {
+                query = query.bind(direct_entry(customer));
             }
-            let item = InboxRow::from_row(row)?;
-            items.push(InboxItem {
+            query.fetch_all(exe).await.and_then(|rows| {
+                rows.iter()
+                    .map(|row| {
+                        let counted = Counted::from_row(row)?;
+                        let item = match counted.seq {
+                            Some(_) => Some(InboxRow::from_row(row)?),
+                            None => None,
+                        };
+                        Ok((counted, item))
+                    })
+                    .collect()
+            })
+        })?;
+        let unread = rows.first().map_or(0, |(c, _)| c.unread);
+        // One row past the page says there is more, from the page's last row on.
+        let next = match rows.get(limit) {
+            Some((c, _)) if c.seq.is_some() && limit > 0 => rows[limit - 1].0.seq,
+            _ => None,
+        };
+        let items = rows
+            .into_iter()
+            .filter_map(|(_, item)| item)
+            .take(limit)
+            .map(|item| InboxItem {
                 message: item.message,
                 read_at: item.read_at,
-            });
-        }
+            })
+            .collect();
         Ok(InboxPage {
             items,
             next,
@@ -163,7 +174,7 @@ impl Store {
             return Ok(None);
         }
         let _turn = self.write_turn().await;
-        Ok(sqlx::query_scalar(
+        Ok(on_pool!(self.pool(), |exe| sqlx::query_scalar(
             "INSERT INTO inbox_reads (cloud, reader_kind, reader, message, read_at) \
              SELECT $1, $2, $3, seq, $4 FROM messages WHERE cloud = $1 AND id = $5 \
              ON CONFLICT (cloud, reader_kind, reader, message) \
@@ -174,7 +185,7 @@ impl Store {
         .bind(reader_id)
         .bind(now)
         .bind(id)
-        .fetch_optional(self.pool())
-        .await?)
+        .fetch_optional(exe)
+        .await)?)
     }
 }

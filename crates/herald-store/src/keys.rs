@@ -6,9 +6,9 @@
 //! when the key is made and never stored: only its SHA-256 is, compared in constant time.
 //! A revoked key stays listed, with the time it was revoked, and no longer authenticates.
 
+use crate::engine::{on_pool, on_tx, Tx};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{Sqlite, Transaction};
 
 use crate::audit::{self, Action, Actor, NewEntry};
 use crate::kinds::OrgKind;
@@ -173,7 +173,7 @@ impl Store {
         loop {
             let id = hex(&random::<ID_BYTES>()?);
             let secret = hex(&random::<SECRET_BYTES>()?);
-            let inserted = sqlx::query(
+            let inserted = on_tx!(&mut tx, |exe| sqlx::query(
                 "INSERT INTO api_keys (id, hash, principal, cloud, subject, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
             )
@@ -183,9 +183,9 @@ impl Store {
             .bind(principal.cloud())
             .bind(subject)
             .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .execute(&mut **exe)
+            .await
+            .map(|r| r.rows_affected()))?;
             if inserted == 1 {
                 let entry = NewEntry {
                     at: now,
@@ -207,11 +207,11 @@ impl Store {
 
     /// Every key, revoked ones included, oldest first; never a secret or its hash.
     pub async fn keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
-        sqlx::query_as::<_, KeyRow>(&format!(
+        on_pool!(self.pool(), |exe| sqlx::query_as::<_, KeyRow>(&format!(
             "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, rowid"
         ))
-        .fetch_all(self.pool())
-        .await?
+        .fetch_all(exe)
+        .await)?
         .into_iter()
         .map(KeyRow::info)
         .collect()
@@ -227,13 +227,15 @@ impl Store {
         actor: &Actor,
     ) -> Result<KeyInfo, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
-        let row: Option<KeyRow> = sqlx::query_as(&format!(
+        let row: Option<KeyRow> = on_tx!(&mut tx, |exe| {
+            sqlx::query_as(&format!(
             "UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2 RETURNING {KEY_COLUMNS}"
         ))
         .bind(now)
         .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        .fetch_optional(&mut **exe)
+        .await
+        })?;
         let key = match row {
             Some(row) => row.info()?,
             None => return Err(StoreError::UnknownKey(id.to_owned())),
@@ -256,12 +258,12 @@ impl Store {
         let Some((id, secret)) = parse_token(token) else {
             return Ok(None);
         };
-        let Some(row) = sqlx::query_as::<_, HashedKey>(&format!(
+        let Some(row) = on_pool!(self.pool(), |exe| sqlx::query_as::<_, HashedKey>(&format!(
             "SELECT hash, {KEY_COLUMNS} FROM api_keys WHERE id = $1"
         ))
         .bind(id)
-        .fetch_optional(self.pool())
-        .await?
+        .fetch_optional(exe)
+        .await)?
         else {
             return Ok(None);
         };
@@ -289,16 +291,16 @@ fn check_vendor_cloud(cloud: &str) -> Result<(), StoreError> {
 
 /// The cloud of record `id` in directory table `table`, if it is stored.
 pub(crate) async fn cloud_of(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx,
     table: &str,
     id: &str,
 ) -> Result<Option<String>, StoreError> {
-    Ok(
-        sqlx::query_scalar(&format!("SELECT cloud FROM {table} WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?,
-    )
+    Ok(on_tx!(tx, |exe| sqlx::query_scalar(&format!(
+        "SELECT cloud FROM {table} WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **exe)
+    .await)?)
 }
 
 /// A key's row as [`KEY_COLUMNS`] reads it.

@@ -9,18 +9,20 @@
 //! and applied on open (`schema`); a store a newer Herald wrote is refused, unchanged.
 
 mod audit;
-mod bulk;
 mod copies;
 mod deliveries;
 mod endpoints;
+mod engine;
 mod files;
 mod inbox;
 mod keys;
 mod kinds;
+mod postgres;
 mod reads;
 mod records;
 mod rows;
 mod schema;
+mod sqlite;
 mod store;
 mod subscribers;
 mod threads;
@@ -32,6 +34,7 @@ pub use deliveries::{
     LeasedRetry, Next, Outcome as AttemptOutcome, Replayed, Sending, Settled, Target,
 };
 pub use endpoints::{Endpoint, Mode, NewEndpoint, DEFAULT_OVERLAP_MS, GONE_REASON};
+pub use engine::{Engine, Pool};
 pub use inbox::{InboxItem, InboxPage, Reader};
 pub use keys::{KeyFor, KeyInfo, NewKey, Principal, EVERY_CLOUD};
 pub use reads::{Audience, DecisionPage, Filter, Page};

@@ -5,6 +5,7 @@
 //! organisation was told: a customer's decision is found in its one batch, a partner's copy
 //! is its own row.
 
+use crate::engine::{on_pool, Engine};
 use crate::kinds::BatchStatus;
 use crate::rows::DecisionEntry;
 use crate::store::{
@@ -52,12 +53,13 @@ impl Store {
         cloud: &str,
         id: &str,
     ) -> Result<Option<(i64, String)>, StoreError> {
-        let row: Option<StoredRequest> =
-            sqlx::query_as("SELECT seq, request FROM messages WHERE cloud = $1 AND id = $2")
-                .bind(cloud)
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?;
+        let row: Option<StoredRequest> = on_pool!(self.pool(), |exe| sqlx::query_as(
+            "SELECT seq, request FROM messages WHERE cloud = $1 AND id = $2"
+        )
+        .bind(cloud)
+        .bind(id)
+        .fetch_optional(exe)
+        .await)?;
         Ok(row.map(|r| (r.seq, r.request)))
     }
 
@@ -69,15 +71,17 @@ impl Store {
         id: &str,
         customer: &str,
     ) -> Result<Option<DecisionView>, StoreError> {
-        let row: Option<DecisionBatchRow> = sqlx::query_as(
+        let row: Option<DecisionBatchRow> = on_pool!(self.pool(), |exe| {
+            sqlx::query_as(
             "SELECT b.body, m.scope_rule FROM messages m JOIN decision_batches b ON b.message = m.seq \
              WHERE m.cloud = $1 AND m.id = $2 AND b.first_customer <= $3 ORDER BY b.first_customer DESC LIMIT 1",
         )
         .bind(cloud)
         .bind(id)
         .bind(customer)
-        .fetch_optional(self.pool())
-        .await?;
+        .fetch_optional(exe)
+        .await
+        })?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -96,7 +100,7 @@ impl Store {
         id: &str,
         partner: &str,
     ) -> Result<Option<PartnerCopyView>, StoreError> {
-        sqlx::query_as::<_, StoredCopy>(
+        on_pool!(self.pool(), |exe| sqlx::query_as::<_, StoredCopy>(
             "SELECT c.partner, c.customers, c.subscriptions FROM messages m \
              JOIN partner_copies c ON c.message = m.seq \
              WHERE m.cloud = $1 AND m.id = $2 AND c.partner = $3",
@@ -104,8 +108,8 @@ impl Store {
         .bind(cloud)
         .bind(id)
         .bind(partner)
-        .fetch_optional(self.pool())
-        .await?
+        .fetch_optional(exe)
+        .await)?
         .map(StoredCopy::view)
         .transpose()
     }
@@ -129,20 +133,18 @@ impl Store {
         let before = before.unwrap_or(i64::MAX);
         let fetch = (limit + 1) as i64;
         let rows: Vec<PagedMessage> = match audience {
-            Audience::Everyone => {
-                sqlx::query_as(&format!(
-                    "SELECT {columns}, m.seq FROM messages m WHERE m.cloud = $1 AND m.seq < $2 \
+            Audience::Everyone => on_pool!(self.pool(), |exe| sqlx::query_as(&format!(
+                "SELECT {columns}, m.seq FROM messages m WHERE m.cloud = $1 AND m.seq < $2 \
                      AND {FILTER} ORDER BY m.seq DESC LIMIT $3"
-                ))
-                .bind(cloud)
-                .bind(before)
-                .bind(fetch)
-                .bind(filter.category)
-                .bind(filter.thread)
-                .fetch_all(self.pool())
-                .await?
-            }
-            Audience::Partner(partner) => {
+            ))
+            .bind(cloud)
+            .bind(before)
+            .bind(fetch)
+            .bind(filter.category)
+            .bind(filter.thread)
+            .fetch_all(exe)
+            .await)?,
+            Audience::Partner(partner) => on_pool!(self.pool(), |exe| {
                 sqlx::query_as(&format!(
                     "SELECT {columns}, m.seq FROM messages m JOIN partner_copies c ON c.message = m.seq \
                      WHERE m.cloud = $1 AND c.partner = $6 AND m.seq < $2 AND {FILTER} \
@@ -154,26 +156,24 @@ impl Store {
                 .bind(filter.category)
                 .bind(filter.thread)
                 .bind(partner)
-                .fetch_all(self.pool())
-                .await?
-            }
-            Audience::Customer(customer) => {
-                sqlx::query_as(&format!(
-                    "WITH heard(seq) AS ({heard}) SELECT {columns}, m.seq FROM heard h \
+                .fetch_all(exe)
+                .await
+            })?,
+            Audience::Customer(customer) => on_pool!(self.pool(), |exe| sqlx::query_as(&format!(
+                "WITH heard(seq) AS ({heard}) SELECT {columns}, m.seq FROM heard h \
                      JOIN messages m ON m.seq = h.seq WHERE h.seq < $4 AND {CUSTOMER_FILTER} \
                      ORDER BY m.seq DESC LIMIT $5",
-                    heard = heard(3)
-                ))
-                .bind(customer)
-                .bind(cloud)
-                .bind(direct_entry(customer))
-                .bind(before)
-                .bind(fetch)
-                .bind(filter.category)
-                .bind(filter.thread)
-                .fetch_all(self.pool())
-                .await?
-            }
+                heard = heard(self.engine(), 3)
+            ))
+            .bind(customer)
+            .bind(cloud)
+            .bind(direct_entry(customer))
+            .bind(before)
+            .bind(fetch)
+            .bind(filter.category)
+            .bind(filter.thread)
+            .fetch_all(exe)
+            .await)?,
         };
         let next = if rows.len() > limit {
             rows.get(limit - 1).map(|row| row.seq)
@@ -229,13 +229,18 @@ struct StatusCount {
 /// `customer_copies` rows, and the broadcasts whose decision batch for it holds its entry
 /// as heard directly (parameter `${needle}`, bound to [`direct_entry`]). `CROSS JOIN`
 /// keeps SQLite walking the customer's rows, rather than every message of the cloud.
-pub(crate) fn heard(needle: usize) -> String {
+pub(crate) fn heard(engine: Engine, needle: usize) -> String {
+    // Each engine finds its partial index of broadcasts only from its own spelling of true.
+    let (broadcast, find) = match engine {
+        Engine::Sqlite => ("m.broadcast = 1", "instr"),
+        Engine::Postgres => ("m.broadcast", "strpos"),
+    };
     format!(
         "SELECT c.message FROM customer_copies c CROSS JOIN messages m ON m.seq = c.message \
          WHERE c.customer = $1 AND m.cloud = $2 \
          UNION ALL \
-         SELECT m.seq FROM messages m WHERE m.cloud = $2 AND m.broadcast = 1 AND ( \
-             SELECT instr(b.body, ${needle}) FROM decision_batches b \
+         SELECT m.seq FROM messages m WHERE m.cloud = $2 AND {broadcast} AND ( \
+             SELECT {find}(b.body, ${needle}) FROM decision_batches b \
              WHERE b.message = m.seq AND b.first_customer <= $1 \
              ORDER BY b.first_customer DESC LIMIT 1) > 0"
     )
@@ -269,34 +274,37 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Option<DecisionPage>, StoreError> {
-        let Some(ScopeRow { seq, scope_rule }) =
-            sqlx::query_as("SELECT seq, scope_rule FROM messages WHERE cloud = $1 AND id = $2")
-                .bind(cloud)
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?
+        let Some(ScopeRow { seq, scope_rule }) = on_pool!(self.pool(), |exe| sqlx::query_as(
+            "SELECT seq, scope_rule FROM messages WHERE cloud = $1 AND id = $2"
+        )
+        .bind(cloud)
+        .bind(id)
+        .fetch_optional(exe)
+        .await)?
         else {
             return Ok(None);
         };
         let after = after.unwrap_or("");
         // The batch holding `after` (if any), then the ones after it.
-        let start: Option<String> = sqlx::query_scalar(
+        let start: Option<String> = on_pool!(self.pool(), |exe| {
+            sqlx::query_scalar(
             "SELECT first_customer FROM decision_batches WHERE message = $1 AND first_customer <= $2 \
              ORDER BY first_customer DESC LIMIT 1",
         )
         .bind(seq)
         .bind(after)
-        .fetch_optional(self.pool())
-        .await?;
-        let bodies: Vec<String> = sqlx::query_scalar(
+        .fetch_optional(exe)
+        .await
+        })?;
+        let bodies: Vec<String> = on_pool!(self.pool(), |exe| sqlx::query_scalar(
             "SELECT body FROM decision_batches WHERE message = $1 AND first_customer >= $2 \
              ORDER BY first_customer LIMIT $3",
         )
         .bind(seq)
         .bind(start.unwrap_or_default())
         .bind((limit / crate::rows::BATCH + 2) as i64)
-        .fetch_all(self.pool())
-        .await?;
+        .fetch_all(exe)
+        .await)?;
         let mut decisions = Vec::new();
         let mut more = false;
         'batches: for body in &bodies {
@@ -319,14 +327,16 @@ impl Store {
 
     /// How many deliveries there are in each status, over every message.
     pub async fn deliveries_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as::<_, StatusCount>(
-            "SELECT status, sum(deliveries) AS deliveries FROM delivery_batches \
+        Ok(
+            on_pool!(self.pool(), |exe| sqlx::query_as::<_, StatusCount>(
+                "SELECT status, sum(deliveries) AS deliveries FROM delivery_batches \
              GROUP BY status ORDER BY status",
+            )
+            .fetch_all(exe)
+            .await)?
+            .into_iter()
+            .map(|c| (c.status.as_str().to_owned(), c.deliveries))
+            .collect(),
         )
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .map(|c| (c.status.as_str().to_owned(), c.deliveries))
-        .collect())
     }
 }

@@ -9,7 +9,7 @@
 use herald_domain::ids::CloudId;
 use herald_domain::wire::{Record, RecordKind};
 
-use sqlx::{Sqlite, Transaction};
+use crate::engine::{on_tx, Tx};
 
 use crate::audit::{self, Action, Actor, NewEntry};
 use crate::store::{
@@ -100,17 +100,23 @@ impl Store {
                         Some(s.customer.as_str()),
                     ),
                 };
-                let mut query = sqlx::query(sql).bind(record.id()).bind(body);
-                if let Some(key) = key {
-                    query = query.bind(key);
-                }
-                query.execute(&mut *tx).await?;
+                on_tx!(&mut tx, |exe| {
+                    let mut query = sqlx::query(sql).bind(record.id()).bind(&body);
+                    if let Some(key) = key {
+                        query = query.bind(key);
+                    }
+                    query.execute(&mut **exe).await.map(drop)
+                })?;
             }
             Change::Delete(kind, id) => {
-                sqlx::query(&format!("DELETE FROM {} WHERE id = $1", table(kind)))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                on_tx!(&mut tx, |exe| sqlx::query(&format!(
+                    "DELETE FROM {} WHERE id = $1",
+                    table(kind)
+                ))
+                .bind(id)
+                .execute(&mut **exe)
+                .await
+                .map(drop))?;
             }
         }
         let retired = retire_orphans(&mut tx, now).await?;
@@ -135,7 +141,7 @@ impl Store {
 /// subscription's customer, or of the record deleted (as stored before the change; the
 /// actor's, for a record not stored); `None` for a product, which is every cloud's.
 async fn cloud_of_record(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx,
     change: Change<'_>,
     actor: &Actor,
 ) -> Result<Option<String>, StoreError> {
@@ -154,9 +160,9 @@ async fn cloud_of_record(
         }
         _ => &format!("SELECT cloud FROM {} WHERE id = $1", table(kind)),
     };
-    let stored: Option<String> = sqlx::query_scalar(sql)
+    let stored: Option<String> = on_tx!(tx, |exe| sqlx::query_scalar(sql)
         .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
+        .fetch_optional(&mut **exe)
+        .await)?;
     Ok(stored.or_else(|| actor.cloud().map(str::to_owned)))
 }

@@ -2,27 +2,20 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use herald_domain::ids::CloudId;
 use herald_domain::report::Rules;
 use herald_domain::{wire, Directory, DirectoryError};
 use serde::Serialize;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
-use tokio::runtime::RuntimeFlavor;
 use tokio::sync::MutexGuard;
 
 use crate::audit::{self, Action, Actor, NewEntry};
-use crate::bulk::{self, Connection, SqliteError};
 use crate::deliveries::{BatchRow, DeliveryView};
-use crate::rows::{
-    self, Batch, DecisionBatch, DecisionEntry, DeliveryBatch, MessageRow, PartnerCopyRow, Publish,
-    Rows, BATCH,
-};
+use crate::engine::{on_pool, on_tx, Engine, Pool, Tx};
+use crate::rows::{self, DecisionEntry, MessageRow, Publish, Rows, BATCH};
 use crate::schema::Schema;
+use crate::sqlite::bulk::SqliteError;
 use crate::subscribers::webhook_batches;
 
 /// What can go wrong in the store.
@@ -212,10 +205,24 @@ pub struct Counts {
 
 /// A directory record as stored: its id, its key column (the cloud, or for a subscription
 /// its customer) and its body in the world format.
-struct Record<'a> {
-    id: &'a str,
-    key: String,
-    body: String,
+pub(crate) struct Record<'a> {
+    pub id: &'a str,
+    pub key: String,
+    pub body: String,
+}
+
+/// The records of one directory table as an import writes them, and the name of the
+/// table's key column (none for products).
+pub(crate) struct Table<'r> {
+    pub name: &'static str,
+    pub key: Option<&'static str>,
+    pub records: &'r [Record<'r>],
+}
+
+impl<'r> Table<'r> {
+    fn new(name: &'static str, key: Option<&'static str>, records: &'r [Record<'r>]) -> Self {
+        Table { name, key, records }
+    }
 }
 
 impl<'a> Record<'a> {
@@ -228,10 +235,10 @@ impl<'a> Record<'a> {
     }
 }
 
-/// The store: a pool of connections to one SQLite file.
+/// The store: a pool of connections to one SQLite file or one PostgreSQL database.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool,
     /// Held by this process's write transactions, one at a time, in the order they asked.
     writer: Arc<tokio::sync::Mutex<()>>,
     /// Told whenever deliveries are queued, so this process's worker wakes at once.
@@ -299,14 +306,11 @@ impl Retired {
 /// holds in the cloud the key was made in, and deletes their webhook endpoints (with their
 /// secrets): run in every transaction that changes the directory, so a key and an endpoint
 /// die with their organisation and never pass to one made again under the same id.
-pub(crate) async fn retire_orphans(
-    tx: &mut Transaction<'_, Sqlite>,
-    now: i64,
-) -> Result<Retired, StoreError> {
+pub(crate) async fn retire_orphans(tx: &mut Tx, now: i64) -> Result<Retired, StoreError> {
     let mut retired = Retired::default();
     for (kind, table) in [("partner", "partners"), ("customer", "customers")] {
         retired.keys.extend(
-            sqlx::query_as::<_, RetiredRow>(&format!(
+            on_tx!(tx, |exe| sqlx::query_as::<_, RetiredRow>(&format!(
                 "UPDATE api_keys SET revoked_at = $1 \
                  WHERE revoked_at IS NULL AND principal = $2 AND NOT EXISTS \
                  (SELECT 1 FROM {table} o WHERE o.id = api_keys.subject AND o.cloud = api_keys.cloud) \
@@ -314,18 +318,18 @@ pub(crate) async fn retire_orphans(
             ))
             .bind(now)
             .bind(kind)
-            .fetch_all(&mut **tx)
-            .await?,
+            .fetch_all(&mut **exe)
+            .await)?,
         );
         retired.endpoints.extend(
-            sqlx::query_as::<_, RetiredRow>(&format!(
+            on_tx!(tx, |exe| sqlx::query_as::<_, RetiredRow>(&format!(
                 "DELETE FROM endpoints WHERE owner_kind = $1 AND NOT EXISTS \
                  (SELECT 1 FROM {table} o WHERE o.id = endpoints.owner AND o.cloud = endpoints.cloud) \
                  RETURNING cloud, id"
             ))
             .bind(kind)
-            .fetch_all(&mut **tx)
-            .await?,
+            .fetch_all(&mut **exe)
+            .await)?,
         );
     }
     Ok(retired)
@@ -391,27 +395,22 @@ impl Store {
     /// Opens the database at `path` as [`Store::open`] does, and says what bringing its
     /// schema up to date did.
     pub async fn open_migrating(path: &Path) -> Result<(Store, Schema), StoreError> {
-        crate::files::make_private(path).map_err(sqlx::Error::Io)?;
-        let options = SqliteConnectOptions::from_str("sqlite:")?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(30))
-            // A large publish touches tens of thousands of pages; a 64 MiB page cache keeps
-            // them from spilling to the log before the commit.
-            .pragma("cache_size", "-65536")
-            // Copying the log into the database is not needed for durability, so no commit
-            // waits for it: [`Store::checkpoint`] does it, and closing the store.
-            .pragma("wal_autocheckpoint", "0")
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            // A connection to a local file does not drop the way a network connection
-            // does; checking each one as it is taken would cost a round trip to its thread.
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await?;
+        Store::start(Pool::Sqlite(crate::sqlite::connect(path).await?)).await
+    }
+
+    /// Opens the store at `place`: a PostgreSQL database when it is a `postgres://` (or
+    /// `postgresql://`) URL, else the SQLite file at that path, and brings its schema up
+    /// to date as [`Store::open`] does.
+    pub async fn open_at(place: &str) -> Result<(Store, Schema), StoreError> {
+        if place.starts_with("postgres://") || place.starts_with("postgresql://") {
+            Store::start(Pool::Postgres(crate::postgres::connect(place).await?)).await
+        } else {
+            Store::open_migrating(Path::new(place)).await
+        }
+    }
+
+    /// Brings the schema of `pool`'s database up to date and makes the store of it.
+    async fn start(pool: Pool) -> Result<(Store, Schema), StoreError> {
         let schema = match crate::schema::migrate(&pool).await {
             Ok(schema) => schema,
             Err(e) => {
@@ -437,11 +436,12 @@ impl Store {
     }
 
     /// Begins a write transaction (`BEGIN IMMEDIATE`) in this process's turn to write.
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<(MutexGuard<'_, ()>, Transaction<'static, Sqlite>), StoreError> {
+    pub(crate) async fn begin_write(&self) -> Result<(MutexGuard<'_, ()>, Tx), StoreError> {
         let turn = self.write_turn().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = match &self.pool {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        };
         Ok((turn, tx))
     }
 
@@ -452,8 +452,13 @@ impl Store {
     }
 
     /// The connection pool, for queries a caller composes itself.
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// The engine the store runs on.
+    pub fn engine(&self) -> Engine {
+        self.pool.engine()
     }
 
     /// Replaces the whole directory with `directory` at `now` (Unix milliseconds), in one
@@ -501,9 +506,10 @@ impl Store {
         let (_turn, mut tx) = self.begin_write().await?;
         let generation = next_generation(&mut tx, checked).await?;
         for table in ["subscriptions", "customers", "partners", "products"] {
-            sqlx::query(&format!("DELETE FROM {table}"))
-                .execute(&mut *tx)
-                .await?;
+            on_tx!(&mut tx, |exe| sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut **exe)
+                .await
+                .map(drop))?;
         }
         let cloud = |c: &Option<CloudId>| c.as_ref().map_or("global", CloudId::as_str).to_owned();
         let products: Vec<Record> = world
@@ -526,38 +532,15 @@ impl Store {
             .iter()
             .map(|s| Record::new(&s.id.0, s.customer.0.clone(), s))
             .collect();
-        {
-            let mut handle = tx.lock_handle().await?;
-            let db = Connection::new(&mut handle);
-            bulk::insert(
-                &db,
-                "INSERT INTO products (id, body) VALUES (?1, ?2)",
-                &products,
-                |st, r| {
-                    st.text(1, r.id)?;
-                    st.text(2, &r.body)
-                },
-            )?;
-            for (sql, records) in [
-                (
-                    "INSERT INTO partners (id, body, cloud) VALUES (?1, ?2, ?3)",
-                    &partners,
-                ),
-                (
-                    "INSERT INTO customers (id, body, cloud) VALUES (?1, ?2, ?3)",
-                    &customers,
-                ),
-                (
-                    "INSERT INTO subscriptions (id, body, customer) VALUES (?1, ?2, ?3)",
-                    &subscriptions,
-                ),
-            ] {
-                bulk::insert(&db, sql, records, |st, r| {
-                    st.text(1, r.id)?;
-                    st.text(2, &r.body)?;
-                    st.text(3, &r.key)
-                })?;
-            }
+        let tables = [
+            Table::new("products", None, &products),
+            Table::new("partners", Some("cloud"), &partners),
+            Table::new("customers", Some("cloud"), &customers),
+            Table::new("subscriptions", Some("customer"), &subscriptions),
+        ];
+        match &mut tx {
+            Tx::Sqlite(tx) => crate::sqlite::write_records(tx, &tables).await?,
+            Tx::Postgres(tx) => crate::postgres::write_records(tx, &tables).await?,
         }
         let retired = retire_orphans(&mut tx, now).await?;
         let scope = actor.cloud();
@@ -589,13 +572,14 @@ impl Store {
     /// from one snapshot: an import committing meanwhile is seen whole or not at all.
     async fn read_world(&self) -> Result<(wire::World, i64), StoreError> {
         async fn bodies<T: serde::de::DeserializeOwned>(
-            tx: &mut Transaction<'_, Sqlite>,
+            tx: &mut Tx,
             table: &str,
         ) -> Result<Vec<T>, StoreError> {
-            let rows: Vec<RecordRow> =
-                sqlx::query_as(&format!("SELECT id, body FROM {table} ORDER BY id"))
-                    .fetch_all(&mut **tx)
-                    .await?;
+            let rows: Vec<RecordRow> = on_tx!(tx, |exe| sqlx::query_as(&format!(
+                "SELECT id, body FROM {table} ORDER BY id"
+            ))
+            .fetch_all(&mut **exe)
+            .await)?;
             rows.into_iter()
                 .map(|RecordRow { id, body }| {
                     serde_json::from_str(&body).map_err(|e| {
@@ -638,13 +622,13 @@ impl Store {
 
     /// The canonical request of a stored message, if `id` is stored.
     pub async fn request(&self, cloud: &str, id: &str) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT request FROM messages WHERE cloud = $1 AND id = $2")
-                .bind(cloud)
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
+        Ok(on_pool!(self.pool(), |exe| sqlx::query_scalar(
+            "SELECT request FROM messages WHERE cloud = $1 AND id = $2"
         )
+        .bind(cloud)
+        .bind(id)
+        .fetch_optional(exe)
+        .await)?)
     }
 
     /// Stores a publish in one transaction: the message, its decisions, its partner copies
@@ -675,23 +659,25 @@ impl Store {
         let row = MessageRow::new(publish);
         let cloud = row.cloud.as_str();
         if let Some(thread) = &publish.message.thread {
-            let head: Option<i64> =
-                sqlx::query_scalar("SELECT head FROM threads WHERE cloud = $1 AND id = $2")
-                    .bind(cloud)
-                    .bind(thread.id.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let head: Option<i64> = on_tx!(&mut tx, |exe| sqlx::query_scalar(
+                "SELECT head FROM threads WHERE cloud = $1 AND id = $2"
+            )
+            .bind(cloud)
+            .bind(thread.id.as_str())
+            .fetch_optional(&mut **exe)
+            .await)?;
             if head != publish.thread_head {
                 return Err(StoreError::ThreadMoved(thread.id.to_string()));
             }
         }
         let Some(seq) = insert_message(&mut tx, id, &row).await? else {
-            let stored: String =
-                sqlx::query_scalar("SELECT request FROM messages WHERE cloud = $1 AND id = $2")
-                    .bind(cloud)
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let stored: String = on_tx!(&mut tx, |exe| sqlx::query_scalar(
+                "SELECT request FROM messages WHERE cloud = $1 AND id = $2"
+            )
+            .bind(cloud)
+            .bind(id)
+            .fetch_one(&mut **exe)
+            .await)?;
             tx.rollback().await?;
             if stored != request {
                 return Err(StoreError::Conflict(id.to_owned()));
@@ -702,24 +688,15 @@ impl Store {
                 .ok_or_else(|| StoreError::Damaged(format!("message \"{id}\" was lost")))?;
             return Ok(Published::Repeated(summary));
         };
-        let (tail, broadcast) = {
-            let mut handle = tx.lock_handle().await?;
-            let db = Connection::new(&mut handle);
-            blocking(|| {
-                let mut batches = BatchWriter::prepare(&db, seq, publish.accepted_at)?;
-                let tail = rows::stream(publish, rows::threads(), &self.buffers, |batch| {
-                    batches.write(&batch)?;
-                    Ok::<_, SqliteError>(Some(batch.into_body()))
-                })?;
-                let broadcast = tail.message.customers_direct > BROADCAST_ABOVE as i64;
-                if !broadcast {
-                    write_customer_copies(&db, seq, publish)?;
-                }
-                Ok::<_, SqliteError>((tail, broadcast))
-            })?
+        let (tail, broadcast) = match &mut tx {
+            Tx::Sqlite(tx) => crate::sqlite::write_publish(tx, seq, publish, &self.buffers).await?,
+            Tx::Postgres(tx) => {
+                crate::postgres::write_publish(tx, seq, publish, &self.buffers).await?
+            }
         };
         if let Some(thread) = &publish.message.thread {
-            sqlx::query(
+            on_tx!(&mut tx, |exe| {
+                sqlx::query(
                 "INSERT INTO threads (cloud, id, category, status, opened_at, updated_at, head, updates) \
                  VALUES ($1, $2, $3, $4, $5, $5, $6, 1) ON CONFLICT (cloud, id) DO UPDATE SET \
                  status = excluded.status, updated_at = excluded.updated_at, head = excluded.head, \
@@ -731,13 +708,15 @@ impl Store {
             .bind(thread.status.as_str())
             .bind(publish.accepted_at)
             .bind(seq)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut **exe)
+            .await.map(drop)
+            })?;
         }
         let hooks =
             webhook_batches(&mut tx, publish, cloud, &row.category, &tail.audiences).await?;
         for b in &hooks {
-            sqlx::query(
+            on_tx!(&mut tx, |exe| {
+                sqlx::query(
                 "INSERT INTO delivery_batches (message, recipient, channel, deliveries, body, due_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -747,12 +726,14 @@ impl Store {
             .bind(b.deliveries as i64)
             .bind(&b.body)
             .bind(publish.accepted_at)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut **exe)
+            .await.map(drop)
+            })?;
         }
         let mut m = tail.message;
         m.deliveries += hooks.iter().map(|b| b.deliveries as i64).sum::<i64>();
-        sqlx::query(
+        on_tx!(&mut tx, |exe| {
+            sqlx::query(
             "UPDATE messages SET customers_direct = $1, partners_told = $2, deliveries = $3, broadcast = $4 \
              WHERE seq = $5",
         )
@@ -761,8 +742,9 @@ impl Store {
         .bind(m.deliveries)
         .bind(broadcast)
         .bind(seq)
-        .execute(&mut *tx)
-        .await?;
+        .execute(&mut **exe)
+        .await.map(drop)
+        })?;
         let entry = NewEntry {
             at: publish.accepted_at,
             cloud: Some(cloud),
@@ -803,19 +785,9 @@ impl Store {
         let seq = insert_message(&mut tx, id, &rows.message)
             .await?
             .ok_or_else(|| StoreError::Conflict(id.to_owned()))?;
-        {
-            let mut handle = tx.lock_handle().await?;
-            let db = Connection::new(&mut handle);
-            let mut batches = BatchWriter::prepare(&db, seq, rows.message.accepted_at)?;
-            for batch in &rows.decisions {
-                batches.decisions(batch)?;
-            }
-            for batch in &rows.deliveries {
-                batches.deliveries(batch)?;
-            }
-            for copy in rows.partner_copies() {
-                batches.copy(&copy)?;
-            }
+        match &mut tx {
+            Tx::Sqlite(tx) => crate::sqlite::write_rows(tx, seq, rows).await?,
+            Tx::Postgres(tx) => crate::postgres::write_rows(tx, seq, rows).await?,
         }
         tx.commit().await?;
         Ok(())
@@ -824,27 +796,11 @@ impl Store {
     /// Inserts `n` one-integer rows into a scratch table in one transaction, then drops it:
     /// the floor under any insert on this machine and disk, for the benchmark to report.
     pub async fn insert_scratch_rows(&self, n: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS scratch (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)",
-        )
-        .execute(&self.pool)
-        .await?;
-        let (_turn, mut tx) = self.begin_write().await?;
-        {
-            let mut handle = tx.lock_handle().await?;
-            let values: Vec<i64> = (0..n).collect();
-            bulk::insert(
-                &Connection::new(&mut handle),
-                "INSERT INTO scratch (value) VALUES (?1)",
-                &values,
-                |st, v| st.int(1, *v),
-            )?;
+        let _turn = self.write_turn().await;
+        match &self.pool {
+            Pool::Sqlite(pool) => crate::sqlite::insert_scratch_rows(pool, n).await,
+            Pool::Postgres(pool) => crate::postgres::insert_scratch_rows(pool, n).await,
         }
-        tx.commit().await?;
-        sqlx::query("DROP TABLE scratch")
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     /// The columns of `messages` a [`MessageSummary`] is read from.
@@ -856,24 +812,24 @@ impl Store {
         cloud: &str,
         id: &str,
     ) -> Result<Option<MessageSummary>, StoreError> {
-        Ok(sqlx::query_as(&format!(
+        Ok(on_pool!(self.pool(), |exe| sqlx::query_as(&format!(
             "SELECT {} FROM messages WHERE cloud = $1 AND id = $2",
             Self::SUMMARY_COLUMNS
         ))
         .bind(cloud)
         .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(exe)
+        .await)?)
     }
 
     /// Every stored message, oldest first.
     pub async fn messages(&self) -> Result<Vec<MessageSummary>, StoreError> {
-        Ok(sqlx::query_as(&format!(
+        Ok(on_pool!(self.pool(), |exe| sqlx::query_as(&format!(
             "SELECT {} FROM messages ORDER BY seq",
             Self::SUMMARY_COLUMNS
         ))
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(exe)
+        .await)?)
     }
 
     /// A message with its decisions, partner copies and deliveries.
@@ -887,24 +843,24 @@ impl Store {
             seq,
             request,
             scope_rule,
-        }) = sqlx::query_as(&format!(
+        }) = on_pool!(self.pool(), |exe| sqlx::query_as(&format!(
             "SELECT {}, seq, request, scope_rule FROM messages WHERE cloud = $1 AND id = $2",
             Self::SUMMARY_COLUMNS
         ))
         .bind(cloud)
         .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
+        .fetch_optional(exe)
+        .await)?
         else {
             return Ok(None);
         };
         let mut decisions = Vec::new();
-        for body in sqlx::query_scalar::<_, String>(
+        for body in on_pool!(self.pool(), |exe| sqlx::query_scalar::<_, String>(
             "SELECT body FROM decision_batches WHERE message = $1 ORDER BY first_customer",
         )
         .bind(seq)
-        .fetch_all(&self.pool)
-        .await?
+        .fetch_all(exe)
+        .await)?
         {
             decisions.extend(
                 batch::<DecisionEntry>(&body)?
@@ -912,24 +868,24 @@ impl Store {
                     .map(|entry| DecisionView::of(entry, &scope_rule)),
             );
         }
-        let partner_copies = sqlx::query_as::<_, StoredCopy>(
+        let partner_copies = on_pool!(self.pool(), |exe| sqlx::query_as::<_, StoredCopy>(
             "SELECT partner, customers, subscriptions FROM partner_copies WHERE message = $1 ORDER BY partner",
         )
         .bind(seq)
-        .fetch_all(&self.pool)
-        .await?
+        .fetch_all(exe)
+        .await)?
         .into_iter()
         .map(StoredCopy::view)
         .collect::<Result<_, StoreError>>()?;
         let mut deliveries = Vec::new();
-        for b in sqlx::query_as::<_, BatchRow>(&format!(
+        for b in on_pool!(self.pool(), |exe| sqlx::query_as::<_, BatchRow>(&format!(
             "SELECT {} FROM delivery_batches b JOIN messages m ON m.seq = b.message \
              WHERE b.message = $1 ORDER BY b.id",
             BatchRow::COLUMNS
         ))
         .bind(seq)
-        .fetch_all(&self.pool)
-        .await?
+        .fetch_all(exe)
+        .await)?
         {
             deliveries.extend(self.batch_deliveries(&b).await?);
         }
@@ -946,21 +902,23 @@ impl Store {
 
     /// How many deliveries are queued in each locale, over every message.
     pub async fn deliveries_by_locale(&self) -> Result<BTreeMap<String, i64>, StoreError> {
-        Ok(sqlx::query_as::<_, LocaleCount>(
-            "SELECT entry.value ->> 3 AS locale, count(*) AS deliveries \
+        Ok(
+            on_pool!(self.pool(), |exe| sqlx::query_as::<_, LocaleCount>(
+                "SELECT entry.value ->> 3 AS locale, count(*) AS deliveries \
              FROM delivery_batches, json_each(delivery_batches.body) AS entry GROUP BY 1",
+            )
+            .fetch_all(exe)
+            .await)?
+            .into_iter()
+            .map(|c| (c.locale, c.deliveries))
+            .collect(),
         )
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|c| (c.locale, c.deliveries))
-        .collect())
     }
 
     /// Row counts of every table; decisions and deliveries are counted one by one, not by
     /// batch.
     pub async fn counts(&self) -> Result<Counts, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(on_pool!(self.pool(), |exe| sqlx::query_as(
             "SELECT (SELECT count(*) FROM products) AS products, \
              (SELECT count(*) FROM partners) AS partners, \
              (SELECT count(*) FROM customers) AS customers, \
@@ -970,45 +928,36 @@ impl Store {
              (SELECT count(*) FROM partner_copies) AS partner_copies, \
              (SELECT coalesce(sum(deliveries), 0) FROM delivery_batches) AS deliveries",
         )
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(exe)
+        .await)?)
     }
 
     /// Copies what the write-ahead log holds into the database file, as far as no reader
     /// still needs it, so the log does not grow without end. Commits never wait for this;
     /// a long-running process calls it now and then, and closing the store does it too.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
-        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        match &self.pool {
+            Pool::Sqlite(pool) => crate::sqlite::checkpoint(pool).await,
+            // PostgreSQL checkpoints its log by itself.
+            Pool::Postgres(_) => Ok(()),
+        }
     }
 
     /// Whether the database answers a trivial query (`SELECT 1`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        on_pool!(self.pool(), |exe| sqlx::query("SELECT 1")
+            .execute(exe)
+            .await
+            .map(drop))?;
         Ok(())
     }
 
-    /// How a commit is kept, as SQLite reports it on one connection of the pool.
+    /// How a commit is kept, as the engine reports it on one connection of the pool.
     pub async fn durability(&self) -> Result<Durability, StoreError> {
-        let mut connection = self.pool.acquire().await?;
-        let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&mut *connection)
-            .await?;
-        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&mut *connection)
-            .await?;
-        let synchronous = match synchronous {
-            0 => "off",
-            1 => "normal",
-            2 => "full",
-            _ => "extra",
-        };
-        Ok(Durability {
-            journal_mode,
-            synchronous,
-        })
+        match &self.pool {
+            Pool::Sqlite(pool) => crate::sqlite::durability(pool).await,
+            Pool::Postgres(pool) => crate::postgres::durability(pool).await,
+        }
     }
 
     /// Closes the pool, checkpointing the write-ahead log.
@@ -1045,41 +994,33 @@ fn import_counts(
 }
 
 /// The generation of the stored directory, as the transaction sees it.
-pub(crate) async fn directory_generation(
-    tx: &mut Transaction<'_, Sqlite>,
-) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT generation FROM directory_state WHERE id = 1")
-            .fetch_one(&mut **tx)
-            .await?,
+pub(crate) async fn directory_generation(tx: &mut Tx) -> Result<i64, StoreError> {
+    Ok(on_tx!(tx, |exe| sqlx::query_scalar(
+        "SELECT generation FROM directory_state WHERE id = 1"
     )
+    .fetch_one(&mut **exe)
+    .await)?)
 }
 
 /// Counts the directory's generation up inside a write transaction and returns the new
 /// one, if the directory is still generation `checked` (any, when `None`); otherwise
 /// [`StoreError::DirectoryChanged`], and the caller drops the transaction unwritten.
-pub(crate) async fn next_generation(
-    tx: &mut Transaction<'_, Sqlite>,
-    checked: Option<i64>,
-) -> Result<i64, StoreError> {
-    sqlx::query_scalar(
+pub(crate) async fn next_generation(tx: &mut Tx, checked: Option<i64>) -> Result<i64, StoreError> {
+    on_tx!(tx, |exe| sqlx::query_scalar(
         "UPDATE directory_state SET generation = generation + 1 \
          WHERE id = 1 AND generation = coalesce($1, generation) RETURNING generation",
     )
     .bind(checked)
-    .fetch_optional(&mut **tx)
-    .await?
+    .fetch_optional(&mut **exe)
+    .await)?
     .ok_or(StoreError::DirectoryChanged)
 }
 
 /// Inserts the `messages` row under `id`, returning its sequence number, or `None` when a
 /// message with that id is already stored.
-async fn insert_message(
-    tx: &mut Transaction<'_, Sqlite>,
-    id: &str,
-    m: &MessageRow,
-) -> Result<Option<i64>, StoreError> {
-    Ok(sqlx::query_scalar(
+async fn insert_message(tx: &mut Tx, id: &str, m: &MessageRow) -> Result<Option<i64>, StoreError> {
+    Ok(on_tx!(tx, |exe| {
+        sqlx::query_scalar(
         "INSERT INTO messages (id, cloud, category, policy_version, scope_rule, request, accepted_at, \
          customers_in_scope, customers_direct, partners_told, deliveries, thread, status) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (cloud, id) DO NOTHING RETURNING seq",
@@ -1097,114 +1038,20 @@ async fn insert_message(
     .bind(m.deliveries)
     .bind(&m.thread)
     .bind(m.status)
-    .fetch_optional(&mut **tx)
-    .await?)
+    .fetch_optional(&mut **exe)
+    .await
+    })?)
 }
 
-/// The prepared inserts of a publish's batches and partner copies under message `seq`, on
-/// the lent connection of an open transaction.
-struct BatchWriter<'c> {
-    seq: i64,
-    due_at: i64,
-    decisions: bulk::Statement<'c>,
-    deliveries: bulk::Statement<'c>,
-    copies: bulk::Statement<'c>,
-}
-
-impl<'c> BatchWriter<'c> {
-    fn prepare(db: &'c Connection<'_>, seq: i64, due_at: i64) -> Result<Self, SqliteError> {
-        Ok(BatchWriter {
-            seq,
-            due_at,
-            decisions: db.prepare(
-                "INSERT INTO decision_batches (message, first_customer, customers, body) \
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?,
-            deliveries: db.prepare(
-                "INSERT INTO delivery_batches (message, recipient, channel, deliveries, body, due_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?,
-            copies: db.prepare(
-                "INSERT INTO partner_copies (message, partner, customers, subscriptions) \
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?,
-        })
-    }
-
-    fn write(&mut self, batch: &Batch<'_>) -> Result<(), SqliteError> {
-        match batch {
-            Batch::Decisions(b) => self.decisions(b),
-            Batch::Deliveries(b) => self.deliveries(b),
-            Batch::Copies(c) => c.rows().try_for_each(|row| self.copy(&row)),
-        }
-    }
-
-    fn copy(&mut self, c: &PartnerCopyRow<'_, '_>) -> Result<(), SqliteError> {
-        let seq = self.seq;
-        self.copies.insert(|st| {
-            st.int(1, seq)?;
-            st.text(2, c.partner)?;
-            st.text(3, c.customers)?;
-            st.text(4, c.subscriptions)
-        })
-    }
-
-    fn decisions(&mut self, b: &DecisionBatch<'_>) -> Result<(), SqliteError> {
-        let seq = self.seq;
-        self.decisions.insert(|st| {
-            st.int(1, seq)?;
-            st.text(2, b.first_customer)?;
-            st.int(3, b.customers as i64)?;
-            st.text(4, &b.body)
-        })
-    }
-
-    fn deliveries(&mut self, b: &DeliveryBatch) -> Result<(), SqliteError> {
-        let (seq, due_at) = (self.seq, self.due_at);
-        self.deliveries.insert(|st| {
-            st.int(1, seq)?;
-            st.text(2, b.recipient.as_str())?;
-            st.text(3, b.channel)?;
-            st.int(4, b.deliveries as i64)?;
-            st.text(5, &b.body)?;
-            st.int(6, due_at)
-        })
-    }
-}
-
-/// Writes one `customer_copies` row under message `seq` for each customer `publish` reaches
-/// directly: the rows customers' inboxes are read from.
-fn write_customer_copies(
-    db: &Connection<'_>,
-    seq: i64,
-    publish: &Publish<'_>,
-) -> Result<(), SqliteError> {
-    let direct: Vec<&str> = publish
+/// The ids of the customers `publish` reaches directly, each of whom gets a
+/// `customer_copies` row unless the message is a broadcast: the rows customers' inboxes are
+/// read from.
+pub(crate) fn direct_customers<'a>(publish: &Publish<'a>) -> Vec<&'a str> {
+    publish
         .routing
         .decisions()
         .iter()
         .filter(|d| d.direct)
         .map(|d| publish.directory.customer(d.customer).id.as_str())
-        .collect();
-    bulk::insert(
-        db,
-        "INSERT INTO customer_copies (customer, message) VALUES (?1, ?2)",
-        &direct,
-        |st, customer| {
-            st.text(1, customer)?;
-            st.int(2, seq)
-        },
-    )
-}
-
-/// Runs `work`, which computes or waits on SQLite without yielding, so that it holds up no
-/// other task: on a multi-threaded runtime the worker first hands its other tasks to
-/// another thread. Elsewhere (a single-threaded runtime, or no runtime) it just runs.
-pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) if runtime.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(work)
-        }
-        _ => work(),
-    }
+        .collect()
 }

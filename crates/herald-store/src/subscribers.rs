@@ -5,9 +5,9 @@
 //! endpoints and looks each owner up in the routing, never the other way round: a
 //! million-customer incident costs what its endpoints cost.
 
+use crate::engine::Tx;
 use herald_domain::Routing;
 use serde::Deserialize;
-use sqlx::{Sqlite, Transaction};
 
 use crate::endpoints::{enabled_for, Mode};
 use crate::rows::{Audiences, DeliveryBatch, Recipient, BATCH};
@@ -50,7 +50,7 @@ fn heard_directly(publish: &Publish<'_>, routing: &Routing, id: &str) -> bool {
 /// The webhook delivery batches of a publish whose partners' copies list `audiences`, one
 /// batch per kind of recipient that has any.
 pub(crate) async fn webhook_batches(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Tx,
     publish: &Publish<'_>,
     cloud: &str,
     category: &str,
@@ -62,7 +62,7 @@ pub(crate) async fn webhook_batches(
         (Recipient::Customer, Vec::new()),
     ];
     let directory = publish.directory;
-    for e in enabled_for(&mut **tx, cloud, category).await? {
+    for e in enabled_for(tx, cloud, category).await? {
         let owner = e.owner.clone();
         let endpoint = e.id.clone();
         match (e.owner_kind.as_str(), e.owner.as_deref()) {

@@ -5,11 +5,11 @@
 //! if the head has not moved meanwhile (see [`Publish::thread_head`](crate::Publish)), so
 //! two updates published at once cannot both miss each other's reach.
 
+use crate::engine::{on_pool, on_tx, Tx};
 use herald_domain::thread::Reached;
 use herald_domain::Directory;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
-use sqlx::{Sqlite, Transaction};
 
 use crate::store::{batch, ids, MessageSummary, Store, StoreError};
 
@@ -93,12 +93,13 @@ impl Store {
         directory: &Directory,
     ) -> Result<Option<ThreadHead>, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let row: Option<HeadRow> =
-            sqlx::query_as("SELECT head, category FROM threads WHERE cloud = $1 AND id = $2")
-                .bind(cloud)
-                .bind(thread)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let row: Option<HeadRow> = on_tx!(&mut tx, |exe| sqlx::query_as(
+            "SELECT head, category FROM threads WHERE cloud = $1 AND id = $2"
+        )
+        .bind(cloud)
+        .bind(thread)
+        .fetch_optional(&mut **exe)
+        .await)?;
         let Some(HeadRow { head, category }) = row else {
             return Ok(None);
         };
@@ -122,14 +123,14 @@ impl Store {
         directory: &Directory,
     ) -> Result<Vec<Reached>, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let previous: Option<i64> = sqlx::query_scalar(
+        let previous: Option<i64> = on_tx!(&mut tx, |exe| sqlx::query_scalar(
             "SELECT max(seq) FROM messages WHERE cloud = $1 AND thread = $2 AND seq < $3",
         )
         .bind(cloud)
         .bind(thread)
         .bind(seq)
-        .fetch_one(&mut *tx)
-        .await?;
+        .fetch_one(&mut **exe)
+        .await)?;
         let reached = match previous {
             Some(previous) => reached_by(&mut tx, previous, directory).await?,
             None => Vec::new(),
@@ -146,24 +147,24 @@ impl Store {
         thread: &str,
     ) -> Result<Option<(ThreadSummary, Vec<MessageSummary>)>, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let Some(summary) = sqlx::query_as(&format!(
+        let Some(summary) = on_tx!(&mut tx, |exe| sqlx::query_as(&format!(
             "SELECT {THREAD_COLUMNS} FROM threads WHERE cloud = $1 AND id = $2"
         ))
         .bind(cloud)
         .bind(thread)
-        .fetch_optional(&mut *tx)
-        .await?
+        .fetch_optional(&mut **exe)
+        .await)?
         else {
             return Ok(None);
         };
-        let messages = sqlx::query_as(&format!(
+        let messages = on_tx!(&mut tx, |exe| sqlx::query_as(&format!(
             "SELECT {} FROM messages WHERE cloud = $1 AND thread = $2 ORDER BY seq",
             Store::SUMMARY_COLUMNS
         ))
         .bind(cloud)
         .bind(thread)
-        .fetch_all(&mut *tx)
-        .await?;
+        .fetch_all(&mut **exe)
+        .await)?;
         tx.rollback().await?;
         Ok(Some((summary, messages)))
     }
@@ -181,7 +182,7 @@ impl Store {
             .map(|c| format!("t.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let rows: Vec<NoticeRow> = sqlx::query_as(&format!(
+        let rows: Vec<NoticeRow> = on_pool!(self.pool(), |exe| sqlx::query_as(&format!(
             "SELECT {columns}, m.id AS message, c.customers, c.subscriptions FROM threads t \
              JOIN partner_copies c ON c.message = t.head AND c.partner = $1 \
              JOIN messages m ON m.seq = t.head \
@@ -189,8 +190,8 @@ impl Store {
         ))
         .bind(partner)
         .bind(cloud)
-        .fetch_all(self.pool())
-        .await?;
+        .fetch_all(exe)
+        .await)?;
         rows.into_iter()
             .map(|row| {
                 Ok(PartnerNotice {
@@ -207,16 +208,16 @@ impl Store {
 /// Everyone the message at position `seq` reached, as customers and partners of
 /// `directory`, sorted by customer; those the directory no longer holds are left out.
 async fn reached_by(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx,
     seq: i64,
     directory: &Directory,
 ) -> Result<Vec<Reached>, StoreError> {
-    let bodies: Vec<String> = sqlx::query_scalar(
+    let bodies: Vec<String> = on_tx!(tx, |exe| sqlx::query_scalar(
         "SELECT body FROM decision_batches WHERE message = $1 ORDER BY first_customer",
     )
     .bind(seq)
-    .fetch_all(&mut **tx)
-    .await?;
+    .fetch_all(&mut **exe)
+    .await)?;
     let mut reached = Vec::new();
     for body in bodies {
         for Heard(customer, direct, partners, ..) in batch::<Heard>(&body)? {

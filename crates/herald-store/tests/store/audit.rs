@@ -427,7 +427,7 @@ async fn a_refused_or_repeated_write_leaves_no_entry() {
     sqlx::query(
         "CREATE TRIGGER refuse BEFORE UPDATE ON messages BEGIN SELECT RAISE(ABORT, 'refused'); END",
     )
-    .execute(store.pool())
+    .execute(crate::common::sqlite(store))
     .await
     .unwrap();
     assert!(store
@@ -435,7 +435,7 @@ async fn a_refused_or_repeated_write_leaves_no_entry() {
         .await
         .is_err());
     sqlx::query("DROP TRIGGER refuse")
-        .execute(store.pool())
+        .execute(crate::common::sqlite(store))
         .await
         .unwrap();
     assert_eq!(
@@ -581,7 +581,7 @@ async fn a_write_whose_entry_cannot_be_written_does_not_happen() {
     sqlx::query(
         "CREATE TRIGGER refuse BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'refused'); END",
     )
-    .execute(store.pool())
+    .execute(crate::common::sqlite(store))
     .await
     .unwrap();
     let empty = herald_domain::Directory::build(wire::World::default()).unwrap();

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use herald_domain::{route, wire, Directory, Message, Policy, Routing};
 use herald_store::{
-    Actor, Counts, DecisionEntry, DeliveryEntry, MessageDetail, Publish, Rows, Store,
+    Actor, Counts, DecisionEntry, DeliveryEntry, MessageDetail, Pool, Publish, Rows, Store,
 };
 use tempfile::TempDir;
 
@@ -185,6 +185,14 @@ pub async fn store_with_directory() -> TempStore {
         .await
         .expect("the conformance directory imports");
     t
+}
+
+/// The SQLite pool under `store`, for a test that edits the file by hand.
+pub fn sqlite(store: &Store) -> &sqlx::SqlitePool {
+    match store.pool() {
+        Pool::Sqlite(pool) => pool,
+        Pool::Postgres(_) => panic!("this test edits a SQLite file by hand"),
+    }
 }
 
 /// `counts` plus the rows of `rows`, as publishing it should leave them.

@@ -278,7 +278,7 @@ async fn a_publish_finds_the_enabled_endpoints_of_its_cloud_that_want_its_catego
     )
     .bind("global")
     .bind("product")
-    .fetch_all(store.pool())
+    .fetch_all(crate::common::sqlite(store))
     .await
     .unwrap()
     .iter()

@@ -260,7 +260,10 @@ async fn messages_stored_before_inbox_rows_existed_are_given_them_on_open() {
         "DROP TABLE customer_copies",
         "DELETE FROM _sqlx_migrations WHERE version = 5",
     ] {
-        sqlx::query(sql).execute(t.store.pool()).await.unwrap();
+        sqlx::query(sql)
+            .execute(crate::common::sqlite(&t.store))
+            .await
+            .unwrap();
     }
     t.store.close().await;
 

@@ -394,7 +394,7 @@ async fn keys_are_listed_oldest_first_and_never_with_a_secret() {
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT id || principal || cloud || coalesce(subject, '') || hex(hash), length(hash) FROM api_keys",
     )
-    .fetch_all(t.store.pool())
+    .fetch_all(crate::common::sqlite(&t.store))
     .await
     .unwrap();
     assert_eq!(rows.len(), made.len());

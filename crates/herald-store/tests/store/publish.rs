@@ -275,7 +275,7 @@ async fn a_publish_that_fails_part_way_leaves_no_trace() {
         sqlx::query(&format!(
             "CREATE TRIGGER refuse {refusal} BEGIN SELECT RAISE(ABORT, 'refused'); END"
         ))
-        .execute(t.store.pool())
+        .execute(crate::common::sqlite(&t.store))
         .await
         .unwrap();
         match t
@@ -289,7 +289,7 @@ async fn a_publish_that_fails_part_way_leaves_no_trace() {
             other => panic!("{refusal}: the refused write was not reported: {other:?}"),
         }
         sqlx::query("DROP TRIGGER refuse")
-            .execute(t.store.pool())
+            .execute(crate::common::sqlite(&t.store))
             .await
             .unwrap();
         assert_eq!(

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use herald_domain::wire;
-use herald_store::{Actor, Counts, KeyFor, MessageSummary, Principal, Store};
+use herald_store::{Actor, Counts, KeyFor, MessageSummary, Pool, Principal, Store};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -258,6 +258,15 @@ pub fn read_store<T>(db: &str, read: impl AsyncFnOnce(&Store) -> T) -> T {
             store.close().await;
             out
         })
+}
+
+/// The SQLite pool under a store the CLI's tests made: they edit its file by hand, the
+/// way an earlier or a newer Herald would have left it.
+pub fn sqlite(store: &Store) -> &sqlx::SqlitePool {
+    match store.pool() {
+        Pool::Sqlite(pool) => pool,
+        Pool::Postgres(_) => panic!("the CLI's tests keep their stores in SQLite files"),
+    }
 }
 
 /// Reads a database through the store crate.

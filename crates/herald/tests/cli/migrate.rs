@@ -12,7 +12,8 @@ use crate::common::{imported, read_store, Scratch};
 
 /// The newest schema version this build knows: the number of its newest migration file.
 fn known_version() -> i64 {
-    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../herald-store/migrations");
+    let migrations =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../herald-store/migrations/sqlite");
     std::fs::read_dir(&migrations)
         .expect("the store's migrations")
         .map(|entry| {
@@ -74,7 +75,10 @@ fn before_the_audit_log(db: &str) {
             "DROP TABLE audit",
             "DELETE FROM _sqlx_migrations WHERE version = 8",
         ] {
-            sqlx::query(sql).execute(store.pool()).await.unwrap();
+            sqlx::query(sql)
+                .execute(crate::common::sqlite(store))
+                .await
+                .unwrap();
         }
     });
 }
@@ -133,7 +137,7 @@ fn a_store_a_newer_herald_wrote_is_refused_by_every_command_and_left_as_it_was()
              VALUES (?, 'a migration of a newer Herald', TRUE, x'00', 0)",
         )
         .bind(newer)
-        .execute(store.pool())
+        .execute(crate::common::sqlite(store))
         .await
         .unwrap();
     });

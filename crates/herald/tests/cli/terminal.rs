@@ -37,7 +37,7 @@ fn ids_holding_control_characters_are_printed_escaped() {
     read_store(&db, async |store| {
         sqlx::query("UPDATE messages SET id = ? WHERE id = 'incident-teams-everywhere'")
             .bind(EVIL)
-            .execute(store.pool())
+            .execute(crate::common::sqlite(store))
             .await
             .unwrap();
     });

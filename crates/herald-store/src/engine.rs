@@ -1,0 +1,132 @@
+//! The two engines a store runs on, SQLite and PostgreSQL, behind one pool and one
+//! transaction type.
+//!
+//! A query is written once, as sqlx text with numbered placeholders, and run on whichever
+//! engine the store opened: [`on_pool!`] and [`on_tx!`] expand the same body once for each
+//! engine, so the rows, binds and errors are the same Rust on both, and sqlx checks each
+//! expansion against its own engine's types. What the engines spell differently (a JSON
+//! path, a bulk write, how a writer takes its turn) is chosen by [`Engine`], or lives in
+//! the engine's own module.
+
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+use crate::store::StoreError;
+
+/// Which engine a store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// One SQLite file, embedded: the default.
+    Sqlite,
+    /// A PostgreSQL database, shared by any number of processes.
+    Postgres,
+}
+
+impl Engine {
+    /// The engine's name, as `herald` shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+/// A pool of connections to one engine's database.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// An open transaction on one engine: committed by [`Tx::commit`], and rolled back when
+/// dropped uncommitted.
+#[derive(Debug)]
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$c` bound to the pool of the engine `$pool` (a `&Pool`) holds.
+macro_rules! on_pool {
+    ($pool:expr, |$c:ident| $body:expr) => {
+        match $pool {
+            $crate::engine::Pool::Sqlite($c) => $body,
+            $crate::engine::Pool::Postgres($c) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$c` bound to the transaction `$tx` (a `&mut Tx`) holds: a query
+/// runs on it as `.execute(&mut **$c)`.
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            $crate::engine::Tx::Sqlite($c) => $body,
+            $crate::engine::Tx::Postgres($c) => $body,
+        }
+    };
+}
+
+pub(crate) use {on_pool, on_tx};
+
+impl Pool {
+    /// The engine the pool connects to.
+    pub fn engine(&self) -> Engine {
+        match self {
+            Pool::Sqlite(_) => Engine::Sqlite,
+            Pool::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Begins a transaction that reads one snapshot and writes nothing the store's writers
+    /// must order.
+    pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Runs `sql`, which may hold several statements and binds nothing: for an operator's
+    /// script or a test that sets a row up by hand.
+    pub async fn execute_script(&self, sql: &str) -> Result<(), StoreError> {
+        on_pool!(self, |pool| sqlx::raw_sql(sql)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// Closes every connection.
+    pub(crate) async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await)
+    }
+}
+
+impl Tx {
+    /// The engine the transaction runs on.
+    pub(crate) fn engine(&self) -> Engine {
+        match self {
+            Tx::Sqlite(_) => Engine::Sqlite,
+            Tx::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Commits everything the transaction wrote, durably.
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Drops everything the transaction wrote.
+    pub(crate) async fn rollback(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => tx.rollback().await?,
+            Tx::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,272 @@
+//! The PostgreSQL engine: a pool of connections to one database, which any number of
+//! Herald processes share, and the bulk writes of an import and a publish, sent with
+//! `COPY … FROM STDIN` in PostgreSQL's text format.
+//!
+//! The rows of a publish are built on every core as on SQLite; here the writing thread
+//! appends each to the text of its table's `COPY`, and the texts are sent once every row
+//! is built, inside the publish's transaction.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::rows::{self, Batch, Buffers, DecisionBatch, DeliveryBatch, PartnerCopies, Publish};
+use crate::rows::{Rows, Tail};
+use crate::sqlite::blocking;
+use crate::store::{direct_customers, Durability, StoreError, Table, BROADCAST_ABOVE};
+
+/// Connects to the database `url` names (`postgres://user@host:port/database`); a
+/// `?options=-csearch_path%3D…` in it picks the schema.
+pub(crate) async fn connect(url: &str) -> Result<PgPool, StoreError> {
+    let options: PgConnectOptions = url.parse()?;
+    Ok(PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(options)
+        .await?)
+}
+
+/// The text of one `COPY … FROM STDIN` (PostgreSQL's text format: a row per line, its
+/// fields split by tabs, with backslash, tab, newline and carriage return escaped).
+#[derive(Default)]
+struct CopyText {
+    text: String,
+    rows: usize,
+}
+
+impl CopyText {
+    /// Adds a text field to the row under way.
+    fn text(&mut self, value: &str) -> &mut Self {
+        if !self.text.is_empty() && !self.text.ends_with('\n') {
+            self.text.push('\t');
+        }
+        if value
+            .bytes()
+            .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+        {
+            for c in value.chars() {
+                match c {
+                    '\\' => self.text.push_str("\\\\"),
+                    '\t' => self.text.push_str("\\t"),
+                    '\n' => self.text.push_str("\\n"),
+                    '\r' => self.text.push_str("\\r"),
+                    c => self.text.push(c),
+                }
+            }
+        } else {
+            self.text.push_str(value);
+        }
+        self
+    }
+
+    /// Adds an integer field to the row under way.
+    fn int(&mut self, value: i64) -> &mut Self {
+        self.text(&value.to_string())
+    }
+
+    /// Ends the row under way.
+    fn end(&mut self) {
+        self.text.push('\n');
+        self.rows += 1;
+    }
+
+    /// Sends the rows with `statement` (a `COPY … FROM STDIN`) on the transaction `tx`.
+    async fn send(
+        self,
+        tx: &mut Transaction<'static, Postgres>,
+        statement: &str,
+    ) -> Result<(), StoreError> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let mut copy = tx.copy_in_raw(statement).await?;
+        copy.send(self.text.into_bytes()).await?;
+        copy.finish().await?;
+        Ok(())
+    }
+}
+
+/// The `COPY` texts of a publish's rows under one message.
+struct PublishCopy {
+    seq: i64,
+    due_at: i64,
+    decisions: CopyText,
+    deliveries: CopyText,
+    copies: CopyText,
+}
+
+impl PublishCopy {
+    fn new(seq: i64, due_at: i64) -> PublishCopy {
+        PublishCopy {
+            seq,
+            due_at,
+            decisions: CopyText::default(),
+            deliveries: CopyText::default(),
+            copies: CopyText::default(),
+        }
+    }
+
+    fn add(&mut self, batch: &Batch<'_>) {
+        match batch {
+            Batch::Decisions(b) => self.decisions(b),
+            Batch::Deliveries(b) => self.deliveries(b),
+            Batch::Copies(c) => self.copies(c),
+        }
+    }
+
+    fn decisions(&mut self, b: &DecisionBatch<'_>) {
+        self.decisions
+            .int(self.seq)
+            .text(b.first_customer)
+            .int(b.customers as i64)
+            .text(&b.body)
+            .end();
+    }
+
+    fn deliveries(&mut self, b: &DeliveryBatch) {
+        self.deliveries
+            .int(self.seq)
+            .text(b.recipient.as_str())
+            .text(b.channel)
+            .int(b.deliveries as i64)
+            .text(&b.body)
+            .int(self.due_at)
+            .end();
+    }
+
+    fn copies(&mut self, c: &PartnerCopies<'_>) {
+        for row in c.rows() {
+            self.copies
+                .int(self.seq)
+                .text(row.partner)
+                .text(row.customers)
+                .text(row.subscriptions)
+                .end();
+        }
+    }
+
+    async fn send(self, tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
+        self.decisions
+            .send(
+                tx,
+                "COPY decision_batches (message, first_customer, customers, body) FROM STDIN",
+            )
+            .await?;
+        self.deliveries
+            .send(
+                tx,
+                "COPY delivery_batches (message, recipient, channel, deliveries, body, due_at) FROM STDIN",
+            )
+            .await?;
+        self.copies
+            .send(
+                tx,
+                "COPY partner_copies (message, partner, customers, subscriptions) FROM STDIN",
+            )
+            .await
+    }
+}
+
+/// Writes the directory's records, table by table, in the open transaction `tx`.
+pub(crate) async fn write_records(
+    tx: &mut Transaction<'static, Postgres>,
+    tables: &[Table<'_>],
+) -> Result<(), StoreError> {
+    for table in tables {
+        let mut copy = CopyText::default();
+        for r in table.records {
+            copy.text(r.id).text(&r.body);
+            if table.key.is_some() {
+                copy.text(&r.key);
+            }
+            copy.end();
+        }
+        let statement = match table.key {
+            None => format!("COPY {} (id, body) FROM STDIN", table.name),
+            Some(key) => format!("COPY {} (id, body, {key}) FROM STDIN", table.name),
+        };
+        copy.send(tx, &statement).await?;
+    }
+    Ok(())
+}
+
+/// Builds the rows of `publish` under message `seq` and writes them in the open
+/// transaction `tx`: its decision and delivery batches, its partners' copies and, unless
+/// it is a broadcast, a copy for each customer it reaches directly. Returns what is left
+/// to write, and whether it is a broadcast.
+pub(crate) async fn write_publish(
+    tx: &mut Transaction<'static, Postgres>,
+    seq: i64,
+    publish: &Publish<'_>,
+    buffers: &Buffers,
+) -> Result<(Tail, bool), StoreError> {
+    let mut copy = PublishCopy::new(seq, publish.accepted_at);
+    let Ok(tail) = blocking(|| {
+        rows::stream(publish, rows::threads(), buffers, |batch| {
+            copy.add(&batch);
+            Ok::<_, std::convert::Infallible>(Some(batch.into_body()))
+        })
+    });
+    copy.send(tx).await?;
+    let broadcast = tail.message.customers_direct > BROADCAST_ABOVE as i64;
+    if !broadcast {
+        let mut customers = CopyText::default();
+        for customer in direct_customers(publish) {
+            customers.text(customer).int(seq).end();
+        }
+        customers
+            .send(tx, "COPY customer_copies (customer, message) FROM STDIN")
+            .await?;
+    }
+    Ok((tail, broadcast))
+}
+
+/// Writes `rows` under message `seq` the plainest way, one bare `COPY` per table: the
+/// baseline `herald bench publish` measures a publish against.
+pub(crate) async fn write_rows(
+    tx: &mut Transaction<'static, Postgres>,
+    seq: i64,
+    rows: &Rows<'_>,
+) -> Result<(), StoreError> {
+    let mut copy = PublishCopy::new(seq, rows.message.accepted_at);
+    rows.decisions.iter().for_each(|b| copy.decisions(b));
+    rows.deliveries.iter().for_each(|b| copy.deliveries(b));
+    rows.copies.iter().for_each(|c| copy.copies(c));
+    copy.send(tx).await
+}
+
+/// Copies `n` one-integer rows into a scratch table in one transaction, then drops it.
+pub(crate) async fn insert_scratch_rows(pool: &PgPool, n: i64) -> Result<(), StoreError> {
+    sqlx::query("CREATE TABLE IF NOT EXISTS scratch (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, value BIGINT NOT NULL)")
+        .execute(pool)
+        .await?;
+    let mut tx = pool.begin().await?;
+    let mut copy = CopyText::default();
+    for v in 0..n {
+        copy.int(v).end();
+    }
+    copy.send(&mut tx, "COPY scratch (value) FROM STDIN")
+        .await?;
+    tx.commit().await?;
+    sqlx::query("DROP TABLE scratch").execute(pool).await?;
+    Ok(())
+}
+
+/// How a commit is kept, as PostgreSQL reports it: its `synchronous_commit` setting, and
+/// its log always written ahead.
+pub(crate) async fn durability(pool: &PgPool) -> Result<Durability, StoreError> {
+    let synchronous: String = sqlx::query_scalar("SHOW synchronous_commit")
+        .fetch_one(pool)
+        .await?;
+    Ok(Durability {
+        journal_mode: "wal".to_owned(),
+        synchronous: match synchronous.as_str() {
+            "off" => "off",
+            "local" => "local",
+            "remote_write" => "remote_write",
+            "remote_apply" => "remote_apply",
+            _ => "on",
+        },
+    })
+}
