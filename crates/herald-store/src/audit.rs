@@ -308,9 +308,9 @@ impl Store {
             Some(cloud) => on_pool!(self.pool(), |exe| {
                 sqlx::query_as(&format!(
                 "SELECT {COLUMNS} FROM ( \
-                 SELECT * FROM (SELECT {COLUMNS} FROM audit WHERE cloud = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) \
+                 SELECT * FROM (SELECT {COLUMNS} FROM audit WHERE cloud = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) AS own \
                  UNION ALL \
-                 SELECT * FROM (SELECT {COLUMNS} FROM audit WHERE cloud IS NULL AND seq < $2 ORDER BY seq DESC LIMIT $3)) \
+                 SELECT * FROM (SELECT {COLUMNS} FROM audit WHERE cloud IS NULL AND seq < $2 ORDER BY seq DESC LIMIT $3) AS shared) AS entries \
                  ORDER BY seq DESC LIMIT $3"
             ))
             .bind(cloud)

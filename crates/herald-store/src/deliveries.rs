@@ -164,19 +164,20 @@ impl Store {
         room: usize,
         email: bool,
     ) -> Result<Vec<LeasedBatch>, StoreError> {
+        let skip_locked = self.engine().skip_locked("delivery_batches");
         let (_turn, mut tx) = self.begin_write().await?;
         let rows: Vec<LeasedRow> = on_tx!(&mut tx, |exe| {
-            sqlx::query_as(
+            sqlx::query_as(&format!(
             "UPDATE delivery_batches SET lease_until = $1 WHERE id IN ( \
                  SELECT id FROM ( \
                      SELECT id, sum(deliveries) OVER (ORDER BY due_at, id) - deliveries AS before \
                      FROM (SELECT id, deliveries, due_at FROM delivery_batches \
                          WHERE status = 'pending' AND due_at <= $2 \
                          AND (lease_until IS NULL OR lease_until <= $2) AND (channel <> 'email' OR $4) \
-                         ORDER BY due_at, id LIMIT $3)) \
+                         ORDER BY due_at, id LIMIT $3 {skip_locked}) AS free) AS counted \
                  WHERE before < $5) \
              RETURNING id, message, recipient, channel, body",
-        )
+        ))
         .bind(until)
         .bind(now)
         .bind(limit as i64)
@@ -227,16 +228,17 @@ impl Store {
         limit: usize,
         email: bool,
     ) -> Result<Vec<LeasedRetry>, StoreError> {
+        let skip_locked = self.engine().skip_locked("r");
         let (_turn, mut tx) = self.begin_write().await?;
         let leased: Vec<i64> = on_tx!(&mut tx, |exe| {
-            sqlx::query_scalar(
+            sqlx::query_scalar(&format!(
             "UPDATE delivery_retries SET lease_until = $1 WHERE delivery IN ( \
                  SELECT r.delivery FROM delivery_retries r JOIN delivery_batches b ON b.id = r.batch \
                  WHERE r.status = 'retrying' AND r.due_at <= $2 \
                  AND (r.lease_until IS NULL OR r.lease_until <= $2) AND (b.channel <> 'email' OR $4) \
-                 ORDER BY r.due_at LIMIT $3) \
+                 ORDER BY r.due_at LIMIT $3 {skip_locked}) \
              RETURNING delivery",
-        )
+        ))
         .bind(until)
         .bind(now)
         .bind(limit as i64)
@@ -245,18 +247,18 @@ impl Store {
         .await
         })?;
         let mut retries = Vec::with_capacity(leased.len());
+        let entry = self.engine().json_at("b.body", "r.delivery - r.batch * $2");
         for delivery in leased {
             let row: RetryRow = on_tx!(&mut tx, |exe| {
-                sqlx::query_as(
-                "SELECT r.batch, b.message, b.recipient, b.channel, \
-                     json_extract(b.body, printf('$[%d]', r.delivery - r.batch * $2)) AS entry, r.attempts \
+                sqlx::query_as(&format!(
+                "SELECT r.batch, b.message, b.recipient, b.channel, {entry} AS entry, r.attempts \
                  FROM delivery_retries r JOIN delivery_batches b ON b.id = r.batch \
                  WHERE r.delivery = $1",
-            )
-            .bind(delivery)
-            .bind(BATCH as i64)
-            .fetch_one(&mut **exe)
-            .await
+            ))
+                .bind(delivery)
+                .bind(BATCH as i64)
+                .fetch_one(&mut **exe)
+                .await
             })?;
             retries.push(LeasedRetry {
                 delivery,
@@ -729,12 +731,14 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<DeliveryView>, StoreError> {
         let (recipient, org) = to.unzip();
+        let org_of = self
+            .engine()
+            .json_at_first("b.body", "r.delivery - b.id * $5");
         let rows: Vec<TroubledRow> = on_pool!(self.pool(), |exe| sqlx::query_as(&format!(
             "SELECT r.delivery, {} FROM delivery_retries r \
              JOIN delivery_batches b ON b.id = r.batch JOIN messages m ON m.seq = b.message \
              WHERE r.status = $1 AND m.cloud = $2 AND r.delivery < $3 \
-             AND ($4 IS NULL OR (b.recipient = $4 \
-                 AND json_extract(b.body, printf('$[%d][0]', r.delivery - b.id * $5)) = $6)) \
+             AND ($4 IS NULL OR (b.recipient = $4 AND {org_of} = $6)) \
              ORDER BY r.delivery DESC LIMIT $7",
             BatchRow::COLUMNS
         ))
@@ -774,13 +778,18 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<DeliveryView>, StoreError> {
         let (recipient, org) = to.unzip();
+        let engine = self.engine();
+        let (entries, place) = (
+            engine.json_elements("b.body", "entry"),
+            engine.json_place("entry"),
+        );
         let places: Vec<Place> = on_pool!(self.pool(), |exe| {
-            sqlx::query_as(
-            "SELECT b.id AS batch, entry.key AS place FROM messages m JOIN delivery_batches b ON b.message = m.seq, \
-                 json_each(b.body) AS entry \
+            sqlx::query_as(&format!(
+            "SELECT b.id AS batch, {place} AS place FROM messages m JOIN delivery_batches b ON b.message = m.seq, \
+                 {entries} \
              WHERE m.cloud = $1 AND m.id = $2 AND ($3 IS NULL OR (b.recipient = $3 AND entry.value ->> 0 = $4)) \
-             AND b.id * $5 + entry.key < $6 ORDER BY b.id DESC, entry.key DESC LIMIT $7",
-        )
+             AND b.id * $5 + {place} < $6 ORDER BY b.id DESC, {place} DESC LIMIT $7",
+        ))
         .bind(cloud)
         .bind(message)
         .bind(recipient)
@@ -945,9 +954,12 @@ impl Store {
         customers: &[String],
         subscriptions: &[String],
     ) -> Result<CopyNames, StoreError> {
+        let engine = self.engine();
+        let (name, ids) = (engine.json_field("body", "name"), engine.json_strings("$1"));
         let customers = on_pool!(self.pool(), |exe| sqlx::query_as::<_, CustomerName>(
-            "SELECT id, body ->> '$.name' AS name FROM customers \
-             WHERE id IN (SELECT value FROM json_each($1))",
+            &format!(
+                "SELECT id, {name} AS name FROM customers WHERE id IN (SELECT value FROM {ids})"
+            )
         )
         .bind(serde_json::to_string(customers).expect("ids serialise"))
         .fetch_all(exe)
@@ -955,10 +967,16 @@ impl Store {
         .into_iter()
         .map(|c| (c.id, c.name))
         .collect();
+        let (product, named) = (
+            engine.json_field("p.body", "name"),
+            engine.json_field("s.body", "product"),
+        );
         let subscriptions = on_pool!(self.pool(), |exe| sqlx::query_as::<_, SubscriptionName>(
-            "SELECT s.id, s.customer, p.body ->> '$.name' AS product FROM subscriptions s \
-             LEFT JOIN products p ON p.id = s.body ->> '$.product' \
-             WHERE s.id IN (SELECT value FROM json_each($1))",
+            &format!(
+                "SELECT s.id, s.customer, {product} AS product FROM subscriptions s \
+             LEFT JOIN products p ON p.id = {named} \
+             WHERE s.id IN (SELECT value FROM {ids})"
+            )
         )
         .bind(serde_json::to_string(subscriptions).expect("ids serialise"))
         .fetch_all(exe)
@@ -995,15 +1013,16 @@ impl Store {
     /// is due, or when the lease another worker holds on it runs out. Email ones only
     /// when `email`.
     pub async fn next_due(&self, email: bool) -> Result<Option<i64>, StoreError> {
+        let greatest = self.engine().greatest();
         Ok(on_pool!(self.pool(), |exe| {
-            sqlx::query_scalar(
+            sqlx::query_scalar(&format!(
             "SELECT min(t) FROM ( \
-                 SELECT max(due_at, coalesce(lease_until, 0)) AS t FROM delivery_batches \
+                 SELECT {greatest}(due_at, coalesce(lease_until, 0)) AS t FROM delivery_batches \
                  WHERE status = 'pending' AND (channel <> 'email' OR $1) \
-                 UNION ALL SELECT max(r.due_at, coalesce(r.lease_until, 0)) FROM delivery_retries r \
+                 UNION ALL SELECT {greatest}(r.due_at, coalesce(r.lease_until, 0)) FROM delivery_retries r \
                  JOIN delivery_batches b ON b.id = r.batch \
-                 WHERE r.status = 'retrying' AND (b.channel <> 'email' OR $1))",
-        )
+                 WHERE r.status = 'retrying' AND (b.channel <> 'email' OR $1)) AS due",
+        ))
         .bind(email)
         .fetch_one(exe)
         .await

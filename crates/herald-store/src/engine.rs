@@ -29,6 +29,88 @@ impl Engine {
             Engine::Postgres => "postgres",
         }
     }
+
+    /// The clause ending a lease's `SELECT` of rows of `table`: on PostgreSQL, whose
+    /// writers run side by side, it locks the rows chosen and passes over those another
+    /// worker's lease holds; SQLite's writers take turns, so there is nothing to pass over.
+    pub(crate) fn skip_locked(self, table: &str) -> String {
+        match self {
+            Engine::Sqlite => String::new(),
+            Engine::Postgres => format!("FOR UPDATE OF {table} SKIP LOCKED"),
+        }
+    }
+
+    /// The inner join that reads its left side first: SQLite's planner keeps the order
+    /// of a `CROSS JOIN` as written; PostgreSQL's picks the order itself.
+    pub(crate) fn join_in_order(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "CROSS JOIN",
+            Engine::Postgres => "JOIN",
+        }
+    }
+
+    /// The function giving the greater of two values.
+    pub(crate) fn greatest(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "max",
+            Engine::Postgres => "greatest",
+        }
+    }
+
+    /// A `FROM` item of the elements of the JSON array `doc` (a text column), one row
+    /// each, as `{alias}.value`; [`Engine::json_place`] is an element's place in it.
+    pub(crate) fn json_elements(self, doc: &str, alias: &str) -> String {
+        match self {
+            Engine::Sqlite => format!("json_each({doc}) AS {alias}"),
+            Engine::Postgres => {
+                format!(
+                    "json_array_elements({doc}::json) WITH ORDINALITY AS {alias} (value, ordinal)"
+                )
+            }
+        }
+    }
+
+    /// The place, from 0, of an element [`Engine::json_elements`] made `alias`.
+    pub(crate) fn json_place(self, alias: &str) -> String {
+        match self {
+            Engine::Sqlite => format!("{alias}.key"),
+            Engine::Postgres => format!("({alias}.ordinal - 1)"),
+        }
+    }
+
+    /// Element `place` (an integer expression) of the JSON array `doc`, as text: a
+    /// string's value, or the JSON of an array or object.
+    pub(crate) fn json_at(self, doc: &str, place: &str) -> String {
+        match self {
+            Engine::Sqlite => format!("json_extract({doc}, printf('$[%d]', {place}))"),
+            Engine::Postgres => format!("({doc}::json ->> CAST({place} AS INT))"),
+        }
+    }
+
+    /// The first element, as text, of element `place` of the JSON array `doc`.
+    pub(crate) fn json_at_first(self, doc: &str, place: &str) -> String {
+        match self {
+            Engine::Sqlite => format!("json_extract({doc}, printf('$[%d][0]', {place}))"),
+            Engine::Postgres => format!("({doc}::json -> CAST({place} AS INT) ->> 0)"),
+        }
+    }
+
+    /// Field `name` of the JSON object `doc` (a text column), as text.
+    pub(crate) fn json_field(self, doc: &str, name: &str) -> String {
+        match self {
+            Engine::Sqlite => format!("{doc} ->> '$.{name}'"),
+            Engine::Postgres => format!("({doc}::json ->> '{name}')"),
+        }
+    }
+
+    /// A `FROM` item of the strings of the JSON array bound at `param` (`$1`, say), one
+    /// row each, as `value`.
+    pub(crate) fn json_strings(self, param: &str) -> String {
+        match self {
+            Engine::Sqlite => format!("json_each({param})"),
+            Engine::Postgres => format!("json_array_elements_text(CAST({param} AS json)) AS value"),
+        }
+    }
 }
 
 /// A pool of connections to one engine's database.

@@ -87,9 +87,11 @@ impl Store {
         // looked for in its batch), so they are gathered once and used twice.
         let (received, gathered) = match reader {
             Reader::Partner(_) => (
-                "SELECT c.message FROM partner_copies c CROSS JOIN messages m ON m.seq = c.message \
-                 WHERE c.partner = $1 AND m.cloud = $2"
-                    .to_owned(),
+                format!(
+                    "SELECT c.message FROM partner_copies c {} messages m ON m.seq = c.message \
+                     WHERE c.partner = $1 AND m.cloud = $2",
+                    self.engine().join_in_order()
+                ),
                 "NOT MATERIALIZED",
             ),
             Reader::Customer(_) => (heard(self.engine(), 6), "MATERIALIZED"),
@@ -99,6 +101,7 @@ impl Store {
             .map(|c| format!("m.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
+        let join = self.engine().join_in_order();
         // Read marks are made for received messages only, so what is unread is what was
         // received less what was marked. The count comes with every row of the page, and
         // alone (the page's columns null) when the page is empty.
@@ -109,7 +112,7 @@ impl Store {
                      WHERE cloud = $2 AND reader_kind = $3 AND reader = $1) AS unread) AS u \
              LEFT JOIN ( \
                  SELECT {columns}, m.seq, k.read_at FROM received r \
-                 CROSS JOIN messages m ON m.seq = r.seq \
+                 {join} messages m ON m.seq = r.seq \
                  LEFT JOIN inbox_reads k \
                  ON k.cloud = $2 AND k.reader_kind = $3 AND k.reader = $1 AND k.message = r.seq \
                  WHERE r.seq < $4 ORDER BY r.seq DESC LIMIT $5) AS p ON true \

@@ -6,7 +6,7 @@
 //! when the key is made and never stored: only its SHA-256 is, compared in constant time.
 //! A revoked key stays listed, with the time it was revoked, and no longer authenticates.
 
-use crate::engine::{on_pool, on_tx, Tx};
+use crate::engine::{on_pool, on_tx, Engine, Tx};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -207,8 +207,13 @@ impl Store {
 
     /// Every key, revoked ones included, oldest first; never a secret or its hash.
     pub async fn keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
+        // Keys made in the same millisecond, in the order they were made.
+        let made = match self.engine() {
+            Engine::Sqlite => "rowid",
+            Engine::Postgres => "seq",
+        };
         on_pool!(self.pool(), |exe| sqlx::query_as::<_, KeyRow>(&format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, rowid"
+            "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, {made}"
         ))
         .fetch_all(exe)
         .await)?

@@ -22,6 +22,7 @@ mod reads;
 mod records;
 mod rows;
 mod schema;
+pub mod scratch;
 mod sqlite;
 mod store;
 mod subscribers;

@@ -227,7 +227,7 @@ struct StatusCount {
 
 /// The positions of the messages of cloud `$2` that customer `$1` heard directly: its own
 /// `customer_copies` rows, and the broadcasts whose decision batch for it holds its entry
-/// as heard directly (parameter `${needle}`, bound to [`direct_entry`]). `CROSS JOIN`
+/// as heard directly (parameter `${needle}`, bound to [`direct_entry`]). The join in order
 /// keeps SQLite walking the customer's rows, rather than every message of the cloud.
 pub(crate) fn heard(engine: Engine, needle: usize) -> String {
     // Each engine finds its partial index of broadcasts only from its own spelling of true.
@@ -235,8 +235,9 @@ pub(crate) fn heard(engine: Engine, needle: usize) -> String {
         Engine::Sqlite => ("m.broadcast = 1", "instr"),
         Engine::Postgres => ("m.broadcast", "strpos"),
     };
+    let join = engine.join_in_order();
     format!(
-        "SELECT c.message FROM customer_copies c CROSS JOIN messages m ON m.seq = c.message \
+        "SELECT c.message FROM customer_copies c {join} messages m ON m.seq = c.message \
          WHERE c.customer = $1 AND m.cloud = $2 \
          UNION ALL \
          SELECT m.seq FROM messages m WHERE m.cloud = $2 AND {broadcast} AND ( \
@@ -329,7 +330,7 @@ impl Store {
     pub async fn deliveries_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(
             on_pool!(self.pool(), |exe| sqlx::query_as::<_, StatusCount>(
-                "SELECT status, sum(deliveries) AS deliveries FROM delivery_batches \
+                "SELECT status, CAST(sum(deliveries) AS BIGINT) AS deliveries FROM delivery_batches \
              GROUP BY status ORDER BY status",
             )
             .fetch_all(exe)

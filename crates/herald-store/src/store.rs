@@ -77,6 +77,9 @@ pub enum StoreError {
     /// The operating system gave no random bytes for a new key or endpoint id.
     #[error("no random bytes could be had from the operating system for a new id: {0}")]
     Random(getrandom::Error),
+    /// No place could be made for a throwaway store.
+    #[error("no place could be made for a scratch store: {0}")]
+    Scratch(String),
 }
 
 /// The outcome of storing a publish.
@@ -904,8 +907,12 @@ impl Store {
     pub async fn deliveries_by_locale(&self) -> Result<BTreeMap<String, i64>, StoreError> {
         Ok(
             on_pool!(self.pool(), |exe| sqlx::query_as::<_, LocaleCount>(
-                "SELECT entry.value ->> 3 AS locale, count(*) AS deliveries \
-             FROM delivery_batches, json_each(delivery_batches.body) AS entry GROUP BY 1",
+                &format!(
+                    "SELECT entry.value ->> 3 AS locale, count(*) AS deliveries \
+                 FROM delivery_batches, {} GROUP BY 1",
+                    self.engine()
+                        .json_elements("delivery_batches.body", "entry")
+                )
             )
             .fetch_all(exe)
             .await)?
@@ -918,18 +925,20 @@ impl Store {
     /// Row counts of every table; decisions and deliveries are counted one by one, not by
     /// batch.
     pub async fn counts(&self) -> Result<Counts, StoreError> {
-        Ok(on_pool!(self.pool(), |exe| sqlx::query_as(
+        Ok(on_pool!(self.pool(), |exe| {
+            sqlx::query_as(
             "SELECT (SELECT count(*) FROM products) AS products, \
              (SELECT count(*) FROM partners) AS partners, \
              (SELECT count(*) FROM customers) AS customers, \
              (SELECT count(*) FROM subscriptions) AS subscriptions, \
              (SELECT count(*) FROM messages) AS messages, \
-             (SELECT coalesce(sum(customers), 0) FROM decision_batches) AS decisions, \
+             (SELECT CAST(coalesce(sum(customers), 0) AS BIGINT) FROM decision_batches) AS decisions, \
              (SELECT count(*) FROM partner_copies) AS partner_copies, \
-             (SELECT coalesce(sum(deliveries), 0) FROM delivery_batches) AS deliveries",
+             (SELECT CAST(coalesce(sum(deliveries), 0) AS BIGINT) FROM delivery_batches) AS deliveries",
         )
         .fetch_one(exe)
-        .await)?)
+        .await
+        })?)
     }
 
     /// Copies what the write-ahead log holds into the database file, as far as no reader

@@ -10,7 +10,7 @@ use herald_store::{
 };
 use serde_json::json;
 
-use crate::common::{fixture, store_with_directory, temp_store, ACCEPTED_AT};
+use crate::common::{allow, fixture, refuse, store_with_directory, temp_store, ACCEPTED_AT};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const ROTATED: &str = "whsec_c2Vjb25kIHNlY3JldCBvZiBhIHdlYmhvb2sh";
@@ -424,20 +424,12 @@ async fn a_refused_or_repeated_write_leaves_no_entry() {
 
     // A publish refused part way, by the database, after the message row was written.
     let routed = fx.routed("incident-teams-everywhere", ACCEPTED_AT);
-    sqlx::query(
-        "CREATE TRIGGER refuse BEFORE UPDATE ON messages BEGIN SELECT RAISE(ABORT, 'refused'); END",
-    )
-    .execute(crate::common::sqlite(store))
-    .await
-    .unwrap();
+    refuse(store, "BEFORE UPDATE", "messages", "TRUE").await;
     assert!(store
         .publish(&routed.publish(), None, &Actor::Operator)
         .await
         .is_err());
-    sqlx::query("DROP TRIGGER refuse")
-        .execute(crate::common::sqlite(store))
-        .await
-        .unwrap();
+    allow(store, "messages").await;
     assert_eq!(
         log(store).await.len(),
         written,
@@ -578,12 +570,7 @@ async fn a_write_whose_entry_cannot_be_written_does_not_happen() {
     let t = store_with_directory().await;
     let store = &t.store;
     let before = store.counts().await.unwrap();
-    sqlx::query(
-        "CREATE TRIGGER refuse BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'refused'); END",
-    )
-    .execute(crate::common::sqlite(store))
-    .await
-    .unwrap();
+    refuse(store, "BEFORE INSERT", "audit", "TRUE").await;
     let empty = herald_domain::Directory::build(wire::World::default()).unwrap();
     assert!(store.import(&empty, 1, &Actor::Operator).await.is_err());
     let routed = fx.routed("price-change-mixed", ACCEPTED_AT);

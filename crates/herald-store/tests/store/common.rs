@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use herald_domain::{route, wire, Directory, Message, Policy, Routing};
+use herald_store::scratch::Scratch;
 use herald_store::{
-    Actor, Counts, DecisionEntry, DeliveryEntry, MessageDetail, Pool, Publish, Rows, Store,
+    Actor, Counts, DecisionEntry, DeliveryEntry, Engine, MessageDetail, Publish, Rows, Store,
 };
-use tempfile::TempDir;
 
 /// A fixed acceptance time (Unix milliseconds): tests pass time in, they never read a clock.
 pub const ACCEPTED_AT: i64 = 1_700_000_000_000;
@@ -158,23 +158,28 @@ impl Routed<'_> {
     }
 }
 
-/// A store on a fresh file in its own temporary folder (removed on drop).
+/// A store in a place of its own (a file in a temporary folder, or a schema of the
+/// PostgreSQL database `HERALD_TEST_POSTGRES` names), removed on drop.
 pub struct TempStore {
     pub store: Store,
-    pub path: PathBuf,
-    _dir: TempDir,
+    pub scratch: Scratch,
 }
 
-/// Opens a store on a new file.
+/// Opens a store in a new place on the suite's engine.
 pub async fn temp_store() -> TempStore {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let path = dir.path().join("herald.db");
-    let store = Store::open(&path).await.expect("the store opens");
-    TempStore {
-        store,
-        path,
-        _dir: dir,
-    }
+    let scratch = Scratch::new().await.expect("a place for the store");
+    open(scratch).await
+}
+
+/// Opens a store on a new SQLite file, whatever the suite's engine: for a test of the file
+/// itself.
+pub async fn temp_sqlite() -> TempStore {
+    open(Scratch::sqlite().expect("a temporary folder")).await
+}
+
+async fn open(scratch: Scratch) -> TempStore {
+    let store = scratch.open().await.expect("the store opens");
+    TempStore { store, scratch }
 }
 
 /// Opens a store on a new file holding the conformance directory.
@@ -187,12 +192,32 @@ pub async fn store_with_directory() -> TempStore {
     t
 }
 
-/// The SQLite pool under `store`, for a test that edits the file by hand.
-pub fn sqlite(store: &Store) -> &sqlx::SqlitePool {
-    match store.pool() {
-        Pool::Sqlite(pool) => pool,
-        Pool::Postgres(_) => panic!("this test edits a SQLite file by hand"),
-    }
+/// Makes the database refuse every write of `table` at `when` (`BEFORE INSERT`, say) for
+/// which `condition` (SQL over `NEW`) holds, with the error "refused": a fault inside a
+/// transaction, after what came before it was written.
+pub async fn refuse(store: &Store, when: &str, table: &str, condition: &str) {
+    let sql = match store.engine() {
+        Engine::Sqlite => format!(
+            "CREATE TRIGGER refuse {when} ON {table} WHEN {condition} \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ),
+        Engine::Postgres => format!(
+            "CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql \
+             AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$; \
+             CREATE TRIGGER refuse {when} ON {table} FOR EACH ROW WHEN ({condition}) \
+             EXECUTE FUNCTION refuse()"
+        ),
+    };
+    store.pool().execute_script(&sql).await.unwrap();
+}
+
+/// Takes back what [`refuse`] made the database refuse of `table`.
+pub async fn allow(store: &Store, table: &str) {
+    let sql = match store.engine() {
+        Engine::Sqlite => "DROP TRIGGER refuse".to_owned(),
+        Engine::Postgres => format!("DROP TRIGGER refuse ON {table}"),
+    };
+    store.pool().execute_script(&sql).await.unwrap();
 }
 
 /// `counts` plus the rows of `rows`, as publishing it should leave them.

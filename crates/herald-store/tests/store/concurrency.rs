@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use herald_domain::Message;
-use herald_store::{Actor, Published, Store, StoreError};
+use herald_store::{Actor, Published, StoreError};
 
 use crate::common::{counts_plus, fixture, store_with_directory, ACCEPTED_AT};
 
@@ -55,7 +55,7 @@ async fn two_tasks_publishing_the_same_rows_accept_it_once() {
 async fn two_stores_racing_on_every_message_accept_each_once() {
     let fx = fixture();
     let t = store_with_directory().await;
-    let other = Store::open(&t.path).await.expect("a second store opens");
+    let other = t.scratch.open().await.expect("the store opens again");
     let mut expected = fx.directory_counts();
     let mut tasks = Vec::new();
     for message in &fx.messages {
@@ -88,7 +88,7 @@ async fn two_stores_racing_on_every_message_accept_each_once() {
 async fn racing_different_content_under_one_id_accepts_one_and_refuses_the_other() {
     let fx = fixture();
     let t = store_with_directory().await;
-    let other = Store::open(&t.path).await.expect("a second store opens");
+    let other = t.scratch.open().await.expect("the store opens again");
     let id = "price-change-mixed";
     let mut impostor = fx.message("incident-teams-everywhere").wire.clone();
     impostor.id = id.into();

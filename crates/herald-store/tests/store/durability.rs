@@ -1,7 +1,7 @@
 //! Durability: what a store committed is in the file, for a store opened on it later or
 //! at the same time.
 
-use herald_store::{Actor, Published, Store};
+use herald_store::{Actor, Published};
 
 use crate::common::{counts_plus, fixture, temp_store, ACCEPTED_AT};
 
@@ -39,7 +39,7 @@ async fn a_reopened_file_holds_everything_committed() {
     }
     t.store.close().await;
 
-    let reopened = Store::open(&t.path).await.expect("the file opens again");
+    let reopened = t.scratch.open().await.expect("the store opens again");
     assert_eq!(reopened.counts().await.unwrap(), counts);
     assert_eq!(reopened.load_world().await.unwrap(), world);
     assert_eq!(
@@ -71,7 +71,7 @@ async fn a_reopened_file_holds_everything_committed() {
 async fn a_second_store_on_the_same_file_sees_each_commit() {
     let fx = fixture();
     let t = temp_store().await;
-    let other = Store::open(&t.path).await.expect("a second store opens");
+    let other = t.scratch.open().await.expect("the store opens again");
     t.store
         .import(&fx.directory, 0, &Actor::Operator)
         .await

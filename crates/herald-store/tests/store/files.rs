@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use herald_store::{Actor, Store};
 
-use crate::common::{fixture, temp_store, ACCEPTED_AT};
+use crate::common::{fixture, temp_sqlite, ACCEPTED_AT};
 
 /// The usual umask, under which a file is created readable by everyone.
 fn usual_umask() {
@@ -68,18 +68,20 @@ fn private(path: &Path) -> Vec<(String, String)> {
 #[tokio::test]
 async fn a_new_database_and_its_log_are_readable_by_their_owner_only() {
     usual_umask();
-    let t = temp_store().await;
+    let t = temp_sqlite().await;
+    let path = t.scratch.path().expect("a file");
     write_something(&t.store).await;
-    assert_eq!(modes(&t.path), private(&t.path));
+    assert_eq!(modes(&path), private(&path));
 }
 
 #[tokio::test]
 async fn a_database_readable_by_others_is_made_private_when_opened() {
     usual_umask();
-    let t = temp_store().await;
+    let t = temp_sqlite().await;
+    let path = t.scratch.path().expect("a file");
     t.store.close().await;
-    std::fs::set_permissions(&t.path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let store = Store::open(&t.path).await.expect("the file opens again");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = t.scratch.open().await.expect("the store opens again");
     write_something(&store).await;
-    assert_eq!(modes(&t.path), private(&t.path));
+    assert_eq!(modes(&path), private(&path));
 }

@@ -254,20 +254,19 @@ async fn messages_stored_before_inbox_rows_existed_are_given_them_on_open() {
         .unwrap();
     publish_all(&t.store, &directory).await;
     // The database as it was before inbox rows and broadcasts existed.
-    for sql in [
-        "DROP INDEX messages_broadcast",
-        "ALTER TABLE messages DROP COLUMN broadcast",
-        "DROP TABLE customer_copies",
-        "DELETE FROM _sqlx_migrations WHERE version = 5",
-    ] {
-        sqlx::query(sql)
-            .execute(crate::common::sqlite(&t.store))
-            .await
-            .unwrap();
-    }
+    t.store
+        .pool()
+        .execute_script(
+            "DROP INDEX messages_broadcast; \
+             ALTER TABLE messages DROP COLUMN broadcast; \
+             DROP TABLE customer_copies; \
+             DELETE FROM _sqlx_migrations WHERE version = 5",
+        )
+        .await
+        .unwrap();
     t.store.close().await;
 
-    let store = Store::open(&t.path).await.expect("the file opens again");
+    let store = t.scratch.open().await.expect("the store opens again");
     let (with_broadcast, with_own) = check_inboxes(&store, &directory).await;
     assert!(
         with_broadcast > 10 && with_own > 10,

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use herald_store::{Actor, KeyFor, KeyInfo, NewKey, Principal, Store, StoreError};
+use herald_store::{Actor, Engine, KeyFor, KeyInfo, NewKey, Pool, Principal, Store, StoreError};
 
 use crate::common::{store_with_directory, temp_store, ACCEPTED_AT};
 
@@ -120,7 +120,7 @@ async fn each_kind_of_key_authenticates_as_its_principal() {
 
     // The keys are in the file: a store opened on it later knows them.
     t.store.close().await;
-    let reopened = Store::open(&t.path).await.expect("the file opens again");
+    let reopened = t.scratch.open().await.expect("the store opens again");
     for (token, principal) in made {
         assert_eq!(
             reopened
@@ -391,11 +391,18 @@ async fn keys_are_listed_oldest_first_and_never_with_a_secret() {
     }
 
     // The file holds a 32-byte hash per key and no secret anywhere.
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT id || principal || cloud || coalesce(subject, '') || hex(hash), length(hash) FROM api_keys",
-    )
-    .fetch_all(crate::common::sqlite(&t.store))
-    .await
+    let hex = match t.store.engine() {
+        Engine::Sqlite => "hex(hash)",
+        Engine::Postgres => "encode(hash, 'hex')",
+    };
+    let sql = format!(
+        "SELECT id || principal || cloud || coalesce(subject, '') || {hex}, \
+         CAST(length(hash) AS BIGINT) FROM api_keys"
+    );
+    let rows: Vec<(String, i64)> = match t.store.pool() {
+        Pool::Sqlite(pool) => sqlx::query_as(&sql).fetch_all(pool).await,
+        Pool::Postgres(pool) => sqlx::query_as(&sql).fetch_all(pool).await,
+    }
     .unwrap();
     assert_eq!(rows.len(), made.len());
     for (row, hash_len) in &rows {

@@ -7,7 +7,8 @@ use herald_domain::Message;
 use herald_store::{Actor, Counts, Published, StoreError};
 
 use crate::common::{
-    counts_plus, expected_decisions, fixture, store_with_directory, Written, ACCEPTED_AT,
+    allow, counts_plus, expected_decisions, fixture, refuse, store_with_directory, Written,
+    ACCEPTED_AT,
 };
 
 /// Publishes conformance message `id` into a store holding the conformance directory and
@@ -266,18 +267,18 @@ async fn a_publish_that_fails_part_way_leaves_no_trace() {
     // decision batch, the partners' deliveries (the last batch), the partners' copies, and
     // the final counts on the message.
     let refusals = [
-        "BEFORE INSERT ON decision_batches",
-        "BEFORE INSERT ON delivery_batches WHEN NEW.recipient = 'partner'",
-        "BEFORE INSERT ON partner_copies",
-        "BEFORE UPDATE ON messages",
+        ("BEFORE INSERT", "decision_batches", "TRUE"),
+        (
+            "BEFORE INSERT",
+            "delivery_batches",
+            "NEW.recipient = 'partner'",
+        ),
+        ("BEFORE INSERT", "partner_copies", "TRUE"),
+        ("BEFORE UPDATE", "messages", "TRUE"),
     ];
-    for refusal in refusals {
-        sqlx::query(&format!(
-            "CREATE TRIGGER refuse {refusal} BEGIN SELECT RAISE(ABORT, 'refused'); END"
-        ))
-        .execute(crate::common::sqlite(&t.store))
-        .await
-        .unwrap();
+    for (when, table, condition) in refusals {
+        let refusal = format!("{when} ON {table} WHEN {condition}");
+        refuse(&t.store, when, table, condition).await;
         match t
             .store
             .publish(&good.publish(), None, &Actor::Operator)
@@ -288,10 +289,7 @@ async fn a_publish_that_fails_part_way_leaves_no_trace() {
             }
             other => panic!("{refusal}: the refused write was not reported: {other:?}"),
         }
-        sqlx::query("DROP TRIGGER refuse")
-            .execute(crate::common::sqlite(&t.store))
-            .await
-            .unwrap();
+        allow(&t.store, table).await;
         assert_eq!(
             t.store.counts().await.unwrap(),
             fx.directory_counts(),

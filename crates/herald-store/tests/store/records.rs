@@ -126,7 +126,7 @@ async fn a_change_checked_against_an_older_directory_writes_nothing() {
 async fn two_changes_checked_against_the_same_directory_write_one() {
     let fx = fixture();
     let t = store_with_directory().await;
-    let other = Store::open(&t.path).await.expect("a second store opens");
+    let other = t.scratch.open().await.expect("the store opens again");
     let checked = t.store.directory_generation().await.unwrap();
     let (with_subscription, first) = changed(&fx.directory, subscription());
     let product: wire::Product =
