@@ -10,7 +10,6 @@ pub mod guard;
 mod recent;
 pub mod schedule;
 pub mod signing;
-pub mod sink;
 pub mod webhook;
 pub mod worker;
 

@@ -8,7 +8,7 @@ use anyhow::Result;
 use herald_store::{Actor, AuditEntry};
 use serde_json::Value;
 
-use crate::commands::open_existing;
+use crate::inputs::open_existing;
 use crate::keys::whom;
 use crate::terminal::{self, escaped, say, time};
 

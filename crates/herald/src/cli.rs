@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
+use herald_bench::BenchCommand;
 use herald_server::config::LogFormat;
 
 /// Herald decides who hears about a vendor's message when the vendor sells through
@@ -388,77 +389,6 @@ pub enum KeysCommand {
         id: String,
         #[command(flatten)]
         db: DbArgs,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Route a whole-directory incident and a product message.
-    Route {
-        /// How many customers the generated directory has.
-        #[arg(long, default_value_t = 1_000_000)]
-        customers: usize,
-        /// Print one JSON object with the figures.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Publish a whole-directory incident into SQLite.
-    Publish {
-        /// How many customers the generated directory has.
-        #[arg(long, default_value_t = 100_000)]
-        customers: usize,
-        /// Print one JSON object with the figures.
-        #[arg(long)]
-        json: bool,
-        /// Where to put the benchmark's database (a temporary folder by default).
-        #[arg(long)]
-        dir: Option<PathBuf>,
-    },
-    /// Serve the HTTP API in this process and load it over loopback: small publishes at
-    /// 200 requests/s, a whole-directory incident, inbox reads at 1,000 requests/s, each
-    /// against `GET /healthz` at the same rate.
-    Api {
-        /// How many customers the generated directory has.
-        #[arg(long, default_value_t = 10_000)]
-        customers: usize,
-        /// How long each rated phase lasts, in seconds.
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
-        seconds: u64,
-        /// Print one JSON object with the figures.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Deliver through each channel into a local receiver this command starts: mail
-    /// through the pooled mailer into an SMTP sink on loopback, against a hand-written SMTP
-    /// client sending the same mails; webhook signing against a bare HMAC-SHA256 loop; one
-    /// incident's webhooks through the store and the worker, and a steady 1,000 webhooks/s,
-    /// each against a bare HTTP loop POSTing the same requests.
-    Deliver {
-        /// How many mails the email channel sends.
-        #[arg(long, default_value_t = 20_000)]
-        emails: usize,
-        /// How many SMTP connections the mailer pools (and the baseline opens).
-        #[arg(long, default_value_t = 4)]
-        pool: u32,
-        /// How many webhooks the incident queues (one per customer).
-        #[arg(long, default_value_t = 20_000)]
-        webhooks: usize,
-        /// The smaller fan-out whose rate the incident's is compared with, in the same run,
-        /// when --webhooks is larger: a webhook should cost no more in a larger message.
-        #[arg(long, default_value_t = 20_000)]
-        reference: usize,
-        /// How many webhooks the worker (and the bare loop) has in flight at once.
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-        /// How long the steady 1,000 webhooks/s lasts, in seconds.
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
-        seconds: u64,
-        /// How many events of each size the signing phase signs.
-        #[arg(long, default_value_t = 20_000)]
-        signatures: usize,
-        /// Print one JSON object with the figures.
-        #[arg(long)]
-        json: bool,
     },
 }
 

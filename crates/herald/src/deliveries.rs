@@ -8,8 +8,8 @@ use anyhow::{bail, Result};
 use herald_store::{Actor, DeliveryView, Replayed, Store};
 
 use crate::cli::DeliveriesCommand;
-use crate::commands::{delivery_line, millis_now, open_existing};
-use crate::terminal::{self, escaped, say, time};
+use crate::inputs::{millis_now, open_existing};
+use crate::terminal::{self, count, escaped, say, time};
 
 /// Runs one `herald deliveries` subcommand.
 pub async fn run(command: DeliveriesCommand) -> Result<ExitCode> {
@@ -168,4 +168,25 @@ async fn retry(id: i64, cloud: &str, db: &Path) -> Result<ExitCode> {
         ),
         Replayed::Unknown => bail!("there is no delivery {id} in cloud {cloud}"),
     }
+}
+
+/// One delivery on one line: id, recipient, organisation, channel, where to, locale and
+/// where it stands.
+pub fn delivery_line(d: &DeliveryView) -> String {
+    let to = escaped(d.address.as_deref().unwrap_or(&d.to));
+    let to = match &d.customer {
+        Some(customer) => format!("{to} (for {})", escaped(customer)),
+        None => to.into_owned(),
+    };
+    format!(
+        "#{:<8} {:<8} {:<24} {:<7} {:<40} {:<6} {} ({})",
+        d.id,
+        d.recipient,
+        escaped(d.org.as_deref().unwrap_or("(vendor)")),
+        d.channel,
+        to,
+        d.locale.as_deref().unwrap_or("-"),
+        d.status,
+        count(d.attempts.max(0) as u64, "attempt", "attempts")
+    )
 }

@@ -12,18 +12,19 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use herald_delivery::sink::Sink;
 use herald_domain::directory::Holding;
 use herald_domain::explain::{explain_customer, explain_partner};
 use herald_domain::synthetic::{self, Options};
 use herald_domain::wire;
 use herald_domain::{Directory, Message, Policy};
+use herald_kit::sink::Sink;
 use herald_server::ServeConfig;
 use herald_service::Service;
 use herald_store::{Actor, Publish, Published, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+use crate::inputs::millis_now;
 use crate::terminal::say;
 use crate::work::work_in;
 
@@ -145,7 +146,7 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
     let bar = spinner("importing it into the store");
     let store = Store::open(&db).await?;
     store
-        .import(&directory, crate::commands::millis_now(), &Actor::Operator)
+        .import(&directory, millis_now(), &Actor::Operator)
         .await?;
     let service = Service::new(store.clone(), policy.clone()).await?;
     let snapshot = service.current_snapshot().await?;
@@ -208,7 +209,7 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
             directory,
             message: &message,
             routing: &routing,
-            accepted_at: crate::commands::millis_now(),
+            accepted_at: millis_now(),
             thread_head,
         };
         let Published::Accepted(summary) = store

@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 use herald_store::{Actor, KeyFor, KeyInfo, Principal};
 
 use crate::cli::KeysCommand;
-use crate::commands::{millis_now, open_existing};
+use crate::inputs::{millis_now, open_existing};
 use crate::terminal::{self, esay, escaped, say, time};
 
 /// Runs one `herald keys` subcommand.

@@ -20,7 +20,7 @@ use herald_delivery::Secret;
 use serde_json::Value;
 
 use crate::cli::ListenArgs;
-use crate::commands::millis_now;
+use crate::inputs::millis_now;
 use crate::terminal::{self, esay, escaped, say};
 
 /// What every request is checked and printed with.

@@ -2,18 +2,20 @@
 
 mod audit;
 mod bench;
-mod bench_api;
-mod bench_deliver;
-mod bench_webhooks;
 mod cli;
 mod commands;
 mod deliveries;
 mod demo;
+mod inputs;
 mod keys;
 mod listen;
 mod logging;
 mod manual;
+mod messages;
+mod policy;
+mod routing;
 mod serve;
+mod store;
 mod terminal;
 mod work;
 

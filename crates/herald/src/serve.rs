@@ -5,13 +5,14 @@ use herald_server::{serve, shutdown_signal, AppState};
 use herald_store::Store;
 
 use crate::cli::ServeArgs;
-use crate::work::{load_config, load_policy, tally_line, work_in};
+use crate::inputs::load_policy;
+use crate::work::{load_config, tally_line, work_in};
 
 /// Runs the server as configured by the file, the environment and the flags.
 pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
     let config = load_config(args.shared, args.listen, args.body_limit)?;
     crate::logging::install(&config.log)?;
-    let policy = load_policy(config.policy.as_ref())?;
+    let policy = load_policy(config.policy.as_deref())?;
     let store = Store::open(&config.db)
         .await
         .with_context(|| format!("could not open {}", config.db.display()))?;

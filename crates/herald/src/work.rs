@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,6 +18,7 @@ use herald_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{ConfigArgs, WorkArgs};
+use crate::inputs::{load_policy, open_existing};
 
 /// The configuration: the file `args` names, under the settings the environment and flags
 /// gave (`listen` and `body_limit` are `herald serve`'s alone).
@@ -56,19 +56,6 @@ pub fn load_config(
         },
     )
     .map_err(anyhow::Error::msg)
-}
-
-/// The policy the configuration names, or the default.
-pub fn load_policy(path: Option<&PathBuf>) -> Result<Policy> {
-    match path {
-        None => Ok(Policy::default_policy()),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("could not read {}", path.display()))?;
-            Policy::parse(&text)
-                .with_context(|| format!("the policy {} is invalid", path.display()))
-        }
-    }
 }
 
 /// The channels a worker sends through, as `config` says: a mailer when it names a mail
@@ -246,8 +233,8 @@ pub async fn run(args: WorkArgs) -> Result<ExitCode> {
     let config = load_config(args.shared, None, None)?;
     let bar = progress_bar(&config.log);
     crate::logging::install_around(&config.log, &bar)?;
-    let policy = load_policy(config.policy.as_ref())?;
-    let store = crate::commands::open_existing(&config.db).await?;
+    let policy = load_policy(config.policy.as_deref())?;
+    let store = open_existing(&config.db).await?;
     let channels = Arc::new(channels(&config)?);
     let checking = announce_mail(&channels);
     tracing::info!(

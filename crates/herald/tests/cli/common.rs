@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use herald_domain::wire;
+use herald_kit::world::exchange_incident;
 use herald_store::{Actor, Counts, KeyFor, MessageSummary, Pool, Principal, Store};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -170,9 +171,7 @@ impl Scratch {
     pub fn publish_exchange_incident(&self) {
         let message = self.write(
             "incident.json",
-            &serde_json::json!({"id": "exchange-down", "category": "service_incident", "services": ["exchange"],
-                    "title": "Mail delayed", "body": "We are looking into it."})
-            .to_string(),
+            &serde_json::to_string(&exchange_incident("exchange-down")).unwrap(),
         );
         self.run(&["publish", &message, "--db", &self.db()])
             .success();

@@ -8,7 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use herald_delivery::{signature_header, Secret};
-use herald_store::{Actor, Mode, NewEndpoint, Principal};
+use herald_kit::world::{register_relay_endpoint, relay_world};
+use herald_store::Mode;
 use serde_json::{json, Value};
 
 use crate::common::{loopback_address, read_store, wait_listening, Scratch};
@@ -184,45 +185,21 @@ fn listen_refuses_an_address_beyond_loopback_and_a_malformed_secret() {
 #[test]
 fn listen_prints_the_event_herald_work_sends_a_partners_endpoint_registered_at_it() {
     let s = Scratch::new();
-    let world = s.write_json(
-        "world.json",
-        &json!({
-            "products": [{"id": "exchange-online", "name": "Exchange Online", "services": ["exchange"]}],
-            "partners": [{"id": "relay", "kind": "direct_bill", "name": "Relay"}],
-            "customers": [{"id": "contoso", "name": "Contoso"}, {"id": "northwind", "name": "Northwind"}],
-            "subscriptions": [
-                {"id": "contoso-exo", "customer": "contoso", "product": "exchange-online",
-                 "partner": "relay", "status": "active"},
-                {"id": "northwind-exo", "customer": "northwind", "product": "exchange-online",
-                 "partner": "relay", "status": "active"}
-            ]
-        }),
-    );
+    let world = s.write_json("world.json", &serde_json::to_value(relay_world(2)).unwrap());
     s.run(&["import", &world, "--db", &s.db()]).success();
     let address = loopback_address();
     let secret = Secret::generate().unwrap();
     read_store(&s.db(), async |store| {
-        let relay = Principal::Partner {
-            cloud: "global".into(),
-            partner: "relay".into(),
-        };
-        let endpoint = NewEndpoint {
-            url: format!("http://{address}/relay"),
-            description: "relay on a developer's machine".into(),
-            categories: None,
-            mode: Some(Mode::Aggregated),
-        };
-        let secret = secret.to_string();
-        store
-            .create_endpoint(
-                &relay,
-                endpoint,
-                &secret,
-                1_700_000_000_000,
-                &Actor::Operator,
-            )
-            .await
-            .unwrap();
+        let url = format!("http://{address}/relay");
+        register_relay_endpoint(
+            store,
+            &url,
+            &secret.to_string(),
+            Mode::Aggregated,
+            1_700_000_000_000,
+        )
+        .await
+        .unwrap();
     });
     s.publish_exchange_incident();
 
@@ -249,6 +226,6 @@ fn listen_prints_the_event_herald_work_sends_a_partners_endpoint_registered_at_i
         .is_some_and(|id| !id.is_empty()));
     assert_eq!(event["data"]["message"]["id"], "exchange-down");
     assert_eq!(event["data"]["content"]["title"], "Mail delayed");
-    assert_eq!(event["data"]["customers"], json!(["contoso", "northwind"]));
+    assert_eq!(event["data"]["customers"], json!(["c000000", "c000001"]));
     assert!(!stderr.contains("refused"), "{stderr}");
 }

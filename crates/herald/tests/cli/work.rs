@@ -12,7 +12,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use herald_delivery::Secret;
-use herald_store::{Actor, Mode, NewEndpoint, Principal};
+use herald_kit::world::{
+    register_relay_endpoint, relay_principal, relay_world, relay_world_with_desk, RELAY,
+};
+use herald_store::Mode;
 use serde_json::{json, Value};
 
 use crate::common::{read_store, Scratch};
@@ -68,48 +71,11 @@ fn distinct_ids(reports: &[Value]) -> usize {
         .len()
 }
 
-/// A directory of `customers` customers, each holding Exchange through one partner,
-/// relay. No customer has a contact; relay has one, its desk, who reads incidents, when
-/// `desk`.
-fn world(customers: usize, desk: bool) -> Value {
-    let ids: Vec<String> = (0..customers).map(|i| format!("c{i:05}")).collect();
-    let contacts = if desk {
-        json!([{"id": "relay-desk", "name": "Relay Desk", "email": "desk@relay.example",
-                "roles": ["admin", "technical", "support"]}])
-    } else {
-        json!([])
-    };
-    json!({
-        "products": [{"id": "exchange-online", "name": "Exchange Online", "services": ["exchange"]}],
-        "partners": [{"id": "relay", "kind": "direct_bill", "name": "Relay", "contacts": contacts}],
-        "customers": ids.iter().map(|id| json!({"id": id, "name": format!("Customer {id}")})).collect::<Vec<_>>(),
-        "subscriptions": ids.iter().map(|id| json!({
-            "id": format!("{id}-exo"), "customer": id, "product": "exchange-online",
-            "partner": "relay", "status": "active"
-        })).collect::<Vec<_>>(),
-    })
-}
-
 /// Registers a webhook endpoint of partner relay at `url`, and gives its id and secret.
 fn endpoint(db: &str, url: &str, mode: Mode) -> (String, String) {
     let secret = Secret::generate().unwrap().to_string();
     let made = read_store(db, async |store| {
-        store
-            .create_endpoint(
-                &Principal::Partner {
-                    cloud: "global".into(),
-                    partner: "relay".into(),
-                },
-                NewEndpoint {
-                    url: url.into(),
-                    description: "relay's ticketing".into(),
-                    categories: None,
-                    mode: Some(mode),
-                },
-                &secret,
-                1_700_000_000_000,
-                &Actor::Operator,
-            )
+        register_relay_endpoint(store, url, &secret, mode, 1_700_000_000_000)
             .await
             .unwrap()
     });
@@ -120,13 +86,16 @@ fn endpoint(db: &str, url: &str, mode: Mode) -> (String, String) {
 /// `desk`), a receiver, and relay's endpoint at `path` on it, taking events `mode`.
 fn set_up(customers: usize, desk: bool, path: &str, mode: Mode) -> (Scratch, Receiver, String) {
     let s = Scratch::new();
-    let world = s.write_json("world.json", &world(customers, desk));
+    let world = if desk {
+        relay_world_with_desk(customers)
+    } else {
+        relay_world(customers)
+    };
+    let world = s.write_json("world.json", &serde_json::to_value(world).unwrap());
     s.run(&["import", &world, "--db", &s.db()]).success();
     let mut receiver = Receiver::start();
     let (id, secret) = endpoint(&s.db(), &receiver.peer.url("127.0.0.1", path), mode);
-    receiver
-        .peer
-        .know("relay", &Secret::parse(&secret).unwrap());
+    receiver.peer.know(RELAY, &Secret::parse(&secret).unwrap());
     s.publish_exchange_incident();
     (s, receiver, id)
 }
@@ -341,13 +310,7 @@ fn a_receiver_answering_410_disables_its_endpoint_and_the_delivery_is_dead() {
     assert_eq!(delivery["status"], "dead");
     let disabled = read_store(&s.db(), async |store| {
         store
-            .endpoint(
-                &Principal::Partner {
-                    cloud: "global".into(),
-                    partner: "relay".into(),
-                },
-                &endpoint,
-            )
+            .endpoint(&relay_principal(), &endpoint)
             .await
             .unwrap()
             .unwrap()
@@ -441,11 +404,11 @@ fn a_partner_whose_5000_customers_are_hit_gets_one_event_and_one_mail_listing_th
     assert_eq!(letter["rcpt_tos"], json!(["desk@relay.example"]));
     let text = letter["parts"][0]["text"].as_str().unwrap();
     assert!(text.contains("Mail delayed"), "{text}");
-    for customer in ["Customer c00000 (c00000)", "Customer c04999 (c04999)"] {
+    for customer in ["Customer c000000 (c000000)", "Customer c004999 (c004999)"] {
         assert!(text.contains(customer), "the letter lists {customer}");
     }
     assert!(
-        text.contains("Exchange Online (c04999-exo)"),
+        text.contains("Exchange Online (c004999-exo)"),
         "with its subscription"
     );
     let delivered = deliveries(&s);

@@ -8,7 +8,7 @@
 //!   and the loopback allow: the ratio is what building each mail with lettre, its pool
 //!   and its checks cost on top.
 //! - `signing`, `webhooks` and `latency`: the webhook channel, from signing alone to the
-//!   whole path through the store and the worker ([`crate::bench_webhooks`]).
+//!   whole path through the store and the worker ([`crate::webhooks`]).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -16,15 +16,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use herald_delivery::email::{compose, Mail, Mailer, MailerConfig, Named, Names};
-use herald_delivery::sink::Sink;
 use herald_domain::message::Content;
 use herald_domain::wire::Text;
+use herald_kit::sink::Sink;
 use herald_store::AttemptOutcome;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::bench_webhooks::{bench_webhooks, Sizes};
+use crate::webhooks::{bench_webhooks, Sizes};
 
 /// The sender of the benchmark's mails.
 const FROM: &str = "Herald Bench <bench@herald.example>";

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
+use herald_delivery::worker::now_ms;
 use herald_domain::synthetic::Rng;
 use herald_domain::{Directory, Policy};
 use herald_server::{serve, AppState, ServeConfig};
@@ -28,7 +29,7 @@ use herald_store::{Actor, KeyFor, Store};
 use serde_json::{json, Value};
 use tokio::sync::{oneshot, Semaphore};
 
-use crate::bench::{every_service, proc_status, synthetic_directory};
+use crate::workload::{every_service, proc_status, synthetic_directory};
 
 /// Small messages published per second, and the p99 the issue sets for them.
 const PUBLISH_RATE: u32 = 200;
@@ -62,7 +63,7 @@ pub async fn bench_api(customers: usize, seconds: u64) -> Result<Value> {
 /// The benchmark over a database in `folder`.
 async fn run_in(folder: &Path, directory: &Directory, seconds: u64) -> Result<Value> {
     let store = Store::open(&folder.join("bench.db")).await?;
-    let now = crate::commands::millis_now();
+    let now = now_ms();
     store.import(directory, now, &Actor::Operator).await?;
     let keys = Keys::create(&store, directory).await?;
     let durability = store.durability().await?;
@@ -91,7 +92,7 @@ impl Keys {
     /// A vendor key for the global cloud, keys for customers spread evenly over the
     /// directory, and keys for its first partners.
     async fn create(store: &Store, directory: &Directory) -> Result<Keys> {
-        let now = crate::commands::millis_now();
+        let now = now_ms();
         let vendor = store
             .create_key(
                 KeyFor::Vendor {

@@ -1,6 +1,6 @@
 //! The webhook phases of `herald bench deliver`, each against a bare baseline in the same
-//! run, into one receiver on loopback that checks every signature with its own HMAC-SHA256
-//! (not Herald's signing) and keeps what arrived.
+//! run, into one receiver on loopback (`herald_kit::receiver`) that checks every signature
+//! with its own HMAC-SHA256 (not Herald's signing) and keeps what arrived.
 //!
 //! - `signing`: [`signature_header`] against a bare HMAC-SHA256 loop over the same payloads.
 //! - `webhooks`: one incident queuing a webhook per customer for a partner's `per_customer`
@@ -15,23 +15,22 @@
 
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use herald_delivery::worker::now_ms;
 use herald_delivery::{signature_header, Channels, Guard, Secret, Sender, SenderConfig};
 use herald_delivery::{Tally, WorkerConfig};
-use herald_domain::{wire, Directory, Policy};
+use herald_domain::{Directory, Policy};
+use herald_kit::receiver::{Arrival, Receiver, Taken};
+use herald_kit::world::{exchange_incident, register_relay_endpoint, relay_world};
 use herald_service::{Outcome, Service};
-use herald_store::{Actor, Mode, NewEndpoint, Principal, Store};
+use herald_store::{Actor, Mode, Store};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -192,7 +191,11 @@ async fn fan_out(
     receiver.take()?;
     let started = Instant::now();
     let published = service
-        .publish(&incident("bench-webhooks"), now_ms(), &Actor::Operator)
+        .publish(
+            &exchange_incident("bench-webhooks"),
+            now_ms(),
+            &Actor::Operator,
+        )
         .await?;
     let publish_seconds = started.elapsed().as_secs_f64();
     let Outcome::Accepted(summary) = published else {
@@ -315,7 +318,7 @@ async fn bench_latency(folder: &Path, receiver: &Receiver, sizes: &Sizes) -> Res
         let id = format!("bench-latency-{i:06}");
         let sent = Instant::now();
         let published = service
-            .publish(&incident(&id), now_ms(), &Actor::Operator)
+            .publish(&exchange_incident(&id), now_ms(), &Actor::Operator)
             .await?;
         ensure!(
             matches!(published, Outcome::Accepted(_)),
@@ -326,7 +329,7 @@ async fn bench_latency(folder: &Path, receiver: &Receiver, sizes: &Sizes) -> Res
         committed.insert(id, at);
     }
     let expected = messages * PER_MESSAGE;
-    receiver.wait_for(expected).await?;
+    receiver.wait_for(expected, ARRIVAL_DEADLINE).await?;
     let _ = stop.send(());
     let tally = worker.await.context("the worker panicked")??;
     ensure!(
@@ -373,7 +376,7 @@ async fn bench_latency(folder: &Path, receiver: &Receiver, sizes: &Sizes) -> Res
     for done in tasks.join_all().await {
         done?;
     }
-    receiver.wait_for(expected).await?;
+    receiver.wait_for(expected, ARRIVAL_DEADLINE).await?;
     let baseline = receiver.take()?;
     let baseline_latencies: Vec<Duration> = baseline
         .arrivals
@@ -421,46 +424,18 @@ async fn fresh_store(
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
     let store = Store::open(path).await?;
-    let ids: Vec<String> = (0..customers).map(|i| format!("c{i:06}")).collect();
-    let world: wire::World = serde_json::from_value(json!({
-        "products": [{"id": "exchange-online", "name": "Exchange Online", "services": ["exchange"]}],
-        "partners": [{"id": "relay", "kind": "direct_bill", "name": "Relay"}],
-        "customers": ids.iter().map(|id| json!({"id": id, "name": format!("Customer {id}")})).collect::<Vec<_>>(),
-        "subscriptions": ids.iter().map(|id| json!({
-            "id": format!("{id}-exo"), "customer": id, "product": "exchange-online",
-            "partner": "relay", "status": "active"
-        })).collect::<Vec<_>>(),
-    }))?;
-    let directory = Directory::build(world).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let directory = Directory::build(relay_world(customers)).map_err(|e| anyhow::anyhow!("{e}"))?;
     store.import(&directory, now_ms(), &Actor::Operator).await?;
-    store
-        .create_endpoint(
-            &Principal::Partner {
-                cloud: "global".into(),
-                partner: "relay".into(),
-            },
-            NewEndpoint {
-                url: receiver.url(),
-                description: "relay's ticketing".into(),
-                categories: None,
-                mode: Some(Mode::PerCustomer),
-            },
-            &receiver.secret.to_string(),
-            now_ms(),
-            &Actor::Operator,
-        )
-        .await?;
+    register_relay_endpoint(
+        &store,
+        &receiver.url(),
+        &receiver.secret().to_string(),
+        Mode::PerCustomer,
+        now_ms(),
+    )
+    .await?;
     let policy = Policy::default_policy();
     Ok((Service::new(store, policy.clone()).await?, policy))
-}
-
-/// An incident on Exchange: it reaches every customer, and relay hears of each.
-fn incident(id: &str) -> wire::Message {
-    serde_json::from_value(json!({
-        "id": id, "category": "service_incident", "services": ["exchange"],
-        "title": "Mail delayed", "body": "We are looking into it."
-    }))
-    .expect("the incident is a message")
 }
 
 /// Runs a worker over `store` with `concurrency` in flight until `shutdown`, or, when
@@ -553,172 +528,6 @@ async fn post(client: &reqwest::Client, url: &str, request: &Arrival) -> Result<
     Ok(())
 }
 
-/// One request the receiver took: its headers, its body and when it arrived.
-#[derive(Clone)]
-struct Arrival {
-    id: String,
-    timestamp: String,
-    signature: String,
-    body: Bytes,
-    at: Instant,
-}
-
-/// What the receiver took since it was last asked.
-struct Taken {
-    arrivals: Vec<Arrival>,
-}
-
-impl Taken {
-    /// The time from `started` to the last arrival, once `n` distinct webhooks arrived.
-    fn span_from(&self, started: Instant, n: usize) -> Result<f64> {
-        let mut ids: Vec<&str> = self.arrivals.iter().map(|a| a.id.as_str()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ensure!(
-            ids.len() == n,
-            "the receiver has {} distinct webhooks of {n}",
-            ids.len()
-        );
-        let last = self
-            .arrivals
-            .iter()
-            .map(|a| a.at)
-            .max()
-            .context("nothing arrived")?;
-        Ok((last - started).as_secs_f64())
-    }
-}
-
-/// The receiver's state: the key it checks signatures with, and what arrived.
-struct Inbox {
-    key: Vec<u8>,
-    arrivals: Mutex<Vec<Arrival>>,
-    forged: AtomicUsize,
-}
-
-/// A webhook receiver on 127.0.0.1 that checks each signature with a plain HMAC-SHA256
-/// of its own and keeps every request it took.
-struct Receiver {
-    addr: SocketAddr,
-    secret: Secret,
-    inbox: Arc<Inbox>,
-    _stop: oneshot::Sender<()>,
-}
-
-impl Receiver {
-    async fn start() -> Result<Receiver> {
-        let key: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
-        let secret = Secret::parse(&format!("whsec_{}", STANDARD.encode(key)))?;
-        let inbox = Arc::new(Inbox {
-            key: key.to_vec(),
-            arrivals: Mutex::new(Vec::new()),
-            forged: AtomicUsize::new(0),
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("could not start the webhook receiver on 127.0.0.1")?;
-        let addr = listener.local_addr()?;
-        let app = axum::Router::new()
-            .route("/hook", axum::routing::post(receive))
-            .with_state(inbox.clone());
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
-        Ok(Receiver {
-            addr,
-            secret,
-            inbox,
-            _stop: stop,
-        })
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/hook", self.addr)
-    }
-
-    /// Everything that arrived since the last call; an error if a signature did not
-    /// check.
-    fn take(&self) -> Result<Taken> {
-        let forged = self.inbox.forged.swap(0, Ordering::Relaxed);
-        ensure!(
-            forged == 0,
-            "{forged} webhooks arrived with a bad signature"
-        );
-        let arrivals = std::mem::take(&mut *self.inbox.arrivals.lock().expect("not poisoned"));
-        Ok(Taken { arrivals })
-    }
-
-    /// Waits until `n` requests arrived.
-    async fn wait_for(&self, n: usize) -> Result<()> {
-        let started = Instant::now();
-        loop {
-            let forged = self.inbox.forged.load(Ordering::Relaxed);
-            ensure!(
-                forged == 0,
-                "{forged} webhooks arrived with a bad signature"
-            );
-            let arrived = self.inbox.arrivals.lock().expect("not poisoned").len();
-            if arrived >= n {
-                return Ok(());
-            }
-            ensure!(
-                started.elapsed() < ARRIVAL_DEADLINE,
-                "{arrived} of {n} webhooks arrived"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-}
-
-/// Takes one webhook: answers 204 when one of its `v1` signatures is the HMAC-SHA256 of
-/// `"{id}.{timestamp}.{body}"` under the receiver's key, 401 otherwise.
-async fn receive(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let at = Instant::now();
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let (id, timestamp, signature) = (
-        header("webhook-id"),
-        header("webhook-timestamp"),
-        header("webhook-signature"),
-    );
-    let mut mac = Hmac::<Sha256>::new_from_slice(&inbox.key).expect("any key");
-    mac.update(id.as_bytes());
-    mac.update(b".");
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(&body);
-    let signed = signature
-        .split(' ')
-        .filter_map(|s| s.strip_prefix("v1,"))
-        .filter_map(|s| STANDARD.decode(s).ok())
-        .any(|s| mac.clone().verify_slice(&s).is_ok());
-    if !signed {
-        inbox.forged.fetch_add(1, Ordering::Relaxed);
-        return StatusCode::UNAUTHORIZED;
-    }
-    // A copy of its own, so that a million kept bodies do not each pin the buffer the
-    // request was read into.
-    let body = Bytes::copy_from_slice(&body);
-    inbox.arrivals.lock().expect("not poisoned").push(Arrival {
-        id,
-        timestamp,
-        signature,
-        body,
-        at,
-    });
-    StatusCode::NO_CONTENT
-}
-
 /// Latencies, sorted, to read quantiles from.
 struct Quantiles(Vec<Duration>);
 
@@ -740,8 +549,4 @@ impl Quantiles {
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
-}
-
-fn now_ms() -> i64 {
-    herald_delivery::worker::now_ms()
 }

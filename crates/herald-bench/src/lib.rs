@@ -1,0 +1,152 @@
+//! `herald bench …`: whole paths of the product measured against a plain baseline doing
+//! the same work in the same run, reported as figures and a ratio. The CLI parses a
+//! [`BenchCommand`], calls [`run`] and prints the [`Report`] it gets back.
+//!
+//! - `route`: a whole-directory incident and a product message routed by the policy engine,
+//!   against a hand-written loop computing the same (customer, direct, partners) triples.
+//! - `publish`: an incident from publish to every row committed in SQLite, against a bare
+//!   prepared `INSERT` per row of the same rows in one transaction, in the same database.
+//! - `api`: the HTTP API under open-loop load on loopback, against `GET /healthz` at the
+//!   same rates.
+//! - `deliver`: each delivery channel into a local receiver, against a bare client of the
+//!   same protocol.
+
+mod api;
+mod deliver;
+mod publish;
+mod route;
+mod table;
+mod webhooks;
+mod workload;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Subcommand;
+use serde_json::Value;
+
+/// The benchmarks `herald bench` runs, each with its sizes and `--json`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Route a whole-directory incident and a product message.
+    Route {
+        /// How many customers the generated directory has.
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: usize,
+        /// Print one JSON object with the figures.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish a whole-directory incident into SQLite.
+    Publish {
+        /// How many customers the generated directory has.
+        #[arg(long, default_value_t = 100_000)]
+        customers: usize,
+        /// Print one JSON object with the figures.
+        #[arg(long)]
+        json: bool,
+        /// Where to put the benchmark's database (a temporary folder by default).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Serve the HTTP API in this process and load it over loopback: small publishes at
+    /// 200 requests/s, a whole-directory incident, inbox reads at 1,000 requests/s, each
+    /// against `GET /healthz` at the same rate.
+    Api {
+        /// How many customers the generated directory has.
+        #[arg(long, default_value_t = 10_000)]
+        customers: usize,
+        /// How long each rated phase lasts, in seconds.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        seconds: u64,
+        /// Print one JSON object with the figures.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deliver through each channel into a local receiver this command starts: mail
+    /// through the pooled mailer into an SMTP sink on loopback, against a hand-written SMTP
+    /// client sending the same mails; webhook signing against a bare HMAC-SHA256 loop; one
+    /// incident's webhooks through the store and the worker, and a steady 1,000 webhooks/s,
+    /// each against a bare HTTP loop POSTing the same requests.
+    Deliver {
+        /// How many mails the email channel sends.
+        #[arg(long, default_value_t = 20_000)]
+        emails: usize,
+        /// How many SMTP connections the mailer pools (and the baseline opens).
+        #[arg(long, default_value_t = 4)]
+        pool: u32,
+        /// How many webhooks the incident queues (one per customer).
+        #[arg(long, default_value_t = 20_000)]
+        webhooks: usize,
+        /// The smaller fan-out whose rate the incident's is compared with, in the same run,
+        /// when --webhooks is larger: a webhook should cost no more in a larger message.
+        #[arg(long, default_value_t = 20_000)]
+        reference: usize,
+        /// How many webhooks the worker (and the bare loop) has in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// How long the steady 1,000 webhooks/s lasts, in seconds.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        seconds: u64,
+        /// How many events of each size the signing phase signs.
+        #[arg(long, default_value_t = 20_000)]
+        signatures: usize,
+        /// Print one JSON object with the figures.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What one benchmark measured, and how it was asked to show it.
+#[derive(Debug)]
+pub struct Report {
+    /// The figures: one JSON object, named by its `bench`.
+    pub figures: Value,
+    /// Whether `--json` asked for the figures as JSON rather than as a table.
+    pub json: bool,
+}
+
+impl Report {
+    /// The figures for a person: its top-level figures one a line, then a table of each
+    /// Herald figure beside its baseline's, their ratio and the goal.
+    pub fn table(&self) -> String {
+        table::table(&self.figures)
+    }
+}
+
+/// Runs one benchmark and gathers its figures.
+pub async fn run(command: BenchCommand) -> Result<Report> {
+    let (figures, json) = match command {
+        BenchCommand::Route { customers, json } => (route::bench_route(customers)?, json),
+        BenchCommand::Publish {
+            customers,
+            json,
+            dir,
+        } => (publish::bench_publish(customers, dir).await?, json),
+        BenchCommand::Api {
+            customers,
+            seconds,
+            json,
+        } => (api::bench_api(customers, seconds).await?, json),
+        BenchCommand::Deliver {
+            emails,
+            pool,
+            webhooks,
+            reference,
+            concurrency,
+            seconds,
+            signatures,
+            json,
+        } => {
+            let sizes = crate::webhooks::Sizes {
+                webhooks,
+                reference,
+                concurrency,
+                seconds,
+                signatures,
+            };
+            (deliver::bench_deliver(emails, pool, &sizes).await?, json)
+        }
+    };
+    Ok(Report { figures, json })
+}
