@@ -1,6 +1,6 @@
 //! Project automation. `cargo xtask test` checks that the tools the tests need are here
 //! (installing what is missing), then runs every check CI runs: formatting, clippy with
-//! warnings denied, the docs, all tests, a release build and the routing conformance suite
+//! warnings denied, the docs, all tests (the store's, the API's and the delivery suites once on each engine), a release build and the routing conformance suite
 //! against the built binary, schemathesis against the HTTP API's own OpenAPI document, and
 //! the README's tour as written (`tour`). The tests get a PostgreSQL server (`postgres`),
 //! which a failed check stops too when xtask started it: every failure ends through
@@ -27,6 +27,18 @@ const PYTHON_PACKAGES: &[&str] = &[
     "aiosmtpd==1.4.6",
     "standardwebhooks==1.0.0",
 ];
+
+/// The suites that run once on each engine: first on SQLite with the others, then again
+/// with their stores on PostgreSQL.
+const ON_EACH_ENGINE: &[&str] = &[
+    "herald-store",
+    "herald-server",
+    "herald-delivery",
+    "herald-service",
+];
+
+/// The variable that puts a suite's stores on PostgreSQL (`herald_store::scratch`).
+const ENGINE: &str = "HERALD_TEST_ENGINE";
 
 /// The throwaway PostgreSQL server xtask started, if it did, so that [`fail`] stops it.
 static THROWAWAY: Mutex<Option<postgres::Throwaway>> = Mutex::new(None);
@@ -202,7 +214,15 @@ fn test() {
         "cargo test",
         cargo()
             .args(["test", "--workspace"])
-            .env(postgres::VARIABLE, postgres),
+            .env(postgres::VARIABLE, &postgres),
+    );
+    run(
+        "cargo test on PostgreSQL",
+        cargo()
+            .args(["test"])
+            .args(ON_EACH_ENGINE.iter().flat_map(|suite| ["-p", suite]))
+            .env(postgres::VARIABLE, &postgres)
+            .env(ENGINE, "postgres"),
     );
     let shared = root().join("../shared/conformance/check");
     if shared.exists() {

@@ -15,7 +15,8 @@ mod webhook_receiver;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use herald_delivery::{check_url, Guard, GuardError, Secret, Sender, SenderConfig};
-use herald_store::{Actor, AttemptOutcome, Mode, NewEndpoint, Principal, Store};
+use herald_store::scratch::Scratch;
+use herald_store::{Actor, AttemptOutcome, Mode, NewEndpoint, Principal};
 use serde_json::json;
 use webhook_receiver::Receiver;
 
@@ -84,8 +85,8 @@ async fn every_event_is_signed_so_that_the_reference_implementation_verifies_it_
 
 #[tokio::test]
 async fn across_a_rotation_both_secrets_verify_during_the_overlap_and_only_the_new_one_after() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("herald.db")).await.unwrap();
+    let scratch = Scratch::new().await.unwrap();
+    let store = scratch.open().await.unwrap();
     let (old, new) = (Secret::generate().unwrap(), Secret::generate().unwrap());
     let mut receiver = Receiver::start();
     receiver.know("old", &old);
@@ -159,8 +160,8 @@ async fn across_a_rotation_both_secrets_verify_during_the_overlap_and_only_the_n
 
 #[tokio::test]
 async fn a_receiver_answering_410_is_gone_and_its_endpoint_disabled() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("herald.db")).await.unwrap();
+    let scratch = Scratch::new().await.unwrap();
+    let store = scratch.open().await.unwrap();
     // An endpoint belongs to an organisation of the directory.
     let world: herald_domain::wire::World = serde_json::from_value(json!({
         "products": [], "partners": [{"id": "northwind", "kind": "direct_bill"}],

@@ -7,17 +7,17 @@ use std::path::Path;
 use herald_domain::wire::RecordKind;
 use herald_domain::{wire, Directory, Policy};
 use herald_service::{Caller, Decided, Editor, Outcome, Refusal, Service, ServiceError};
-use herald_store::{Actor, Change, Filter, MessageView, Principal, Store};
+use herald_store::scratch::Scratch;
+use herald_store::{Actor, Change, Filter, MessageView, Principal};
 use serde_json::json;
-use tempfile::TempDir;
 
 /// A fixed time (Unix milliseconds): tests pass time in, they never read a clock.
 const NOW: i64 = 1_700_000_000_000;
 
-/// The use cases over a fresh store in a temporary folder holding `examples/world.json`.
-async fn service() -> (TempDir, Service) {
-    let folder = tempfile::tempdir().unwrap();
-    let store = Store::open(&folder.path().join("herald.db")).await.unwrap();
+/// The use cases over a fresh store holding `examples/world.json`.
+async fn service() -> (Scratch, Service) {
+    let folder = Scratch::new().await.unwrap();
+    let store = folder.open().await.unwrap();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/world.json");
     let world = wire::World::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
     let directory = Directory::build(world).unwrap();

@@ -1,7 +1,8 @@
-//! Throwaway stores, for tests and benchmarks: a SQLite file in a temporary folder, or,
-//! when `HERALD_TEST_POSTGRES` names a PostgreSQL database, a fresh schema of it. Either is
-//! removed when the [`Scratch`] is dropped, so suites run in parallel on one database and
-//! leave nothing behind.
+//! Throwaway stores, for tests and benchmarks: a SQLite file in a temporary folder, or a
+//! fresh schema of the PostgreSQL database `HERALD_TEST_POSTGRES` names. Either is removed
+//! when the [`Scratch`] is dropped, so suites run in parallel on one database and leave
+//! nothing behind. `HERALD_TEST_ENGINE=postgres` runs a suite's stores on PostgreSQL;
+//! `cargo xtask test` runs the store's, the API's and the delivery suites on each engine.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -12,9 +13,12 @@ use tempfile::TempDir;
 use crate::engine::Engine;
 use crate::store::{Store, StoreError};
 
-/// The variable naming the PostgreSQL database (`postgres://…`) scratch stores are made
-/// in; unset, they are SQLite files.
+/// The variable naming the PostgreSQL database (`postgres://…`) scratch schemas are made in.
 pub const POSTGRES_VAR: &str = "HERALD_TEST_POSTGRES";
+
+/// The variable naming the engine of [`Scratch::new`]'s stores: `sqlite` (the default) or
+/// `postgres`.
+pub const ENGINE_VAR: &str = "HERALD_TEST_ENGINE";
 
 /// The name of a scratch store's SQLite file in its folder.
 const FILE: &str = "herald.db";
@@ -35,11 +39,26 @@ enum Held {
 }
 
 impl Scratch {
-    /// A new place on the engine `HERALD_TEST_POSTGRES` picks.
+    /// A new place on the engine `HERALD_TEST_ENGINE` names.
     pub async fn new() -> Result<Scratch, StoreError> {
+        match std::env::var(ENGINE_VAR).as_deref() {
+            Err(_) | Ok("" | "sqlite") => Scratch::sqlite(),
+            Ok("postgres") => Scratch::postgres(&Scratch::postgres_url()?).await,
+            Ok(other) => Err(StoreError::Scratch(format!(
+                "{ENGINE_VAR} is {other:?}; it names an engine, \"sqlite\" or \"postgres\""
+            ))),
+        }
+    }
+
+    /// The PostgreSQL database `HERALD_TEST_POSTGRES` names, whatever the suite's engine:
+    /// for a test that moves a store from one engine to the other.
+    pub fn postgres_url() -> Result<String, StoreError> {
         match std::env::var(POSTGRES_VAR) {
-            Ok(url) if !url.is_empty() => Scratch::postgres(&url).await,
-            _ => Scratch::sqlite(),
+            Ok(url) if !url.is_empty() => Ok(url),
+            _ => Err(StoreError::Scratch(format!(
+                "{POSTGRES_VAR} names no PostgreSQL database (postgres://user@host:port/database); \
+                 `cargo xtask test` sets it"
+            ))),
         }
     }
 

@@ -6,9 +6,9 @@ use std::path::Path;
 use herald_delivery::Secret;
 use herald_domain::Policy;
 use herald_server::{serve, AppState, ServeConfig};
+use herald_store::scratch::Scratch;
 use herald_store::{Actor, Endpoint, KeyFor, NewEndpoint, Principal, Store};
 use serde_json::Value;
-use tempfile::TempDir;
 use tokio::sync::oneshot;
 
 /// A file of the conformance suite kept by `herald-domain`.
@@ -64,7 +64,7 @@ pub struct Server {
     pub store: Store,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-    _dir: TempDir,
+    _scratch: Scratch,
 }
 
 impl Server {
@@ -75,9 +75,8 @@ impl Server {
 
     /// A server over a new, empty database, configured by `config`.
     pub async fn start_with(config: ServeConfig) -> Server {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let path = dir.path().join("herald.db");
-        let store = Store::open(&path).await.expect("the store opens");
+        let scratch = Scratch::new().await.expect("a place for the store");
+        let store = scratch.open().await.expect("the store opens");
         let state = AppState::new(store.clone(), Policy::default_policy(), &config)
             .await
             .expect("the state loads");
@@ -99,7 +98,7 @@ impl Server {
             store,
             stop: Some(stop),
             task: Some(task),
-            _dir: dir,
+            _scratch: scratch,
         }
     }
 
