@@ -205,6 +205,8 @@ pub async fn run_until(
     abandon: impl Future<Output = ()>,
 ) -> Result<Tally, WorkError> {
     let identity = store.identity().await?;
+    // Deliveries other processes queue wake this worker as this process's own do.
+    let _listening = store.listen().await?;
     let held = Arc::new(Mutex::new(Held::default()));
     let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let (done_tx, done_rx) = mpsc::unbounded_channel::<Done>();

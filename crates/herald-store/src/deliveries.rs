@@ -873,6 +873,7 @@ impl Store {
             }),
         };
         audit::record(&mut tx, actor, entry).await?;
+        tx.announce_queued().await?;
         tx.commit().await?;
         self.queued().notify_one();
         Ok(Replayed::Queued)

@@ -203,6 +203,16 @@ impl Tx {
         Ok(())
     }
 
+    /// Tells, once the transaction commits, every process's worker that deliveries were
+    /// queued: PostgreSQL notifies its listeners; a SQLite store's workers in other
+    /// processes find them when they next look.
+    pub(crate) async fn announce_queued(&mut self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(_) => Ok(()),
+            Tx::Postgres(tx) => crate::postgres::announce_queued(tx).await,
+        }
+    }
+
     /// Drops everything the transaction wrote.
     pub(crate) async fn rollback(self) -> Result<(), StoreError> {
         match self {

@@ -46,7 +46,7 @@ pub use rows::{
 };
 pub use schema::Schema;
 pub use store::{
-    Counts, DecisionView, Durability, ImportSummary, MessageDetail, MessageSummary,
+    Counts, DecisionView, Durability, ImportSummary, Listening, MessageDetail, MessageSummary,
     PartnerCopyView, Published, Snapshot, Store, StoreError,
 };
 pub use subscribers::WebhookEntry;

@@ -270,3 +270,46 @@ pub(crate) async fn durability(pool: &PgPool) -> Result<Durability, StoreError> 
         },
     })
 }
+
+/// The channel a database's writers announce queued deliveries on, and its workers listen
+/// to: one per schema, so stores that share a database in schemas of their own (a cloud
+/// each, or tests side by side) wake only their own workers.
+const QUEUED: &str = "herald_queued";
+
+/// Announces, when `tx` commits, that it queued deliveries: every process listening to the
+/// store's channel ([`listen`]) wakes its worker.
+pub(crate) async fn announce_queued(
+    tx: &mut Transaction<'static, Postgres>,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "SELECT pg_notify('{QUEUED}.' || current_schema(), '')"
+    ))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Listens to the store's channel on a connection of its own and tells `queued` of every
+/// announcement, until the returned task is aborted. A connection lost and made again may
+/// have missed announcements, so `queued` is told then too.
+pub(crate) async fn listen(
+    pool: &PgPool,
+    queued: std::sync::Arc<tokio::sync::Notify>,
+) -> Result<tokio::task::JoinHandle<()>, StoreError> {
+    let schema: String = sqlx::query_scalar("SELECT current_schema()")
+        .fetch_one(pool)
+        .await?;
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(&format!("{QUEUED}.{schema}")).await?;
+    Ok(tokio::spawn(async move {
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(_)) => queued.notify_one(),
+                // The connection was lost; the next receive makes it again.
+                Ok(None) => queued.notify_one(),
+                // Not connected again yet: the worker still looks at the queue now and then.
+                Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+            }
+        }
+    }))
+}

@@ -82,6 +82,18 @@ pub enum StoreError {
     Scratch(String),
 }
 
+/// Listening for deliveries other processes queue ([`Store::listen`]); stops when dropped.
+#[derive(Debug)]
+pub struct Listening(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
+}
+
 /// The outcome of storing a publish.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Published {
@@ -448,10 +460,22 @@ impl Store {
         Ok((turn, tx))
     }
 
-    /// Told whenever this process queues deliveries (a publish, a replay): a worker waits
-    /// on it between looks at the queue.
+    /// Told whenever this process queues deliveries (a publish, a replay), and, while
+    /// [`Store::listen`] listens, whenever another process does: a worker waits on it
+    /// between looks at the queue.
     pub fn queued(&self) -> &tokio::sync::Notify {
         &self.queued
+    }
+
+    /// Listens, until the returned [`Listening`] is dropped, for deliveries other processes
+    /// queue, and tells [`Store::queued`] of each: on PostgreSQL, through `LISTEN` on a
+    /// connection of its own. SQLite has no such channel; other processes' deliveries are
+    /// found when the worker next looks.
+    pub async fn listen(&self) -> Result<Listening, StoreError> {
+        Ok(Listening(match &self.pool {
+            Pool::Sqlite(_) => None,
+            Pool::Postgres(pool) => Some(crate::postgres::listen(pool, self.queued.clone()).await?),
+        }))
     }
 
     /// The connection pool, for queries a caller composes itself.
@@ -763,6 +787,7 @@ impl Store {
             }),
         };
         audit::record(&mut tx, actor, entry).await?;
+        tx.announce_queued().await?;
         tx.commit().await?;
         self.queued.notify_one();
         Ok(Published::Accepted(MessageSummary {

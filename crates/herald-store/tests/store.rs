@@ -1,4 +1,5 @@
-//! Herald's store, tested against real SQLite files in temporary folders: one integration
+//! Herald's store, tested against real SQLite files in temporary folders and, with
+//! `HERALD_TEST_ENGINE=postgres`, against schemas of a real PostgreSQL database: one integration
 //! test binary for the crate, with one module per promise of `herald_store`.
 //!
 //! - `import`: a directory import round-trips and replaces the previous directory whole.
@@ -9,7 +10,8 @@
 //!   planned it.
 //! - `deliveries`: deliveries are leased in batches, every attempt recorded, a failed one
 //!   retried alone and then dead, a batch whose lease ran out taken over with only what
-//!   was not settled, a dead letter replayed.
+//!   was not settled, a dead letter replayed; queued deliveries wake a worker in this
+//!   process and, on PostgreSQL, in every other.
 //! - `durability`: what was committed is there after the file is closed and reopened.
 //! - `files`: the database and its log are readable by their owner only.
 //! - `concurrency`: publishers racing on one message id yield exactly one acceptance.

@@ -1,9 +1,12 @@
 //! Deliveries after a publish: leased in batches to one worker at a time, every attempt
 //! recorded, a failed one retried on its own and then dead, a batch whose lease ran out
-//! taken over with only what was not settled, and a dead letter replayed.
+//! taken over with only what was not settled, and a dead letter replayed; a publish wakes
+//! the workers waiting for deliveries.
+
+use std::time::Duration;
 
 use herald_store::{
-    Actor, Attempt, AttemptOutcome, Next, Published, Replayed, Settled, StoreError,
+    Actor, Attempt, AttemptOutcome, Engine, Next, Published, Replayed, Settled, StoreError,
 };
 
 use crate::common::{fixture, store_with_directory, ACCEPTED_AT};
@@ -246,4 +249,34 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
         Replayed::Unknown
     );
     Ok(())
+}
+
+#[tokio::test]
+async fn a_publish_wakes_this_processs_worker_and_on_postgresql_every_listening_one() {
+    let fx = fixture();
+    let t = store_with_directory().await;
+    // Another process's store on the same database, listening for queued deliveries.
+    let other = t.scratch.open().await.unwrap();
+    let _listening = other.listen().await.unwrap();
+    let (own, theirs) = (t.store.queued().notified(), other.queued().notified());
+    tokio::pin!(own, theirs);
+    own.as_mut().enable();
+    theirs.as_mut().enable();
+
+    let routed = fx.routed("incident-teams-everywhere", ACCEPTED_AT);
+    t.store
+        .publish(&routed.publish(), None, &Actor::Operator)
+        .await
+        .unwrap();
+
+    // A bound far past any wake-up, so that a missing one fails rather than hangs.
+    let bound = Duration::from_secs(30);
+    tokio::time::timeout(bound, own)
+        .await
+        .expect("this process's worker wakes");
+    if t.store.engine() == Engine::Postgres {
+        tokio::time::timeout(bound, theirs)
+            .await
+            .expect("the listening process's worker wakes");
+    }
 }
