@@ -37,7 +37,7 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Publish a whole-directory incident into SQLite.
+    /// Publish a whole-directory incident into SQLite, or into PostgreSQL with `--db`.
     Publish {
         /// How many customers the generated directory has.
         #[arg(long, default_value_t = 100_000)]
@@ -45,9 +45,13 @@ pub enum BenchCommand {
         /// Print one JSON object with the figures.
         #[arg(long)]
         json: bool,
-        /// Where to put the benchmark's database (a temporary folder by default).
-        #[arg(long)]
+        /// Where to put the benchmark's SQLite database (a temporary folder by default).
+        #[arg(long, conflicts_with = "db")]
         dir: Option<PathBuf>,
+        /// A PostgreSQL database (`postgres://user@host:port/database`) to publish into
+        /// instead, in a schema of the benchmark's own, dropped afterwards.
+        #[arg(long, value_parser = postgres_url)]
+        db: Option<String>,
     },
     /// Serve the HTTP API in this process and load it over loopback: small publishes at
     /// 200 requests/s, a whole-directory incident, inbox reads at 1,000 requests/s, each
@@ -94,6 +98,11 @@ pub enum BenchCommand {
         /// Print one JSON object with the figures.
         #[arg(long)]
         json: bool,
+        /// A PostgreSQL database (`postgres://user@host:port/database`) to run the webhook
+        /// phases' stores in, a schema of their own each, dropped afterwards; SQLite files
+        /// without it.
+        #[arg(long, value_parser = postgres_url)]
+        db: Option<String>,
     },
 }
 
@@ -122,7 +131,8 @@ pub async fn run(command: BenchCommand) -> Result<Report> {
             customers,
             json,
             dir,
-        } => (publish::bench_publish(customers, dir).await?, json),
+            db,
+        } => (publish::bench_publish(customers, dir, db).await?, json),
         BenchCommand::Api {
             customers,
             seconds,
@@ -137,6 +147,7 @@ pub async fn run(command: BenchCommand) -> Result<Report> {
             seconds,
             signatures,
             json,
+            db,
         } => {
             let sizes = crate::webhooks::Sizes {
                 webhooks,
@@ -144,9 +155,22 @@ pub async fn run(command: BenchCommand) -> Result<Report> {
                 concurrency,
                 seconds,
                 signatures,
+                db,
             };
             (deliver::bench_deliver(emails, pool, &sizes).await?, json)
         }
     };
     Ok(Report { figures, json })
+}
+
+/// A `--db` value that names a PostgreSQL database.
+fn postgres_url(value: &str) -> Result<String, String> {
+    if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "{value:?} is not a PostgreSQL URL; name one as postgres://user@host:port/database \
+             (the benchmark runs on SQLite without --db)"
+        ))
+    }
 }

@@ -1,13 +1,14 @@
-//! `herald bench publish`: an incident from publish to every row committed in SQLite,
-//! against a bare prepared `INSERT` per row of the same rows in one transaction, in the
-//! same database.
+//! `herald bench publish`: an incident from publish to every row committed, against the
+//! same rows written bare in one transaction in the same database: a prepared `INSERT` per
+//! row on SQLite, one `COPY` per table on PostgreSQL (`--db`, in a scratch schema).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use herald_domain::{route, Policy};
-use herald_store::{Actor, Publish, Rows, Store};
+use herald_store::scratch::Scratch;
+use herald_store::{Actor, Engine, Publish, Rows};
 use serde_json::json;
 
 use crate::workload::{everything_incident, proc_status, synthetic_directory};
@@ -31,6 +32,7 @@ struct Round {
 pub(crate) async fn bench_publish(
     customers: usize,
     dir: Option<PathBuf>,
+    db: Option<String>,
 ) -> Result<serde_json::Value> {
     let policy = Policy::default_policy();
     let directory = synthetic_directory(customers)?;
@@ -40,12 +42,24 @@ pub(crate) async fn bench_publish(
         Some(d) => d,
         None => std::env::temp_dir().join(format!("herald-bench-{}", std::process::id())),
     };
-    std::fs::create_dir_all(&folder)?;
     let path = folder.join("bench.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    let store = Store::open(&path).await?;
+    // On PostgreSQL, a schema of its own, dropped with `schema`.
+    let schema = match &db {
+        Some(url) => Some(Scratch::postgres(url).await?),
+        None => {
+            std::fs::create_dir_all(&folder)?;
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            None
+        }
+    };
+    let place = match &schema {
+        Some(scratch) => scratch.place().to_owned(),
+        None => path.display().to_string(),
+    };
+    let (store, _) = herald_store::Store::open_at(&place).await?;
+    let engine = store.engine();
 
     let mut rounds: Vec<Round> = Vec::new();
     let mut counts = (0, 0, 0, 0, 0);
@@ -110,14 +124,22 @@ pub(crate) async fn bench_publish(
     let baseline = best(|r| r.baseline);
     let (decisions, deliveries, decision_batches, delivery_batches, copies) = counts;
     store.close().await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    drop(schema);
+    if engine == Engine::Sqlite {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        if own_folder {
+            let _ = std::fs::remove_dir_all(&folder);
+        }
     }
-    if own_folder {
-        let _ = std::fs::remove_dir_all(&folder);
-    }
+    let goal_seconds = match engine {
+        Engine::Sqlite => 2.0,
+        Engine::Postgres => 3.0,
+    };
     Ok(json!({
         "bench": "publish",
+        "engine": engine.as_str(),
         "customers": customers,
         "rounds": ROUNDS,
         "subscriptions": directory.subscriptions().len(),
@@ -131,7 +153,7 @@ pub(crate) async fn bench_publish(
         "baseline_seconds": baseline,
         "ratio_to_baseline": publish / baseline,
         "goal_ratio": 1.5,
-        "goal_seconds_at_1m_customers": 2.0,
+        "goal_seconds_at_1m_customers": goal_seconds,
         "one_million_one_integer_rows_seconds": scratch.as_secs_f64(),
         "peak_rss_bytes": proc_status("VmHWM:"),
     }))

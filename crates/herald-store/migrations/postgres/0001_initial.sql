@@ -102,3 +102,11 @@ CREATE TABLE delivery_batches (
 );
 
 CREATE INDEX delivery_batches_by_message ON delivery_batches (message);
+
+-- A publish's batches and copies are written once, in bulk, by one transaction: LZ4
+-- compresses them several times faster than PostgreSQL's default, which a 1M-customer
+-- incident would otherwise spend most of its commit on.
+ALTER TABLE decision_batches ALTER COLUMN body SET COMPRESSION lz4;
+ALTER TABLE partner_copies ALTER COLUMN customers SET COMPRESSION lz4;
+ALTER TABLE partner_copies ALTER COLUMN subscriptions SET COMPRESSION lz4;
+ALTER TABLE delivery_batches ALTER COLUMN body SET COMPRESSION lz4;
