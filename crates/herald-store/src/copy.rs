@@ -368,6 +368,17 @@ async fn check_tables(from: &Store) -> Result<(), CopyError> {
     }
 }
 
+impl Store {
+    /// The tables of the store that hold rows, with how many (none for a new store; the
+    /// one-row tables every store holds are not counted).
+    pub async fn tables_with_rows(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let held = rows_held(&mut tx).await?;
+        tx.rollback().await?;
+        Ok(held)
+    }
+}
+
 /// A transaction reading one snapshot of `from`, writing nothing.
 async fn snapshot(from: &Store) -> Result<Tx, StoreError> {
     let mut tx = from.pool().begin().await?;

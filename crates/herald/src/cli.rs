@@ -293,9 +293,10 @@ pub enum Command {
         /// The seed of the generated directory.
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// Where to keep the demo's database (a fresh file in a temporary folder by default).
+        /// Where to keep the demo's store: a new SQLite file, or an empty PostgreSQL
+        /// database as a postgres:// URL (a fresh file in a temporary folder by default).
         #[arg(long)]
-        db: Option<PathBuf>,
+        db: Option<Place>,
     },
     /// Measure a path of the product against a plain baseline.
     Bench {
