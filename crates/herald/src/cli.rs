@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct DbArgs {
     /// The store: a SQLite database file, or a PostgreSQL database as
-    /// postgres://user[:password]@host[:port]/database.
+    /// `postgres://user:password@host:port/database` (password and port optional).
     #[arg(
         long,
         env = "HERALD_DB",
@@ -53,7 +53,8 @@ pub struct ConfigArgs {
     #[arg(long, env = "HERALD_CONFIG")]
     pub config: Option<PathBuf>,
     /// The store: a SQLite database file, or a PostgreSQL database as
-    /// postgres://user[:password]@host[:port]/database [default: herald.db].
+    /// `postgres://user:password@host:port/database` (password and port optional)
+    /// [default: herald.db].
     #[arg(long, env = "HERALD_DB", hide_env_values = true)]
     pub db: Option<Place>,
     /// A policy file (TOML) to use instead of the default policy.
