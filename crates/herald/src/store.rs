@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use herald_store::{Actor, Place};
 
 use crate::inputs::{load_world, millis_now, open_existing};
@@ -65,6 +65,12 @@ pub async fn import(world: &Path, db: &Place) -> Result<ExitCode> {
 /// Copies the whole store at `from` into the store at `to` (made and migrated first,
 /// and refused, unwritten, when it holds data), and prints the rows of each table.
 pub async fn copy(from: &Place, to: &Place) -> Result<ExitCode> {
+    if let Some(file) = from.file().filter(|file| !file.exists()) {
+        bail!(
+            "there is no database at {} to copy; --from names an existing store",
+            file.display()
+        );
+    }
     let source = open_existing(from).await?;
     let (target, _) = to
         .open()

@@ -266,6 +266,21 @@ fn a_demo_store_goes_to_postgres_and_back_with_nothing_lost() {
     }
     assert_eq!(sqlite_rows(&back), rows);
 
+    // A source that does not exist is named, and no target is made.
+    let missing = s.path("missing.db");
+    let nowhere = s.path("nowhere.db");
+    let refused = s
+        .run(&["copy", "--from", &missing, "--to", &nowhere])
+        .failure();
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("there is no database at {missing} to copy")),
+        "{}",
+        refused.stderr
+    );
+    assert!(!std::path::Path::new(&nowhere).exists());
+
     // The PostgreSQL copy takes new rows after the copied ones: a message (with its
     // decisions, copies and deliveries), a key and their audit entries.
     let message = s.write(
