@@ -332,9 +332,7 @@ pub async fn copy(from: &Store, to: &Store) -> Result<CopySummary, CopyError> {
     for &(table, column, kind) in SINGLE_ROWS {
         copy_single_row(&mut source, &mut target, table, column, kind).await?;
     }
-    if target.engine() == Engine::Postgres {
-        continue_identities(&mut target).await?;
-    }
+    continue_identities(&mut target).await?;
     source.rollback().await?;
     target.commit().await?;
     Ok(summary)
@@ -535,8 +533,9 @@ async fn copy_single_row(
     Ok(())
 }
 
-/// Sets every identity sequence of the target (PostgreSQL) past the greatest value its
-/// column holds, as rows copied with their ids did not draw from it.
+/// Sets every identity sequence of a PostgreSQL target past the greatest value its column
+/// holds, as rows copied with their ids did not draw from it. (SQLite draws the next id
+/// from the greatest one a table holds.)
 async fn continue_identities(target: &mut Tx) -> Result<(), StoreError> {
     let Tx::Postgres(c) = target else {
         return Ok(());
