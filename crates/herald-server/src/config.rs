@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use herald_delivery::config::{DeliveryConfig, DeliverySettings, SmtpConfig, SmtpSettings};
+use herald_store::Place;
 use serde::Deserialize;
 
 /// How the server runs.
@@ -14,8 +15,8 @@ use serde::Deserialize;
 pub struct ServeConfig {
     /// Where to listen.
     pub listen: SocketAddr,
-    /// The SQLite database file.
-    pub db: PathBuf,
+    /// The store: a SQLite file or a PostgreSQL database.
+    pub db: Place,
     /// A policy file to use instead of the default policy.
     pub policy: Option<PathBuf>,
     /// The largest request body accepted, in bytes.
@@ -82,7 +83,7 @@ impl Default for ServeConfig {
     fn default() -> Self {
         ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            db: PathBuf::from("herald.db"),
+            db: Place::Sqlite(PathBuf::from("herald.db")),
             policy: None,
             body_limit: 64 * 1024 * 1024,
             webhooks: WebhookConfig::default(),
@@ -98,7 +99,7 @@ impl Default for ServeConfig {
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub listen: Option<SocketAddr>,
-    pub db: Option<PathBuf>,
+    pub db: Option<Place>,
     pub policy: Option<PathBuf>,
     pub body_limit: Option<usize>,
     /// The `[webhooks]` table.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use herald_delivery::config::DeliverySettings;
 use herald_server::config::{LogFormat, LogSettings, Settings, WebhookSettings};
 use herald_server::ServeConfig;
+use herald_store::Place;
 
 #[test]
 fn settings_given_override_the_file_which_overrides_the_defaults() {
@@ -27,19 +28,40 @@ fn settings_given_override_the_file_which_overrides_the_defaults() {
         from_file.listen,
         "127.0.0.1:9000".parse::<SocketAddr>().unwrap()
     );
-    assert_eq!(from_file.db, PathBuf::from("from-file.db"));
+    assert_eq!(from_file.db, Place::Sqlite(PathBuf::from("from-file.db")));
     assert_eq!(from_file.body_limit, 1024);
 
     let given = Settings {
-        db: Some(PathBuf::from("given.db")),
+        db: Some(Place::Sqlite(PathBuf::from("given.db"))),
         ..Settings::default()
     };
     let config = ServeConfig::load(Some(&file), given).unwrap();
-    assert_eq!(config.db, PathBuf::from("given.db"));
+    assert_eq!(config.db, Place::Sqlite(PathBuf::from("given.db")));
     assert_eq!(
         config.listen, from_file.listen,
         "what is not given comes from the file"
     );
+}
+
+#[test]
+fn a_postgres_url_in_the_file_is_a_postgres_store_shown_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("herald.toml");
+    std::fs::write(
+        &file,
+        "db = \"postgres://herald:s3cret@db.example:5432/herald\"\n",
+    )
+    .unwrap();
+    let config = ServeConfig::load(Some(&file), Settings::default()).unwrap();
+    assert_eq!(
+        config.db,
+        Place::Postgres("postgres://herald:s3cret@db.example:5432/herald".into())
+    );
+    assert_eq!(
+        config.db.to_string(),
+        "postgres://herald@db.example:5432/herald"
+    );
+    assert!(!format!("{config:?}").contains("s3cret"));
 }
 
 #[test]

@@ -10,6 +10,7 @@
 
 mod audit;
 mod copies;
+mod copy;
 mod deliveries;
 mod endpoints;
 mod engine;
@@ -17,6 +18,7 @@ mod files;
 mod inbox;
 mod keys;
 mod kinds;
+mod place;
 mod postgres;
 mod reads;
 mod records;
@@ -30,6 +32,7 @@ mod threads;
 
 pub use audit::{Action, Actor, AuditEntry, AuditPage};
 pub use copies::{Brief, Content, CustomerView, MessageView, PartnerView, VendorView};
+pub use copy::{copy, CopyError, CopySummary};
 pub use deliveries::{
     delivery_id, delivery_place, Attempt, CopyNames, DeliveryDetail, DeliveryView, LeasedBatch,
     LeasedRetry, Next, Outcome as AttemptOutcome, Replayed, Sending, Settled, Target,
@@ -38,6 +41,7 @@ pub use endpoints::{Endpoint, Mode, NewEndpoint, DEFAULT_OVERLAP_MS, GONE_REASON
 pub use engine::{Engine, Pool};
 pub use inbox::{InboxItem, InboxPage, Reader};
 pub use keys::{KeyFor, KeyInfo, NewKey, Principal, EVERY_CLOUD};
+pub use place::Place;
 pub use reads::{Audience, DecisionPage, Filter, Page};
 pub use records::Change;
 pub use rows::{

@@ -1,11 +1,10 @@
 //! `herald audit`: the audit log, newest first: when, who (an API key and whom it acts as,
 //! or the operator at the command line), what was done, to what, and what changed.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use herald_store::{Actor, AuditEntry};
+use herald_store::{Actor, AuditEntry, Place};
 use serde_json::Value;
 
 use crate::inputs::open_existing;
@@ -14,7 +13,7 @@ use crate::terminal::{self, escaped, say, time};
 
 /// Prints the newest `limit` entries of `cloud`'s log (with those concerning every cloud),
 /// or of the whole log, readably or as one JSON object per line.
-pub async fn run(cloud: Option<&str>, limit: usize, json: bool, db: &Path) -> Result<ExitCode> {
+pub async fn run(cloud: Option<&str>, limit: usize, json: bool, db: &Place) -> Result<ExitCode> {
     let store = open_existing(db).await?;
     let page = store.audit(cloud, None, limit).await;
     store.close().await;
@@ -24,7 +23,7 @@ pub async fn run(cloud: Option<&str>, limit: usize, json: bool, db: &Path) -> Re
             say!("{}", terminal::json(entry, false)?);
         }
     } else if entries.is_empty() {
-        say!("no audit entries in {}", db.display());
+        say!("no audit entries in {}", db);
     } else {
         for entry in &entries {
             say!("{}", line(entry));

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use herald_bench::BenchCommand;
 use herald_server::config::LogFormat;
+use herald_store::Place;
 
 /// Herald decides who hears about a vendor's message when the vendor sells through
 /// partners, stores each copy and delivers it by email and webhook.
@@ -21,9 +22,15 @@ pub struct Cli {
 /// Where the store is.
 #[derive(Debug, Args)]
 pub struct DbArgs {
-    /// The SQLite database file.
-    #[arg(long, env = "HERALD_DB", default_value = "herald.db")]
-    pub db: PathBuf,
+    /// The store: a SQLite database file, or a PostgreSQL database as
+    /// `postgres://user:password@host:port/database` (password and port optional).
+    #[arg(
+        long,
+        env = "HERALD_DB",
+        hide_env_values = true,
+        default_value = "herald.db"
+    )]
+    pub db: Place,
 }
 
 /// Which policy decides.
@@ -45,9 +52,11 @@ pub struct ConfigArgs {
     /// under `[log]`).
     #[arg(long, env = "HERALD_CONFIG")]
     pub config: Option<PathBuf>,
-    /// The SQLite database file [default: herald.db].
-    #[arg(long, env = "HERALD_DB")]
-    pub db: Option<PathBuf>,
+    /// The store: a SQLite database file, or a PostgreSQL database as
+    /// `postgres://user:password@host:port/database` (password and port optional)
+    /// [default: herald.db].
+    #[arg(long, env = "HERALD_DB", hide_env_values = true)]
+    pub db: Option<Place>,
     /// A policy file (TOML) to use instead of the default policy.
     #[arg(long, env = "HERALD_POLICY")]
     pub policy: Option<PathBuf>,
@@ -186,6 +195,19 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Copy a whole store into a new one, from SQLite to PostgreSQL or back: the
+    /// directory, messages, deliveries and their attempts, endpoints, API keys and the
+    /// audit log. The target is made (or migrated) first and must hold no data; the copy
+    /// is written in one transaction.
+    Copy {
+        /// The store copied: a SQLite database file or a postgres:// URL.
+        #[arg(long)]
+        from: Place,
+        /// The store written: a new SQLite database file, or an empty PostgreSQL database
+        /// as a postgres:// URL.
+        #[arg(long)]
+        to: Place,
+    },
     /// Replace the stored directory with a world file, atomically.
     Import {
         /// The world file.
@@ -272,9 +294,10 @@ pub enum Command {
         /// The seed of the generated directory.
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// Where to keep the demo's database (a fresh file in a temporary folder by default).
+        /// Where to keep the demo's store: a new SQLite file, or an empty PostgreSQL
+        /// database as a postgres:// URL (a fresh file in a temporary folder by default).
         #[arg(long)]
-        db: Option<PathBuf>,
+        db: Option<Place>,
     },
     /// Measure a path of the product against a plain baseline.
     Bench {

@@ -40,6 +40,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             command: PolicyCommand::Check { file },
         } => crate::policy::check(&file),
         Command::Migrate { db } => block_on(crate::store::migrate(&db.db)),
+        Command::Copy { from, to } => block_on(crate::store::copy(&from, &to)),
         Command::Import { world, db } => block_on(crate::store::import(&world, &db.db)),
         Command::Publish {
             messages,

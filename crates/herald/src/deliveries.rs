@@ -1,11 +1,10 @@
 //! `herald deliveries list`, `show` and `retry`: what became of each delivery, every
 //! attempt at it, and replaying a dead letter once its receiver is fixed.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use herald_store::{Actor, DeliveryView, Replayed, Store};
+use herald_store::{Actor, DeliveryView, Place, Replayed, Store};
 
 use crate::cli::DeliveriesCommand;
 use crate::inputs::{millis_now, open_existing};
@@ -83,11 +82,11 @@ async fn list(
     Ok(listed)
 }
 
-fn print_list(listed: &[DeliveryView], json: bool, db: &Path) -> Result<ExitCode> {
+fn print_list(listed: &[DeliveryView], json: bool, db: &Place) -> Result<ExitCode> {
     if json {
         say!("{}", terminal::json(listed, true)?);
     } else if listed.is_empty() {
-        say!("no such deliveries in {}", db.display());
+        say!("no such deliveries in {}", db);
     } else {
         for d in listed {
             say!("{}", delivery_line(d));
@@ -96,7 +95,7 @@ fn print_list(listed: &[DeliveryView], json: bool, db: &Path) -> Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-async fn show(id: i64, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> {
+async fn show(id: i64, cloud: &str, json: bool, db: &Place) -> Result<ExitCode> {
     let store = open_existing(db).await?;
     let detail = store.delivery(cloud, id).await;
     store.close().await;
@@ -151,7 +150,7 @@ async fn show(id: i64, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn retry(id: i64, cloud: &str, db: &Path) -> Result<ExitCode> {
+async fn retry(id: i64, cloud: &str, db: &Place) -> Result<ExitCode> {
     let store = open_existing(db).await?;
     let replayed = store
         .replay(cloud, id, millis_now(), &Actor::Operator)

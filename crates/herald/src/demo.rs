@@ -7,7 +7,6 @@
 //! to an SMTP server it starts on loopback, through the worker `herald work` runs, and
 //! ends with two explanations.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -20,7 +19,7 @@ use herald_domain::{Directory, Message, Policy};
 use herald_kit::sink::Sink;
 use herald_server::ServeConfig;
 use herald_service::Service;
-use herald_store::{Actor, Publish, Published, Store};
+use herald_store::{Actor, Place, Publish, Published, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -89,27 +88,27 @@ fn two_tier(directory: &Directory) -> Option<(String, String, String)> {
 }
 
 /// Runs the demo.
-pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<ExitCode> {
+pub async fn run(customers: usize, seed: u64, db: Option<Place>) -> Result<ExitCode> {
     let started = Instant::now();
     let policy = Policy::default_policy();
     let db = match db {
-        Some(path) if path.exists() => bail!(
+        Some(Place::Sqlite(path)) if path.exists() => bail!(
             "{} already exists; the demo wants a fresh database: name another file or remove it",
             path.display()
         ),
-        Some(path) => path,
+        Some(place) => place,
         None => {
             let path = std::env::temp_dir().join(format!("herald-demo-{}.db", std::process::id()));
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
-            path
+            Place::Sqlite(path)
         }
     };
 
     say!(
         "Herald demo: {customers} customers, seed {seed}, database {}",
-        db.display()
+        db
     );
     let bar = spinner("generating the directory");
     let world = synthetic::world(Options {
@@ -144,7 +143,19 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
     );
 
     let bar = spinner("importing it into the store");
-    let store = Store::open(&db).await?;
+    let (store, _) = db
+        .open()
+        .await
+        .with_context(|| format!("could not open the store at {db}"))?;
+    let held = store.tables_with_rows().await?;
+    if !held.is_empty() {
+        bar.finish_and_clear();
+        store.close().await;
+        bail!(
+            "the store at {db} already holds data ({}); the demo wants a fresh database: name an empty one",
+            held.iter().map(|(table, rows)| format!("{table}: {rows}")).collect::<Vec<_>>().join(", ")
+        );
+    }
     store
         .import(&directory, millis_now(), &Actor::Operator)
         .await?;
@@ -252,7 +263,7 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
     let total: i64 = rows_printed.iter().map(|(s, ..)| s.deliveries).sum();
     say!(
         "{total} deliveries queued by email in {}, each in its reader's language:",
-        db.display()
+        db
     );
     let by_locale = store.deliveries_by_locale().await?;
     let locales: Vec<String> = by_locale.iter().map(|(l, n)| format!("{l} {n}")).collect();
@@ -275,7 +286,7 @@ pub async fn run(customers: usize, seed: u64, db: Option<PathBuf>) -> Result<Exi
     say!(
         "Done in {:.1?}. Look closer with: herald messages --db {db}   or   herald show demo-price-change --db {db}",
         started.elapsed(),
-        db = db.display()
+        db = db
     );
     store.close().await;
     Ok(ExitCode::SUCCESS)

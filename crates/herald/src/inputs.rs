@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use herald_domain::{wire, Directory, Policy};
-use herald_store::Store;
+use herald_store::{Place, Store};
 
 /// The text of the file at `path`.
 pub fn read(path: &Path) -> Result<String> {
@@ -52,10 +52,18 @@ pub fn millis_now() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Opens a database that must already exist: reading commands never create one.
-pub async fn open_existing(db: &Path) -> Result<Store> {
-    if !db.exists() {
-        bail!("there is no database at {}; `herald import WORLD` or `herald serve` creates one (or name another with --db)", db.display());
+/// Opens a store that must already exist: reading commands never create a SQLite file (a
+/// PostgreSQL database is made by its server; the store's tables are made in it as it is
+/// opened).
+pub async fn open_existing(db: &Place) -> Result<Store> {
+    if let Some(file) = db.file() {
+        if !file.exists() {
+            bail!("there is no database at {}; `herald import WORLD` or `herald serve` creates one (or name another with --db)", file.display());
+        }
     }
-    Ok(Store::open(db).await?)
+    let (store, _) = db
+        .open()
+        .await
+        .with_context(|| format!("could not open the store at {db}"))?;
+    Ok(store)
 }

@@ -2,11 +2,10 @@
 //! kept in the store. A key's token is printed once, on stdout, when the key is made;
 //! nothing prints it again, and the store keeps only a hash of its secret.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use herald_store::{Actor, KeyFor, KeyInfo, Principal};
+use herald_store::{Actor, KeyFor, KeyInfo, Place, Principal};
 
 use crate::cli::KeysCommand;
 use crate::inputs::{millis_now, open_existing};
@@ -44,7 +43,7 @@ pub async fn run(command: KeysCommand) -> Result<ExitCode> {
     }
 }
 
-async fn create(key_for: KeyFor, db: &Path) -> Result<ExitCode> {
+async fn create(key_for: KeyFor, db: &Place) -> Result<ExitCode> {
     let store = open_existing(db).await?;
     let created = store
         .create_key(key_for, millis_now(), &Actor::Operator)
@@ -60,7 +59,7 @@ async fn create(key_for: KeyFor, db: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn list(json: bool, db: &Path) -> Result<ExitCode> {
+async fn list(json: bool, db: &Place) -> Result<ExitCode> {
     let store = open_existing(db).await?;
     let keys = store.keys().await;
     store.close().await;
@@ -68,7 +67,7 @@ async fn list(json: bool, db: &Path) -> Result<ExitCode> {
     if json {
         say!("{}", terminal::json(&keys, true)?);
     } else if keys.is_empty() {
-        say!("no API keys in {}", db.display());
+        say!("no API keys in {}", db);
     } else {
         say!(
             "{:<16}  {:<8}  {:<10}  {:<24}  {:<20}  status",
@@ -98,7 +97,7 @@ async fn list(json: bool, db: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn revoke(id: &str, db: &Path) -> Result<ExitCode> {
+async fn revoke(id: &str, db: &Place) -> Result<ExitCode> {
     let store = open_existing(db).await?;
     let now = millis_now();
     let revoked = store.revoke_key(id, now, &Actor::Operator).await;

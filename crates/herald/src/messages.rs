@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use herald_service::{Outcome, Service};
-use herald_store::{Actor, MessageSummary, StoreError};
+use herald_store::{Actor, MessageSummary, Place, StoreError};
 
 use crate::cli::PolicyArgs;
 use crate::deliveries::delivery_line;
@@ -15,7 +15,7 @@ use crate::inputs::{load_messages, load_policy, millis_now, open_existing};
 use crate::terminal::{self, count, esay, escaped, say};
 
 /// Publishes every message of `messages` into the store at `db`.
-pub async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<ExitCode> {
+pub async fn publish(messages: &Path, db: &Place, policy: &PolicyArgs) -> Result<ExitCode> {
     let policy = load_policy(policy.policy.as_deref())?;
     let messages = load_messages(messages)?;
     let store = open_existing(db).await?;
@@ -77,11 +77,11 @@ pub async fn publish(messages: &Path, db: &Path, policy: &PolicyArgs) -> Result<
 }
 
 /// Lists the messages of the store at `db`.
-pub async fn list(db: &Path) -> Result<ExitCode> {
+pub async fn list(db: &Place) -> Result<ExitCode> {
     let store = open_existing(db).await?;
     let messages = store.messages().await?;
     if messages.is_empty() {
-        say!("no messages in {}", db.display());
+        say!("no messages in {}", db);
     } else {
         say!(
             "{:<32} {:<18} {:<8} {:>9} {:>8} {:>8} {:>10}",
@@ -111,14 +111,14 @@ pub async fn list(db: &Path) -> Result<ExitCode> {
 }
 
 /// Shows message `id` of `cloud`, as text or JSON.
-pub async fn show(id: &str, cloud: &str, json: bool, db: &Path) -> Result<ExitCode> {
+pub async fn show(id: &str, cloud: &str, json: bool, db: &Place) -> Result<ExitCode> {
     let store = open_existing(db).await?;
     let Some(detail) = store.message(cloud, id).await? else {
         bail!(
             "no message \"{}\" in cloud \"{}\" in {} (name another cloud with --cloud)",
             escaped(id),
             escaped(cloud),
-            db.display()
+            db
         );
     };
     store.close().await;

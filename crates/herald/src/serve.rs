@@ -2,7 +2,6 @@
 
 use anyhow::{Context, Result};
 use herald_server::{serve, shutdown_signal, AppState};
-use herald_store::Store;
 
 use crate::cli::ServeArgs;
 use crate::inputs::load_policy;
@@ -13,9 +12,11 @@ pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
     let config = load_config(args.shared, args.listen, args.body_limit)?;
     crate::logging::install(&config.log)?;
     let policy = load_policy(config.policy.as_deref())?;
-    let store = Store::open(&config.db)
+    let (store, _) = config
+        .db
+        .open()
         .await
-        .with_context(|| format!("could not open {}", config.db.display()))?;
+        .with_context(|| format!("could not open the store at {}", config.db))?;
     let state = AppState::new(store.clone(), policy.clone(), &config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -23,7 +24,7 @@ pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
     tracing::info!(
         "listening on http://{} with {}",
         listener.local_addr()?,
-        config.db.display()
+        config.db
     );
     // One signal stops both: the server finishes its requests, the worker what it sends.
     let (stop, stopped) = tokio::sync::watch::channel(false);

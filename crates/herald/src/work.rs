@@ -239,7 +239,7 @@ pub async fn run(args: WorkArgs) -> Result<ExitCode> {
     let checking = announce_mail(&channels);
     tracing::info!(
         "delivering from {} with up to {} in flight",
-        config.db.display(),
+        config.db,
         config.delivery.workers.max(1)
     );
     let (stop, abandon) = stop_signals()?;

@@ -7,7 +7,8 @@
 //! - `store`: `import`, `publish`, `messages` and `show` over a real SQLite file, checked
 //!   through `herald_store` as well as through the output.
 //! - `migrate`: `herald migrate` applies what a store lacks once, and every command
-//!   refuses, unchanged, a store a newer Herald wrote.
+//!   refuses, unchanged, a store a newer Herald wrote, on a SQLite file and on
+//!   PostgreSQL (named by `--db` or `HERALD_DB`).
 //! - `examples`: the samples the README's tour uses route, publish and are refused as it
 //!   says.
 //! - `explain`: why a customer or partner did or did not hear, as text and JSON.
@@ -30,6 +31,8 @@
 //!   badly signed one with 401, listens on loopback only and stops cleanly on SIGTERM.
 //! - `terminal`: ids and text from data are printed escaped, whatever the database holds,
 //!   and `herald … | head -1` ends quietly.
+//! - `copy`: `herald copy` moves a demo store from SQLite to PostgreSQL and back with
+//!   nothing lost, and refuses, unchanged, a target that holds data.
 //! - `demo`: the whole job on a generated directory, and its refusal to reuse a database.
 //! - `bench`: `bench route`, `bench publish`, `bench api` and `bench deliver` print their
 //!   figures as JSON (no timing is asserted).
@@ -42,6 +45,8 @@ mod audit;
 mod bench;
 #[path = "cli/common.rs"]
 mod common;
+#[path = "cli/copy.rs"]
+mod copy;
 #[path = "cli/demo.rs"]
 mod demo;
 #[path = "cli/examples.rs"]

@@ -40,7 +40,10 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, Prob
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, Problem> {
     state.store().ping().await.map_err(Problem::unavailable)?;
-    Ok(Json(Ready { status: "ready" }))
+    Ok(Json(Ready {
+        ready: true,
+        database: "ok",
+    }))
 }
 
 /// Prometheus metrics.

@@ -127,8 +127,10 @@ pub struct Health {
 /// The server takes requests: its store answers a query.
 #[derive(Serialize, ToSchema)]
 pub struct Ready {
-    /// Always `ready`.
-    pub status: &'static str,
+    /// Always `true`.
+    pub ready: bool,
+    /// How the store answered: always `ok`.
+    pub database: &'static str,
 }
 
 /// A page of deliveries.

@@ -150,7 +150,10 @@ async fn a_body_over_the_limit_is_refused_as_too_large() {
 async fn readyz_is_200_while_the_store_answers_and_503_once_it_does_not() {
     let server = Server::start().await;
     let (status, ready) = server.get("", "/readyz").await;
-    assert_eq!((status, &ready), (200, &json!({"status": "ready"})));
+    assert_eq!(
+        (status, &ready),
+        (200, &json!({"ready": true, "database": "ok"}))
+    );
 
     // The store's connections are gone: its queries fail as a lost database's would.
     server.store.clone().close().await;

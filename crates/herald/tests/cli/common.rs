@@ -242,20 +242,34 @@ pub struct State {
     pub messages: Vec<MessageSummary>,
 }
 
-/// Opens the database at `db` through the store crate, reads (or, to set a test up,
-/// writes) it with `read`, and closes it.
+/// Opens the store at `db` (a SQLite file or a PostgreSQL URL) through the store crate,
+/// reads (or, to set a test up, writes) it with `read`, and closes it.
 pub fn read_store<T>(db: &str, read: impl AsyncFnOnce(&Store) -> T) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime")
         .block_on(async {
-            let store = Store::open(Path::new(db))
-                .await
-                .expect("the database opens");
+            let (store, _) = Store::open_at(db).await.expect("the database opens");
             let out = read(&store).await;
             store.close().await;
             out
+        })
+}
+
+/// A fresh schema of the PostgreSQL database `HERALD_TEST_POSTGRES` names, dropped when the
+/// scratch is; its `place()` is the URL to give as `--db`.
+pub fn postgres() -> herald_store::scratch::Scratch {
+    use herald_store::scratch::Scratch;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(async {
+            let url = Scratch::postgres_url().expect("HERALD_TEST_POSTGRES names a database");
+            Scratch::postgres(&url)
+                .await
+                .expect("a scratch schema is made")
         })
 }
 
@@ -270,7 +284,10 @@ pub fn sqlite(store: &Store) -> &sqlx::SqlitePool {
 
 /// Reads a database through the store crate.
 pub fn state(db: &str) -> State {
-    assert!(PathBuf::from(db).exists(), "{db} does not exist");
+    assert!(
+        db.starts_with("postgres://") || PathBuf::from(db).exists(),
+        "{db} does not exist"
+    );
     read_store(db, async |store| State {
         counts: store.counts().await.unwrap(),
         world: store.load_world().await.unwrap(),

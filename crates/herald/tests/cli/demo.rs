@@ -1,4 +1,5 @@
-//! `herald demo`: the whole job on a generated directory, into a fresh database only.
+//! `herald demo`: the whole job on a generated directory, into a fresh database only: a
+//! new SQLite file or an empty PostgreSQL schema.
 
 use crate::common::{state, Scratch};
 
@@ -81,4 +82,33 @@ fn demo_publishes_every_category_delivers_it_and_explains_two_decisions() {
     assert!(again.stderr.contains(&db), "{}", again.stderr);
     assert_eq!(again.stdout, "");
     assert_eq!(state(&db), stored);
+}
+
+#[test]
+fn demo_runs_on_postgres_into_an_empty_store_only() {
+    let s = Scratch::new();
+    let pg = crate::common::postgres();
+    let place = pg.place();
+    let run = s
+        .run(&["demo", "--customers", "200", "--db", place])
+        .success();
+    assert!(
+        run.stdout.contains(&format!("database {place}")),
+        "{}",
+        run.stdout
+    );
+    let stored = state(place);
+    let ids: Vec<&str> = stored.messages.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, DEMO_MESSAGES);
+    assert_eq!(stored.counts.customers, 200);
+
+    let again = s
+        .run(&["demo", "--customers", "200", "--db", place])
+        .failure();
+    assert!(
+        again.stderr.contains("already holds data (products: "),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(state(place), stored);
 }
