@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::audit::{self, Action, Actor, NewEntry};
-use crate::engine::{on_pool, on_tx};
+use crate::engine::{on_pool, on_tx, Tx};
 use crate::kinds::{BatchStatus, Channel, RetryStatus};
 use crate::rows::Recipient;
 use crate::rows::{DecisionEntry, BATCH};
@@ -322,25 +322,12 @@ impl Store {
         settled_batches: &[i64],
     ) -> Result<(), StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;
-        for s in attempts {
+        let fresh = match &mut tx {
+            Tx::Sqlite(tx) => crate::sqlite::insert_attempts(tx, attempts).await?,
+            Tx::Postgres(tx) => crate::postgres::insert_attempts(tx, attempts).await?,
+        };
+        for (s, fresh) in attempts.iter().zip(fresh) {
             let a = &s.attempt;
-            let fresh = on_tx!(&mut tx, |exe| sqlx::query(
-                "INSERT INTO delivery_attempts \
-                 (delivery, attempt, at, latency_us, outcome, code, reply, error) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-            )
-            .bind(s.delivery)
-            .bind(s.number)
-            .bind(a.at)
-            .bind(a.latency_us)
-            .bind(a.outcome)
-            .bind(a.code)
-            .bind(&a.reply)
-            .bind(&a.error)
-            .execute(&mut **exe)
-            .await
-            .map(|r| r.rows_affected()))?
-                == 1;
             if !fresh {
                 continue;
             }

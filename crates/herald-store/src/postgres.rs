@@ -11,6 +11,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
+use crate::deliveries::Settled;
 use crate::rows::{self, Batch, Buffers, DecisionBatch, DeliveryBatch, PartnerCopies, Publish};
 use crate::rows::{Rows, Tail};
 use crate::sqlite::blocking;
@@ -312,4 +313,52 @@ pub(crate) async fn listen(
             }
         }
     }))
+}
+
+/// Inserts `attempts` into `delivery_attempts` in one statement (arrays of each column,
+/// unnested), leaving any there already as first recorded, and says which were new, in
+/// order: a worker's round of settled deliveries costs one round trip, not one a delivery.
+pub(crate) async fn insert_attempts(
+    tx: &mut Transaction<'static, Postgres>,
+    attempts: &[Settled],
+) -> Result<Vec<bool>, StoreError> {
+    let column = |f: fn(&Settled) -> i64| attempts.iter().map(f).collect::<Vec<i64>>();
+    let inserted: Vec<(i64, i64)> = sqlx::query_as(
+        "INSERT INTO delivery_attempts \
+         (delivery, attempt, at, latency_us, outcome, code, reply, error) \
+         SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], \
+             $5::TEXT[], $6::BIGINT[], $7::TEXT[], $8::TEXT[]) \
+         ON CONFLICT DO NOTHING RETURNING delivery, attempt",
+    )
+    .bind(column(|s| s.delivery))
+    .bind(column(|s| s.number))
+    .bind(column(|s| s.attempt.at))
+    .bind(column(|s| s.attempt.latency_us))
+    .bind(
+        attempts
+            .iter()
+            .map(|s| s.attempt.outcome.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(attempts.iter().map(|s| s.attempt.code).collect::<Vec<_>>())
+    .bind(
+        attempts
+            .iter()
+            .map(|s| s.attempt.reply.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        attempts
+            .iter()
+            .map(|s| s.attempt.error.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    // An attempt listed twice is new once, as a statement a row would have it.
+    let mut inserted: std::collections::HashSet<(i64, i64)> = inserted.into_iter().collect();
+    Ok(attempts
+        .iter()
+        .map(|s| inserted.remove(&(s.delivery, s.number)))
+        .collect())
 }

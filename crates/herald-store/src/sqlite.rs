@@ -16,6 +16,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::runtime::RuntimeFlavor;
 
+use crate::deliveries::Settled;
 use crate::rows::{self, Batch, Buffers, DecisionBatch, DeliveryBatch, PartnerCopyRow, Publish};
 use crate::rows::{Rows, Tail};
 use crate::store::{direct_customers, Durability, StoreError, Table, BROADCAST_ABOVE};
@@ -272,4 +273,35 @@ pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
         }
         _ => work(),
     }
+}
+
+/// Inserts each of `attempts` into `delivery_attempts` unless it is there already, and says
+/// which were new, in order. A statement a row: SQLite runs in this process, so a statement
+/// costs no round trip.
+pub(crate) async fn insert_attempts(
+    tx: &mut Transaction<'static, Sqlite>,
+    attempts: &[Settled],
+) -> Result<Vec<bool>, StoreError> {
+    let mut fresh = Vec::with_capacity(attempts.len());
+    for s in attempts {
+        let a = &s.attempt;
+        let inserted = sqlx::query(
+            "INSERT INTO delivery_attempts \
+             (delivery, attempt, at, latency_us, outcome, code, reply, error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        )
+        .bind(s.delivery)
+        .bind(s.number)
+        .bind(a.at)
+        .bind(a.latency_us)
+        .bind(a.outcome)
+        .bind(a.code)
+        .bind(&a.reply)
+        .bind(&a.error)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        fresh.push(inserted == 1);
+    }
+    Ok(fresh)
 }
