@@ -1,11 +1,12 @@
 //! Herald's durable store: the directory, accepted messages, their decisions and copies,
-//! and the deliveries workers will send, in one SQLite file (WAL, synchronous commits).
+//! and the deliveries workers will send, in one SQLite file (WAL, synchronous commits) or
+//! in a PostgreSQL database any number of processes share (`engine`).
 //!
 //! Two promises hold here. **Accepted means durably enqueued**: a message, its decisions,
 //! its copies and its deliveries are written in one transaction, or nothing is. **Bad input
 //! changes nothing**: a directory import replaces the whole directory in one transaction,
 //! a record change writes its one row in one transaction, and callers validate before
-//! they write. The schema lives in `migrations/`, embedded
+//! they write. Each engine's schema lives in `migrations/`, embedded
 //! and applied on open (`schema`); a store a newer Herald wrote is refused, unchanged.
 
 mod audit;

@@ -4,11 +4,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::str::FromStr;
 
 use herald_domain::wire;
 use herald_kit::world::exchange_incident;
 use herald_store::{Actor, Counts, KeyFor, MessageSummary, Pool, Principal, Store};
 use serde_json::Value;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, SqliteConnection};
 use tempfile::TempDir;
 
 /// A file of the conformance suite kept by `herald-domain`.
@@ -270,6 +273,25 @@ pub fn postgres() -> herald_store::scratch::Scratch {
             Scratch::postgres(&url)
                 .await
                 .expect("a scratch schema is made")
+        })
+}
+
+/// Reads the SQLite file at `db` with `read` over a read-only connection of its own,
+/// without the store (which would bring the schema up to date, or refuse a newer one).
+pub fn read_sqlite<T>(db: &str, read: impl AsyncFnOnce(&mut SqliteConnection) -> T) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(async {
+            let options = SqliteConnectOptions::from_str("sqlite:")
+                .unwrap()
+                .filename(db)
+                .read_only(true);
+            let mut connection = SqliteConnection::connect_with(&options).await.unwrap();
+            let out = read(&mut connection).await;
+            connection.close().await.unwrap();
+            out
         })
 }
 

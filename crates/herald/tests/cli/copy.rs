@@ -4,13 +4,9 @@
 //! showing the same, a key made before the copy authenticating against each copy, and the
 //! PostgreSQL copy taking new writes. A target that holds data is refused and unchanged.
 
-use std::str::FromStr;
-
 use herald_store::{Actor, Mode, NewEndpoint, Principal, Reader};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection, SqliteConnection};
 
-use crate::common::{authenticate, read_store, state, Scratch};
+use crate::common::{authenticate, read_sqlite, read_store, state, Scratch};
 
 /// What the commands a person reads a store with show of the store at `db`: the messages,
 /// each message and its deliveries, the deliveries in trouble, the keys and the audit log.
@@ -54,45 +50,35 @@ fn shown(s: &Scratch, db: &str) -> Vec<String> {
 /// Every row of every table of the SQLite file at `db` (the migrations' own aside), each
 /// as its values quoted, sorted within its table.
 fn sqlite_rows(db: &str) -> Vec<(String, Vec<String>)> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-        .block_on(async {
-            let options = SqliteConnectOptions::from_str("sqlite:")
-                .unwrap()
-                .filename(db)
-                .read_only(true);
-            let mut connection = SqliteConnection::connect_with(&options).await.unwrap();
-            let tables: Vec<String> = sqlx::query_scalar(
-                "SELECT name FROM sqlite_master WHERE type = 'table' \
-                 AND name NOT IN ('_sqlx_migrations', 'sqlite_sequence') ORDER BY name",
-            )
-            .fetch_all(&mut connection)
+    read_sqlite(db, async |connection| {
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name NOT IN ('_sqlx_migrations', 'sqlite_sequence') ORDER BY name",
+        )
+        .fetch_all(&mut *connection)
+        .await
+        .unwrap();
+        let mut all = Vec::new();
+        for table in tables {
+            let columns: Vec<String> =
+                sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY cid")
+                    .bind(&table)
+                    .fetch_all(&mut *connection)
+                    .await
+                    .unwrap();
+            let quoted: Vec<String> = columns.iter().map(|c| format!("quote({c})")).collect();
+            let mut rows: Vec<String> = sqlx::query_scalar(&format!(
+                "SELECT {} FROM {table}",
+                quoted.join(" || ',' || ")
+            ))
+            .fetch_all(&mut *connection)
             .await
             .unwrap();
-            let mut all = Vec::new();
-            for table in tables {
-                let columns: Vec<String> =
-                    sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY cid")
-                        .bind(&table)
-                        .fetch_all(&mut connection)
-                        .await
-                        .unwrap();
-                let quoted: Vec<String> = columns.iter().map(|c| format!("quote({c})")).collect();
-                let mut rows: Vec<String> = sqlx::query_scalar(&format!(
-                    "SELECT {} FROM {table}",
-                    quoted.join(" || ',' || ")
-                ))
-                .fetch_all(&mut connection)
-                .await
-                .unwrap();
-                rows.sort();
-                all.push((table, rows));
-            }
-            connection.close().await.unwrap();
-            all
-        })
+            rows.sort();
+            all.push((table, rows));
+        }
+        all
+    })
 }
 
 /// The lines of a copy's summary that count a table's rows.

@@ -5,12 +5,10 @@
 //! `HERALD_DB` may name as well as `--db`, its password never shown.
 
 use std::path::Path;
-use std::str::FromStr;
 
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection, PgConnection, SqliteConnection};
+use sqlx::{Connection, PgConnection};
 
-use crate::common::{conformance, imported, read_store, Scratch};
+use crate::common::{conformance, imported, read_sqlite, read_store, Scratch};
 
 /// The newest schema version this build knows: the number of its newest migration file.
 fn known_version() -> i64 {
@@ -30,44 +28,33 @@ fn known_version() -> i64 {
 /// What the database at `db` holds, read without the store (which refuses a newer one):
 /// every table's definition and number of rows, and the migrations applied.
 fn contents(db: &str) -> Vec<String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-        .block_on(async {
-            let options = SqliteConnectOptions::from_str("sqlite:")
-                .unwrap()
-                .filename(db)
-                .read_only(true);
-            let mut connection = SqliteConnection::connect_with(&options).await.unwrap();
-            let tables: Vec<(String, String)> = sqlx::query_as(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name",
-            )
-            .fetch_all(&mut connection)
-            .await
-            .unwrap();
-            let mut contents = Vec::new();
-            for (name, sql) in tables {
-                let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM \"{name}\""))
-                    .fetch_one(&mut connection)
-                    .await
-                    .unwrap();
-                contents.push(format!("{sql}: {rows} rows"));
-            }
-            let migrations: Vec<(i64, String)> = sqlx::query_as(
-                "SELECT version, description FROM _sqlx_migrations ORDER BY version",
-            )
-            .fetch_all(&mut connection)
-            .await
-            .unwrap();
-            contents.extend(
-                migrations
-                    .iter()
-                    .map(|(v, d)| format!("migration {v}: {d}")),
-            );
-            connection.close().await.unwrap();
-            contents
-        })
+    read_sqlite(db, async |connection| {
+        let tables: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name",
+        )
+        .fetch_all(&mut *connection)
+        .await
+        .unwrap();
+        let mut contents = Vec::new();
+        for (name, sql) in tables {
+            let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM \"{name}\""))
+                .fetch_one(&mut *connection)
+                .await
+                .unwrap();
+            contents.push(format!("{sql}: {rows} rows"));
+        }
+        let migrations: Vec<(i64, String)> =
+            sqlx::query_as("SELECT version, description FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&mut *connection)
+                .await
+                .unwrap();
+        contents.extend(
+            migrations
+                .iter()
+                .map(|(v, d)| format!("migration {v}: {d}")),
+        );
+        contents
+    })
 }
 
 /// Takes the store at `db` back to before migration 8, which made the audit log.
