@@ -113,6 +113,19 @@ impl Engine {
     }
 }
 
+/// Runs `work`, which computes (a publish's rows, on every core) or waits on SQLite without
+/// yielding, so that it holds up no other task: on a multi-threaded runtime the worker
+/// first hands its other tasks to another thread. Elsewhere (a single-threaded runtime, or
+/// no runtime) it just runs.
+pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
 /// A pool of connections to one engine's database.
 #[derive(Clone, Debug)]
 pub enum Pool {

@@ -6,15 +6,16 @@
 //! appends each to the text of its table's `COPY`, and the texts are sent once every row
 //! is built, inside the publish's transaction.
 
+use std::fmt::Write;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::deliveries::Settled;
+use crate::engine::blocking;
 use crate::rows::{self, Batch, Buffers, DecisionBatch, DeliveryBatch, PartnerCopies, Publish};
 use crate::rows::{Rows, Tail};
-use crate::sqlite::blocking;
 use crate::store::{direct_customers, Durability, StoreError, Table, BROADCAST_ABOVE};
 
 /// Connects to the database `url` names (`postgres://user@host:port/database`); a
@@ -34,14 +35,22 @@ pub(crate) async fn connect(url: &str) -> Result<PgPool, StoreError> {
 struct CopyText {
     text: String,
     rows: usize,
+    /// Whether the row under way has a field yet, so the next one follows a tab.
+    in_row: bool,
 }
 
 impl CopyText {
-    /// Adds a text field to the row under way.
-    fn text(&mut self, value: &str) -> &mut Self {
-        if !self.text.is_empty() && !self.text.ends_with('\n') {
+    /// Starts a field of the row under way.
+    fn field(&mut self) {
+        if self.in_row {
             self.text.push('\t');
         }
+        self.in_row = true;
+    }
+
+    /// Adds a text field to the row under way.
+    fn text(&mut self, value: &str) -> &mut Self {
+        self.field();
         if value
             .bytes()
             .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
@@ -63,13 +72,16 @@ impl CopyText {
 
     /// Adds an integer field to the row under way.
     fn int(&mut self, value: i64) -> &mut Self {
-        self.text(&value.to_string())
+        self.field();
+        write!(self.text, "{value}").expect("a String takes any text");
+        self
     }
 
     /// Ends the row under way.
     fn end(&mut self) {
         self.text.push('\n');
         self.rows += 1;
+        self.in_row = false;
     }
 
     /// Sends the rows with `statement` (a `COPY … FROM STDIN`) on the transaction `tx`.
@@ -361,4 +373,18 @@ pub(crate) async fn insert_attempts(
         .iter()
         .map(|s| inserted.remove(&(s.delivery, s.number)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CopyText;
+
+    #[test]
+    fn fields_are_split_by_tabs_escaped_and_an_empty_first_field_kept() {
+        let mut copy = CopyText::default();
+        copy.text("").int(7).end();
+        copy.text("a\tb\\c\nd").text("").end();
+        assert_eq!(copy.text, "\t7\na\\tb\\\\c\\nd\t\n");
+        assert_eq!(copy.rows, 2);
+    }
 }

@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
-use tokio::runtime::RuntimeFlavor;
 
 use crate::deliveries::Settled;
+use crate::engine::blocking;
 use crate::rows::{self, Batch, Buffers, DecisionBatch, DeliveryBatch, PartnerCopyRow, Publish};
 use crate::rows::{Rows, Tail};
 use crate::store::{direct_customers, Durability, StoreError, Table, BROADCAST_ABOVE};
@@ -260,18 +260,6 @@ impl<'c> BatchWriter<'c> {
             st.text(5, &b.body)?;
             st.int(6, due_at)
         })
-    }
-}
-
-/// Runs `work`, which computes or waits on SQLite without yielding, so that it holds up no
-/// other task: on a multi-threaded runtime the worker first hands its other tasks to
-/// another thread. Elsewhere (a single-threaded runtime, or no runtime) it just runs.
-pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) if runtime.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(work)
-        }
-        _ => work(),
     }
 }
 
