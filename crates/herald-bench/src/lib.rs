@@ -165,8 +165,8 @@ pub async fn run(command: BenchCommand) -> Result<Report> {
 
 /// A `--db` value that names a PostgreSQL database.
 fn postgres_url(value: &str) -> Result<String, String> {
-    if value.starts_with("postgres://") || value.starts_with("postgresql://") {
-        Ok(value.to_owned())
+    if let Ok(herald_store::Place::Postgres(url)) = herald_store::Place::parse(value) {
+        Ok(url)
     } else {
         Err(format!(
             "{value:?} is not a PostgreSQL URL; name one as postgres://user@host:port/database \

@@ -28,7 +28,7 @@ impl Place {
         if text.is_empty() {
             return Err("names no database: give a SQLite file's path or a postgres:// URL".into());
         }
-        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        if names_postgres(text) {
             Ok(Place::Postgres(text.to_owned()))
         } else {
             Ok(Place::Sqlite(PathBuf::from(text)))
@@ -59,6 +59,11 @@ impl Place {
             Place::Postgres(url) => Store::open_at(url).await,
         }
     }
+}
+
+/// Whether `text` names a PostgreSQL database: a `postgres://` or `postgresql://` URL.
+pub(crate) fn names_postgres(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
 }
 
 impl std::str::FromStr for Place {

@@ -417,7 +417,7 @@ impl Store {
     /// `postgresql://`) URL, else the SQLite file at that path, and brings its schema up
     /// to date as [`Store::open`] does.
     pub async fn open_at(place: &str) -> Result<(Store, Schema), StoreError> {
-        if place.starts_with("postgres://") || place.starts_with("postgresql://") {
+        if crate::place::names_postgres(place) {
             Store::start(Pool::Postgres(crate::postgres::connect(place).await?)).await
         } else {
             Store::open_migrating(Path::new(place)).await
