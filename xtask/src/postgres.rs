@@ -1,6 +1,8 @@
 //! The PostgreSQL server the tests run against. `HERALD_TEST_POSTGRES` names one; failing
 //! that, the server of this machine when one answers on 127.0.0.1:5432; failing that, a
-//! throwaway server of our own: initialised under `target/xtask-postgres`, listening on a
+//! throwaway server of our own: initialised under `target/xtask-postgres` (as root, under the
+//! system's temporary folder instead, since the user `postgres` that runs it may not be able
+//! to reach into a checkout under a private folder), listening on a
 //! free port of 127.0.0.1 with its socket beside its data, never syncing to disk (a test
 //! database need not survive a power cut), and stopped when xtask ends, whether the checks
 //! passed or not. A port "answers" when it replies to PostgreSQL's `SSLRequest` as only
@@ -57,7 +59,11 @@ impl Server {
         match self {
             Server::Given(_) => format!("the server named by {VARIABLE}"),
             Server::Running => format!("{MACHINE} (running)"),
-            Server::Throwaway(server) => format!("throwaway server on port {}", server.port()),
+            Server::Throwaway(server) => format!(
+                "throwaway server on port {} in {}",
+                server.port(),
+                server.home().display()
+            ),
         }
     }
 }
@@ -91,8 +97,9 @@ pub struct Throwaway {
 impl Throwaway {
     /// Initialises a server in `home/data` (anything there before is removed), starts it
     /// and creates the database `test`. PostgreSQL is installed with apt-get when this
-    /// machine has none.
+    /// machine has none. As root, `home` moves to the temporary folder; see [`reachable`].
     pub fn start(home: &Path) -> Result<Throwaway, String> {
+        let home = &reachable(home);
         let bin = match binaries() {
             Some(bin) => bin,
             None => {
@@ -173,6 +180,11 @@ impl Throwaway {
         Ok(server)
     }
 
+    /// The folder holding its data, socket and log.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
     /// The port it listens on, on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
@@ -203,6 +215,27 @@ impl Drop for Throwaway {
             eprintln!("xtask: the throwaway PostgreSQL server may still run: {why}");
         }
     }
+}
+
+/// Where a server meant for `home` can live. As root the server runs as the user `postgres`,
+/// which must reach its data folder through every folder above it, and a checkout often sits
+/// under a folder only root may enter (a home folder, a `mktemp -d`); so a root's server lives
+/// in a folder of the system's temporary folder named after `home`, which every user may
+/// traverse, and two checkouts never share one.
+fn reachable(home: &Path) -> PathBuf {
+    if !is_root() {
+        return home.to_path_buf();
+    }
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(home, &mut hasher);
+    let name = home.file_name().map_or_else(
+        || "xtask-postgres".into(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    std::env::temp_dir().join(format!(
+        "herald-{name}-{:016x}",
+        std::hash::Hasher::finish(&hasher)
+    ))
 }
 
 /// The newest `/usr/lib/postgresql/<version>/bin` holding `initdb`.
@@ -290,7 +323,7 @@ mod tests {
             !answers(address),
             "nothing answers on {address} once stopped"
         );
-        assert!(!home.join("data/postmaster.pid").exists());
+        assert!(!server.home().join("data/postmaster.pid").exists());
     }
 
     #[test]
