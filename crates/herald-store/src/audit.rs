@@ -13,9 +13,10 @@ use crate::engine::{on_pool, on_tx, Tx};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::keys::Principal;
+use crate::error::StoreError;
 use crate::kinds::OrgKind;
-use crate::store::{Store, StoreError};
+use crate::principal::Principal;
+use crate::store::Store;
 
 /// The columns [`EntryRow`] reads.
 const COLUMNS: &str =

@@ -2,11 +2,17 @@
 //! events carry them: the vendor sees the message as published with its audience in
 //! numbers, a partner its own customers and the subscriptions it sells them, a customer the
 //! subscriptions it may be told of. Never the scope, which may name other organisations.
+//! The vendor's own views of what it published are here too: a message's summary, each
+//! decision and each partner copy as stored.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::MessageSummary;
+use herald_domain::report::Rules;
+
+use crate::error::StoreError;
+use crate::json::ids;
+use crate::rows::DecisionEntry;
 
 /// What anyone told of a message may know of it: not its audience.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -137,6 +143,92 @@ impl MessageView {
             message: Brief::from(summary),
             content: Content::of(request),
             subscriptions,
+        })
+    }
+}
+
+/// A stored message and its audience in numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageSummary {
+    pub id: String,
+    pub cloud: String,
+    pub category: String,
+    pub policy_version: String,
+    pub accepted_at: i64,
+    pub customers_in_scope: i64,
+    pub customers_direct: i64,
+    pub partners_told: i64,
+    pub deliveries: i64,
+    /// The incident thread the message updates, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
+    /// Where the thread's incident stood with this update.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+impl MessageSummary {
+    /// The columns of `messages` a [`MessageSummary`] is read from.
+    pub(crate) const COLUMNS: &'static str = "id, cloud, category, policy_version, accepted_at, customers_in_scope, customers_direct, partners_told, deliveries, thread, status";
+}
+
+/// A stored decision, as read back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecisionView {
+    pub customer: String,
+    pub direct: bool,
+    pub partners: Vec<String>,
+    pub subscriptions: Vec<String>,
+    /// The subscriptions the customer's own copy names, when it heard directly.
+    pub copy: Option<Vec<String>>,
+    pub rules: Rules,
+}
+
+impl DecisionView {
+    /// A decision as a batch holds it, under its message's scope rule.
+    pub(crate) fn of(entry: DecisionEntry, scope_rule: &str) -> DecisionView {
+        DecisionView {
+            customer: entry.customer,
+            direct: entry.direct,
+            partners: entry.partners,
+            subscriptions: entry.subscriptions,
+            copy: entry.copy,
+            rules: Rules {
+                scope: scope_rule.to_owned(),
+                customer: entry.customer_rule,
+                partners: entry.partners_rule,
+            },
+        }
+    }
+}
+
+/// A stored partner copy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartnerCopyView {
+    pub partner: String,
+    pub customers: Vec<String>,
+    pub subscriptions: Vec<String>,
+}
+
+/// A `partner_copies` row: the partner, and its customers and subscriptions as JSON
+/// arrays of ids.
+#[derive(sqlx::FromRow)]
+pub(crate) struct StoredCopy {
+    pub partner: String,
+    pub customers: String,
+    pub subscriptions: String,
+}
+
+impl StoredCopy {
+    /// The copy as read back, its lists parsed.
+    pub(crate) fn view(self) -> Result<PartnerCopyView, StoreError> {
+        Ok(PartnerCopyView {
+            partner: self.partner,
+            customers: ids(&self.customers)?,
+            subscriptions: ids(&self.subscriptions)?,
         })
     }
 }

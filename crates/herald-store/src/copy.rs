@@ -18,7 +18,8 @@ use sqlx::query::Query;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Row, Type};
 
 use crate::engine::{on_pool, on_tx, Engine, Tx};
-use crate::store::{Store, StoreError};
+use crate::error::StoreError;
+use crate::store::Store;
 
 /// What a copy wrote: the rows of each table, in the order copied.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

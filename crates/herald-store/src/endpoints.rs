@@ -18,9 +18,11 @@ use sqlx::{Database, Encode, Type};
 use crate::engine::{on_pool, on_tx, Engine, Tx};
 
 use crate::audit::{self, Action, Actor, NewEntry};
-use crate::keys::{cloud_of, hex, random, Principal};
+use crate::error::StoreError;
+use crate::keys::{cloud_of, hex, random};
 use crate::kinds::OrgKind;
-use crate::store::{Store, StoreError};
+use crate::principal::Principal;
+use crate::store::Store;
 
 /// Random bytes in an endpoint's id.
 const ID_BYTES: usize = 8;

@@ -8,9 +8,16 @@
 //! path, a bulk write, how a writer takes its turn) is chosen by [`Engine`], or lives in
 //! the engine's own module.
 
+use serde::Serialize;
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
-use crate::store::StoreError;
+use crate::error::StoreError;
+
+/// The PostgreSQL channel a database's writers announce queued deliveries on, and its
+/// workers listen to (`postgres::listen`), suffixed with the store's schema: one per schema,
+/// so stores that share a database in schemas of their own (a cloud each, or tests side by
+/// side) wake only their own workers.
+pub(crate) const QUEUED: &str = "herald_queued";
 
 /// Which engine a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -222,7 +229,14 @@ impl Tx {
     pub(crate) async fn announce_queued(&mut self) -> Result<(), StoreError> {
         match self {
             Tx::Sqlite(_) => Ok(()),
-            Tx::Postgres(tx) => crate::postgres::announce_queued(tx).await,
+            Tx::Postgres(tx) => {
+                sqlx::query(&format!(
+                    "SELECT pg_notify('{QUEUED}.' || current_schema(), '')"
+                ))
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
         }
     }
 
@@ -234,4 +248,11 @@ impl Tx {
         }
         Ok(())
     }
+}
+
+/// How a commit is kept: SQLite's journal mode and synchronous level.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Durability {
+    pub journal_mode: String,
+    pub synchronous: &'static str,
 }

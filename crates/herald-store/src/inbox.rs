@@ -3,10 +3,12 @@
 
 use sqlx::FromRow;
 
+use crate::copies::MessageSummary;
 use crate::engine::on_pool;
+use crate::error::StoreError;
 use crate::kinds::OrgKind;
 use crate::reads::{direct_entry, heard};
-use crate::store::{MessageSummary, Store, StoreError};
+use crate::store::Store;
 
 /// One message of an inbox.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,7 +98,7 @@ impl Store {
             ),
             Reader::Customer(_) => (heard(self.engine(), 6), "MATERIALIZED"),
         };
-        let columns = Store::SUMMARY_COLUMNS
+        let columns = MessageSummary::COLUMNS
             .split(", ")
             .map(|c| format!("m.{c}"))
             .collect::<Vec<_>>()

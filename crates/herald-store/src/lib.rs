@@ -9,18 +9,25 @@
 //! they write. Each engine's schema lives in `migrations/`, embedded
 //! and applied on open (`schema`); a store a newer Herald wrote is refused, unchanged.
 
+mod attempts;
 mod audit;
 mod copies;
 mod copy;
 mod deliveries;
+mod directory;
 mod endpoints;
 mod engine;
+mod error;
 mod files;
 mod inbox;
+mod json;
 mod keys;
 mod kinds;
+mod messages;
 mod place;
 mod postgres;
+mod principal;
+mod publish;
 mod reads;
 mod records;
 mod rows;
@@ -31,18 +38,27 @@ mod store;
 mod subscribers;
 mod threads;
 
+pub use attempts::{Attempt, Next, Outcome as AttemptOutcome, Settled};
 pub use audit::{Action, Actor, AuditEntry, AuditPage};
-pub use copies::{Brief, Content, CustomerView, MessageView, PartnerView, VendorView};
+pub use copies::{
+    Brief, Content, CustomerView, DecisionView, MessageSummary, MessageView, PartnerCopyView,
+    PartnerView, VendorView,
+};
 pub use copy::{copy, CopyError, CopySummary};
 pub use deliveries::{
-    delivery_id, delivery_place, Attempt, CopyNames, DeliveryDetail, DeliveryView, LeasedBatch,
-    LeasedRetry, Next, Outcome as AttemptOutcome, Replayed, Sending, Settled, Target,
+    delivery_id, delivery_place, CopyNames, DeliveryDetail, DeliveryView, LeasedBatch, LeasedRetry,
+    Replayed, Sending, Target,
 };
+pub use directory::{ImportSummary, Snapshot};
 pub use endpoints::{Endpoint, Mode, NewEndpoint, DEFAULT_OVERLAP_MS, GONE_REASON};
-pub use engine::{Engine, Pool};
+pub use engine::{Durability, Engine, Pool};
+pub use error::StoreError;
 pub use inbox::{InboxItem, InboxPage, Reader};
-pub use keys::{KeyFor, KeyInfo, NewKey, Principal, EVERY_CLOUD};
+pub use keys::{KeyFor, KeyInfo, NewKey};
+pub use messages::MessageDetail;
 pub use place::Place;
+pub use principal::{Principal, EVERY_CLOUD};
+pub use publish::Published;
 pub use reads::{Audience, DecisionPage, Filter, Page};
 pub use records::Change;
 pub use rows::{
@@ -50,9 +66,6 @@ pub use rows::{
     PartnerCopyRow, Publish, Recipient, Rows, BATCH,
 };
 pub use schema::Schema;
-pub use store::{
-    Counts, DecisionView, Durability, ImportSummary, Listening, MessageDetail, MessageSummary,
-    PartnerCopyView, Published, Snapshot, Store, StoreError,
-};
+pub use store::{Counts, Listening, Store};
 pub use subscribers::WebhookEntry;
 pub use threads::{PartnerNotice, ThreadHead, ThreadSummary};

@@ -9,8 +9,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer};
 
 use crate::engine::Engine;
-use crate::schema::Schema;
-use crate::store::{Store, StoreError};
 
 /// Where a store is.
 #[derive(Clone, PartialEq, Eq)]
@@ -48,15 +46,6 @@ impl Place {
         match self {
             Place::Sqlite(path) => Some(path),
             Place::Postgres(_) => None,
-        }
-    }
-
-    /// Opens the store here (creating a SQLite file if there is none) and brings its
-    /// schema up to date, as [`Store::open_at`] does.
-    pub async fn open(&self) -> Result<(Store, Schema), StoreError> {
-        match self {
-            Place::Sqlite(path) => Store::open_migrating(path).await,
-            Place::Postgres(url) => Store::open_at(url).await,
         }
     }
 }

@@ -12,11 +12,13 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::deliveries::Settled;
-use crate::engine::blocking;
+use crate::attempts::Settled;
+use crate::engine::Durability;
+use crate::engine::{blocking, QUEUED};
+use crate::error::StoreError;
 use crate::rows::{self, Batch, Buffers, DecisionBatch, DeliveryBatch, PartnerCopies, Publish};
+use crate::rows::{direct_customers, Table, BROADCAST_ABOVE};
 use crate::rows::{Rows, Tail};
-use crate::store::{direct_customers, Durability, StoreError, Table, BROADCAST_ABOVE};
 
 /// Connects to the database `url` names (`postgres://user@host:port/database`); a
 /// `?options=-csearch_path%3D…` in it picks the schema.
@@ -282,24 +284,6 @@ pub(crate) async fn durability(pool: &PgPool) -> Result<Durability, StoreError> 
             _ => "on",
         },
     })
-}
-
-/// The channel a database's writers announce queued deliveries on, and its workers listen
-/// to: one per schema, so stores that share a database in schemas of their own (a cloud
-/// each, or tests side by side) wake only their own workers.
-const QUEUED: &str = "herald_queued";
-
-/// Announces, when `tx` commits, that it queued deliveries: every process listening to the
-/// store's channel ([`listen`]) wakes its worker.
-pub(crate) async fn announce_queued(
-    tx: &mut Transaction<'static, Postgres>,
-) -> Result<(), StoreError> {
-    sqlx::query(&format!(
-        "SELECT pg_notify('{QUEUED}.' || current_schema(), '')"
-    ))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// Listens to the store's channel on a connection of its own and tells `queued` of every

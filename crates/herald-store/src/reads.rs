@@ -5,12 +5,13 @@
 //! organisation was told: a customer's decision is found in its one batch, a partner's copy
 //! is its own row.
 
+use crate::copies::{DecisionView, MessageSummary, PartnerCopyView, StoredCopy};
 use crate::engine::{on_pool, Engine};
+use crate::error::StoreError;
+use crate::json::batch;
 use crate::kinds::BatchStatus;
 use crate::rows::DecisionEntry;
-use crate::store::{
-    batch, DecisionView, MessageSummary, PartnerCopyView, Store, StoreError, StoredCopy,
-};
+use crate::store::Store;
 
 /// A page of messages, newest first, and where the next page starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,7 +126,7 @@ impl Store {
         before: Option<i64>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        let columns = Store::SUMMARY_COLUMNS
+        let columns = MessageSummary::COLUMNS
             .split(", ")
             .map(|c| format!("m.{c}"))
             .collect::<Vec<_>>()

@@ -12,9 +12,10 @@ use herald_domain::wire::{Record, RecordKind};
 use crate::engine::{on_tx, Tx};
 
 use crate::audit::{self, Action, Actor, NewEntry};
-use crate::store::{
-    directory_generation, next_generation, retire_orphans, to_json, Store, StoreError,
-};
+use crate::directory::{directory_generation, next_generation, retire_orphans};
+use crate::error::StoreError;
+use crate::json::to_json;
+use crate::store::Store;
 
 /// One change to the stored directory.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -35,7 +35,9 @@ use herald_domain::plan::{
 };
 use herald_domain::route::Decision;
 use herald_domain::{Directory, Message, Policy, Routing};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+use crate::json::to_json;
 
 /// The most decisions, or deliveries, one batch row holds.
 pub const BATCH: usize = 1024;
@@ -958,4 +960,59 @@ impl<'a> Rows<'a> {
     pub fn partner_copies(&self) -> impl Iterator<Item = PartnerCopyRow<'a, '_>> {
         self.copies.iter().flat_map(PartnerCopies::rows)
     }
+}
+
+/// The most customers a message reaches directly and still writes a `customer_copies` row
+/// for each; a message that reaches more is a broadcast, which customers' inboxes find
+/// through its decision batches. Messages stored before `0005_customer_copies.sql` were
+/// split at the same number.
+pub(crate) const BROADCAST_ABOVE: usize = BATCH;
+
+/// A directory record as stored: its id, its key column (the cloud, or for a subscription
+/// its customer) and its body in the world format.
+pub(crate) struct Record<'a> {
+    pub id: &'a str,
+    pub key: String,
+    pub body: String,
+}
+
+/// The records of one directory table as an import writes them, and the name of the
+/// table's key column (none for products).
+pub(crate) struct Table<'r> {
+    pub name: &'static str,
+    pub key: Option<&'static str>,
+    pub records: &'r [Record<'r>],
+}
+
+impl<'r> Table<'r> {
+    pub(crate) fn new(
+        name: &'static str,
+        key: Option<&'static str>,
+        records: &'r [Record<'r>],
+    ) -> Self {
+        Table { name, key, records }
+    }
+}
+
+impl<'a> Record<'a> {
+    pub(crate) fn new(id: &'a str, key: String, record: &impl Serialize) -> Self {
+        Record {
+            id,
+            key,
+            body: to_json(record),
+        }
+    }
+}
+
+/// The ids of the customers `publish` reaches directly, each of whom gets a
+/// `customer_copies` row unless the message is a broadcast: the rows customers' inboxes are
+/// read from.
+pub(crate) fn direct_customers<'a>(publish: &Publish<'a>) -> Vec<&'a str> {
+    publish
+        .routing
+        .decisions()
+        .iter()
+        .filter(|d| d.direct)
+        .map(|d| publish.directory.customer(d.customer).id.as_str())
+        .collect()
 }

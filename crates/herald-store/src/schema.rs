@@ -7,7 +7,7 @@
 use sqlx::migrate::{MigrateError, Migrator};
 
 use crate::engine::{on_pool, Engine, Pool};
-use crate::store::StoreError;
+use crate::error::StoreError;
 
 /// The migrations this build knows for SQLite.
 static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");

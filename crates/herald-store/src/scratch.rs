@@ -11,7 +11,8 @@ use sqlx::{Connection, PgConnection};
 use tempfile::TempDir;
 
 use crate::engine::Engine;
-use crate::store::{Store, StoreError};
+use crate::error::StoreError;
+use crate::store::Store;
 
 /// The variable naming the PostgreSQL database (`postgres://…`) scratch schemas are made in.
 pub const POSTGRES_VAR: &str = "HERALD_TEST_POSTGRES";

@@ -15,12 +15,14 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use crate::deliveries::Settled;
+use crate::attempts::Settled;
 use crate::engine::blocking;
+use crate::engine::Durability;
+use crate::error::{SqliteError, StoreError};
 use crate::rows::{self, Batch, Buffers, DecisionBatch, DeliveryBatch, PartnerCopyRow, Publish};
+use crate::rows::{direct_customers, Table, BROADCAST_ABOVE};
 use crate::rows::{Rows, Tail};
-use crate::store::{direct_customers, Durability, StoreError, Table, BROADCAST_ABOVE};
-use bulk::{Connection, SqliteError};
+use bulk::Connection;
 
 /// Opens (creating if needed) the database file at `path`, readable by its owner only.
 pub(crate) async fn connect(path: &Path) -> Result<SqlitePool, StoreError> {

@@ -10,8 +10,8 @@ use herald_domain::Routing;
 use serde::Deserialize;
 
 use crate::endpoints::{enabled_for, Mode};
-use crate::rows::{Audiences, DeliveryBatch, Recipient, BATCH};
-use crate::{Publish, StoreError};
+use crate::error::StoreError;
+use crate::rows::{Audiences, DeliveryBatch, Publish, Recipient, BATCH};
 
 /// One webhook delivery as a batch body holds it: the owner (a partner or customer id,
 /// `null` for the vendor), the endpoint, and for a partner's endpoint that takes one

@@ -11,7 +11,10 @@ use herald_domain::Directory;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
-use crate::store::{batch, ids, MessageSummary, Store, StoreError};
+use crate::copies::MessageSummary;
+use crate::error::StoreError;
+use crate::json::{batch, ids};
+use crate::store::Store;
 
 /// A thread's latest message and everyone the thread has reached, in a directory's terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,7 +162,7 @@ impl Store {
         };
         let messages = on_tx!(&mut tx, |exe| sqlx::query_as(&format!(
             "SELECT {} FROM messages WHERE cloud = $1 AND thread = $2 ORDER BY seq",
-            Store::SUMMARY_COLUMNS
+            MessageSummary::COLUMNS
         ))
         .bind(cloud)
         .bind(thread)

@@ -19,10 +19,7 @@ use std::ptr::{self, NonNull};
 use libsqlite3_sys as ffi;
 use sqlx::sqlite::LockedSqliteHandle;
 
-/// A failure reported by SQLite, with its message.
-#[derive(Debug, thiserror::Error)]
-#[error("SQLite: {0}")]
-pub struct SqliteError(pub String);
+use crate::error::SqliteError;
 
 /// The connection sqlx lends (`'h`), held exclusively while statements run on it.
 pub struct Connection<'h> {
