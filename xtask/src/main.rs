@@ -1,7 +1,8 @@
 //! Project automation. `cargo xtask test` checks that the tools the tests need are here
 //! (installing what is missing), then runs every check CI runs: formatting, clippy with
-//! warnings denied, the docs, all tests (the store's, the API's and the delivery suites once on each engine), a release build and the routing conformance suite
-//! against the built binary, schemathesis against the HTTP API's own OpenAPI document, and
+//! warnings denied, the docs, all tests (the store's, the API's and the delivery suites, and
+//! the CLI's tests of `herald work` processes, once on each engine), a release build and the
+//! routing conformance suite against the built binary, schemathesis against the HTTP API's own OpenAPI document, and
 //! the README's tour as written (`tour`). The tests get a PostgreSQL server (`postgres`),
 //! which a failed check stops too when xtask started it: every failure ends through
 //! [`fail`].
@@ -36,6 +37,10 @@ const ON_EACH_ENGINE: &[&str] = &[
     "herald-delivery",
     "herald-service",
 ];
+
+/// The CLI's tests of `herald work` processes, which run on each engine too: the `cli` test
+/// binary of the `herald` package, filtered to its `work` module.
+const WORKER_PROCESSES: [&str; 5] = ["-p", "herald", "--test", "cli", "work::"];
 
 /// The variable that puts a suite's stores on PostgreSQL (`herald_store::scratch`).
 const ENGINE: &str = "HERALD_TEST_ENGINE";
@@ -221,6 +226,14 @@ fn test() {
         cargo()
             .args(["test"])
             .args(ON_EACH_ENGINE.iter().flat_map(|suite| ["-p", suite]))
+            .env(postgres::VARIABLE, &postgres)
+            .env(ENGINE, "postgres"),
+    );
+    run(
+        "herald work processes on PostgreSQL",
+        cargo()
+            .arg("test")
+            .args(WORKER_PROCESSES)
             .env(postgres::VARIABLE, &postgres)
             .env(ENGINE, "postgres"),
     );

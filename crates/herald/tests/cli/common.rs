@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use herald_domain::wire;
 use herald_kit::world::exchange_incident;
-use herald_store::{Actor, Counts, KeyFor, MessageSummary, Pool, Principal, Store};
+use herald_store::{Actor, Counts, Engine, KeyFor, MessageSummary, Pool, Principal, Store};
 use serde_json::Value;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
@@ -69,6 +69,9 @@ pub fn triples(decisions: &Value) -> Vec<(String, bool, Vec<String>)> {
 /// A scratch folder: the working directory of every run, and where its files go.
 pub struct Scratch {
     dir: TempDir,
+    /// The PostgreSQL schema that is the scratch's database, for a test on the engine
+    /// `HERALD_TEST_ENGINE` names when that is PostgreSQL; dropped with the scratch.
+    schema: Option<herald_store::scratch::Scratch>,
 }
 
 /// What a run of `herald` did.
@@ -128,9 +131,23 @@ impl Run {
 }
 
 impl Scratch {
+    /// A folder whose database is its SQLite file.
     pub fn new() -> Scratch {
         Scratch {
             dir: tempfile::tempdir().expect("a temporary folder"),
+            schema: None,
+        }
+    }
+
+    /// A folder whose database is on the engine `HERALD_TEST_ENGINE` names (`cargo xtask
+    /// test` runs the worker's tests on each): its SQLite file, or a fresh schema of the
+    /// PostgreSQL database `HERALD_TEST_POSTGRES` names.
+    pub fn on_engine() -> Scratch {
+        let store = block_on(herald_store::scratch::Scratch::new())
+            .expect("a scratch store on the engine HERALD_TEST_ENGINE names");
+        Scratch {
+            schema: (store.engine() == Engine::Postgres).then_some(store),
+            ..Scratch::new()
         }
     }
 
@@ -139,9 +156,13 @@ impl Scratch {
         path_arg(&self.dir.path().join(name))
     }
 
-    /// The database most tests use.
+    /// The database most tests use: the folder's SQLite file, or the URL of the scratch's
+    /// PostgreSQL schema.
     pub fn db(&self) -> String {
-        self.path("herald.db")
+        match &self.schema {
+            Some(schema) => schema.place().to_owned(),
+            None => self.path("herald.db"),
+        }
     }
 
     /// Writes a file into the folder and gives its path.
@@ -245,54 +266,51 @@ pub struct State {
     pub messages: Vec<MessageSummary>,
 }
 
-/// Opens the store at `db` (a SQLite file or a PostgreSQL URL) through the store crate,
-/// reads (or, to set a test up, writes) it with `read`, and closes it.
-pub fn read_store<T>(db: &str, read: impl AsyncFnOnce(&Store) -> T) -> T {
+/// Runs `work` to its end on a runtime of its own.
+fn block_on<F: std::future::Future>(work: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime")
-        .block_on(async {
-            let (store, _) = Store::open_at(db).await.expect("the database opens");
-            let out = read(&store).await;
-            store.close().await;
-            out
-        })
+        .block_on(work)
+}
+
+/// Opens the store at `db` (a SQLite file or a PostgreSQL URL) through the store crate,
+/// reads (or, to set a test up, writes) it with `read`, and closes it.
+pub fn read_store<T>(db: &str, read: impl AsyncFnOnce(&Store) -> T) -> T {
+    block_on(async {
+        let (store, _) = Store::open_at(db).await.expect("the database opens");
+        let out = read(&store).await;
+        store.close().await;
+        out
+    })
 }
 
 /// A fresh schema of the PostgreSQL database `HERALD_TEST_POSTGRES` names, dropped when the
 /// scratch is; its `place()` is the URL to give as `--db`.
 pub fn postgres() -> herald_store::scratch::Scratch {
     use herald_store::scratch::Scratch;
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-        .block_on(async {
-            let url = Scratch::postgres_url().expect("HERALD_TEST_POSTGRES names a database");
-            Scratch::postgres(&url)
-                .await
-                .expect("a scratch schema is made")
-        })
+    block_on(async {
+        let url = Scratch::postgres_url().expect("HERALD_TEST_POSTGRES names a database");
+        Scratch::postgres(&url)
+            .await
+            .expect("a scratch schema is made")
+    })
 }
 
 /// Reads the SQLite file at `db` with `read` over a read-only connection of its own,
 /// without the store (which would bring the schema up to date, or refuse a newer one).
 pub fn read_sqlite<T>(db: &str, read: impl AsyncFnOnce(&mut SqliteConnection) -> T) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-        .block_on(async {
-            let options = SqliteConnectOptions::from_str("sqlite:")
-                .unwrap()
-                .filename(db)
-                .read_only(true);
-            let mut connection = SqliteConnection::connect_with(&options).await.unwrap();
-            let out = read(&mut connection).await;
-            connection.close().await.unwrap();
-            out
-        })
+    block_on(async {
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .unwrap()
+            .filename(db)
+            .read_only(true);
+        let mut connection = SqliteConnection::connect_with(&options).await.unwrap();
+        let out = read(&mut connection).await;
+        connection.close().await.unwrap();
+        out
+    })
 }
 
 /// The SQLite pool under a store the CLI's tests made: they edit its file by hand, the

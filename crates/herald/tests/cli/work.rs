@@ -2,9 +2,10 @@
 //! the PyPI `standardwebhooks` package, and to a real SMTP server (aiosmtpd): a worker
 //! killed with SIGKILL mid-fan-out loses nothing, one stopped with SIGTERM finishes what is
 //! in flight, a receiver that fails is tried again on the schedule (the worker logging how
-//! far it has come meanwhile), a 410 disables its
-//! endpoint, an address inside the network is refused at send time, and a partner hit
-//! through 5,000 customers gets one event and one mail.
+//! far it has come meanwhile), a 410 disables its endpoint, an address inside the network
+//! is refused at send time, and a partner hit through 5,000 customers gets one event and
+//! one mail. Each test's store is on the engine `HERALD_TEST_ENGINE` names: `cargo xtask
+//! test` runs them on SQLite and again on PostgreSQL.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -85,7 +86,7 @@ fn endpoint(db: &str, url: &str, mode: Mode) -> (String, String) {
 /// A scratch folder with a directory of `customers` imported (relay's desk in it when
 /// `desk`), a receiver, and relay's endpoint at `path` on it, taking events `mode`.
 fn set_up(customers: usize, desk: bool, path: &str, mode: Mode) -> (Scratch, Receiver, String) {
-    let s = Scratch::new();
+    let s = Scratch::on_engine();
     let world = if desk {
         relay_world_with_desk(customers)
     } else {
@@ -454,7 +455,14 @@ fn a_worker_stopped_by_sigterm_finishes_what_is_in_flight_and_the_next_sends_onl
 
 #[test]
 fn a_mail_server_that_cannot_be_reached_is_named_at_once() {
-    let s = crate::common::imported();
+    let s = Scratch::on_engine();
+    s.run(&[
+        "import",
+        &crate::common::conformance("world.json"),
+        "--db",
+        &s.db(),
+    ])
+    .success();
     let messages = crate::common::conformance("messages.json");
     s.run(&["publish", &messages, "--db", &s.db()]);
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
