@@ -79,7 +79,8 @@ fn steps(readme: &str) -> Result<Vec<Step>, String> {
 }
 
 /// The port a command run in the background listens on, which the tour waits for before
-/// going on, as a person would before typing the next command.
+/// going on, as a person would before typing the next command. The command's step fails,
+/// saying so, when nothing listens there within 30 seconds.
 fn port_of(command: &str) -> u16 {
     command
         .split_whitespace()
@@ -90,6 +91,15 @@ fn port_of(command: &str) -> u16 {
         .unwrap_or(8080)
 }
 
+/// The command `command` puts in the background, without its `&` and its comment, if it
+/// ends so (`herald serve &  # why`).
+fn in_background(command: &str) -> Option<&str> {
+    let code = command
+        .rfind(" #")
+        .map_or(command, |comment| &command[..comment]);
+    code.trim_end().strip_suffix('&').map(str::trim_end)
+}
+
 /// The script running `steps` in `dir`, each command's output, errors and exit status in
 /// files numbered by step.
 fn script(steps: &[Step], dir: &Path) -> String {
@@ -97,12 +107,14 @@ fn script(steps: &[Step], dir: &Path) -> String {
     let _ = writeln!(script, "cd '{}'", dir.display());
     for (n, step) in steps.iter().enumerate() {
         let command = step.command.trim_end();
-        if let Some(background) = command.strip_suffix('&') {
+        if let Some(background) = in_background(command) {
             let port = port_of(background);
             let _ = writeln!(
                 script,
-                "{background} > out.{n} 2> err.{n} &\necho 0 > code.{n}\n\
-                 for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && break; sleep 0.1; done"
+                "{background} > out.{n} 2> err.{n} &\necho 1 > code.{n}\n\
+                 for _ in $(seq 300); do if (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; \
+                 then echo 0 > code.{n}; break; fi; sleep 0.1; done\n\
+                 [ \"$(cat code.{n})\" = 0 ] || echo 'xtask: nothing listened on 127.0.0.1:{port} within 30 s' >> err.{n}"
             );
         } else {
             let _ = writeln!(
@@ -283,5 +295,19 @@ mod tests {
             "{\"list\": [1, 2], \"next\": null}"
         )
         .is_ok());
+    }
+
+    #[test]
+    fn a_command_put_in_the_background_is_known_by_its_ampersand_whatever_its_comment() {
+        assert_eq!(
+            in_background("herald serve --x &     # loopback, for the receiver"),
+            Some("herald serve --x")
+        );
+        assert_eq!(
+            in_background("herald listen --listen 127.0.0.1:9000 &"),
+            Some("herald listen --listen 127.0.0.1:9000")
+        );
+        assert_eq!(in_background("herald serve # not &"), None);
+        assert_eq!(in_background("curl 'a#b' && herald x"), None);
     }
 }
