@@ -25,18 +25,25 @@ pub struct Store {
     queued: Arc<tokio::sync::Notify>,
     /// The text buffers publishes build their rows in, kept from one to the next.
     buffers: Arc<Buffers>,
+    /// On SQLite, the task copying the write-ahead log into the database file now and
+    /// then; it stops when the last clone of the store is dropped.
+    _checkpoints: Option<Arc<Background>>,
+}
+
+/// A task of the store's own, stopped when dropped.
+#[derive(Debug)]
+struct Background(tokio::task::JoinHandle<()>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Listening for deliveries other processes queue ([`Store::listen`]); stops when dropped.
 #[derive(Debug)]
-pub struct Listening(Option<tokio::task::JoinHandle<()>>);
-
-impl Drop for Listening {
-    fn drop(&mut self) {
-        if let Some(task) = &self.0 {
-            task.abort();
-        }
-    }
+pub struct Listening {
+    _task: Option<Background>,
 }
 
 /// Row counts of every table, to see what a command changed.
@@ -93,11 +100,18 @@ impl Store {
                 return Err(e);
             }
         };
+        let checkpoints = match &pool {
+            Pool::Sqlite(pool) => Some(Arc::new(Background(
+                crate::sqlite::checkpoint_now_and_then(pool.clone()),
+            ))),
+            Pool::Postgres(_) => None,
+        };
         let store = Store {
             pool,
             writer: Arc::default(),
             queued: Arc::default(),
             buffers: Arc::default(),
+            _checkpoints: checkpoints,
         };
         Ok((store, schema))
     }
@@ -132,10 +146,13 @@ impl Store {
     /// connection of its own. SQLite has no such channel; other processes' deliveries are
     /// found when the worker next looks.
     pub async fn listen(&self) -> Result<Listening, StoreError> {
-        Ok(Listening(match &self.pool {
+        let task = match &self.pool {
             Pool::Sqlite(_) => None,
-            Pool::Postgres(pool) => Some(crate::postgres::listen(pool, self.queued.clone()).await?),
-        }))
+            Pool::Postgres(pool) => Some(Background(
+                crate::postgres::listen(pool, self.queued.clone()).await?,
+            )),
+        };
+        Ok(Listening { _task: task })
     }
 
     /// The connection pool, for queries a caller composes itself.
@@ -192,8 +209,8 @@ impl Store {
     }
 
     /// Copies what the write-ahead log holds into the database file, as far as no reader
-    /// still needs it, so the log does not grow without end. Commits never wait for this;
-    /// a long-running process calls it now and then, and closing the store does it too.
+    /// still needs it, so the log does not grow without end. Commits never wait for this:
+    /// an open store does it every second by itself, and closing the store does it too.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         match &self.pool {
             Pool::Sqlite(pool) => crate::sqlite::checkpoint(pool).await,

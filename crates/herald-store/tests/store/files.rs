@@ -1,6 +1,8 @@
 //! The database's files hold webhook secrets and contacts' personal data: the database,
 //! its write-ahead log and its shared-memory index are readable by their owner only,
 //! whatever the umask, and a database made readable by others is made private when opened.
+//! A store left open copies its write-ahead log into the database file as it goes, so the
+//! log does not grow without end under a long-running server or worker.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -84,4 +86,20 @@ async fn a_database_readable_by_others_is_made_private_when_opened() {
     let store = t.scratch.open().await.expect("the store opens again");
     write_something(&store).await;
     assert_eq!(modes(&path), private(&path));
+}
+
+#[tokio::test]
+async fn an_open_store_copies_its_log_into_the_database_file_as_it_goes() {
+    let t = temp_sqlite().await;
+    let path = t.scratch.path().expect("a file");
+    let before = std::fs::metadata(&path).unwrap().len();
+    write_something(&t.store).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::metadata(&path).unwrap().len() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file still has {before} bytes: nothing left the log while the store was open"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
