@@ -210,7 +210,7 @@ impl Store {
 
     /// Copies what the write-ahead log holds into the database file, as far as no reader
     /// still needs it, so the log does not grow without end. Commits never wait for this:
-    /// an open store does it every second by itself, and closing the store does it too.
+    /// an open store does it every ten seconds by itself, and closing the store does it too.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         match &self.pool {
             Pool::Sqlite(pool) => crate::sqlite::checkpoint(pool).await,
