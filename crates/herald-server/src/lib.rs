@@ -18,14 +18,9 @@ mod state;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 pub use config::ServeConfig;
 pub use state::{AppState, StateError};
-
-/// How often the server copies the write-ahead log into the database file. Commits never
-/// wait for that (see `Store::checkpoint`), so without it the log would only grow.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
 /// flight.
@@ -35,25 +30,13 @@ pub async fn serve(
     config: &ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let store = state.store().clone();
-    let checkpoints = tokio::spawn(async move {
-        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
-        loop {
-            every.tick().await;
-            if let Err(e) = store.checkpoint().await {
-                tracing::error!("the write-ahead log could not be checkpointed: {e}");
-            }
-        }
-    });
     let app = api::router(state, config);
-    let served = axum::serve(
+    axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await;
-    checkpoints.abort();
-    served
+    .await
 }
 
 /// Completes on SIGTERM or Ctrl-C.

@@ -190,12 +190,15 @@ pub(crate) fn checkpoint_now_and_then(pool: SqlitePool) -> tokio::task::JoinHand
         every.tick().await;
         loop {
             every.tick().await;
+            // A checkpoint that fails (a full disk, say) leaves the log longer, and no
+            // commit depends on it: the next one tries again.
+            let checkpointed = checkpoint(&pool).await;
             if pool.is_closed() {
                 return;
             }
-            // A checkpoint that fails (a full disk, say) leaves the log longer, and no
-            // commit depends on it: the next one tries again.
-            let _ = checkpoint(&pool).await;
+            if let Err(e) = checkpointed {
+                tracing::error!("the write-ahead log could not be checkpointed: {e}");
+            }
         }
     })
 }
