@@ -1,7 +1,7 @@
 //! Project automation. `cargo xtask test` checks that the tools the tests need are here
 //! (installing what is missing), then runs every check CI runs: formatting, clippy with
 //! warnings denied, the docs, all tests (the store's, the API's and the delivery suites, and
-//! the CLI's tests of `herald work` processes, once on each engine), a release build and the
+//! the CLI's tests of `herald work` and `herald serve` processes, once on each engine), a release build and the
 //! routing conformance suite against the built binary, schemathesis against the HTTP API's own OpenAPI document, and
 //! the README's tour as written (`tour`). The tests get a PostgreSQL server (`postgres`),
 //! which a failed check stops too when xtask started it: every failure ends through
@@ -38,9 +38,18 @@ const ON_EACH_ENGINE: &[&str] = &[
     "herald-service",
 ];
 
-/// The CLI's tests of `herald work` processes, which run on each engine too: the `cli` test
-/// binary of the `herald` package, filtered to its `work` module.
-const WORKER_PROCESSES: [&str; 5] = ["-p", "herald", "--test", "cli", "work::"];
+/// The CLI's tests of `herald work` and `herald serve` processes, which run on each engine
+/// too: the `cli` test binary of the `herald` package, filtered to its `work` and
+/// `processes` modules.
+const PROCESSES: [&str; 7] = [
+    "-p",
+    "herald",
+    "--test",
+    "cli",
+    "--",
+    "work::",
+    "processes::",
+];
 
 /// The variable that puts a suite's stores on PostgreSQL (`herald_store::scratch`).
 const ENGINE: &str = "HERALD_TEST_ENGINE";
@@ -230,10 +239,10 @@ fn test() {
             .env(ENGINE, "postgres"),
     );
     run(
-        "herald work processes on PostgreSQL",
+        "herald work and serve processes on PostgreSQL",
         cargo()
             .arg("test")
-            .args(WORKER_PROCESSES)
+            .args(PROCESSES)
             .env(postgres::VARIABLE, &postgres)
             .env(ENGINE, "postgres"),
     );

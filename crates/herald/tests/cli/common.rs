@@ -143,7 +143,10 @@ impl Scratch {
     /// test` runs the worker's tests on each): its SQLite file, or a fresh schema of the
     /// PostgreSQL database `HERALD_TEST_POSTGRES` names.
     pub fn on_engine() -> Scratch {
-        let store = block_on(herald_store::scratch::Scratch::new())
+        // On a thread of its own, so that an async test may make one too.
+        let store = std::thread::spawn(|| block_on(herald_store::scratch::Scratch::new()))
+            .join()
+            .expect("making a scratch store does not panic")
             .expect("a scratch store on the engine HERALD_TEST_ENGINE names");
         Scratch {
             schema: (store.engine() == Engine::Postgres).then_some(store),

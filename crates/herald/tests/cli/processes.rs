@@ -1,12 +1,14 @@
-//! Two `herald serve` processes on one SQLite file: whole-cloud replacements and record
-//! changes made at the same moment through different processes are each kept, and each
-//! process answers from the directory as the other left it.
+//! Two `herald serve` processes on one store: whole-cloud replacements and record changes
+//! made at the same moment through different processes are each kept, each process answers
+//! from the directory as the other left it, and a message naming a record just made through
+//! one process is accepted by the other at once. The store is on the engine
+//! `HERALD_TEST_ENGINE` names: `cargo xtask test` runs this on SQLite and on PostgreSQL.
 
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{json, Value};
 
-use crate::common::{conformance, imported, loopback_address, read, wait_listening};
+use crate::common::{conformance, loopback_address, read, wait_listening, Scratch};
 
 /// Rounds of concurrent writes; each round makes four changes through two processes.
 const ROUNDS: usize = 40;
@@ -114,9 +116,11 @@ fn gov_customer(round: usize) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_servers_on_one_file_keep_every_accepted_change() {
-    let s = imported();
+async fn two_servers_on_one_store_keep_every_accepted_change() {
+    let s = Scratch::on_engine();
     let db = s.db();
+    s.run(&["import", &conformance("world.json"), "--db", &db])
+        .success();
     let key = |cloud: &str| s.token(&["--vendor", "--cloud", cloud]);
     let (global, gov) = (key("global"), key("us-gov"));
     let servers = [Served::start(&db), Served::start(&db)];
@@ -160,6 +164,24 @@ async fn two_servers_on_one_file_keep_every_accepted_change() {
         assert_eq!(put_global.0, 200, "round {round}: {}", put_global.1);
         assert_eq!(put_agency.0, 201, "round {round}: {}", put_agency.1);
         agencies.push(agency);
+
+        // The other process takes a message naming the customer just made, at once.
+        let notice = json!({
+            "id": format!("agency-notice-{round}"),
+            "category": "operational",
+            "customers": [format!("gov-agency-{round}")],
+            "title": "Your tenant moves to a new datacenter",
+        });
+        let (status, answer) = call(
+            &client,
+            b,
+            reqwest::Method::POST,
+            "/v1/messages",
+            &gov,
+            Some(&notice),
+        )
+        .await;
+        assert_eq!(status, 201, "round {round}: {answer}");
 
         // Both processes see every change, whichever made it.
         for server in &servers {
