@@ -3,11 +3,13 @@
 //! warnings denied, the docs, all tests (the store's, the API's and the delivery suites, and
 //! the CLI's tests of `herald work` and `herald serve` processes, once on each engine), a release build and the
 //! routing conformance suite against the built binary, schemathesis against the HTTP API's own OpenAPI document, and
-//! the README's tour as written (`tour`). The tests get a PostgreSQL server (`postgres`),
-//! which a failed check stops too when xtask started it: every failure ends through
-//! [`fail`].
+//! the README's tour as written (`tour`). The tests get a PostgreSQL server (`postgres`)
+//! and a NATS server with JetStream (`nats`), which a failed check stops too when xtask
+//! started them: every failure ends through [`fail`].
 
+mod nats;
 mod postgres;
+mod system;
 mod tour;
 
 use std::env;
@@ -54,8 +56,18 @@ const PROCESSES: [&str; 7] = [
 /// The variable that puts a suite's stores on PostgreSQL (`herald_store::scratch`).
 const ENGINE: &str = "HERALD_TEST_ENGINE";
 
-/// The throwaway PostgreSQL server xtask started, if it did, so that [`fail`] stops it.
-static THROWAWAY: Mutex<Option<postgres::Throwaway>> = Mutex::new(None);
+/// The throwaway servers xtask started, if it did, so that [`fail`] stops them.
+static THROWAWAY: Mutex<Throwaways> = Mutex::new(Throwaways {
+    postgres: None,
+    nats: None,
+});
+
+/// The servers xtask started for the tests because none answered.
+#[derive(Default)]
+struct Throwaways {
+    postgres: Option<postgres::Throwaway>,
+    nats: Option<nats::Throwaway>,
+}
 
 fn main() {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -85,29 +97,26 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Ends xtask with status 1 after saying why, stopping the throwaway PostgreSQL server
-/// first when there is one.
+/// Ends xtask with status 1 after saying why, stopping the throwaway servers first when
+/// there are any.
 fn fail(why: impl Display) -> ! {
     eprintln!("xtask: {why}");
-    stop_postgres();
+    stop_servers();
     exit(1);
 }
 
-/// Stops the throwaway PostgreSQL server, if xtask started one.
-fn stop_postgres() {
-    let server = THROWAWAY
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take();
-    drop(server);
+/// Stops the throwaway servers xtask started, if any.
+fn stop_servers() {
+    let servers = std::mem::take(&mut *THROWAWAY.lock().unwrap_or_else(PoisonError::into_inner));
+    drop(servers);
 }
 
-/// Stops the throwaway PostgreSQL server when dropped, so that a panic stops it too.
-struct StopsPostgres;
+/// Stops the throwaway servers when dropped, so that a panic stops them too.
+struct StopsServers;
 
-impl Drop for StopsPostgres {
+impl Drop for StopsServers {
     fn drop(&mut self) {
-        stop_postgres();
+        stop_servers();
     }
 }
 
@@ -119,7 +128,26 @@ fn postgres() -> String {
     eprintln!("==> PostgreSQL: {}", server.describe());
     let url = server.url();
     if let postgres::Server::Throwaway(throwaway) = server {
-        *THROWAWAY.lock().unwrap_or_else(PoisonError::into_inner) = Some(throwaway);
+        THROWAWAY
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .postgres = Some(throwaway);
+    }
+    url
+}
+
+/// Finds the NATS server the tests use ([`nats::Server::find`]), keeps a throwaway one
+/// where [`fail`] stops it, and gives its URL.
+fn nats() -> String {
+    let server = nats::Server::find(&root().join("target/xtask-nats"))
+        .unwrap_or_else(|why| fail(format!("no NATS server for the tests: {why}")));
+    eprintln!("==> NATS: {}", server.describe());
+    let url = server.url();
+    if let nats::Server::Throwaway(throwaway) = server {
+        THROWAWAY
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .nats = Some(throwaway);
     }
     url
 }
@@ -196,9 +224,10 @@ fn python() {
 
 fn test() {
     let started = Instant::now();
-    let _stops_postgres = StopsPostgres;
+    let _stops_servers = StopsServers;
     setup();
     let postgres = postgres();
+    let nats = nats();
     run(
         "cargo fmt --check",
         cargo().args(["fmt", "--all", "--check"]),
@@ -228,7 +257,8 @@ fn test() {
         "cargo test",
         cargo()
             .args(["test", "--workspace"])
-            .env(postgres::VARIABLE, &postgres),
+            .env(postgres::VARIABLE, &postgres)
+            .env(nats::VARIABLE, &nats),
     );
     run(
         "cargo test on PostgreSQL",
@@ -236,6 +266,7 @@ fn test() {
             .args(["test"])
             .args(ON_EACH_ENGINE.iter().flat_map(|suite| ["-p", suite]))
             .env(postgres::VARIABLE, &postgres)
+            .env(nats::VARIABLE, &nats)
             .env(ENGINE, "postgres"),
     );
     run(
@@ -244,6 +275,7 @@ fn test() {
             .arg("test")
             .args(PROCESSES)
             .env(postgres::VARIABLE, &postgres)
+            .env(nats::VARIABLE, &nats)
             .env(ENGINE, "postgres"),
     );
     let shared = root().join("../shared/conformance/check");

@@ -11,10 +11,11 @@
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use crate::system::{check, install, is_root};
 
 /// The variable naming the server the tests use; xtask sets it for `cargo test`.
 pub const VARIABLE: &str = "HERALD_TEST_POSTGRES";
@@ -103,7 +104,7 @@ impl Throwaway {
         let bin = match binaries() {
             Some(bin) => bin,
             None => {
-                install()?;
+                install("postgresql")?;
                 binaries().ok_or(
                     "PostgreSQL was installed but no /usr/lib/postgresql/*/bin/initdb is there",
                 )?
@@ -252,29 +253,6 @@ fn binaries() -> Option<PathBuf> {
         .map(|(_, bin)| bin)
 }
 
-/// Installs PostgreSQL from the distribution's packages, through sudo unless root.
-fn install() -> Result<(), String> {
-    eprintln!("==> apt-get install -y postgresql");
-    let mut command = if is_root() {
-        Command::new("apt-get")
-    } else {
-        let mut sudo = Command::new("sudo");
-        sudo.arg("apt-get");
-        sudo
-    };
-    check(
-        "apt-get install -y postgresql",
-        command
-            .args(["install", "-y", "postgresql"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )
-}
-
-/// Whether xtask runs as root, which PostgreSQL refuses to run as.
-fn is_root() -> bool {
-    fs::metadata("/proc/self").is_ok_and(|me| me.uid() == 0)
-}
-
 /// A command running `program` as the owner of the server's files: the user `postgres`
 /// when xtask runs as root, else xtask's own user.
 fn as_owner(program: &Path) -> Command {
@@ -284,23 +262,6 @@ fn as_owner(program: &Path) -> Command {
         command
     } else {
         Command::new(program)
-    }
-}
-
-/// Runs a command to its end; what it printed is kept for the error should it fail.
-fn check(what: &str, command: &mut Command) -> Result<(), String> {
-    let out = command
-        .output()
-        .map_err(|e| format!("could not start {what}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{what} failed ({}): {}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
     }
 }
 
