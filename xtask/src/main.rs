@@ -9,8 +9,13 @@
 
 mod nats;
 mod postgres;
+mod servers;
 mod system;
 mod tour;
+
+use nats::Nats;
+use postgres::Postgres;
+use servers::Kind;
 
 use std::env;
 use std::fmt::Display;
@@ -120,34 +125,23 @@ impl Drop for StopsServers {
     }
 }
 
-/// Finds the PostgreSQL server the tests use ([`postgres::Server::find`]), keeps a
-/// throwaway one where [`fail`] stops it, and gives its URL.
-fn postgres() -> String {
-    let server = postgres::Server::find(&root().join("target/xtask-postgres"))
-        .unwrap_or_else(|why| fail(format!("no PostgreSQL server for the tests: {why}")));
-    eprintln!("==> PostgreSQL: {}", server.describe());
+/// Finds the server of kind `K` the tests use ([`servers::Server::find`], a throwaway one
+/// keeping what it writes in `target/<home>`), gives a throwaway one to `keep` where
+/// [`fail`] stops it, and gives its URL.
+fn server<K: servers::Kind>(
+    name: &str,
+    home: &str,
+    keep: impl FnOnce(&mut Throwaways, K::Throwaway),
+) -> String {
+    let server = servers::Server::<K>::find(&root().join("target").join(home))
+        .unwrap_or_else(|why| fail(format!("no {name} server for the tests: {why}")));
+    eprintln!("==> {name}: {}", server.describe());
     let url = server.url();
-    if let postgres::Server::Throwaway(throwaway) = server {
-        THROWAWAY
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .postgres = Some(throwaway);
-    }
-    url
-}
-
-/// Finds the NATS server the tests use ([`nats::Server::find`]), keeps a throwaway one
-/// where [`fail`] stops it, and gives its URL.
-fn nats() -> String {
-    let server = nats::Server::find(&root().join("target/xtask-nats"))
-        .unwrap_or_else(|why| fail(format!("no NATS server for the tests: {why}")));
-    eprintln!("==> NATS: {}", server.describe());
-    let url = server.url();
-    if let nats::Server::Throwaway(throwaway) = server {
-        THROWAWAY
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .nats = Some(throwaway);
+    if let servers::Server::Throwaway(throwaway) = server {
+        keep(
+            &mut THROWAWAY.lock().unwrap_or_else(PoisonError::into_inner),
+            throwaway,
+        );
     }
     url
 }
@@ -226,8 +220,12 @@ fn test() {
     let started = Instant::now();
     let _stops_servers = StopsServers;
     setup();
-    let postgres = postgres();
-    let nats = nats();
+    let postgres = server::<Postgres>("PostgreSQL", "xtask-postgres", |kept, server| {
+        kept.postgres = Some(server);
+    });
+    let nats = server::<Nats>("NATS", "xtask-nats", |kept, server| {
+        kept.nats = Some(server);
+    });
     run(
         "cargo fmt --check",
         cargo().args(["fmt", "--all", "--check"]),
@@ -257,16 +255,16 @@ fn test() {
         "cargo test",
         cargo()
             .args(["test", "--workspace"])
-            .env(postgres::VARIABLE, &postgres)
-            .env(nats::VARIABLE, &nats),
+            .env(Postgres::VARIABLE, &postgres)
+            .env(Nats::VARIABLE, &nats),
     );
     run(
         "cargo test on PostgreSQL",
         cargo()
             .args(["test"])
             .args(ON_EACH_ENGINE.iter().flat_map(|suite| ["-p", suite]))
-            .env(postgres::VARIABLE, &postgres)
-            .env(nats::VARIABLE, &nats)
+            .env(Postgres::VARIABLE, &postgres)
+            .env(Nats::VARIABLE, &nats)
             .env(ENGINE, "postgres"),
     );
     run(
@@ -274,8 +272,8 @@ fn test() {
         cargo()
             .arg("test")
             .args(PROCESSES)
-            .env(postgres::VARIABLE, &postgres)
-            .env(nats::VARIABLE, &nats)
+            .env(Postgres::VARIABLE, &postgres)
+            .env(Nats::VARIABLE, &nats)
             .env(ENGINE, "postgres"),
     );
     let shared = root().join("../shared/conformance/check");

@@ -11,62 +11,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::servers::Kind;
 use crate::system::install;
 
-/// The variable naming the server the tests use; xtask sets it for `cargo test`.
-pub const VARIABLE: &str = "HERALD_TEST_NATS";
+/// NATS with JetStream, as the tests use it.
+pub struct Nats;
 
-/// The address of a NATS server installed on this machine.
-const MACHINE: &str = "127.0.0.1:4222";
+impl Kind for Nats {
+    const VARIABLE: &'static str = "HERALD_TEST_NATS";
+    const MACHINE: &'static str = "127.0.0.1:4222";
+    type Throwaway = Throwaway;
+
+    fn answers(address: SocketAddr) -> bool {
+        answers(address)
+    }
+
+    fn machine_url() -> String {
+        format!("nats://{}", Self::MACHINE)
+    }
+}
 
 /// Where Debian's `nats-server` package puts the server.
 const BINARY: &str = "/usr/sbin/nats-server";
-
-/// A NATS server for the tests and how it was found.
-pub enum Server {
-    /// Named by [`VARIABLE`].
-    Given(String),
-    /// The server of this machine, on [`MACHINE`].
-    Running,
-    /// Started by xtask, stopped when dropped.
-    Throwaway(Throwaway),
-}
-
-impl Server {
-    /// The server named by [`VARIABLE`], else the machine's, else a throwaway one keeping
-    /// its JetStream store in `home`.
-    pub fn find(home: &Path) -> Result<Server, String> {
-        if let Ok(url) = std::env::var(VARIABLE) {
-            return Ok(Server::Given(url));
-        }
-        if answers(MACHINE.parse().expect("an address")) {
-            return Ok(Server::Running);
-        }
-        Throwaway::start(home).map(Server::Throwaway)
-    }
-
-    /// The URL the tests connect to.
-    pub fn url(&self) -> String {
-        match self {
-            Server::Given(url) => url.clone(),
-            Server::Running => format!("nats://{MACHINE}"),
-            Server::Throwaway(server) => server.url(),
-        }
-    }
-
-    /// Which server this is, for a person reading the log.
-    pub fn describe(&self) -> String {
-        match self {
-            Server::Given(_) => format!("the server named by {VARIABLE}"),
-            Server::Running => format!("{MACHINE} (running)"),
-            Server::Throwaway(server) => format!(
-                "throwaway server on port {} with its store in {}",
-                server.port(),
-                server.home.display()
-            ),
-        }
-    }
-}
 
 /// Whether a NATS server answers at `address`: it greets a new connection with `INFO {…}`.
 pub fn answers(address: SocketAddr) -> bool {
@@ -87,10 +53,10 @@ pub struct Throwaway {
     child: Child,
 }
 
-impl Throwaway {
+impl crate::servers::Throwaway for Throwaway {
     /// Starts a server with JetStream keeping its store in `home` (anything there before is
     /// removed). NATS is installed with apt-get when this machine has none.
-    pub fn start(home: &Path) -> Result<Throwaway, String> {
+    fn start(home: &Path) -> Result<Throwaway, String> {
         if !Path::new(BINARY).exists() {
             install("nats-server")?;
         }
@@ -133,16 +99,20 @@ impl Throwaway {
         Ok(server)
     }
 
-    /// The port it listens on, on 127.0.0.1.
-    pub fn port(&self) -> u16 {
+    fn port(&self) -> u16 {
         self.port
     }
 
-    /// Its URL.
-    pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
+    fn home(&self) -> &Path {
+        &self.home
     }
 
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Throwaway {
     /// Stops the server; stopping one already stopped does nothing.
     pub fn stop(&mut self) {
         let _ = self.child.kill();
@@ -159,6 +129,7 @@ impl Drop for Throwaway {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::servers::Throwaway as _;
 
     #[test]
     fn a_throwaway_server_answers_while_it_runs_and_is_gone_afterwards() {

@@ -15,57 +15,23 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::servers::Kind;
 use crate::system::{check, install, is_root};
 
-/// The variable naming the server the tests use; xtask sets it for `cargo test`.
-pub const VARIABLE: &str = "HERALD_TEST_POSTGRES";
+/// PostgreSQL, as the tests use it: user `postgres`, database `test`, trust authentication.
+pub struct Postgres;
 
-/// The address of a PostgreSQL server installed on this machine.
-const MACHINE: &str = "127.0.0.1:5432";
+impl Kind for Postgres {
+    const VARIABLE: &'static str = "HERALD_TEST_POSTGRES";
+    const MACHINE: &'static str = "127.0.0.1:5432";
+    type Throwaway = Throwaway;
 
-/// A PostgreSQL server for the tests and how it was found.
-pub enum Server {
-    /// Named by [`VARIABLE`].
-    Given(String),
-    /// The server of this machine, on [`MACHINE`].
-    Running,
-    /// Started by xtask, stopped when dropped.
-    Throwaway(Throwaway),
-}
-
-impl Server {
-    /// The server named by [`VARIABLE`], else the machine's, else a throwaway one started in
-    /// `home`.
-    pub fn find(home: &Path) -> Result<Server, String> {
-        if let Ok(url) = std::env::var(VARIABLE) {
-            return Ok(Server::Given(url));
-        }
-        if answers(MACHINE.parse().expect("an address")) {
-            return Ok(Server::Running);
-        }
-        Throwaway::start(home).map(Server::Throwaway)
+    fn answers(address: SocketAddr) -> bool {
+        answers(address)
     }
 
-    /// The URL the tests connect to.
-    pub fn url(&self) -> String {
-        match self {
-            Server::Given(url) => url.clone(),
-            Server::Running => format!("postgres://postgres@{MACHINE}/test"),
-            Server::Throwaway(server) => server.url(),
-        }
-    }
-
-    /// Which server this is, for a person reading the log (never the URL's password).
-    pub fn describe(&self) -> String {
-        match self {
-            Server::Given(_) => format!("the server named by {VARIABLE}"),
-            Server::Running => format!("{MACHINE} (running)"),
-            Server::Throwaway(server) => format!(
-                "throwaway server on port {} in {}",
-                server.port(),
-                server.home().display()
-            ),
-        }
+    fn machine_url() -> String {
+        format!("postgres://postgres@{}/test", Self::MACHINE)
     }
 }
 
@@ -95,11 +61,11 @@ pub struct Throwaway {
     stopped: bool,
 }
 
-impl Throwaway {
+impl crate::servers::Throwaway for Throwaway {
     /// Initialises a server in `home/data` (anything there before is removed), starts it
     /// and creates the database `test`. PostgreSQL is installed with apt-get when this
     /// machine has none. As root, `home` moves to the temporary folder; see [`reachable`].
-    pub fn start(home: &Path) -> Result<Throwaway, String> {
+    fn start(home: &Path) -> Result<Throwaway, String> {
         let home = &reachable(home);
         let bin = match binaries() {
             Some(bin) => bin,
@@ -182,20 +148,22 @@ impl Throwaway {
     }
 
     /// The folder holding its data, socket and log.
-    pub fn home(&self) -> &Path {
+    fn home(&self) -> &Path {
         &self.home
     }
 
     /// The port it listens on, on 127.0.0.1.
-    pub fn port(&self) -> u16 {
+    fn port(&self) -> u16 {
         self.port
     }
 
     /// The URL of its database `test`.
-    pub fn url(&self) -> String {
+    fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/test", self.port)
     }
+}
 
+impl Throwaway {
     /// Stops the server (fast: open connections are ended), once.
     pub fn stop(&mut self) -> Result<(), String> {
         if std::mem::replace(&mut self.stopped, true) {
@@ -268,6 +236,7 @@ fn as_owner(program: &Path) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::servers::Throwaway as _;
 
     #[test]
     fn a_throwaway_server_answers_while_it_runs_and_is_gone_afterwards() {
