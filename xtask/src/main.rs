@@ -1,9 +1,9 @@
 //! Project automation. `cargo xtask test` checks that the tools the tests need are here
 //! (installing what is missing), then runs every check CI runs: formatting, clippy with
 //! warnings denied, the docs, all tests (the store's, the API's and the delivery suites, and
-//! the CLI's tests of `herald work` and `herald serve` processes, once on each engine), a release build and the
-//! routing conformance suite against the built binary, schemathesis against the HTTP API's own OpenAPI document, and
-//! the README's tour as written (`tour`). The tests get a PostgreSQL server (`postgres`)
+//! the CLI's tests of `herald work` and `herald serve` processes, once on each engine), a
+//! release build and the routing conformance suite against the built binary, schemathesis
+//! against the HTTP API's own OpenAPI document, and the README's tour as written (`tour`). The tests get a PostgreSQL server (`postgres`)
 //! and a NATS server with JetStream (`nats`), which a failed check stops too when xtask
 //! started them: every failure ends through [`fail`].
 

@@ -248,7 +248,11 @@ pub fn wait_listening(address: &str) {
 
 /// A scratch folder whose database holds the conformance directory.
 pub fn imported() -> Scratch {
-    let s = Scratch::new();
+    imported_into(Scratch::new())
+}
+
+/// `s`, its database given the conformance directory.
+pub fn imported_into(s: Scratch) -> Scratch {
     let run = s
         .run(&["import", &conformance("world.json"), "--db", &s.db()])
         .success();

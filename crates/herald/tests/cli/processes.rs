@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{json, Value};
 
-use crate::common::{conformance, loopback_address, read, wait_listening, Scratch};
+use crate::common::{conformance, imported_into, loopback_address, read, wait_listening, Scratch};
 
 /// Rounds of concurrent writes; each round makes four changes through two processes.
 const ROUNDS: usize = 40;
@@ -117,10 +117,8 @@ fn gov_customer(round: usize) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_one_store_keep_every_accepted_change() {
-    let s = Scratch::on_engine();
+    let s = imported_into(Scratch::on_engine());
     let db = s.db();
-    s.run(&["import", &conformance("world.json"), "--db", &db])
-        .success();
     let key = |cloud: &str| s.token(&["--vendor", "--cloud", cloud]);
     let (global, gov) = (key("global"), key("us-gov"));
     let servers = [Served::start(&db), Served::start(&db)];

@@ -5,8 +5,9 @@
 //! far it has come meanwhile), a 410 disables its endpoint, an address inside the network
 //! is refused at send time, and a partner hit through 5,000 customers gets one event and
 //! one mail. Four workers sharing one store send each of 50,000 events exactly once, and
-//! lose none when one of them is killed. Each test's store is on the engine `HERALD_TEST_ENGINE` names: `cargo xtask
-//! test` runs them on SQLite and again on PostgreSQL.
+//! lose none when one of them is killed. Each test's store is on the engine
+//! `HERALD_TEST_ENGINE` names: `cargo xtask test` runs them on SQLite and again on
+//! PostgreSQL.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -228,24 +229,16 @@ fn four_workers(kill: bool) -> (Vec<Value>, Vec<Value>) {
     // timeout, which the worker rightly sends again. A killed worker's leases are taken over
     // once they run out: soon, in that test; otherwise the default lease, which no renewal
     // comes close to letting lapse.
-    let flags: &[&str] = if kill {
-        &[
-            "--webhooks-allow-private",
-            "--until-idle",
-            "--workers",
-            "16",
-            "--lease-seconds",
-            "2",
-        ]
-    } else {
-        &[
-            "--webhooks-allow-private",
-            "--until-idle",
-            "--workers",
-            "16",
-        ]
-    };
-    let mut workers: Vec<_> = (0..4).map(|_| work(&s, flags).spawn().unwrap()).collect();
+    let mut flags = vec![
+        "--webhooks-allow-private",
+        "--until-idle",
+        "--workers",
+        "16",
+    ];
+    if kill {
+        flags.extend(["--lease-seconds", "2"]);
+    }
+    let mut workers: Vec<_> = (0..4).map(|_| work(&s, &flags).spawn().unwrap()).collect();
     if kill {
         wait_until(Duration::from_secs(120), "a fifth of the events", || {
             receiver.distinct() >= CUSTOMERS / 5
@@ -544,14 +537,7 @@ fn a_worker_stopped_by_sigterm_finishes_what_is_in_flight_and_the_next_sends_onl
 
 #[test]
 fn a_mail_server_that_cannot_be_reached_is_named_at_once() {
-    let s = Scratch::on_engine();
-    s.run(&[
-        "import",
-        &crate::common::conformance("world.json"),
-        "--db",
-        &s.db(),
-    ])
-    .success();
+    let s = crate::common::imported_into(Scratch::on_engine());
     let messages = crate::common::conformance("messages.json");
     s.run(&["publish", &messages, "--db", &s.db()]);
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
