@@ -45,10 +45,10 @@ const ON_EACH_ENGINE: &[&str] = &[
     "herald-service",
 ];
 
-/// The CLI's tests of `herald work` and `herald serve` processes, which run on each engine
-/// too: the `cli` test binary of the `herald` package, filtered to its `work` and
-/// `processes` modules.
-const PROCESSES: [&str; 7] = [
+/// The CLI's tests of `herald work`, `herald serve` and `herald consume` processes, which
+/// run on each engine too: the `cli` test binary of the `herald` package, filtered to its
+/// `work`, `processes` and `consume` modules.
+const PROCESSES: [&str; 8] = [
     "-p",
     "herald",
     "--test",
@@ -56,6 +56,7 @@ const PROCESSES: [&str; 7] = [
     "--",
     "work::",
     "processes::",
+    "consume::",
 ];
 
 /// The variable that puts a suite's stores on PostgreSQL (`herald_store::scratch`).

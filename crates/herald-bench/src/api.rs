@@ -317,7 +317,7 @@ fn small_message(directory: &Directory, keyed: &[usize], i: usize) -> Value {
         rng.below(all.len()),
     ];
     let id = format!("bench-{i:07}");
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let subscriptions: Vec<String> = chosen
             .iter()
             .map(|&c| {

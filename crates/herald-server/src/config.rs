@@ -1,12 +1,14 @@
 //! The server's configuration: a TOML file, then `HERALD_…` environment variables, then
 //! flags, each overriding the one before; the defaults need none of them. The worker's
 //! own tables, `[delivery]` and `[smtp]`, are read and resolved by the worker's crate
-//! ([`herald_delivery::config`]); this one gathers them with the server's.
+//! ([`herald_delivery::config`]), and the bus intake's `[nats]` by its own
+//! ([`herald_intake::config`]); this one gathers them with the server's.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use herald_delivery::config::{DeliveryConfig, DeliverySettings, SmtpConfig, SmtpSettings};
+use herald_intake::{NatsConfig, NatsSettings};
 use herald_store::Place;
 use serde::Deserialize;
 
@@ -27,6 +29,8 @@ pub struct ServeConfig {
     pub delivery: DeliveryConfig,
     /// The mail server email deliveries go through.
     pub smtp: SmtpConfig,
+    /// The message bus publish requests are read from, when there is one.
+    pub nats: Option<NatsConfig>,
     /// How the process logs.
     pub log: LogConfig,
 }
@@ -89,6 +93,7 @@ impl Default for ServeConfig {
             webhooks: WebhookConfig::default(),
             delivery: DeliveryConfig::default(),
             smtp: SmtpConfig::default(),
+            nats: None,
             log: LogConfig::default(),
         }
     }
@@ -111,6 +116,9 @@ pub struct Settings {
     /// The `[smtp]` table.
     #[serde(default)]
     pub smtp: SmtpSettings,
+    /// The `[nats]` table.
+    #[serde(default)]
+    pub nats: NatsSettings,
     /// The `[log]` table.
     #[serde(default)]
     pub log: LogSettings,
@@ -145,6 +153,7 @@ impl Settings {
             },
             delivery: self.delivery.over(base.delivery),
             smtp: self.smtp.over(base.smtp),
+            nats: self.nats.over(base.nats),
             log: LogSettings {
                 format: self.log.format.or(base.log.format),
                 level: self.log.level.or(base.log.level),
@@ -182,6 +191,7 @@ impl ServeConfig {
             },
             delivery: settings.delivery.resolve()?,
             smtp: settings.smtp.resolve(),
+            nats: settings.nats.resolve()?,
             log: LogConfig {
                 format: settings.log.format.unwrap_or(defaults.log.format),
                 level: settings.log.level.unwrap_or(defaults.log.level),

@@ -151,10 +151,16 @@ impl Problem {
 
     /// The answer when the store does not answer; the cause is logged, not shown.
     pub fn unavailable(cause: impl std::fmt::Display) -> Problem {
-        tracing::warn!("the store does not answer: {cause}");
+        Problem::not_ready("the store", cause)
+    }
+
+    /// A 503 when `what` (the store, NATS) does not answer, logging `cause`, which stays in
+    /// the log: it may name a host or a user.
+    pub fn not_ready(what: &str, cause: impl std::fmt::Display) -> Problem {
+        tracing::warn!("{what} does not answer: {cause}");
         Problem::new(
             Kind::Unavailable,
-            "the store does not answer; try again later, or another server",
+            format!("{what} does not answer; try again later, or another server"),
         )
     }
 

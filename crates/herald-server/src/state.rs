@@ -1,10 +1,12 @@
 //! What every request handler shares: the use cases (and through them the store, the
-//! policy and the stored directory as last read), the webhook sender, and the metrics.
+//! policy and the stored directory as last read), the webhook sender, the metrics, and the
+//! message bus when the process reads one.
 
 use std::sync::Arc;
 
 use herald_delivery::{Guard, Sender, SenderConfig, SenderError};
 use herald_domain::Policy;
+use herald_intake::Bus;
 use herald_service::Service;
 use herald_store::{Store, StoreError};
 
@@ -29,6 +31,8 @@ struct Inner {
     metrics: Arc<Metrics>,
     /// Sends endpoints' test events, under the guard `config.webhooks` sets.
     webhooks: Sender,
+    /// The bus the process's intake reads, whose connection readiness checks.
+    bus: std::sync::OnceLock<Bus>,
 }
 
 impl AppState {
@@ -49,7 +53,18 @@ impl AppState {
             service: Service::new(store, policy).await?,
             metrics: Arc::default(),
             webhooks,
+            bus: std::sync::OnceLock::new(),
         })))
+    }
+
+    /// Says that the process reads `bus`, which its readiness then depends on.
+    pub fn reads(&self, bus: Bus) {
+        let _ = self.0.bus.set(bus);
+    }
+
+    /// The bus the process reads, if it reads one.
+    pub fn bus(&self) -> Option<&Bus> {
+        self.0.bus.get()
     }
 
     /// The use cases every handler calls.

@@ -27,18 +27,24 @@ pub enum Outcome {
     Invalid(String),
 }
 
-/// A message in the vendor's cloud: a message naming no cloud is for `cloud`, and one
-/// naming another cloud is refused.
-fn in_cloud(cloud: &str, wire: &mut wire::Message) -> Result<(), Refusal> {
+/// A message in the vendor's cloud, as `actor` speaks for it: a message naming no cloud is
+/// for `cloud`, and one naming another cloud is refused.
+fn in_cloud(cloud: &str, wire: &mut wire::Message, actor: &Actor) -> Result<(), Refusal> {
     match &wire.cloud {
         None => {
             wire.cloud = Some(CloudId::from(cloud));
             Ok(())
         }
         Some(c) if c.as_str() == cloud => Ok(()),
-        Some(c) => Err(Refusal::Forbidden(format!(
-            "field `cloud`: this key acts in cloud \"{cloud}\" only, and the message is for cloud \"{c}\""
-        ))),
+        Some(c) => {
+            let speaker = match actor {
+                Actor::Bus { subject, .. } => format!("subject {subject} publishes"),
+                _ => "this key acts".to_owned(),
+            };
+            Err(Refusal::Forbidden(format!(
+                "field `cloud`: {speaker} in cloud \"{cloud}\" only, and the message is for cloud \"{c}\""
+            )))
+        }
     }
 }
 
@@ -113,11 +119,25 @@ impl Service {
     pub async fn publish_as(
         &self,
         caller: &Caller,
-        mut wire: wire::Message,
+        wire: wire::Message,
         now: i64,
     ) -> Result<Outcome, ServiceError> {
-        in_cloud(caller.vendor_cloud("publish messages")?, &mut wire)?;
-        Ok(self.publish(&wire, now, &caller.actor()).await?)
+        let cloud = caller.vendor_cloud("publish messages")?;
+        self.publish_in(cloud, wire, now, &caller.actor()).await
+    }
+
+    /// Publishes `wire` at `now` in `cloud` for `actor`, who speaks for its vendor (the
+    /// message bus, whose subject names the cloud): a message naming no cloud is for
+    /// `cloud`, and one naming another is refused.
+    pub async fn publish_in(
+        &self,
+        cloud: &str,
+        mut wire: wire::Message,
+        now: i64,
+        actor: &Actor,
+    ) -> Result<Outcome, ServiceError> {
+        in_cloud(cloud, &mut wire, actor)?;
+        Ok(self.publish(&wire, now, actor).await?)
     }
 
     /// Who would hear of `wire` were `caller` to publish it now, and why: the routing
@@ -128,7 +148,11 @@ impl Service {
         caller: &Caller,
         mut wire: wire::Message,
     ) -> Result<Report, ServiceError> {
-        in_cloud(caller.vendor_cloud("route messages")?, &mut wire)?;
+        in_cloud(
+            caller.vendor_cloud("route messages")?,
+            &mut wire,
+            &caller.actor(),
+        )?;
         let snapshot = self.current_snapshot().await?;
         let message = Message::parse(wire, self.policy(), &snapshot.directory)
             .map_err(|e| Refusal::InvalidMessage(e.reason))?;

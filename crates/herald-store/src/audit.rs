@@ -5,8 +5,8 @@
 //! happen nor misses one that did. A write that finds things already as asked (revoking a
 //! revoked key, disabling a disabled endpoint) is recorded too: the log says who asked.
 //!
-//! The actor is an API key and the principal it acts as, or the operator at the command
-//! line. An entry belongs to the cloud its change concerns, or to every cloud (the shared
+//! The actor is an API key and the principal it acts as, the operator at the command
+//! line, or the message bus a vendor's systems publish through. An entry belongs to the cloud its change concerns, or to every cloud (the shared
 //! product catalog, a whole-world import). Its detail says what changed, never a secret.
 
 use crate::engine::{on_pool, on_tx, Tx};
@@ -28,6 +28,7 @@ const COLUMNS: &str =
 #[sqlx(type_name = "TEXT", rename_all = "lowercase")]
 enum ActorKind {
     Operator,
+    Bus,
     Vendor,
     Partner,
     Customer,
@@ -37,7 +38,7 @@ impl ActorKind {
     /// The kind of organisation a key of this kind acts as; `None` for the operator.
     fn org(self) -> Option<OrgKind> {
         match self {
-            ActorKind::Operator => None,
+            ActorKind::Operator | ActorKind::Bus => None,
             ActorKind::Vendor => Some(OrgKind::Vendor),
             ActorKind::Partner => Some(OrgKind::Partner),
             ActorKind::Customer => Some(OrgKind::Customer),
@@ -65,6 +66,9 @@ pub enum Actor {
     Key { id: String, principal: Principal },
     /// The operator at the command line, who holds the database file and needs no key.
     Operator,
+    /// The message bus (NATS JetStream): a request read from `subject`, which publishes in
+    /// `cloud`. Who may publish on the subject is set on the bus; it needs no key.
+    Bus { cloud: String, subject: String },
 }
 
 impl Actor {
@@ -74,6 +78,7 @@ impl Actor {
         match self {
             Actor::Key { principal, .. } => principal.one_cloud(),
             Actor::Operator => None,
+            Actor::Bus { cloud, .. } => Some(cloud),
         }
     }
 
@@ -86,6 +91,7 @@ impl Actor {
                 (kind.into(), Some(principal.cloud()), subject, Some(id))
             }
             Actor::Operator => (ActorKind::Operator, None, None, None),
+            Actor::Bus { cloud, subject } => (ActorKind::Bus, Some(cloud), Some(subject), None),
         }
     }
 }
@@ -260,7 +266,13 @@ impl EntryRow {
         let seq = self.seq;
         let damaged = |what: String| StoreError::Damaged(format!("audit entry {seq} {what}"));
         let actor = match (self.key_id, self.principal_cloud, self.principal.org()) {
-            (None, None, None) => Actor::Operator,
+            (None, None, None) if self.principal == ActorKind::Operator => Actor::Operator,
+            (None, Some(cloud), None) if self.principal == ActorKind::Bus => Actor::Bus {
+                cloud,
+                subject: self
+                    .subject
+                    .ok_or_else(|| damaged("names the bus but no subject".into()))?,
+            },
             (Some(id), Some(cloud), Some(kind)) => Actor::Key {
                 principal: Principal::from_columns(&id, kind, cloud, self.subject)?,
                 id,

@@ -38,6 +38,7 @@ fn line(e: &AuditEntry) -> String {
     let actor = match &e.actor {
         Actor::Key { id, principal } => format!("key {} ({})", escaped(id), whom(principal)),
         Actor::Operator => "operator (command line)".to_owned(),
+        Actor::Bus { subject, .. } => format!("the bus ({})", escaped(subject)),
     };
     format!(
         "#{:<6} {} {:<8} {:<16} {:<18} by {actor}: {}",

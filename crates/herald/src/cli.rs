@@ -84,6 +84,47 @@ pub struct ServeArgs {
     pub body_limit: Option<usize>,
     #[command(flatten)]
     pub shared: ConfigArgs,
+    #[command(flatten)]
+    pub nats: NatsArgs,
+}
+
+/// How `herald consume` runs.
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    #[command(flatten)]
+    pub shared: ConfigArgs,
+    #[command(flatten)]
+    pub nats: NatsArgs,
+}
+
+/// Where publish requests are read from a message bus (NATS JetStream), by
+/// `herald consume` and, when given, inside `herald serve`: flags over `HERALD_NATS_…`
+/// variables over the `[nats]` table of the configuration file.
+#[derive(Debug, Args)]
+pub struct NatsArgs {
+    /// The NATS server with JetStream, `nats://host:port` (several separated by commas for
+    /// a cluster). Requests arrive on `herald.publish.<cloud>`.
+    #[arg(long = "nats", env = "HERALD_NATS_URL", hide_env_values = true)]
+    pub url: Option<String>,
+    /// The first token of every subject: requests on `<prefix>.publish.<cloud>`,
+    /// announcements on `<prefix>.published.<cloud>` and `<prefix>.rejected.<cloud>`
+    /// [default: herald].
+    #[arg(long = "nats-prefix", env = "HERALD_NATS_PREFIX")]
+    pub prefix: Option<String>,
+    /// The JetStream stream holding the requests, made when missing [default: HERALD].
+    #[arg(long = "nats-stream", env = "HERALD_NATS_STREAM")]
+    pub stream: Option<String>,
+    /// The durable consumer every intake process shares, made when missing
+    /// [default: herald-intake].
+    #[arg(long = "nats-consumer", env = "HERALD_NATS_CONSUMER")]
+    pub consumer: Option<String>,
+    /// The most requests one process has in hand at once [default: 32].
+    #[arg(long = "nats-in-flight", env = "HERALD_NATS_IN_FLIGHT")]
+    pub in_flight: Option<usize>,
+    /// How long, in seconds, a request may go unacknowledged by a silent process before
+    /// another takes it, when the consumer is made [default: 30].
+    #[arg(long = "nats-ack-wait-seconds", env = "HERALD_NATS_ACK_WAIT_SECONDS")]
+    pub ack_wait_seconds: Option<u64>,
 }
 
 /// How `herald listen` runs.
@@ -276,8 +317,13 @@ pub enum Command {
     /// Deliver what is queued, until SIGTERM or Ctrl-C (or, with --until-idle, until every
     /// delivery is settled), then finish what is in flight.
     Work(WorkArgs),
-    /// Serve the HTTP API until SIGTERM or Ctrl-C.
+    /// Serve the HTTP API until SIGTERM or Ctrl-C (reading publish requests from NATS too,
+    /// when --nats names a server).
     Serve(ServeArgs),
+    /// Read publish requests from NATS JetStream (`herald.publish.<cloud>`, the body of
+    /// POST /v1/messages), store each and acknowledge it, until SIGTERM or Ctrl-C; every
+    /// process shares one consumer. Delivers too, as `herald serve` does.
+    Consume(ConsumeArgs),
     /// Receive webhooks on this machine: verify each one's signature, print it, until
     /// SIGTERM or Ctrl-C.
     Listen(ListenArgs),

@@ -70,6 +70,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Man { out } => crate::manual::man_pages(&out),
         Command::Work(args) => block_on(crate::work::run(args)),
         Command::Serve(args) => block_on(crate::serve::run(args)),
+        Command::Consume(args) => block_on(crate::consume::run(args)),
         Command::Listen(args) => block_on(crate::listen::run(args)),
         Command::Keys { command } => block_on(crate::keys::run(command)),
         Command::Demo {

@@ -4,6 +4,7 @@ mod audit;
 mod bench;
 mod cli;
 mod commands;
+mod consume;
 mod deliveries;
 mod demo;
 mod inputs;

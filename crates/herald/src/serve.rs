@@ -1,15 +1,18 @@
-//! `herald serve`: the HTTP API over the store, until SIGTERM or Ctrl-C.
+//! `herald serve`: the HTTP API over the store, the worker beside it, and the intake from
+//! NATS when one is configured, until SIGTERM or Ctrl-C.
 
 use anyhow::{Context, Result};
+use herald_intake::Intake;
 use herald_server::{serve, shutdown_signal, AppState};
 
 use crate::cli::ServeArgs;
+use crate::consume::{connect, tally_line as intake_line};
 use crate::inputs::load_policy;
-use crate::work::{load_config, tally_line, work_in};
+use crate::work::{load_config, tally_line, work_beside};
 
 /// Runs the server as configured by the file, the environment and the flags.
 pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
-    let config = load_config(args.shared, args.listen, args.body_limit)?;
+    let config = load_config(args.shared, args.listen, args.body_limit, args.nats.into())?;
     crate::logging::install(&config.log)?;
     let policy = load_policy(config.policy.as_deref())?;
     let (store, _) = config
@@ -18,6 +21,14 @@ pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
         .await
         .with_context(|| format!("could not open the store at {}", config.db))?;
     let state = AppState::new(store.clone(), policy.clone(), &config).await?;
+    let intake = match &config.nats {
+        None => None,
+        Some(nats) => {
+            let intake: Intake = connect(nats, state.service().clone()).await?;
+            state.reads(intake.bus());
+            Some(intake)
+        }
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("could not listen on {}", config.listen))?;
@@ -26,17 +37,15 @@ pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
         listener.local_addr()?,
         config.db
     );
-    // One signal stops both: the server finishes its requests, the worker what it sends.
+    // One signal stops them all: the server finishes its requests, the worker what it
+    // sends, the intake the requests in hand.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker = (config.delivery.workers > 0).then(|| {
-        let (store, config, policy) = (store.clone(), config.clone(), policy.clone());
+    let worker = work_beside(&store, &config, &policy, stopped.clone());
+    let intake = intake.map(|intake| {
         let mut stopped = stopped.clone();
-        tokio::spawn(async move {
-            work_in(store, &config, &policy, false, async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
-        })
+        tokio::spawn(intake.run(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }))
     });
     let served = serve(listener, state, &config, async move {
         shutdown_signal().await;
@@ -44,6 +53,10 @@ pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
     })
     .await
     .context("the server failed");
+    if let Some(intake) = intake {
+        let tally = intake.await.context("the intake failed")??;
+        tracing::info!("intake stopped: {}", intake_line(&tally));
+    }
     if let Some(worker) = worker {
         let tally = worker.await.context("the delivery worker failed")??;
         tracing::info!("delivery stopped: {}", tally_line(&tally));

@@ -12,20 +12,36 @@ use herald_delivery::config::{DeliverySettings, SmtpSettings};
 use herald_delivery::email::{Mailer, MailerConfig};
 use herald_delivery::{Channels, Guard, Progress, Sender, SenderConfig, Tally, WorkerConfig};
 use herald_domain::Policy;
+use herald_intake::NatsSettings;
 use herald_server::config::{LogConfig, LogFormat, LogSettings, Settings, WebhookSettings};
 use herald_server::ServeConfig;
 use herald_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{ConfigArgs, WorkArgs};
+use crate::cli::{ConfigArgs, NatsArgs, WorkArgs};
 use crate::inputs::{load_policy, open_existing};
 
+impl From<NatsArgs> for NatsSettings {
+    fn from(args: NatsArgs) -> NatsSettings {
+        NatsSettings {
+            url: args.url,
+            prefix: args.prefix,
+            stream: args.stream,
+            consumer: args.consumer,
+            in_flight: args.in_flight,
+            ack_wait_seconds: args.ack_wait_seconds,
+        }
+    }
+}
+
 /// The configuration: the file `args` names, under the settings the environment and flags
-/// gave (`listen` and `body_limit` are `herald serve`'s alone).
+/// gave (`listen` and `body_limit` are `herald serve`'s alone, and `nats` is read by
+/// `herald serve` and `herald consume`).
 pub fn load_config(
     args: ConfigArgs,
     listen: Option<SocketAddr>,
     body_limit: Option<usize>,
+    nats: NatsSettings,
 ) -> Result<ServeConfig> {
     let d = args.delivery;
     ServeConfig::load(
@@ -49,6 +65,7 @@ pub fn load_config(
                 ca: d.smtp_ca,
                 pool: None,
             },
+            nats,
             log: LogSettings {
                 format: args.log_format,
                 level: args.log_level,
@@ -230,7 +247,7 @@ fn show_progress(
 
 /// Runs `herald work`.
 pub async fn run(args: WorkArgs) -> Result<ExitCode> {
-    let config = load_config(args.shared, None, None)?;
+    let config = load_config(args.shared, None, None, NatsSettings::default())?;
     let bar = progress_bar(&config.log);
     crate::logging::install_around(&config.log, &bar)?;
     let policy = load_policy(config.policy.as_deref())?;
@@ -268,6 +285,25 @@ pub async fn run(args: WorkArgs) -> Result<ExitCode> {
     let tally = tally?;
     tracing::info!("stopped: {}", tally_line(&tally));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The worker inside `herald serve` and `herald consume`, working `store` as `config`
+/// says until `stopped` turns true; none when `config` gives it no workers.
+pub fn work_beside(
+    store: &Store,
+    config: &ServeConfig,
+    policy: &Policy,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<Result<Tally>>> {
+    (config.delivery.workers > 0).then(|| {
+        let (store, config, policy) = (store.clone(), config.clone(), policy.clone());
+        tokio::spawn(async move {
+            work_in(store, &config, &policy, false, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+        })
+    })
 }
 
 /// Works `store` (opened by the caller) as `config` says until `stop` resolves, or with

@@ -33,6 +33,9 @@
 //!   and `herald … | head -1` ends quietly.
 //! - `copy`: `herald copy` moves a demo store from SQLite to PostgreSQL and back with
 //!   nothing lost, and refuses, unchanged, a target that holds data.
+//! - `consume`: `herald consume` reads publish requests from NATS JetStream: two
+//!   consumers, one SIGKILLed mid-stream, store each request once and announce every one,
+//!   accepted or refused with its reason; a request sent again changes nothing.
 //! - `demo`: the whole job on a generated directory, and its refusal to reuse a database.
 //! - `bench`: `bench route`, `bench publish`, `bench api` and `bench deliver` print their
 //!   figures as JSON (no timing is asserted).
@@ -45,6 +48,8 @@ mod audit;
 mod bench;
 #[path = "cli/common.rs"]
 mod common;
+#[path = "cli/consume.rs"]
+mod consume;
 #[path = "cli/copy.rs"]
 mod copy;
 #[path = "cli/demo.rs"]

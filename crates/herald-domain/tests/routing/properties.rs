@@ -268,7 +268,7 @@ fn world(spec: &WorldSpec) -> wire::World {
                 0 | 1 => partner = Some(pick(db, s.partner)),
                 _ => {
                     partner = Some(pick(pv, s.partner));
-                    if !rs.is_empty() && s.reseller % 3 != 0 {
+                    if !rs.is_empty() && !s.reseller.is_multiple_of(3) {
                         reseller = Some(pick(rs, s.reseller));
                     }
                 }

@@ -27,22 +27,31 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, Prob
     Ok(Json(Health { status: "ok" }))
 }
 
-/// Whether the server takes requests: its store answers a trivial query. A load balancer
-/// sends requests elsewhere while it answers 503.
+/// Whether the server takes requests: its store answers a trivial query and, when it reads
+/// publish requests from NATS, it is connected to NATS. A load balancer sends requests
+/// elsewhere while it answers 503.
 #[utoipa::path(
     get,
     path = "/readyz",
     security(()),
     responses(
-        (status = 200, description = "The store answers; the server takes requests.", body = Ready),
-        (status = 503, description = "The store does not answer; send requests elsewhere until it does.", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The store answers (and NATS, when the server reads it); the server takes requests.", body = Ready),
+        (status = 503, description = "The store or NATS does not answer; send requests elsewhere until it does.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, Problem> {
     state.store().ping().await.map_err(Problem::unavailable)?;
+    let nats = match state.bus() {
+        None => None,
+        Some(bus) => {
+            bus.ready().map_err(|why| Problem::not_ready("NATS", why))?;
+            Some("ok")
+        }
+    };
     Ok(Json(Ready {
         ready: true,
         database: "ok",
+        nats,
     }))
 }
 

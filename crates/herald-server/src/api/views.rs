@@ -131,6 +131,9 @@ pub struct Ready {
     pub ready: bool,
     /// How the store answered: always `ok`.
     pub database: &'static str,
+    /// How NATS answered, when the server reads publish requests from it: always `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nats: Option<&'static str>,
 }
 
 /// A page of deliveries.

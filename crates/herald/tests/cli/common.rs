@@ -2,9 +2,12 @@
 //! database back through `herald_store` to see exactly what a command changed (or making
 //! a key there at a fixed time, which the binary cannot).
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use herald_domain::wire;
 use herald_kit::world::exchange_incident;
@@ -223,6 +226,34 @@ impl Scratch {
             stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
         }
     }
+}
+
+/// Waits until `done` holds, or fails after `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A GET over a plain TCP connection: the status line and the body.
+pub fn get(address: &str, path: &str, key: &str) -> (String, String) {
+    let mut stream = TcpStream::connect(address).expect("the server accepts");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer.lines().next().unwrap_or_default().to_owned();
+    let body = answer
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    (status, body)
 }
 
 /// The address of a free port on loopback, for a server a test starts.

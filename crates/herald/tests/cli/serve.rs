@@ -1,30 +1,9 @@
 //! `herald serve`: it answers over HTTP with the keys `herald keys` makes, takes its
 //! settings from a configuration file, and stops cleanly on SIGTERM.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
-use crate::common::{imported, loopback_address, wait_listening};
-
-/// A GET over a plain TCP connection: the status line and the body.
-fn get(address: &str, path: &str, key: &str) -> (String, String) {
-    let mut stream = TcpStream::connect(address).expect("the server accepts");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer.lines().next().unwrap_or_default().to_owned();
-    let body = answer
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
-    (status, body)
-}
+use crate::common::{get, imported, loopback_address, wait_listening};
 
 #[test]
 fn serve_answers_with_keys_from_the_cli_and_stops_on_sigterm() {

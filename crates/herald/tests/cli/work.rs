@@ -21,7 +21,7 @@ use herald_kit::world::{
 use herald_store::Mode;
 use serde_json::{json, Value};
 
-use crate::common::{read_store, Scratch};
+use crate::common::{read_store, wait_until, Scratch};
 use crate::smtp_server::Aiosmtpd;
 use crate::webhook_receiver;
 
@@ -124,15 +124,6 @@ fn until_idle(s: &Scratch, extra: &[&str]) -> String {
     let said = String::from_utf8_lossy(&run.stderr).into_owned();
     assert!(run.status.success(), "{said}");
     said
-}
-
-/// Waits until `done` holds, or fails after `limit`.
-fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < limit, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Whether `at` reads as `2026-12-04T15:34:35.123Z`: RFC 3339, in UTC, to the millisecond.
