@@ -136,15 +136,15 @@ impl Keys {
 }
 
 /// The server, serving the store on a free loopback port from a runtime of its own.
-struct Server {
-    base: String,
+pub(crate) struct Server {
+    pub(crate) base: String,
     stop: oneshot::Sender<()>,
     served: tokio::task::JoinHandle<std::io::Result<()>>,
     runtime: tokio::runtime::Runtime,
 }
 
 impl Server {
-    async fn start(store: &Store) -> Result<Server> {
+    pub(crate) async fn start(store: &Store) -> Result<Server> {
         let state = AppState::new(
             store.clone(),
             Policy::default_policy(),
@@ -176,7 +176,7 @@ impl Server {
     }
 
     /// Stops the server once the requests in flight are answered.
-    async fn stop(self) -> Result<()> {
+    pub(crate) async fn stop(self) -> Result<()> {
         let _ = self.stop.send(());
         self.served.await?.context("the server failed")?;
         self.runtime.shutdown_background();
@@ -308,7 +308,7 @@ async fn phases(
 /// A message touching three customers: a key holder's and two others'. Even ones are about
 /// the customers' first subscriptions (renewals); odd ones are incidents on every service
 /// narrowed to the three customers.
-fn small_message(directory: &Directory, keyed: &[usize], i: usize) -> Value {
+pub(crate) fn small_message(directory: &Directory, keyed: &[usize], i: usize) -> Value {
     let all = directory.customers();
     let mut rng = Rng(i as u64);
     let chosen = [

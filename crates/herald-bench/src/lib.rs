@@ -9,10 +9,17 @@
 //! - `api`: the HTTP API under open-loop load on loopback, against `GET /healthz` at the
 //!   same rates.
 //! - `deliver`: each delivery channel into a local receiver, against a bare client of the
-//!   same protocol.
+//!   same protocol; with `--processes N`, one incident delivered by N `herald work`
+//!   processes against one.
+//! - `api --servers N`: small publishes through N `herald serve` processes on one store,
+//!   against one server.
+//! - `intake`: publish requests through NATS JetStream to committed, against
+//!   `POST /v1/messages` in the same run.
 
 mod api;
 mod deliver;
+mod intake;
+mod processes;
 mod publish;
 mod route;
 mod table;
@@ -66,6 +73,21 @@ pub enum BenchCommand {
         /// Print one JSON object with the figures.
         #[arg(long)]
         json: bool,
+        /// Instead of the phases above: small publishes through this many `herald serve`
+        /// processes on one store, against one server taking the same load.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(2..=64))]
+        servers: Option<u64>,
+        /// With --servers: how many small publishes each run sends.
+        #[arg(long, default_value_t = 4_000, requires = "servers")]
+        messages: usize,
+        /// With --servers: how many clients send at once, each its next when answered.
+        #[arg(long, default_value_t = 32, requires = "servers")]
+        connections: usize,
+        /// With --servers: a PostgreSQL database (`postgres://user@host:port/database`)
+        /// holding the store, in a schema of the benchmark's own, dropped afterwards;
+        /// a SQLite file without it.
+        #[arg(long, value_parser = postgres_url, requires = "servers")]
+        db: Option<String>,
     },
     /// Deliver through each channel into a local receiver this command starts: mail
     /// through the pooled mailer into an SMTP sink on loopback, against a hand-written SMTP
@@ -79,9 +101,11 @@ pub enum BenchCommand {
         /// How many SMTP connections the mailer pools (and the baseline opens).
         #[arg(long, default_value_t = 4)]
         pool: u32,
-        /// How many webhooks the incident queues (one per customer).
-        #[arg(long, default_value_t = 20_000)]
-        webhooks: usize,
+        /// How many webhooks the incident queues (one per customer) [default: 20,000; with
+        /// --processes 100,000, so that a batch of 1,024 left to one process at the end is
+        /// a small part of the run].
+        #[arg(long)]
+        webhooks: Option<usize>,
         /// The smaller fan-out whose rate the incident's is compared with, in the same run,
         /// when --webhooks is larger: a webhook should cost no more in a larger message.
         #[arg(long, default_value_t = 20_000)]
@@ -103,6 +127,37 @@ pub enum BenchCommand {
         /// without it.
         #[arg(long, value_parser = postgres_url)]
         db: Option<String>,
+        /// Instead of the phases above: one incident's webhooks (--webhooks of them)
+        /// delivered by this many `herald work` processes sharing --concurrency in flight,
+        /// against one process with all of it.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(2..=64))]
+        processes: Option<u64>,
+    },
+    /// Publish requests through NATS JetStream (`herald consume`'s intake, in this process)
+    /// to committed, against the same requests POSTed to `/v1/messages`, each into a fresh
+    /// store.
+    Intake {
+        /// The NATS server with JetStream, `nats://host:port`.
+        #[arg(long)]
+        nats: String,
+        /// How many small publish requests each way sends.
+        #[arg(long, default_value_t = 4_000)]
+        messages: usize,
+        /// How many customers the generated directory has.
+        #[arg(long, default_value_t = 10_000)]
+        customers: usize,
+        /// How many requests are in hand at once: the intake's in-flight, and the clients
+        /// POSTing at once.
+        #[arg(long, default_value_t = 32)]
+        in_flight: usize,
+        /// A PostgreSQL database (`postgres://user@host:port/database`) holding the
+        /// stores, in schemas of the benchmark's own, dropped afterwards; SQLite files
+        /// without it.
+        #[arg(long, value_parser = postgres_url)]
+        db: Option<String>,
+        /// Print one JSON object with the figures.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -137,7 +192,28 @@ pub async fn run(command: BenchCommand) -> Result<Report> {
             customers,
             seconds,
             json,
+            servers: None,
+            ..
         } => (api::bench_api(customers, seconds).await?, json),
+        BenchCommand::Api {
+            customers,
+            json,
+            servers: Some(servers),
+            messages,
+            connections,
+            db,
+            ..
+        } => {
+            let figures = processes::bench_api_servers(
+                db.as_deref(),
+                customers,
+                servers as usize,
+                messages,
+                connections,
+            )
+            .await?;
+            (figures, json)
+        }
         BenchCommand::Deliver {
             emails,
             pool,
@@ -148,16 +224,40 @@ pub async fn run(command: BenchCommand) -> Result<Report> {
             signatures,
             json,
             db,
+            processes,
         } => {
+            let default = if processes.is_some() { 100_000 } else { 20_000 };
             let sizes = crate::webhooks::Sizes {
-                webhooks,
+                webhooks: webhooks.unwrap_or(default),
                 reference,
                 concurrency,
                 seconds,
                 signatures,
                 db,
             };
-            (deliver::bench_deliver(emails, pool, &sizes).await?, json)
+            let figures = match processes {
+                Some(n) => processes::bench_deliver_processes(&sizes, n as usize).await?,
+                None => deliver::bench_deliver(emails, pool, &sizes).await?,
+            };
+            (figures, json)
+        }
+        BenchCommand::Intake {
+            nats,
+            messages,
+            customers,
+            in_flight,
+            db,
+            json,
+        } => {
+            let sizes = intake::Sizes {
+                messages,
+                customers,
+                in_flight,
+            };
+            (
+                intake::bench_intake(&nats, db.as_deref(), &sizes).await?,
+                json,
+            )
         }
     };
     Ok(Report { figures, json })

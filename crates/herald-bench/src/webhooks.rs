@@ -73,7 +73,7 @@ pub struct Sizes {
 
 impl Sizes {
     /// The engine the stores run on.
-    fn engine(&self) -> &'static str {
+    pub(crate) fn engine(&self) -> &'static str {
         if self.db.is_some() {
             "postgres"
         } else {
@@ -428,7 +428,7 @@ async fn bench_latency(receiver: &Receiver, sizes: &Sizes) -> Result<Value> {
 /// dropped, holding partner relay with `customers` customers (each holding one subscription
 /// through it), and relay's endpoint on `receiver` taking one event per customer; with the
 /// use cases over it, under the default policy.
-async fn fresh_store(
+pub(crate) async fn fresh_store(
     sizes: &Sizes,
     customers: usize,
     receiver: &Receiver,
@@ -561,6 +561,6 @@ impl Quantiles {
     }
 }
 
-fn round3(x: f64) -> f64 {
+pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }

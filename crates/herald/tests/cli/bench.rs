@@ -1,6 +1,7 @@
-//! `herald bench route`, `publish`, `api` and `deliver`: with `--json` one JSON object of figures
-//! each, with a positive ratio to the baseline; without, a table for a person. Speed is
-//! measured, not asserted.
+//! `herald bench route`, `publish`, `api` and `deliver` (also across processes:
+//! `deliver --processes`, `api --servers`) and `intake` (through NATS JetStream): with
+//! `--json` one JSON object of figures each, with a positive ratio to the baseline; without,
+//! a table for a person. Speed is measured, not asserted.
 
 use serde_json::Value;
 
@@ -235,6 +236,94 @@ fn bench_deliver_prints_each_phase_against_its_baseline_as_json() {
         &latency["ratio_p99_to_baseline"],
         "latency.ratio_p99_to_baseline",
     );
+}
+
+#[test]
+fn bench_deliver_across_processes_prints_both_runs_as_json() {
+    let s = Scratch::new();
+    let args = ["bench", "deliver", "--processes", "2", "--webhooks", "300"];
+    let run = s
+        .run(&[&args[..], &["--concurrency", "8", "--json"]].concat())
+        .success();
+    let figures = run.json();
+    assert_eq!(figures["bench"], "deliver");
+    assert_eq!(figures["webhooks"], 300, "{figures}");
+    assert_eq!(figures["processes"]["processes"], 2, "{figures}");
+    for side in [
+        &figures["processes"],
+        &figures["baseline"],
+        &figures["oversubscribed"]["processes"],
+        &figures["oversubscribed"]["one_process"],
+    ] {
+        positive(&side["webhooks_per_s"], "webhooks_per_s");
+        positive(&side["seconds"], "seconds");
+    }
+    positive(&figures["ratio_to_baseline"], "ratio_to_baseline");
+    positive(&figures["oversubscribed"]["ratio"], "oversubscribed.ratio");
+    assert_eq!(figures["goal_ratio"], 0.9, "{figures}");
+}
+
+#[test]
+fn bench_api_across_servers_prints_both_runs_as_json() {
+    let s = Scratch::new();
+    let run = s
+        .run(&[
+            "bench",
+            "api",
+            "--servers",
+            "2",
+            "--messages",
+            "60",
+            "--connections",
+            "4",
+            "--customers",
+            "300",
+            "--json",
+        ])
+        .success();
+    let figures = run.json();
+    assert_eq!(figures["bench"], "api");
+    assert_eq!(figures["servers"]["servers"], 2, "{figures}");
+    assert_eq!(figures["messages"], 60, "{figures}");
+    positive(
+        &figures["servers"]["publishes_per_s"],
+        "servers.publishes_per_s",
+    );
+    positive(
+        &figures["baseline"]["publishes_per_s"],
+        "baseline.publishes_per_s",
+    );
+    positive(&figures["ratio_to_baseline"], "ratio_to_baseline");
+}
+
+#[test]
+fn bench_intake_prints_nats_against_http_as_json() {
+    let s = Scratch::new();
+    let nats = std::env::var("HERALD_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let run = s
+        .run(&[
+            "bench",
+            "intake",
+            "--nats",
+            &nats,
+            "--messages",
+            "60",
+            "--customers",
+            "300",
+            "--json",
+        ])
+        .success();
+    let figures = run.json();
+    assert_eq!(figures["bench"], "intake");
+    assert_eq!(figures["messages"], 60, "{figures}");
+    for side in ["herald", "baseline"] {
+        positive(
+            &figures[side]["requests_per_s"],
+            &format!("{side}.requests_per_s"),
+        );
+        positive(&figures[side]["seconds"], &format!("{side}.seconds"));
+    }
+    positive(&figures["ratio_to_baseline"], "ratio_to_baseline");
 }
 
 #[test]

@@ -1,0 +1,220 @@
+//! `herald bench intake`: small publish requests through NATS JetStream, read by the
+//! intake `herald consume` runs (in this process), from the first request sent to the last
+//! announced on `<prefix>.published.<cloud>` (which goes out after its commit); against
+//! the same messages POSTed to `/v1/messages` of a server in this process, from as many
+//! clients as the intake has requests in hand, each into a fresh store of the same engine.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context, Result};
+use futures_util::StreamExt;
+use herald_delivery::worker::now_ms;
+use herald_domain::{Directory, Policy};
+use herald_intake::{Intake, NatsConfig};
+use herald_service::Service;
+use herald_store::scratch::Scratch;
+use herald_store::{Actor, KeyFor, Store};
+use serde_json::{json, Value};
+
+use crate::api::{small_message, Server};
+use crate::webhooks::round3;
+use crate::workload::synthetic_directory;
+
+/// The least share of the HTTP API's rate the intake should keep.
+const GOAL_RATIO: f64 = 0.9;
+/// The longest the benchmark waits for every request to be announced.
+const DEADLINE: Duration = Duration::from_secs(600);
+
+/// The sizes of the benchmark.
+pub struct Sizes {
+    pub messages: usize,
+    pub customers: usize,
+    pub in_flight: usize,
+}
+
+/// A fresh store on the engine `db` names, holding `directory`.
+async fn fresh_store(db: Option<&str>, directory: &Directory) -> Result<(Store, Scratch)> {
+    let scratch = match db {
+        Some(url) => Scratch::postgres(url).await?,
+        None => Scratch::sqlite()?,
+    };
+    let store = scratch.open().await?;
+    store.import(directory, now_ms(), &Actor::Operator).await?;
+    Ok((store, scratch))
+}
+
+/// The requests: small messages, each naming three customers.
+fn bodies(directory: &Directory, sizes: &Sizes) -> Vec<String> {
+    let keyed: Vec<usize> = (0..100).map(|k| k * sizes.customers / 100).collect();
+    (0..sizes.messages)
+        .map(|i| small_message(directory, &keyed, i).to_string())
+        .collect()
+}
+
+/// The requests sent through JetStream and read by an intake in this process: the seconds
+/// from the first sent to the last announced.
+async fn through_nats(
+    url: &str,
+    db: Option<&str>,
+    directory: &Directory,
+    bodies: &[String],
+    sizes: &Sizes,
+) -> Result<f64> {
+    let (store, _scratch) = fresh_store(db, directory).await?;
+    let service = Service::new(store.clone(), Policy::default_policy()).await?;
+    let unique = format!("herald-bench-{}-{}", std::process::id(), now_ms());
+    let mut config = NatsConfig::new(url);
+    config.prefix = unique.clone();
+    config.stream = unique.to_uppercase();
+    config.in_flight = sizes.in_flight;
+    let intake = Intake::connect(&config, service).await?;
+    let client = async_nats::connect(url)
+        .await
+        .with_context(|| format!("could not connect to NATS at {url}"))?;
+    let jetstream = async_nats::jetstream::new(client.clone());
+    let mut announced = client.subscribe(format!("{unique}.published.>")).await?;
+    client.flush().await?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(intake.run(async {
+        let _ = stopped.await;
+    }));
+
+    let n = bodies.len();
+    let counting = tokio::spawn(async move {
+        let mut seen = 0;
+        while seen < n {
+            match tokio::time::timeout(DEADLINE, announced.next()).await {
+                Ok(Some(_)) => seen += 1,
+                _ => break,
+            }
+        }
+        seen
+    });
+    let started = Instant::now();
+    let subject = format!("{unique}.publish.global");
+    for some in bodies.chunks(256) {
+        let mut stored = Vec::with_capacity(some.len());
+        for body in some {
+            stored.push(
+                jetstream
+                    .publish(subject.clone(), body.clone().into())
+                    .await?,
+            );
+        }
+        for ack in stored {
+            ack.await?;
+        }
+    }
+    let seen = counting.await?;
+    let seconds = started.elapsed().as_secs_f64();
+    ensure!(seen == n, "{seen} of {n} requests were announced");
+    let _ = stop.send(());
+    let tally = running.await??;
+    ensure!(
+        tally.accepted as usize == n,
+        "the intake accepted {} of {n} requests: {tally:?}",
+        tally.accepted
+    );
+    let _ = jetstream.delete_stream(&config.stream).await;
+    store.close().await;
+    Ok(seconds)
+}
+
+/// The same requests POSTed to `/v1/messages` of a server in this process from
+/// `sizes.in_flight` clients, each sending its next when answered.
+async fn through_http(
+    db: Option<&str>,
+    directory: &Directory,
+    bodies: Vec<String>,
+    sizes: &Sizes,
+) -> Result<f64> {
+    let (store, _scratch) = fresh_store(db, directory).await?;
+    let vendor = store
+        .create_key(
+            KeyFor::Vendor {
+                cloud: "global".into(),
+            },
+            now_ms(),
+            &Actor::Operator,
+        )
+        .await?
+        .token;
+    let server = Server::start(&store).await?;
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(AtomicUsize::new(0));
+    let url = format!("{}/v1/messages", server.base);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..sizes.in_flight {
+        let (client, bodies, next, vendor, url) = (
+            client.clone(),
+            Arc::clone(&bodies),
+            Arc::clone(&next),
+            vendor.clone(),
+            url.clone(),
+        );
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else {
+                    return anyhow::Ok(());
+                };
+                let response = client
+                    .post(&url)
+                    .bearer_auth(&vendor)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await?;
+                let status = response.status();
+                let answer = response.text().await?;
+                ensure!(
+                    status.as_u16() == 201,
+                    "a publish was answered {status}: {answer}"
+                );
+            }
+        });
+    }
+    for done in tasks.join_all().await {
+        done?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    server.stop().await?;
+    store.close().await;
+    Ok(seconds)
+}
+
+/// Runs the benchmark against the NATS server at `url`.
+pub async fn bench_intake(url: &str, db: Option<&str>, sizes: &Sizes) -> Result<Value> {
+    ensure!(sizes.messages > 0, "--messages must be at least 1");
+    ensure!(sizes.in_flight > 0, "--in-flight must be at least 1");
+    let directory = synthetic_directory(sizes.customers)?;
+    let bodies = bodies(&directory, sizes);
+    let nats = through_nats(url, db, &directory, &bodies, sizes).await?;
+    let http = through_http(db, &directory, bodies, sizes).await?;
+    let n = sizes.messages as f64;
+    let ratio = (n / nats) / (n / http);
+    Ok(json!({
+        "bench": "intake",
+        "engine": if db.is_some() { "postgres" } else { "sqlite" },
+        "customers": sizes.customers,
+        "messages": sizes.messages,
+        "in_flight": sizes.in_flight,
+        "herald": {
+            "what": "small publish requests (three customers each) sent into a JetStream stream and read by the intake in this process, the requests in hand at once as given; from the first sent to the last announced on herald.published (after its commit)",
+            "seconds": round3(nats),
+            "requests_per_s": (n / nats).round(),
+        },
+        "baseline": {
+            "what": "the same messages POSTed to /v1/messages of a server in this process from as many clients, each sending its next when answered, into a fresh store",
+            "seconds": round3(http),
+            "requests_per_s": (n / http).round(),
+        },
+        "ratio_to_baseline": round3(ratio),
+        "goal_ratio": GOAL_RATIO,
+        "meets_goal": ratio >= GOAL_RATIO,
+    }))
+}
