@@ -4,7 +4,6 @@
 //! the same messages POSTed to `/v1/messages` of a server in this process, from as many
 //! clients as the intake has requests in hand, each into a fresh store of the same engine.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,13 +13,11 @@ use herald_delivery::worker::now_ms;
 use herald_domain::{Directory, Policy};
 use herald_intake::{Intake, NatsConfig};
 use herald_service::Service;
-use herald_store::scratch::Scratch;
-use herald_store::{Actor, KeyFor, Store};
 use serde_json::{json, Value};
 
 use crate::api::{small_message, Server};
 use crate::webhooks::round3;
-use crate::workload::synthetic_directory;
+use crate::workload::{publish_all, store_with_vendor, synthetic_directory};
 
 /// The least share of the HTTP API's rate the intake should keep.
 const GOAL_RATIO: f64 = 0.9;
@@ -32,17 +29,6 @@ pub struct Sizes {
     pub messages: usize,
     pub customers: usize,
     pub in_flight: usize,
-}
-
-/// A fresh store on the engine `db` names, holding `directory`.
-async fn fresh_store(db: Option<&str>, directory: &Directory) -> Result<(Store, Scratch)> {
-    let scratch = match db {
-        Some(url) => Scratch::postgres(url).await?,
-        None => Scratch::sqlite()?,
-    };
-    let store = scratch.open().await?;
-    store.import(directory, now_ms(), &Actor::Operator).await?;
-    Ok((store, scratch))
 }
 
 /// The requests: small messages, each naming three customers.
@@ -62,7 +48,7 @@ async fn through_nats(
     bodies: &[String],
     sizes: &Sizes,
 ) -> Result<f64> {
-    let (store, _scratch) = fresh_store(db, directory).await?;
+    let (store, _, _scratch) = store_with_vendor(db, directory).await?;
     let service = Service::new(store.clone(), Policy::default_policy()).await?;
     let unique = format!("herald-bench-{}-{}", std::process::id(), now_ms());
     let mut config = NatsConfig::new(url);
@@ -130,58 +116,15 @@ async fn through_http(
     bodies: Vec<String>,
     sizes: &Sizes,
 ) -> Result<f64> {
-    let (store, _scratch) = fresh_store(db, directory).await?;
-    let vendor = store
-        .create_key(
-            KeyFor::Vendor {
-                cloud: "global".into(),
-            },
-            now_ms(),
-            &Actor::Operator,
-        )
-        .await?
-        .token;
+    let (store, vendor, _scratch) = store_with_vendor(db, directory).await?;
     let server = Server::start(&store).await?;
-    let client = reqwest::Client::builder().no_proxy().build()?;
-    let bodies = Arc::new(bodies);
-    let next = Arc::new(AtomicUsize::new(0));
-    let url = format!("{}/v1/messages", server.base);
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..sizes.in_flight {
-        let (client, bodies, next, vendor, url) = (
-            client.clone(),
-            Arc::clone(&bodies),
-            Arc::clone(&next),
-            vendor.clone(),
-            url.clone(),
-        );
-        tasks.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(body) = bodies.get(i) else {
-                    return anyhow::Ok(());
-                };
-                let response = client
-                    .post(&url)
-                    .bearer_auth(&vendor)
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await?;
-                let status = response.status();
-                let answer = response.text().await?;
-                ensure!(
-                    status.as_u16() == 201,
-                    "a publish was answered {status}: {answer}"
-                );
-            }
-        });
-    }
-    for done in tasks.join_all().await {
-        done?;
-    }
-    let seconds = started.elapsed().as_secs_f64();
+    let seconds = publish_all(
+        std::slice::from_ref(&server.base),
+        &vendor,
+        Arc::new(bodies),
+        sizes.in_flight,
+    )
+    .await?;
     server.stop().await?;
     store.close().await;
     Ok(seconds)

@@ -7,7 +7,6 @@
 //! add no cores: what the ratio shows is that nothing between them is serialised.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,13 +15,12 @@ use herald_delivery::worker::now_ms;
 use herald_kit::receiver::Receiver;
 use herald_kit::world::exchange_incident;
 use herald_service::Outcome;
-use herald_store::scratch::Scratch;
-use herald_store::{Actor, KeyFor};
+use herald_store::Actor;
 use serde_json::{json, Value};
 
 use crate::api::small_message;
 use crate::webhooks::{fresh_store, round3, Sizes};
-use crate::workload::synthetic_directory;
+use crate::workload::{publish_all, store_with_vendor, synthetic_directory};
 
 /// The least share of one process's rate that N processes should keep.
 const GOAL_RATIO: f64 = 0.9;
@@ -228,23 +226,8 @@ async fn publish_through(
     messages: usize,
     connections: usize,
 ) -> Result<Published> {
-    let scratch = match db {
-        Some(url) => Scratch::postgres(url).await?,
-        None => Scratch::sqlite()?,
-    };
-    let store = scratch.open().await?;
     let directory = synthetic_directory(customers)?;
-    store.import(&directory, now_ms(), &Actor::Operator).await?;
-    let vendor = store
-        .create_key(
-            KeyFor::Vendor {
-                cloud: "global".into(),
-            },
-            now_ms(),
-            &Actor::Operator,
-        )
-        .await?
-        .token;
+    let (store, vendor, scratch) = store_with_vendor(db, &directory).await?;
     store.close().await;
     let keyed: Vec<usize> = (0..100).map(|k| k * customers / 100).collect();
     let bodies: Arc<Vec<String>> = Arc::new(
@@ -292,44 +275,7 @@ async fn publish_through(
         }
     }
 
-    let bases = Arc::new(bases);
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..connections {
-        let (client, bases, bodies, next, vendor) = (
-            client.clone(),
-            Arc::clone(&bases),
-            Arc::clone(&bodies),
-            Arc::clone(&next),
-            vendor.clone(),
-        );
-        tasks.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(body) = bodies.get(i) else {
-                    return anyhow::Ok(());
-                };
-                let response = client
-                    .post(format!("{}/v1/messages", bases[i % bases.len()]))
-                    .bearer_auth(&vendor)
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await?;
-                let status = response.status();
-                let answer = response.text().await?;
-                ensure!(
-                    status.as_u16() == 201,
-                    "a publish was answered {status}: {answer}"
-                );
-            }
-        });
-    }
-    for done in tasks.join_all().await {
-        done?;
-    }
-    let seconds = started.elapsed().as_secs_f64();
+    let seconds = publish_all(&bases, &vendor, bodies, connections).await?;
     for server in running {
         server.stop()?;
     }

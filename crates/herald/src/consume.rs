@@ -9,7 +9,7 @@ use herald_server::shutdown_signal;
 use herald_service::Service;
 
 use crate::cli::ConsumeArgs;
-use crate::inputs::load_policy;
+use crate::inputs::{load_policy, open};
 use crate::work::{load_config, tally_line as delivery_line, work_beside};
 
 /// Connects the intake of `nats` to `service`, saying where it reads.
@@ -43,11 +43,7 @@ pub async fn run(args: ConsumeArgs) -> Result<ExitCode> {
         );
     };
     let policy = load_policy(config.policy.as_deref())?;
-    let (store, _) = config
-        .db
-        .open()
-        .await
-        .with_context(|| format!("could not open the store at {}", config.db))?;
+    let store = open(&config.db).await?;
     let service = Service::new(store.clone(), policy.clone()).await?;
     let intake = connect(nats, service).await?;
     tracing::info!("storing in {}", config.db);

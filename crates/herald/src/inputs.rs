@@ -1,5 +1,5 @@
-//! What the CLI reads from outside itself: files (worlds, messages, policies), a store that
-//! must already exist, and the wall clock. It uses no other module of the CLI, so every
+//! What the CLI reads from outside itself: files (worlds, messages, policies), a store
+//! (one that must already exist, or one made when missing), and the wall clock. It uses no other module of the CLI, so every
 //! command may use it.
 
 use std::fs;
@@ -61,6 +61,12 @@ pub async fn open_existing(db: &Place) -> Result<Store> {
             bail!("there is no database at {}; `herald import WORLD` or `herald serve` creates one (or name another with --db)", file.display());
         }
     }
+    open(db).await
+}
+
+/// Opens the store at `db`, making it when missing (the long-running processes do, as
+/// `herald serve` always has).
+pub async fn open(db: &Place) -> Result<Store> {
     let (store, _) = db
         .open()
         .await

@@ -7,7 +7,7 @@ use herald_server::{serve, shutdown_signal, AppState};
 
 use crate::cli::ServeArgs;
 use crate::consume::{connect, tally_line as intake_line};
-use crate::inputs::load_policy;
+use crate::inputs::{load_policy, open};
 use crate::work::{load_config, tally_line, work_beside};
 
 /// Runs the server as configured by the file, the environment and the flags.
@@ -15,11 +15,7 @@ pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
     let config = load_config(args.shared, args.listen, args.body_limit, args.nats.into())?;
     crate::logging::install(&config.log)?;
     let policy = load_policy(config.policy.as_deref())?;
-    let (store, _) = config
-        .db
-        .open()
-        .await
-        .with_context(|| format!("could not open the store at {}", config.db))?;
+    let store = open(&config.db).await?;
     let state = AppState::new(store.clone(), policy.clone(), &config).await?;
     let intake = match &config.nats {
         None => None,
