@@ -56,6 +56,21 @@ async fn through_nats(
     config.stream = unique.to_uppercase();
     config.in_flight = sizes.in_flight;
     let intake = Intake::connect(&config, service).await?;
+    let measured = send_and_count(url, &unique, intake, bodies).await;
+    // The stream goes whatever became of the run, so that none is left behind.
+    let client = async_nats::connect(url)
+        .await
+        .with_context(|| format!("could not connect to NATS at {url}"))?;
+    let _ = async_nats::jetstream::new(client)
+        .delete_stream(&config.stream)
+        .await;
+    store.close().await;
+    measured
+}
+
+/// Sends `bodies` into the stream of the subjects `unique` begins, with `intake` reading
+/// them, and answers the seconds from the first sent to the last announced.
+async fn send_and_count(url: &str, unique: &str, intake: Intake, bodies: &[String]) -> Result<f64> {
     let client = async_nats::connect(url)
         .await
         .with_context(|| format!("could not connect to NATS at {url}"))?;
@@ -103,8 +118,6 @@ async fn through_nats(
         "the intake accepted {} of {n} requests: {tally:?}",
         tally.accepted
     );
-    let _ = jetstream.delete_stream(&config.stream).await;
-    store.close().await;
     Ok(seconds)
 }
 

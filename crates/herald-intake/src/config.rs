@@ -44,11 +44,17 @@ impl NatsConfig {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NatsSettings {
+    /// [`NatsConfig::url`]; none, or empty, for no bus.
     pub url: Option<String>,
+    /// [`NatsConfig::prefix`].
     pub prefix: Option<String>,
+    /// [`NatsConfig::stream`].
     pub stream: Option<String>,
+    /// [`NatsConfig::consumer`].
     pub consumer: Option<String>,
+    /// [`NatsConfig::in_flight`].
     pub in_flight: Option<usize>,
+    /// [`NatsConfig::ack_wait`], in seconds.
     pub ack_wait_seconds: Option<u64>,
 }
 
@@ -73,19 +79,10 @@ impl NatsSettings {
             return Ok(None);
         };
         let defaults = NatsConfig::new(url);
-        let token = |what: &str, value: Option<String>, default: String| {
-            match value {
-            None => Ok(default),
-            Some(v) if !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => Ok(v),
-            Some(v) => Err(format!(
-                "the nats {what} {v:?} must be letters, digits, `-` and `_` only (it names a subject token or a JetStream name)"
-            )),
-        }
-        };
         Ok(Some(NatsConfig {
-            prefix: token("prefix", self.prefix, defaults.prefix)?,
-            stream: token("stream", self.stream, defaults.stream)?,
-            consumer: token("consumer", self.consumer, defaults.consumer)?,
+            prefix: name("prefix", self.prefix, defaults.prefix)?,
+            stream: name("stream", self.stream, defaults.stream)?,
+            consumer: name("consumer", self.consumer, defaults.consumer)?,
             in_flight: match self.in_flight {
                 Some(0) => return Err("the nats in_flight must be at least 1".into()),
                 Some(n) => n,
@@ -98,6 +95,24 @@ impl NatsSettings {
             },
             url: defaults.url,
         }))
+    }
+}
+
+/// The setting `what` as given, or `default`: a name that is a subject token and a
+/// JetStream name alike, letters, digits, `-` and `_` only.
+fn name(what: &str, given: Option<String>, default: String) -> Result<String, String> {
+    match given {
+        None => Ok(default),
+        Some(v)
+            if !v.is_empty()
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            Ok(v)
+        }
+        Some(v) => Err(format!(
+            "the nats {what} {v:?} must be letters, digits, `-` and `_` only (it names a subject token or a JetStream name)"
+        )),
     }
 }
 

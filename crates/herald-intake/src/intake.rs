@@ -2,7 +2,8 @@
 //! acknowledged, a few at once, until asked to stop.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_nats::jetstream::{self, consumer, stream, AckKind};
@@ -10,7 +11,7 @@ use async_nats::HeaderMap;
 use futures_util::StreamExt;
 use herald_domain::wire;
 use herald_service::{Outcome, Refusal, Service, ServiceError};
-use herald_store::{Actor, MessageSummary};
+use herald_store::{Actor, MessageSummary, StoreError};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -43,7 +44,8 @@ pub struct Tally {
     pub repeated: u64,
     /// Requests refused for good.
     pub rejected: u64,
-    /// Requests handed back because the store failed.
+    /// Requests handed back to be tried again: the store failed, or the bus did not take
+    /// their announcement.
     pub retried: u64,
 }
 
@@ -74,6 +76,18 @@ pub struct Intake {
     service: Service,
     config: NatsConfig,
     subjects: Subjects,
+    /// The consumer's own ack wait: the one it was made with, whichever process made it.
+    ack_wait: Duration,
+    /// Whether [`Intake::run`] is taking requests, for [`Bus::ready`].
+    running: Arc<AtomicBool>,
+}
+
+/// Why a call to JetStream failed, as an [`IntakeError`] naming what was asked.
+fn refused(what: String, why: impl std::fmt::Display) -> IntakeError {
+    IntakeError::JetStream {
+        what,
+        why: why.to_string(),
+    }
 }
 
 impl Intake {
@@ -90,12 +104,6 @@ impl Intake {
             })?;
         let subjects = Subjects::new(&config.prefix);
         let jetstream = jetstream::new(client.clone());
-        let refused = |what: String| {
-            move |e: &dyn std::fmt::Display| IntakeError::JetStream {
-                what,
-                why: e.to_string(),
-            }
-        };
         let stream = jetstream
             .get_or_create_stream(stream::Config {
                 name: config.stream.clone(),
@@ -106,8 +114,8 @@ impl Intake {
                 ..stream::Config::default()
             })
             .await
-            .map_err(|e| refused(format!("the stream {}", config.stream))(&e))?;
-        let consumer = stream
+            .map_err(|e| refused(format!("the stream {}", config.stream), e))?;
+        let mut consumer = stream
             .get_or_create_consumer(
                 &config.consumer,
                 consumer::pull::Config {
@@ -123,24 +131,45 @@ impl Intake {
                 },
             )
             .await
-            .map_err(|e| refused(format!("the consumer {}", config.consumer))(&e))?;
+            .map_err(|e| refused(format!("the consumer {}", config.consumer), e))?;
+        // A consumer another process made keeps the ack wait it was made with.
+        let ack_wait = consumer
+            .info()
+            .await
+            .map_err(|e| refused(format!("the consumer {}", config.consumer), e))?
+            .config
+            .ack_wait;
+        if ack_wait != config.ack_wait {
+            tracing::warn!(
+                "the consumer {} was made with an ack wait of {}s, not the {}s configured here; it keeps its own",
+                config.consumer,
+                ack_wait.as_secs(),
+                config.ack_wait.as_secs()
+            );
+        }
         Ok(Intake {
             client,
             consumer,
             service,
             config: config.clone(),
             subjects,
+            ack_wait,
+            running: Arc::new(AtomicBool::new(false)),
         })
     }
 
-    /// A handle saying whether the bus answers.
+    /// A handle saying whether the bus answers and this intake takes requests.
     pub fn bus(&self) -> Bus {
-        Bus(self.client.clone())
+        Bus {
+            client: self.client.clone(),
+            running: Arc::clone(&self.running),
+        }
     }
 
     /// Takes requests until `stop` completes, then finishes those in hand, sends what is
     /// owed to the bus and answers what it did. Requests fetched but not begun go to
-    /// another process once their ack wait ends.
+    /// another process once their ack wait ends. Reading that ends before `stop` is an
+    /// error: the process should not go on as if it read the bus.
     pub async fn run(self, stop: impl Future<Output = ()>) -> Result<Tally, IntakeError> {
         let messages = self
             .consumer
@@ -148,13 +177,15 @@ impl Intake {
             .max_messages_per_batch(self.config.in_flight)
             .messages()
             .await
-            .map_err(|e| IntakeError::JetStream {
-                what: format!("reading the consumer {}", self.config.consumer),
-                why: e.to_string(),
-            })?;
+            .map_err(|e| refused(format!("reading the consumer {}", self.config.consumer), e))?;
         let counts = Counts::default();
+        let stopped = AtomicBool::new(false);
+        self.running.store(true, Ordering::Relaxed);
         messages
-            .take_until(stop)
+            .take_until(async {
+                stop.await;
+                stopped.store(true, Ordering::Relaxed);
+            })
             .for_each_concurrent(self.config.in_flight, |message| async {
                 match message {
                     Ok(message) => self.take(message, &counts).await,
@@ -162,36 +193,45 @@ impl Intake {
                 }
             })
             .await;
+        self.running.store(false, Ordering::Relaxed);
         if let Err(e) = self.client.flush().await {
             tracing::warn!("the last acknowledgements may not have reached the bus ({e}); their requests are handed out again and change nothing");
+        }
+        if !stopped.load(Ordering::Relaxed) {
+            return Err(refused(
+                format!("reading the consumer {}", self.config.consumer),
+                "the bus ended the stream of requests",
+            ));
         }
         Ok(counts.tally())
     }
 
     /// Publishes one request, announces what became of it and acknowledges it; a failure
-    /// of the store hands it back to be tried again.
+    /// of the store, or an announcement the bus did not take, hands it back to be tried
+    /// again.
     async fn take(&self, message: jetstream::Message, counts: &Counts) {
         let subject = message.subject.to_string();
         let Some(cloud) = self.subjects.cloud_of(&subject).map(str::to_owned) else {
             // The consumer's filter lets no other subject through.
-            self.reject(
-                &message,
-                &subject,
-                "?",
-                None,
-                "malformed-request",
-                format!("the subject {subject} names no cloud"),
-            )
-            .await;
-            counts.rejected.fetch_add(1, Ordering::Relaxed);
+            let reason = format!("the subject {subject} names no cloud");
+            let refused = Refused {
+                kind: "malformed-request",
+                id: None,
+                reason,
+            };
+            self.reject(&message, &subject, "?", refused, counts).await;
             return;
         };
         let wire = match request(&message.payload) {
             Ok(wire) => wire,
             Err((id, reason)) => {
-                self.reject(&message, &subject, &cloud, id, "malformed-request", reason)
+                let refused = Refused {
+                    kind: "malformed-request",
+                    id,
+                    reason,
+                };
+                self.reject(&message, &subject, &cloud, refused, counts)
                     .await;
-                counts.rejected.fetch_add(1, Ordering::Relaxed);
                 return;
             }
         };
@@ -209,69 +249,54 @@ impl Intake {
                     Refusal::InvalidMessage(_) => "invalid-message",
                     _ => "malformed-request",
                 };
-                self.reject(
-                    &message,
-                    &subject,
-                    &cloud,
-                    Some(id),
+                let reason = refusal.detail().to_owned();
+                let refused = Refused {
                     kind,
-                    refusal.detail().to_owned(),
-                )
-                .await;
-                counts.rejected.fetch_add(1, Ordering::Relaxed);
+                    id: Some(id),
+                    reason,
+                };
+                self.reject(&message, &subject, &cloud, refused, counts)
+                    .await;
                 return;
             }
             Err(e) => {
-                tracing::error!(
-                    subject,
-                    id,
-                    "could not publish ({e}); handing it back, to be tried again in {}s",
-                    RETRY_AFTER.as_secs()
-                );
-                if let Err(e) = message.ack_with(AckKind::Nak(Some(RETRY_AFTER))).await {
-                    tracing::warn!(subject, id, "could not hand it back ({e}); the bus hands it out again once its ack wait ends");
-                }
-                counts.retried.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(subject, id, "could not publish ({e})");
+                hand_back(&message, counts).await;
                 return;
             }
         };
-        match outcome {
-            Outcome::Accepted(summary) => {
-                self.announce(&cloud, &summary, false).await;
-                counts.accepted.fetch_add(1, Ordering::Relaxed);
-            }
-            Outcome::Repeated(summary) => {
-                self.announce(&cloud, &summary, true).await;
-                counts.repeated.fetch_add(1, Ordering::Relaxed);
-            }
+        let (summary, replayed, count) = match outcome {
+            Outcome::Accepted(summary) => (summary, false, &counts.accepted),
+            Outcome::Repeated(summary) => (summary, true, &counts.repeated),
             Outcome::Conflict(id) => {
-                let reason = format!("field `id`: message \"{id}\" was already published with different content; publish changes under a new id");
-                self.reject(
-                    &message,
-                    &subject,
-                    &cloud,
-                    Some(id),
-                    "message-id-conflict",
+                let reason = StoreError::Conflict(id.clone()).to_string();
+                let reason = format!("field `id`: {reason}");
+                let refused = Refused {
+                    kind: "message-id-conflict",
+                    id: Some(id),
                     reason,
-                )
-                .await;
-                counts.rejected.fetch_add(1, Ordering::Relaxed);
+                };
+                self.reject(&message, &subject, &cloud, refused, counts)
+                    .await;
                 return;
             }
             Outcome::Invalid(reason) => {
-                self.reject(
-                    &message,
-                    &subject,
-                    &cloud,
-                    Some(id),
-                    "invalid-message",
+                let refused = Refused {
+                    kind: "invalid-message",
+                    id: Some(id),
                     reason,
-                )
-                .await;
-                counts.rejected.fetch_add(1, Ordering::Relaxed);
+                };
+                self.reject(&message, &subject, &cloud, refused, counts)
+                    .await;
                 return;
             }
+        };
+        if let Err(e) = self.announce(&cloud, &summary, replayed).await {
+            tracing::warn!(subject, id, "could not announce the message ({e})");
+            hand_back(&message, counts).await;
+            return;
         }
+        count.fetch_add(1, Ordering::Relaxed);
         // Sent after the announcement on the same connection, so the bus never has the
         // acknowledgement without it.
         if let Err(e) = message.ack().await {
@@ -292,7 +317,7 @@ impl Intake {
         work: impl Future<Output = T>,
     ) -> T {
         let mut work = std::pin::pin!(work);
-        let mut every = tokio::time::interval(self.config.ack_wait / 3);
+        let mut every = tokio::time::interval(self.ack_wait / 3);
         every.tick().await;
         loop {
             tokio::select! {
@@ -309,39 +334,40 @@ impl Intake {
     /// Announces an accepted message's summary on `<prefix>.published.<cloud>`, with the
     /// header `Nats-Msg-Id` (so a stream capturing announcements keeps one) and, for a
     /// request already accepted, `Idempotent-Replayed: true`, as the API answers it.
-    async fn announce(&self, cloud: &str, summary: &MessageSummary, replayed: bool) {
+    async fn announce(
+        &self,
+        cloud: &str,
+        summary: &MessageSummary,
+        replayed: bool,
+    ) -> Result<(), async_nats::client::PublishError> {
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", format!("{cloud}/{}", summary.id).as_str());
         if replayed {
             headers.insert("Idempotent-Replayed", "true");
         }
         let body = serde_json::to_vec(summary).expect("a summary serialises");
-        if let Err(e) = self
-            .client
+        self.client
             .publish_with_headers(self.subjects.published(cloud), headers, body.into())
             .await
-        {
-            tracing::warn!(id = summary.id, "could not announce the message ({e})");
-        }
     }
 
     /// Announces why a request is refused on `<prefix>.rejected.<cloud>`, then terminates
-    /// it: the bus never hands it out again.
+    /// it: the bus never hands it out again. When the announcement cannot be sent, the
+    /// request is handed back instead, to be refused (and announced) again.
     async fn reject(
         &self,
         message: &jetstream::Message,
         subject: &str,
         cloud: &str,
-        id: Option<String>,
-        kind: &str,
-        reason: String,
+        refused: Refused,
+        counts: &Counts,
     ) {
-        tracing::info!(subject, id, "refused: {reason}");
+        tracing::info!(subject, id = refused.id, "refused: {}", refused.reason);
         let rejection = Rejection {
             subject: subject.to_owned(),
-            id,
-            kind: kind.to_owned(),
-            reason,
+            id: refused.id,
+            kind: refused.kind.to_owned(),
+            reason: refused.reason,
         };
         let body = serde_json::to_vec(&rejection).expect("a rejection serialises");
         if let Err(e) = self
@@ -350,7 +376,10 @@ impl Intake {
             .await
         {
             tracing::warn!(subject, "could not announce the refusal ({e})");
+            hand_back(message, counts).await;
+            return;
         }
+        counts.rejected.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = message.ack_with(AckKind::Term).await {
             tracing::warn!(
                 subject,
@@ -358,6 +387,23 @@ impl Intake {
             );
         }
     }
+}
+
+/// Why a request is refused: the API's problem kind, its message id when it had one, and
+/// what is wrong.
+struct Refused {
+    kind: &'static str,
+    id: Option<String>,
+    reason: String,
+}
+
+/// Hands `message` back to the bus, to be tried again after [`RETRY_AFTER`].
+async fn hand_back(message: &jetstream::Message, counts: &Counts) {
+    tracing::info!(subject = %message.subject, "handing the request back, to be tried again in {}s", RETRY_AFTER.as_secs());
+    if let Err(e) = message.ack_with(AckKind::Nak(Some(RETRY_AFTER))).await {
+        tracing::warn!(subject = %message.subject, "could not hand it back ({e}); the bus hands it out again once its ack wait ends");
+    }
+    counts.retried.fetch_add(1, Ordering::Relaxed);
 }
 
 /// A request's body as a message, or its id (when it has one) and what is wrong with it.

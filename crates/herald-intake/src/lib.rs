@@ -20,14 +20,20 @@
 pub mod config;
 mod intake;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 pub use config::{NatsConfig, NatsSettings};
 pub use intake::{Intake, Rejection, Tally};
 
-/// A failure of the bus: it cannot be reached, or refuses the stream or consumer.
+/// A failure of the bus: it cannot be reached, refuses the stream or consumer, or ends
+/// the stream of requests.
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
+    /// The server at `url` could not be reached.
     #[error("could not connect to the NATS server at {url}: {why}")]
     Connect { url: String, why: String },
+    /// JetStream refused what was asked (`what`), for the reason given.
     #[error("NATS JetStream refused {what}: {why}")]
     JetStream { what: String, why: String },
 }
@@ -39,6 +45,7 @@ pub struct Subjects {
 }
 
 impl Subjects {
+    /// The subjects whose first token is `prefix`.
     pub fn new(prefix: &str) -> Subjects {
         Subjects {
             prefix: prefix.to_owned(),
@@ -74,14 +81,21 @@ impl Subjects {
     }
 }
 
-/// Whether the bus answers, for a readiness check: a handle on the intake's connection.
+/// Whether the intake takes requests, for a readiness check: a handle on its connection
+/// and on whether it is reading.
 #[derive(Clone, Debug)]
-pub struct Bus(async_nats::Client);
+pub struct Bus {
+    pub(crate) client: async_nats::Client,
+    pub(crate) running: Arc<AtomicBool>,
+}
 
 impl Bus {
-    /// `Ok` while connected to the NATS server; otherwise what the connection is doing.
+    /// `Ok` while connected to the NATS server and reading; otherwise what is wrong.
     pub fn ready(&self) -> Result<(), String> {
-        match self.0.connection_state() {
+        if !self.running.load(Ordering::Relaxed) {
+            return Err("the intake is not reading the bus".into());
+        }
+        match self.client.connection_state() {
             async_nats::connection::State::Connected => Ok(()),
             async_nats::connection::State::Pending => Err("connecting to NATS".into()),
             async_nats::connection::State::Disconnected => {

@@ -4,13 +4,26 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use herald_intake::{Intake, NatsConfig, Tally};
+use herald_intake::{Intake, NatsConfig, NatsSettings, Tally};
 use herald_server::shutdown_signal;
 use herald_service::Service;
 
-use crate::cli::ConsumeArgs;
+use crate::cli::{ConsumeArgs, NatsArgs};
 use crate::inputs::{load_policy, open};
 use crate::work::{load_config, tally_line as delivery_line, work_beside};
+
+impl From<NatsArgs> for NatsSettings {
+    fn from(args: NatsArgs) -> NatsSettings {
+        NatsSettings {
+            url: args.url,
+            prefix: args.prefix,
+            stream: args.stream,
+            consumer: args.consumer,
+            in_flight: args.in_flight,
+            ack_wait_seconds: args.ack_wait_seconds,
+        }
+    }
+}
 
 /// Connects the intake of `nats` to `service`, saying where it reads.
 pub async fn connect(nats: &NatsConfig, service: Service) -> Result<Intake> {
@@ -50,12 +63,13 @@ pub async fn run(args: ConsumeArgs) -> Result<ExitCode> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = work_beside(&store, &config, &policy, stopped);
     let tally = intake
-        .run(async move {
+        .run(async {
             shutdown_signal().await;
             tracing::info!("stopping: finishing the requests in hand");
-            let _ = stop.send(true);
         })
         .await;
+    // The worker stops once the intake has, whether asked to or not.
+    let _ = stop.send(true);
     if let Some(worker) = worker {
         let delivered = worker.await.context("the delivery worker failed")??;
         tracing::info!("delivery stopped: {}", delivery_line(&delivered));

@@ -2,7 +2,6 @@
 //! NATS when one is configured, until SIGTERM or Ctrl-C.
 
 use anyhow::{Context, Result};
-use herald_intake::Intake;
 use herald_server::{serve, shutdown_signal, AppState};
 
 use crate::cli::ServeArgs;
@@ -20,7 +19,7 @@ pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
     let intake = match &config.nats {
         None => None,
         Some(nats) => {
-            let intake: Intake = connect(nats, state.service().clone()).await?;
+            let intake = connect(nats, state.service().clone()).await?;
             state.reads(intake.bus());
             Some(intake)
         }
@@ -39,9 +38,18 @@ pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
     let worker = work_beside(&store, &config, &policy, stopped.clone());
     let intake = intake.map(|intake| {
         let mut stopped = stopped.clone();
-        tokio::spawn(intake.run(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        }))
+        tokio::spawn(async move {
+            let read = intake
+                .run(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(e) = &read {
+                // The server goes on answering; /readyz says it no longer reads the bus.
+                tracing::error!("the intake stopped reading the bus: {e}");
+            }
+            read
+        })
     });
     let served = serve(listener, state, &config, async move {
         shutdown_signal().await;

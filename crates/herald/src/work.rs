@@ -18,21 +18,8 @@ use herald_server::ServeConfig;
 use herald_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{ConfigArgs, NatsArgs, WorkArgs};
+use crate::cli::{ConfigArgs, WorkArgs};
 use crate::inputs::{load_policy, open_existing};
-
-impl From<NatsArgs> for NatsSettings {
-    fn from(args: NatsArgs) -> NatsSettings {
-        NatsSettings {
-            url: args.url,
-            prefix: args.prefix,
-            stream: args.stream,
-            consumer: args.consumer,
-            in_flight: args.in_flight,
-            ack_wait_seconds: args.ack_wait_seconds,
-        }
-    }
-}
 
 /// The configuration: the file `args` names, under the settings the environment and flags
 /// gave (`listen` and `body_limit` are `herald serve`'s alone, and `nats` is read by

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::common::Scratch;
+use crate::common::{nats_url, Scratch};
 
 fn positive(value: &Value, what: &str) -> f64 {
     let x = value
@@ -299,7 +299,7 @@ fn bench_api_across_servers_prints_both_runs_as_json() {
 #[test]
 fn bench_intake_prints_nats_against_http_as_json() {
     let s = Scratch::new();
-    let nats = std::env::var("HERALD_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let nats = nats_url();
     let run = s
         .run(&[
             "bench",

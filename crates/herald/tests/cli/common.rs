@@ -228,6 +228,12 @@ impl Scratch {
     }
 }
 
+/// The NATS server with JetStream the tests use: the one `HERALD_TEST_NATS` names
+/// (`cargo xtask test` sets it), or this machine's.
+pub fn nats_url() -> String {
+    std::env::var("HERALD_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
 /// Waits until `done` holds, or fails after `limit`.
 pub fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
