@@ -11,7 +11,7 @@ use async_nats::HeaderMap;
 use futures_util::StreamExt;
 use herald_domain::wire;
 use herald_service::{Outcome, Refusal, Service, ServiceError};
-use herald_store::{Actor, MessageSummary, StoreError};
+use herald_store::{Actor, MessageSummary};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -211,91 +211,33 @@ impl Intake {
     /// again.
     async fn take(&self, message: jetstream::Message, counts: &Counts) {
         let subject = message.subject.to_string();
-        let Some(cloud) = self.subjects.cloud_of(&subject).map(str::to_owned) else {
-            // The consumer's filter lets no other subject through.
-            let reason = format!("the subject {subject} names no cloud");
-            let refused = Refused {
-                kind: "malformed-request",
-                id: None,
-                reason,
-            };
-            self.reject(&message, &subject, "?", refused, counts).await;
-            return;
-        };
-        let wire = match request(&message.payload) {
-            Ok(wire) => wire,
-            Err((id, reason)) => {
-                let refused = Refused {
-                    kind: "malformed-request",
-                    id,
-                    reason,
-                };
+        let (cloud, summary, replayed) = match self.settle(&message, &subject).await {
+            Settled::Published {
+                cloud,
+                summary,
+                replayed,
+            } => (cloud, summary, replayed),
+            Settled::Refused { cloud, refused } => {
                 self.reject(&message, &subject, &cloud, refused, counts)
                     .await;
                 return;
             }
-        };
-        let id = wire.id.as_str().to_owned();
-        let actor = Actor::Bus {
-            cloud: cloud.clone(),
-            subject: subject.clone(),
-        };
-        let publishing = self.service.publish_in(&cloud, wire, now(), &actor);
-        let outcome = match self.in_progress(&message, publishing).await {
-            Ok(outcome) => outcome,
-            Err(ServiceError::Refused(refusal)) => {
-                let kind = match refusal {
-                    Refusal::Forbidden(_) => "forbidden",
-                    Refusal::InvalidMessage(_) => "invalid-message",
-                    _ => "malformed-request",
-                };
-                let reason = refusal.detail().to_owned();
-                let refused = Refused {
-                    kind,
-                    id: Some(id),
-                    reason,
-                };
-                self.reject(&message, &subject, &cloud, refused, counts)
-                    .await;
-                return;
-            }
-            Err(e) => {
-                tracing::error!(subject, id, "could not publish ({e})");
+            Settled::Failed => {
                 hand_back(&message, counts).await;
                 return;
             }
         };
-        let (summary, replayed, count) = match outcome {
-            Outcome::Accepted(summary) => (summary, false, &counts.accepted),
-            Outcome::Repeated(summary) => (summary, true, &counts.repeated),
-            Outcome::Conflict(id) => {
-                let reason = StoreError::Conflict(id.clone()).to_string();
-                let reason = format!("field `id`: {reason}");
-                let refused = Refused {
-                    kind: "message-id-conflict",
-                    id: Some(id),
-                    reason,
-                };
-                self.reject(&message, &subject, &cloud, refused, counts)
-                    .await;
-                return;
-            }
-            Outcome::Invalid(reason) => {
-                let refused = Refused {
-                    kind: "invalid-message",
-                    id: Some(id),
-                    reason,
-                };
-                self.reject(&message, &subject, &cloud, refused, counts)
-                    .await;
-                return;
-            }
-        };
+        let id = summary.id.as_str();
         if let Err(e) = self.announce(&cloud, &summary, replayed).await {
             tracing::warn!(subject, id, "could not announce the message ({e})");
             hand_back(&message, counts).await;
             return;
         }
+        let count = if replayed {
+            &counts.repeated
+        } else {
+            &counts.accepted
+        };
         count.fetch_add(1, Ordering::Relaxed);
         // Sent after the announcement on the same connection, so the bus never has the
         // acknowledgement without it.
@@ -305,6 +247,58 @@ impl Intake {
                 id,
                 "could not acknowledge ({e}); it is handed out again and changes nothing"
             );
+        }
+    }
+
+    /// What publishing the request `message` (on `subject`) came to.
+    async fn settle(&self, message: &jetstream::Message, subject: &str) -> Settled {
+        let Some(cloud) = self.subjects.cloud_of(subject).map(str::to_owned) else {
+            // The consumer's filter lets no other subject through.
+            let reason = format!("the subject {subject} names no cloud");
+            return Settled::refused("?".into(), "malformed-request", None, reason);
+        };
+        let wire = match request(&message.payload) {
+            Ok(wire) => wire,
+            Err((id, reason)) => {
+                return Settled::refused(cloud, "malformed-request", id, reason);
+            }
+        };
+        let id = wire.id.as_str().to_owned();
+        let actor = Actor::Bus {
+            cloud: cloud.clone(),
+            subject: subject.to_owned(),
+        };
+        let publishing = self.service.publish_in(&cloud, wire, now(), &actor);
+        match self.in_progress(message, publishing).await {
+            Ok(Outcome::Accepted(summary)) => Settled::Published {
+                cloud,
+                summary,
+                replayed: false,
+            },
+            Ok(Outcome::Repeated(summary)) => Settled::Published {
+                cloud,
+                summary,
+                replayed: true,
+            },
+            Ok(Outcome::Conflict(id)) => {
+                let reason = Outcome::conflict_reason(&id);
+                Settled::refused(cloud, "message-id-conflict", Some(id), reason)
+            }
+            Ok(Outcome::Invalid(reason)) => {
+                Settled::refused(cloud, "invalid-message", Some(id), reason)
+            }
+            Err(ServiceError::Refused(refusal)) => {
+                let kind = match refusal {
+                    Refusal::Forbidden(_) => "forbidden",
+                    Refusal::InvalidMessage(_) => "invalid-message",
+                    _ => "malformed-request",
+                };
+                Settled::refused(cloud, kind, Some(id), refusal.detail().to_owned())
+            }
+            Err(e) => {
+                tracing::error!(subject, id, "could not publish ({e})");
+                Settled::Failed
+            }
         }
     }
 
@@ -385,6 +379,29 @@ impl Intake {
                 subject,
                 "could not terminate the request ({e}); it is handed out again and refused again"
             );
+        }
+    }
+}
+
+/// What publishing a request came to.
+enum Settled {
+    /// Stored now (`replayed` false) or before, with its summary, in `cloud`.
+    Published {
+        cloud: String,
+        summary: MessageSummary,
+        replayed: bool,
+    },
+    /// Refused for good, to be announced on `cloud`'s subject.
+    Refused { cloud: String, refused: Refused },
+    /// The store failed: to be tried again.
+    Failed,
+}
+
+impl Settled {
+    fn refused(cloud: String, kind: &'static str, id: Option<String>, reason: String) -> Settled {
+        Settled::Refused {
+            cloud,
+            refused: Refused { kind, id, reason },
         }
     }
 }

@@ -27,6 +27,14 @@ pub enum Outcome {
     Invalid(String),
 }
 
+impl Outcome {
+    /// Why a message under the taken id `id` is refused, naming the field: the same
+    /// sentence whichever way the message came.
+    pub fn conflict_reason(id: &str) -> String {
+        format!("field `id`: {}", StoreError::Conflict(id.to_owned()))
+    }
+}
+
 /// A message in the vendor's cloud, as `actor` speaks for it: a message naming no cloud is
 /// for `cloud`, and one naming another cloud is refused.
 fn in_cloud(cloud: &str, wire: &mut wire::Message, actor: &Actor) -> Result<(), Refusal> {

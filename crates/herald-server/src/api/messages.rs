@@ -50,10 +50,7 @@ pub async fn post_message(
             Json(summary),
         )
             .into_response()),
-        Outcome::Conflict(id) => Err(Problem::new(
-            Kind::Conflict,
-            format!("field `id`: message \"{id}\" was already published with different content; publish changes under a new id"),
-        )),
+        Outcome::Conflict(id) => Err(Problem::new(Kind::Conflict, Outcome::conflict_reason(&id))),
         Outcome::Invalid(reason) => Err(Problem::new(Kind::InvalidMessage, reason)),
     }
 }
