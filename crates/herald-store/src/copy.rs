@@ -4,7 +4,8 @@
 //! Every table is copied, rows as they are (ids, sequence numbers, leases and the store's
 //! identity included, so delivery ids, `webhook-id`s and API keys mean the same in the
 //! copy), read from one snapshot of the source in batches and written in one transaction
-//! on the target, which is refused, unwritten, when it already holds data. The engines'
+//! on the target, which is refused, unwritten, when it already holds data; only the
+//! console's sessions stay behind, and a browser signs in to the copy again. The engines'
 //! columns differ only in type (a flag is `BOOLEAN` on PostgreSQL and 0 or 1 on SQLite, a
 //! key's hash `BYTEA` or `BLOB`), which sqlx converts, and in `api_keys.seq`, which stands
 //! on PostgreSQL for SQLite's `rowid`: keys are read in the order they were made and
@@ -288,6 +289,10 @@ const SINGLE_ROWS: &[(&str, &str, Kind)] = &[
 /// Tables that are the engine's or the migrator's own, not the store's.
 const NOT_COPIED: &[&str] = &["_sqlx_migrations", "sqlite_sequence"];
 
+/// Tables left behind: the console's sessions belong to the browsers signed in to the
+/// source, which sign in again to the copy.
+const LEFT_BEHIND: &[&str] = &["console_sessions"];
+
 /// The most values one `INSERT` binds (SQLite allows 32,766, PostgreSQL 65,535).
 const MOST_VALUES: usize = 30_000;
 
@@ -357,6 +362,7 @@ async fn check_tables(from: &Store) -> Result<(), CopyError> {
         .map(|t| t.name)
         .chain(SINGLE_ROWS.iter().map(|(name, ..)| *name))
         .chain(NOT_COPIED.iter().copied())
+        .chain(LEFT_BEHIND.iter().copied())
         .collect();
     match names
         .into_iter()

@@ -160,6 +160,18 @@ impl Store {
         .collect()
     }
 
+    /// Key `id`, revoked or not, if there is one.
+    pub async fn key(&self, id: &str) -> Result<Option<KeyInfo>, StoreError> {
+        on_pool!(self.pool(), |exe| sqlx::query_as::<_, KeyRow>(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(exe)
+        .await)?
+        .map(KeyRow::info)
+        .transpose()
+    }
+
     /// Revokes key `id` at `now` (Unix milliseconds): it no longer authenticates. Revoking
     /// a revoked key changes nothing and keeps the first time it was revoked. The audit
     /// log says `actor` revoked it.

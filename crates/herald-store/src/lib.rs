@@ -33,6 +33,7 @@ mod records;
 mod rows;
 mod schema;
 pub mod scratch;
+mod sessions;
 mod sqlite;
 mod store;
 mod subscribers;
@@ -66,6 +67,7 @@ pub use rows::{
     PartnerCopyRow, Publish, Recipient, Rows, BATCH,
 };
 pub use schema::Schema;
+pub use sessions::{NewSession, Session};
 pub use store::{Counts, Listening, Store};
 pub use subscribers::WebhookEntry;
 pub use threads::{PartnerNotice, ThreadHead, ThreadSummary};

@@ -25,6 +25,8 @@
 //! - `keys`: API keys act as the vendor of one cloud, one partner or one customer of the
 //!   stored directory; a wrong secret, a malformed token, an unknown id or a revoked key
 //!   acts as no one; the secret is never stored or listed.
+//! - `sessions`: a console session acts as its key until it expires, is closed or the key
+//!   is revoked; only the token's hash is stored.
 //! - `audit`: every kind of write leaves one audit entry naming its actor, in the write's
 //!   own transaction; a refused or repeated write leaves none; a cloud reads its own
 //!   entries and those of every cloud, newest first, a page at a time.
@@ -59,3 +61,5 @@ mod keys;
 mod publish;
 #[path = "store/records.rs"]
 mod records;
+#[path = "store/sessions.rs"]
+mod sessions;
