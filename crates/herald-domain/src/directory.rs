@@ -347,6 +347,11 @@ impl Directory {
         &self.regions[ix.get()]
     }
 
+    /// Every region subscriptions list, by name.
+    pub fn regions(&self) -> &[String] {
+        &self.regions
+    }
+
     /// How many distinct regions subscriptions list.
     pub fn region_count(&self) -> usize {
         self.regions.len()

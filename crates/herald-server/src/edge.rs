@@ -5,7 +5,7 @@
 //! and headers longer than [`MAX_HEADER_BYTES`] together (431) before routing, and turns
 //! any error the framework answers on its own (a path that is not UTF-8, a method a path
 //! does not take, an extractor's plain-text rejection) into `application/problem+json`,
-//! keeping its status and headers (`Allow` on a 405). Beyond hyper's own limits (a URI over
+//! keeping its status and headers (`Allow` on a 405); the console's error pages stay pages. Beyond hyper's own limits (a URI over
 //! 64 KiB, a head over about 400 KiB or more than 100 headers) hyper answers 414 or 431
 //! with no body before any of this runs; `docs/errors.md` says so.
 
@@ -64,8 +64,13 @@ pub async fn problems(request: Request, next: Next) -> Response {
 
 /// `response`, an error, as a problem with its status, headers and what its text said.
 async fn as_problem(method: &Method, response: Response) -> Response {
-    let problem_type = HeaderValue::from_static("application/problem+json");
-    if response.headers().get(header::CONTENT_TYPE) == Some(&problem_type) {
+    // A problem already, or a page of the console, which answers errors as pages.
+    let answered = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|t| t.to_str().ok())
+        .is_some_and(|t| t == "application/problem+json" || t.starts_with("text/html"));
+    if answered {
         return response;
     }
     let (parts, body) = response.into_parts();

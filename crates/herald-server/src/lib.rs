@@ -10,6 +10,7 @@
 pub mod api;
 mod auth;
 pub mod config;
+mod console;
 pub mod edge;
 mod metrics;
 pub mod problem;

@@ -2,7 +2,7 @@
 //! partner or customer only those sent to it; any other is not found. Each can read every
 //! attempt at one, and replay one that died (or arrived and is wanted again).
 
-use herald_store::{DeliveryDetail, DeliveryView, Replayed};
+use herald_store::{ChannelCounts, DeliveryDetail, DeliveryView, Replayed};
 
 use crate::{Caller, Refusal, Service, ServiceError};
 
@@ -81,6 +81,22 @@ impl Service {
         deliveries.truncate(limit);
         let next = more.then(|| deliveries.last().map(|d| d.id)).flatten();
         Ok(DeliveryPage { deliveries, next })
+    }
+
+    /// Where the deliveries of message `id` stand, by channel: the vendor's alone.
+    pub async fn delivery_counts(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Vec<ChannelCounts>, ServiceError> {
+        self.sight(caller, id)
+            .await?
+            .vendor_only("deliveries in numbers")?;
+        Ok(self
+            .store()
+            .delivery_counts(caller.0.cloud(), id)
+            .await?
+            .ok_or_else(|| Refusal::not_found(format!("message \"{id}\"")))?)
     }
 
     /// Delivery `id` with every attempt, when `caller` may see it.

@@ -2,7 +2,8 @@
 //! routed again against the directory as it is now (an update of a thread widened to
 //! everyone the thread had reached before it), explained in the words of the rules, beside
 //! what was decided when it was published, and whether today's directory would decide
-//! otherwise.
+//! otherwise; or a message not yet published, explained against the directory it would be
+//! published on.
 
 use herald_domain::explain::{explain_customer, explain_partner, Explanation};
 use herald_domain::plan::partner_copies;
@@ -37,6 +38,33 @@ pub struct Explained {
 }
 
 impl Service {
+    /// Why `customer` would or would not hear about `wire` if `caller`, the vendor of its
+    /// cloud, published it now: the explanation of a draft, stored nowhere.
+    pub async fn explain_draft(
+        &self,
+        caller: &Caller,
+        mut wire: wire::Message,
+        customer: &str,
+    ) -> Result<Explanation, ServiceError> {
+        crate::publishing::in_cloud(
+            caller.vendor_cloud("explain messages")?,
+            &mut wire,
+            &caller.actor(),
+        )?;
+        let snapshot = self.current_snapshot().await?;
+        let (policy, directory) = (self.policy(), &snapshot.directory);
+        let message = Message::parse(wire, policy, directory)
+            .map_err(|e| Refusal::InvalidMessage(e.reason))?;
+        let (routing, _) = self
+            .route_in_thread(directory, &message)
+            .await?
+            .map_err(Refusal::InvalidMessage)?;
+        Ok(
+            explain_customer(policy, directory, &message, &routing, customer)
+                .map_err(|e| Refusal::NotFound(e.0))?,
+        )
+    }
+
     /// Explains message `id` to `caller`, who must be the vendor of its cloud, for exactly
     /// one of `customer` and `partner`.
     pub async fn explain(

@@ -37,7 +37,11 @@ impl Outcome {
 
 /// A message in the vendor's cloud, as `actor` speaks for it: a message naming no cloud is
 /// for `cloud`, and one naming another cloud is refused.
-fn in_cloud(cloud: &str, wire: &mut wire::Message, actor: &Actor) -> Result<(), Refusal> {
+pub(crate) fn in_cloud(
+    cloud: &str,
+    wire: &mut wire::Message,
+    actor: &Actor,
+) -> Result<(), Refusal> {
     match &wire.cloud {
         None => {
             wire.cloud = Some(CloudId::from(cloud));

@@ -60,7 +60,7 @@ pub use messages::MessageDetail;
 pub use place::Place;
 pub use principal::{Principal, EVERY_CLOUD};
 pub use publish::Published;
-pub use reads::{Audience, DecisionPage, Filter, Page};
+pub use reads::{Audience, ChannelCounts, DecisionPage, Filter, Page};
 pub use records::Change;
 pub use rows::{
     DecisionBatch, DecisionEntry, DeliveryBatch, DeliveryEntry, MessageRow, PartnerCopies,

@@ -226,6 +226,22 @@ struct StatusCount {
     deliveries: i64,
 }
 
+/// Where one channel's deliveries of a message stand.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChannelCounts {
+    /// `email` or `webhook`.
+    pub channel: String,
+    pub total: i64,
+    /// Not tried yet, or in a worker's hands.
+    pub waiting: i64,
+    /// Arrived, at the first attempt or a later one.
+    pub delivered: i64,
+    /// Failed, and to be tried again.
+    pub retrying: i64,
+    /// Failed every attempt of the schedule; a person may replay them.
+    pub dead: i64,
+}
+
 /// The positions of the messages of cloud `$2` that customer `$1` heard directly: its own
 /// `customer_copies` rows, and the broadcasts whose decision batch for it holds its entry
 /// as heard directly (parameter `${needle}`, bound to [`direct_entry`]). The join in order
@@ -325,6 +341,81 @@ impl Store {
             .then(|| decisions.last().map(|d| d.customer.clone()))
             .flatten();
         Ok(Some(DecisionPage { decisions, next }))
+    }
+
+    /// Where the deliveries of message `message` of `cloud` stand, by channel (email, then
+    /// webhook): `None` when there is no such message.
+    pub async fn delivery_counts(
+        &self,
+        cloud: &str,
+        message: &str,
+    ) -> Result<Option<Vec<ChannelCounts>>, StoreError> {
+        let Some(seq) = on_pool!(self.pool(), |exe| sqlx::query_scalar::<_, i64>(
+            "SELECT seq FROM messages WHERE cloud = $1 AND id = $2"
+        )
+        .bind(cloud)
+        .bind(message)
+        .fetch_optional(exe)
+        .await)?
+        else {
+            return Ok(None);
+        };
+        let batches: Vec<(String, BatchStatus, i64)> =
+            on_pool!(self.pool(), |exe| sqlx::query_as(
+                "SELECT channel, status, CAST(sum(deliveries) AS BIGINT) FROM delivery_batches \
+             WHERE message = $1 GROUP BY channel, status"
+            )
+            .bind(seq)
+            .fetch_all(exe)
+            .await)?;
+        let retries: Vec<(String, BatchStatus, String, i64)> =
+            on_pool!(self.pool(), |exe| sqlx::query_as(
+                "SELECT b.channel, b.status, r.status, count(*) FROM delivery_retries r \
+                 JOIN delivery_batches b ON b.id = r.batch WHERE b.message = $1 \
+                 GROUP BY b.channel, b.status, r.status"
+            )
+            .bind(seq)
+            .fetch_all(exe)
+            .await)?;
+        let mut counts: std::collections::BTreeMap<String, ChannelCounts> = Default::default();
+        fn of(
+            counts: &mut std::collections::BTreeMap<String, ChannelCounts>,
+            channel: String,
+        ) -> &mut ChannelCounts {
+            counts
+                .entry(channel.clone())
+                .or_insert_with(|| ChannelCounts {
+                    channel,
+                    ..ChannelCounts::default()
+                })
+        }
+        for (channel, status, deliveries) in batches {
+            let c = of(&mut counts, channel);
+            c.total += deliveries;
+            if status == BatchStatus::Pending {
+                c.waiting += deliveries;
+            }
+        }
+        for (channel, batch, status, n) in retries {
+            let c = of(&mut counts, channel);
+            if batch == BatchStatus::Pending {
+                c.waiting -= n;
+            }
+            match status.as_str() {
+                "retrying" => c.retrying += n,
+                "dead" => c.dead += n,
+                _ => {}
+            }
+        }
+        Ok(Some(
+            counts
+                .into_values()
+                .map(|c| ChannelCounts {
+                    delivered: c.total - c.waiting - c.retrying - c.dead,
+                    ..c
+                })
+                .collect(),
+        ))
     }
 
     /// How many deliveries there are in each status, over every message.

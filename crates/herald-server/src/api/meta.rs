@@ -2,8 +2,8 @@
 //! key.
 
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use utoipa::OpenApi;
 
@@ -74,7 +74,11 @@ pub async fn openapi() -> impl IntoResponse {
     )
 }
 
-/// Any path the API does not have.
-pub async fn no_route() -> Problem {
-    Problem::not_found("such path; see /openapi.json")
+/// Any path the server does not have: for a browser, the console's page of what does not
+/// exist; for anyone else, a problem.
+pub async fn no_route(headers: HeaderMap) -> Response {
+    if crate::console::wants_page(&headers) {
+        return crate::console::not_found_page();
+    }
+    Problem::not_found("such path; see /openapi.json").into_response()
 }

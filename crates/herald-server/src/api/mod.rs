@@ -13,6 +13,8 @@ pub mod schema;
 mod threads;
 mod views;
 
+pub(crate) use messages::now;
+
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
@@ -203,6 +205,7 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
         )
         .route("/v1/endpoints/{id}/test", post(endpoints::test_endpoint))
         .route("/v1/audit", get(audit::list_audit))
+        .merge(crate::console::routes())
         .fallback(meta::no_route)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(middleware::from_fn_with_state(

@@ -1,0 +1,70 @@
+//! Live pages: `/live` streams server-sent events to a page that asks for them, one
+//! `change` event whenever what the visitor may see has moved on (a new message or update
+//! in its inbox, one read elsewhere, a new message of the vendor's cloud). The page then
+//! fetches itself again (`assets/live.js`).
+//!
+//! The stream reads the store, not this process's memory, so a page served by one server
+//! hears of a message published through another; it looks once a second, one indexed read.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use herald_service::Caller;
+use herald_store::{Filter, Principal};
+
+use super::page::Oops;
+use super::session::Visitor;
+use crate::state::AppState;
+
+/// How often the stream looks at the store.
+const LOOK_EVERY: Duration = Duration::from_secs(1);
+
+/// Where what the visitor sees stands: the newest message it may see and how many are
+/// unread. Any change of it is news.
+async fn mark(state: &AppState, caller: &Caller) -> Result<(Option<String>, i64), Oops> {
+    Ok(match caller.0 {
+        Principal::Vendor { .. } => {
+            let page = state
+                .service()
+                .message_page(caller, Filter::default(), None, 1)
+                .await?;
+            (page.messages.first().map(|m| m.id.clone()), 0)
+        }
+        _ => {
+            let page = state.service().inbox(caller, None, 1).await?;
+            (
+                page.items.first().map(|i| i.message.id.clone()),
+                page.unread,
+            )
+        }
+    })
+}
+
+/// `GET /live`: a `change` event each time what the visitor sees moves on.
+pub async fn events(
+    State(state): State<AppState>,
+    visitor: Visitor,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Oops> {
+    let first = mark(&state, &visitor.caller).await?;
+    let caller = visitor.caller;
+    let stream = futures_util::stream::unfold(first, move |last| {
+        let (state, caller) = (state.clone(), caller.clone());
+        async move {
+            loop {
+                tokio::time::sleep(LOOK_EVERY).await;
+                // A store that does not answer for a moment is looked at again; the page
+                // stays as it is meanwhile.
+                let Ok(now) = mark(&state, &caller).await else {
+                    continue;
+                };
+                if now != last {
+                    return Some((Ok(Event::default().event("change").data("")), now));
+                }
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,123 @@
+//! The web console, at `/`: pages rendered on the server (maud) for vendors, partners and
+//! customers, on the same use cases and authorization as the API, so that a browser never
+//! sees more than the API would show the same key.
+//!
+//! - `session`: signing in with an API key, the session cookie, CSRF on every form.
+//! - `vendor`: the message list with filters, a message with its decisions, deliveries by
+//!   channel and dead letters to replay, a thread's timeline with updates, the dead letters
+//!   of the cloud.
+//! - `compose`: a message composed, its audience seen before it is published, published.
+//! - `reader`: a partner's open incidents grouped by customer and its inbox; a customer's
+//!   inbox and the incidents that affect it; a message read, which marks it read.
+//! - `live`: server-sent events telling an open page that what it shows has changed.
+//! - `page`: the layout, the error page, and how times and localized text are shown.
+//!
+//! Every page reads without JavaScript; the one script (`assets/live.js`) only brings a
+//! page up to date when the store changes. Nothing is fetched from elsewhere.
+
+mod compose;
+mod live;
+mod page;
+mod reader;
+mod session;
+mod vendor;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use herald_store::Principal;
+
+use self::page::Oops;
+use self::session::Visitor;
+use crate::state::AppState;
+
+/// The console's style sheet.
+const CSS: &str = include_str!("assets/console.css");
+/// The script that brings a live page up to date.
+const LIVE_JS: &str = include_str!("assets/live.js");
+
+/// The console's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route(
+            "/sign-in",
+            get(session::sign_in_form).post(session::sign_in),
+        )
+        .route("/sign-out", post(session::sign_out))
+        .route("/inbox", get(reader::inbox))
+        .route("/messages/{id}", get(message))
+        .route("/messages/{id}/explain", get(vendor::explain))
+        .route("/threads/{id}", get(thread))
+        .route("/threads/{id}/update", post(vendor::post_update))
+        .route("/deliveries", get(vendor::dead_letters))
+        .route("/deliveries/{id}/replay", post(vendor::replay))
+        .route("/compose", get(compose::form).post(compose::submit))
+        .route("/live", get(live::events))
+        .route("/assets/console.css", get(|| asset("text/css", CSS)))
+        .route("/assets/live.js", get(|| asset("text/javascript", LIVE_JS)))
+}
+
+/// An embedded asset.
+async fn asset(kind: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+}
+
+/// `/`: the vendor's messages, a partner's open incidents, a customer's inbox.
+async fn home(
+    state: State<AppState>,
+    visitor: Visitor,
+    query: axum::extract::Query<vendor::ListQuery>,
+) -> Result<Response, Oops> {
+    match visitor.caller.0 {
+        Principal::Vendor { .. } => vendor::messages(state, visitor, query).await,
+        Principal::Partner { .. } => reader::notices(state, visitor).await,
+        Principal::Customer { .. } => reader::customer_home(state, visitor).await,
+    }
+}
+
+/// `/messages/{id}`: the vendor's whole message; a partner's or customer's own copy,
+/// marked read as it is opened.
+async fn message(
+    state: State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Response, Oops> {
+    if visitor.is_vendor() {
+        vendor::message(state, visitor, id).await
+    } else {
+        reader::message(state, visitor, id).await
+    }
+}
+
+/// `/threads/{id}`: an incident's timeline as the visitor was told it.
+async fn thread(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Response, Oops> {
+    let timeline = state.service().timeline(&visitor.caller, &id).await?;
+    Ok(vendor::timeline_page(&visitor, &timeline).into_response())
+}
+
+/// What a path the server does not have answers: for a browser, the console's page of
+/// what does not exist; for anyone else, the API's problem.
+pub fn wants_page(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// The console's page of what does not exist.
+pub fn not_found_page() -> Response {
+    Oops::not_found("such page").into_response()
+}

@@ -1,0 +1,517 @@
+//! The console's pages over HTTP: sessions, CSRF, and what each principal sees and does.
+
+use std::sync::Arc;
+
+use herald_delivery::{run, Channels, Guard, Secret, Sender, SenderConfig, WorkerConfig};
+use herald_store::KeyFor;
+use serde_json::json;
+
+use crate::common::Server;
+use crate::visit::{csrf_of, Visit};
+
+/// The server with the conformance directory, and a key for each principal the tests use.
+pub struct Cast {
+    pub server: Server,
+    pub vendor: String,
+    pub gov_vendor: String,
+    pub fabrikam: String,
+    pub northwind: String,
+    pub contoso: String,
+    pub adatum: String,
+}
+
+impl Cast {
+    pub async fn new() -> Cast {
+        let server = Server::with_conformance().await;
+        let vendor = server
+            .key(KeyFor::Vendor {
+                cloud: "global".into(),
+            })
+            .await;
+        let gov_vendor = server
+            .key(KeyFor::Vendor {
+                cloud: "us-gov".into(),
+            })
+            .await;
+        let fabrikam = server.key(KeyFor::Partner("fabrikam".into())).await;
+        let northwind = server.key(KeyFor::Partner("northwind".into())).await;
+        let contoso = server.key(KeyFor::Customer("contoso".into())).await;
+        let adatum = server.key(KeyFor::Customer("adatum".into())).await;
+        Cast {
+            server,
+            vendor,
+            gov_vendor,
+            fabrikam,
+            northwind,
+            contoso,
+            adatum,
+        }
+    }
+
+    pub async fn visit(&self, key: &str) -> Visit {
+        Visit::signed_in(&self.server.base, key).await
+    }
+
+    /// How many messages the global cloud holds, through the API.
+    pub async fn messages(&self) -> usize {
+        let (status, list) = self.server.get(&self.vendor, "/v1/messages").await;
+        assert_eq!(status, 200, "{list}");
+        list["messages"].as_array().unwrap().len()
+    }
+}
+
+/// The compose form's fields for a regional SharePoint incident opening thread `sp-eu`.
+pub fn incident_form<'a>(csrf: &'a str, action: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("category", "service_incident"),
+        ("services", "sharepoint"),
+        ("regions", "eu"),
+        ("customers", ""),
+        ("subscriptions", ""),
+        ("thread", "sp-eu"),
+        ("status", "investigating"),
+        ("locale_1", "en-US"),
+        ("title_1", "SharePoint in Europe is slow"),
+        ("body_1", "Sites load slowly for some tenants in Europe."),
+        ("locale_2", ""),
+        ("title_2", ""),
+        ("body_2", ""),
+        ("id", "sp-eu-1"),
+        ("explain", "contoso"),
+        ("action", action),
+    ]
+}
+
+#[tokio::test]
+async fn a_session_is_a_strict_http_only_cookie_that_ends_when_signed_out() {
+    let cast = Cast::new().await;
+    let base = &cast.server.base;
+
+    let mut anonymous = Visit::new(base);
+    let home = anonymous.get("/").await;
+    assert_eq!((home.status, home.location()), (303, "/sign-in"));
+    let wrong = anonymous
+        .sign_in(
+            "hk_0123456789abcdef_0000000000000000000000000000000000000000000000000000000000000000",
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("unknown or revoked"), "{}", wrong.body);
+    assert!(anonymous.cookie("herald_session").is_none());
+
+    let mut vendor = Visit::new(base);
+    let signed = vendor.sign_in(&cast.vendor).await;
+    assert_eq!((signed.status, signed.location()), (303, "/"));
+    let cookie = signed
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|h| h.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("herald_session="))
+        .expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP gets no Secure cookie: {cookie}"
+    );
+    assert!(
+        !cookie.contains(&cast.vendor),
+        "the cookie is a session, not the key"
+    );
+    let home = vendor.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("vendor · global"), "{}", home.body);
+
+    // Behind a proxy that terminates TLS, the cookie is Secure.
+    let mut tls = Visit::new(base);
+    let form = tls.get("/sign-in").await;
+    let over_tls = tls
+        .post_with(
+            "/sign-in",
+            &[("csrf", &form.csrf()), ("key", &cast.fabrikam)],
+            &[("x-forwarded-proto", "https")],
+        )
+        .await;
+    assert_eq!(over_tls.status, 303);
+    let secure = over_tls.headers.get_all("set-cookie").iter().any(|h| {
+        h.to_str().unwrap().starts_with("herald_session=")
+            && h.to_str().unwrap().contains("; Secure")
+    });
+    assert!(secure, "{:?}", over_tls.headers);
+
+    // Signing out ends the session in the store: the old cookie opens nothing.
+    let session = vendor.cookie("herald_session").unwrap().to_owned();
+    let out = vendor.post("/sign-out", &[("csrf", &home.csrf())]).await;
+    assert_eq!((out.status, out.location()), (303, "/sign-in"));
+    assert!(vendor.cookie("herald_session").is_none());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let old = client
+        .get(format!("{base}/"))
+        .header("cookie", format!("herald_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 303, "a signed-out session opens nothing");
+
+    // A vendor key for every cloud edits only the catalog, through the API.
+    let every = cast.server.key(KeyFor::VendorOfEveryCloud).await;
+    let mut catalog = Visit::new(base);
+    let refused = catalog.sign_in(&every).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(catalog.cookie("herald_session").is_none());
+}
+
+#[tokio::test]
+async fn a_form_without_its_token_or_from_another_site_is_refused_and_changes_nothing() {
+    let cast = Cast::new().await;
+    let mut vendor = cast.visit(&cast.vendor).await;
+    let compose = vendor.get("/compose").await;
+    assert_eq!(compose.status, 200, "{}", compose.body);
+    let csrf = compose.csrf();
+
+    let mut without = incident_form("", "publish");
+    without.retain(|(k, _)| *k != "csrf");
+    let answer = vendor.post("/compose", &without).await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    assert!(
+        answer.body.contains("did not come from this console"),
+        "{}",
+        answer.body
+    );
+    let answer = vendor
+        .post("/compose", &incident_form("0123456789abcdef", "publish"))
+        .await;
+    assert_eq!(answer.status, 403);
+    // Another visitor's token is no good either.
+    let other = cast.visit(&cast.vendor).await;
+    let mut other = other;
+    let theirs = other.get("/compose").await.csrf();
+    assert_ne!(theirs, csrf);
+    let answer = vendor
+        .post("/compose", &incident_form(&theirs, "publish"))
+        .await;
+    assert_eq!(answer.status, 403);
+    // The right token, sent from another site.
+    let form = incident_form(&csrf, "publish");
+    let answer = vendor
+        .post_with("/compose", &form, &[("origin", "http://attacker.example")])
+        .await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    assert!(answer.body.contains("another site"), "{}", answer.body);
+    let answer = vendor
+        .post_with("/compose", &form, &[("sec-fetch-site", "cross-site")])
+        .await;
+    assert_eq!(answer.status, 403);
+    assert_eq!(cast.messages().await, 0, "nothing refused was published");
+
+    // The sign-in form too carries a token of its own.
+    let mut stranger = Visit::new(&cast.server.base);
+    let answer = stranger
+        .post("/sign-in", &[("csrf", "forged"), ("key", &cast.vendor)])
+        .await;
+    assert_eq!(answer.status, 403);
+    assert!(stranger.cookie("herald_session").is_none());
+
+    // The same form from this console is published.
+    let origin = cast.server.base.clone();
+    let answer = vendor
+        .post_with(
+            "/compose",
+            &form,
+            &[("origin", &origin), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(
+        (answer.status, answer.location()),
+        (303, "/messages/sp-eu-1"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(cast.messages().await, 1);
+}
+
+#[tokio::test]
+async fn an_incident_is_previewed_published_read_updated_and_resolved_each_principal_seeing_its_own(
+) {
+    let cast = Cast::new().await;
+    let mut vendor = cast.visit(&cast.vendor).await;
+    let csrf = vendor.get("/compose").await.csrf();
+
+    // The audience, before anything is stored.
+    let preview = vendor
+        .post("/compose", &incident_form(&csrf, "preview"))
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    for expected in [
+        "Audience",
+        "told directly",
+        "<code>contoso</code>",
+        "<code>fabrikam</code>",
+        "Emails by language",
+        "en-US",
+        "Why <code>contoso</code> hears",
+        "SharePoint in Europe is slow",
+    ] {
+        assert!(
+            preview.body.contains(expected),
+            "the preview lacks {expected:?}: {}",
+            preview.body
+        );
+    }
+    assert_eq!(cast.messages().await, 0, "a preview stores nothing");
+
+    // A refusal keeps what was typed and says what is wrong.
+    let mut broken = incident_form(&csrf, "preview");
+    broken.retain(|(k, _)| *k != "services" && *k != "regions");
+    let refused = vendor.post("/compose", &broken).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("role=\"alert\""), "{}", refused.body);
+    assert!(refused.body.contains("SharePoint in Europe is slow"));
+
+    let published = vendor
+        .post("/compose", &incident_form(&csrf, "publish"))
+        .await;
+    assert_eq!(
+        published.location(),
+        "/messages/sp-eu-1",
+        "{}",
+        published.body
+    );
+    let page = vendor.get("/messages/sp-eu-1").await;
+    assert_eq!(page.status, 200);
+    for expected in [
+        "Deliveries by channel",
+        "email",
+        "Decisions",
+        "why?",
+        "Dead letters",
+    ] {
+        assert!(
+            page.body.contains(expected),
+            "the message page lacks {expected:?}"
+        );
+    }
+    let why = vendor
+        .get("/messages/sp-eu-1/explain?customer=contoso")
+        .await;
+    assert_eq!(why.status, 200);
+    assert!(why.body.contains("heard"), "{}", why.body);
+
+    // The partner sees it under its customer; the customer in its inbox, unread.
+    let mut fabrikam = cast.visit(&cast.fabrikam).await;
+    let notices = fabrikam.get("/").await;
+    assert!(
+        notices.body.contains("Customer <code>contoso</code>"),
+        "{}",
+        notices.body
+    );
+    assert!(notices.body.contains("SharePoint in Europe is slow"));
+    let mut contoso = cast.visit(&cast.contoso).await;
+    let inbox = contoso.get("/").await;
+    assert!(inbox.body.contains("1 unread"), "{}", inbox.body);
+    assert!(inbox.body.contains("class=\"unread\""));
+    let read = contoso.get("/messages/sp-eu-1").await;
+    assert_eq!(read.status, 200);
+    assert!(read.body.contains("Sites load slowly"));
+    let inbox = contoso.get("/").await;
+    assert!(inbox.body.contains("0 unread"), "{}", inbox.body);
+    assert!(!inbox.body.contains("class=\"unread\""));
+
+    // Nobody else may know of it: the same 404 page as for what does not exist.
+    let mut northwind = cast.visit(&cast.northwind).await;
+    let mut adatum = cast.visit(&cast.adatum).await;
+    let mut gov = cast.visit(&cast.gov_vendor).await;
+    for (who, visit) in [
+        ("northwind", &mut northwind),
+        ("adatum", &mut adatum),
+        ("the us-gov vendor", &mut gov),
+    ] {
+        for path in [
+            "/messages/sp-eu-1",
+            "/threads/sp-eu",
+            "/messages/no-such-message",
+        ] {
+            let answer = visit.get(path).await;
+            assert_eq!(answer.status, 404, "{who} {path}");
+            assert!(
+                answer.body.contains("Not found"),
+                "{who} {path}: {}",
+                answer.body
+            );
+            assert!(!answer.body.contains("SharePoint"), "{who} {path}");
+        }
+        let home = visit.get("/").await;
+        assert!(!home.body.contains("SharePoint"), "{who}'s home");
+    }
+    // Nor may a partner or customer use the vendor's pages.
+    let answer = fabrikam
+        .post("/compose", &incident_form(&notices.csrf(), "publish"))
+        .await;
+    assert_eq!(answer.status, 403);
+
+    // An update reaches both; resolving it closes the partner's notice.
+    let thread = vendor.get("/threads/sp-eu").await;
+    assert!(thread.body.contains("Post an update"));
+    let update = vendor
+        .post(
+            "/threads/sp-eu/update",
+            &[
+                ("csrf", &csrf),
+                ("status", "monitoring"),
+                ("title", "SharePoint in Europe: fix deployed"),
+                ("body", "We are watching it recover."),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (update.status, update.location()),
+        (303, "/threads/sp-eu"),
+        "{}",
+        update.body
+    );
+    for visit in [&mut fabrikam, &mut contoso] {
+        let timeline = visit.get("/threads/sp-eu").await;
+        assert_eq!(timeline.status, 200);
+        assert!(timeline.body.contains("fix deployed"), "{}", timeline.body);
+        assert!(timeline.body.contains("status-monitoring"));
+        assert!(!timeline.body.contains("Post an update"));
+    }
+    let resolve = vendor
+        .post(
+            "/threads/sp-eu/update",
+            &[("csrf", &csrf), ("status", "resolved")],
+        )
+        .await;
+    assert_eq!(resolve.status, 303, "{}", resolve.body);
+    let notices = fabrikam.get("/").await;
+    assert!(
+        notices.body.contains("0 open incidents"),
+        "{}",
+        notices.body
+    );
+    let resolved = vendor.get("/threads/sp-eu").await;
+    assert!(resolved.body.contains("status-resolved"));
+    assert!(!resolved.body.contains("Post an update"));
+    assert_eq!(cast.messages().await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vendor_replays_a_dead_letter_from_the_console() {
+    let cast = Cast::new().await;
+    // Northwind's endpoint: a port nothing listens on, so every attempt fails.
+    cast.server
+        .partner_endpoint(
+            "northwind",
+            "http://127.0.0.1:9/hooks",
+            &Secret::generate().unwrap(),
+        )
+        .await;
+    let (status, _) = cast
+        .server
+        .post(
+            &cast.vendor,
+            "/v1/messages",
+            &json!({"id": "teams-down", "category": "service_incident", "services": ["teams"], "title": "Teams sign-in failures"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    dead_after_one_attempt(&cast.server).await;
+
+    let mut vendor = cast.visit(&cast.vendor).await;
+    let dead = vendor.get("/deliveries").await;
+    assert!(dead.body.contains("Replay delivery"), "{}", dead.body);
+    let page = vendor.get("/messages/teams-down").await;
+    assert!(
+        page.body.contains("dead <strong>1</strong>"),
+        "{}",
+        page.body
+    );
+    let action = page
+        .body
+        .split("action=\"/deliveries/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("a replay form")
+        .to_owned();
+    let id: i64 = action.parse().unwrap();
+    // Northwind sees its own dead letter, and may not replay it without the token.
+    let mut northwind = cast.visit(&cast.northwind).await;
+    let refused = northwind
+        .post(&format!("/deliveries/{id}/replay"), &[("csrf", "nope")])
+        .await;
+    assert_eq!(refused.status, 403);
+
+    let replayed = vendor
+        .post(
+            &format!("/deliveries/{id}/replay"),
+            &[("csrf", &csrf_of(&page.body))],
+        )
+        .await;
+    assert_eq!(
+        (replayed.status, replayed.location()),
+        (303, "/messages/teams-down"),
+        "{}",
+        replayed.body
+    );
+    let (status, delivery) = cast
+        .server
+        .get(&cast.vendor, &format!("/v1/deliveries/{id}"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(delivery["status"], "retrying", "{delivery}");
+}
+
+/// Runs a worker until every delivery is settled, each dead after one failed attempt.
+pub async fn dead_after_one_attempt(server: &Server) {
+    let channels = Channels {
+        email: None,
+        webhooks: Sender::new(SenderConfig {
+            guard: Guard {
+                allow_private: true,
+            },
+            ..SenderConfig::default()
+        })
+        .unwrap(),
+    };
+    let config = WorkerConfig {
+        schedule: "0ms".parse().unwrap(),
+        until_idle: true,
+        ..WorkerConfig::default()
+    };
+    let tally = run(
+        server.store.clone(),
+        Arc::new(channels),
+        config,
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert!(tally.dead >= 1, "{tally:?}");
+}
+
+#[tokio::test]
+async fn a_browser_gets_a_page_for_what_does_not_exist_and_a_client_a_problem() {
+    let server = Server::start().await;
+    let mut browser = Visit::new(&server.base);
+    let page = browser.get("/no/such/page").await;
+    assert_eq!(page.status, 404);
+    assert!(page.body.starts_with("<!DOCTYPE html>"), "{}", page.body);
+    assert!(page.body.contains("Not found"));
+    let (status, problem) = server.get("", "/no/such/page").await;
+    assert_eq!(status, 404);
+    assert_eq!(problem["status"], 404);
+    for asset in ["/assets/console.css", "/assets/live.js"] {
+        let answer = browser.get(asset).await;
+        assert_eq!(answer.status, 200, "{asset}");
+        assert!(
+            !answer.body.contains("http://") && !answer.body.contains("https://"),
+            "{asset} fetches nothing from elsewhere"
+        );
+    }
+}
