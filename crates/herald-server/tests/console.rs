@@ -21,3 +21,5 @@ mod common;
 mod pages;
 #[path = "console/visit.rs"]
 mod visit;
+#[path = "console/webdriver.rs"]
+mod webdriver;

@@ -60,8 +60,9 @@ pub async fn events(
                 let Ok(now) = mark(&state, &caller).await else {
                     continue;
                 };
+                // An event with no data is not dispatched by browsers: it says "changed".
                 if now != last {
-                    return Some((Ok(Event::default().event("change").data("")), now));
+                    return Some((Ok(Event::default().event("change").data("changed")), now));
                 }
             }
         }
