@@ -1,11 +1,13 @@
 //! Project automation. `cargo xtask test` checks that the tools the tests need are here
-//! (installing what is missing), then runs every check CI runs: formatting, clippy with
-//! warnings denied, the docs, all tests (the store's, the API's and the delivery suites, and
-//! the CLI's tests of `herald work` and `herald serve` processes, once on each engine), a
-//! release build and the routing conformance suite against the built binary, schemathesis
-//! against the HTTP API's own OpenAPI document, and the README's tour as written (`tour`). The tests get a PostgreSQL server (`postgres`)
-//! and a NATS server with JetStream (`nats`), which a failed check stops too when xtask
-//! started them: every failure ends through [`fail`].
+//! (installing what is missing: rustfmt and clippy, the Python packages, Chromium and
+//! ChromeDriver for the console's tests in a browser), then runs every check CI runs:
+//! formatting, clippy with warnings denied, the docs, all tests (the store's, the API's,
+//! the console's and the delivery suites, and the CLI's tests of `herald work` and `herald
+//! serve` processes, once on each engine), a release build and the routing conformance
+//! suite against the built binary, schemathesis against the HTTP API's own OpenAPI
+//! document, and the README's tour as written (`tour`). The tests get a PostgreSQL server
+//! (`postgres`) and a NATS server with JetStream (`nats`), which a failed check stops too
+//! when xtask started them: every failure ends through [`fail`].
 
 mod nats;
 mod postgres;
@@ -183,6 +185,31 @@ fn setup() {
         );
     }
     python();
+    browser();
+}
+
+/// Chromium and ChromeDriver, which the console's browser tests drive: Debian's
+/// `chromium` and `chromium-driver`, installed when missing, unless `HERALD_CHROMIUM` and
+/// `HERALD_CHROMEDRIVER` name others.
+fn browser() {
+    let wanted = [
+        ("HERALD_CHROMIUM", "/usr/bin/chromium", "chromium"),
+        (
+            "HERALD_CHROMEDRIVER",
+            "/usr/bin/chromedriver",
+            "chromium-driver",
+        ),
+    ];
+    for (variable, path, package) in wanted {
+        if env::var_os(variable).is_some() || Path::new(path).exists() {
+            continue;
+        }
+        if let Err(e) = system::install(package) {
+            fail(format!(
+                "{package} is needed by the console's tests in a browser: {e}"
+            ));
+        }
+    }
 }
 
 /// The virtual environment the tests' Python tools live in. Tests find its interpreter

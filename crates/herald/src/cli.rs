@@ -344,6 +344,13 @@ pub enum Command {
         /// database as a postgres:// URL (a fresh file in a temporary folder by default).
         #[arg(long)]
         db: Option<Place>,
+        /// Then keep the demo's store open under `herald serve`, and print the web
+        /// console's address with keys to sign in as a vendor, a partner and a customer.
+        #[arg(long)]
+        serve: bool,
+        /// Where the console listens, with --serve.
+        #[arg(long, default_value = "127.0.0.1:8080", requires = "serve")]
+        listen: std::net::SocketAddr,
     },
     /// Measure a path of the product against a plain baseline.
     Bench {

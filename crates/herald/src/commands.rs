@@ -77,7 +77,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             customers,
             seed,
             db,
-        } => block_on(crate::demo::run(customers, seed, db)),
+            serve,
+            listen,
+        } => block_on(crate::demo::run(
+            customers,
+            seed,
+            db,
+            serve.then_some(listen),
+        )),
         Command::Bench { command } => block_on(crate::bench::run(command)),
     }
 }

@@ -7,6 +7,7 @@
 //! to an SMTP server it starts on loopback, through the worker `herald work` runs, and
 //! ends with two explanations.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,7 @@ use herald_domain::{Directory, Message, Policy};
 use herald_kit::sink::Sink;
 use herald_server::ServeConfig;
 use herald_service::Service;
-use herald_store::{Actor, Place, Publish, Published, Store};
+use herald_store::{Actor, KeyFor, Place, Publish, Published, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -87,8 +88,13 @@ fn two_tier(directory: &Directory) -> Option<(String, String, String)> {
         })
 }
 
-/// Runs the demo.
-pub async fn run(customers: usize, seed: u64, db: Option<Place>) -> Result<ExitCode> {
+/// Runs the demo; with `serve`, then keeps its store open under `herald serve` there.
+pub async fn run(
+    customers: usize,
+    seed: u64,
+    db: Option<Place>,
+    serve: Option<SocketAddr>,
+) -> Result<ExitCode> {
     let started = Instant::now();
     let policy = Policy::default_policy();
     let db = match db {
@@ -169,6 +175,13 @@ pub async fn run(customers: usize, seed: u64, db: Option<Place>) -> Result<ExitC
         "the generated directory has no customer with both direct and CSP subscriptions",
     )?;
     let mixed = directory.customers()[mixed_ix].id.to_string();
+    let mixed_partner = directory
+        .subscription_ix(&mixed_csp)
+        .and_then(|s| match directory.subscription(s).holding {
+            Holding::Csp { partner, .. } => Some(directory.partner(partner).id.to_string()),
+            Holding::Direct(_) => None,
+        })
+        .context("the mixed customer's CSP subscription has no partner")?;
     let (tier_sub, tier_customer, reseller) =
         two_tier(directory).context("the generated directory has no two-tier subscription")?;
     let some_customers: Vec<String> = directory
@@ -288,8 +301,38 @@ pub async fn run(customers: usize, seed: u64, db: Option<Place>) -> Result<ExitC
         started.elapsed(),
         db = db
     );
+    let Some(listen) = serve else {
+        store.close().await;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let keys = [
+        (
+            "the vendor of global".to_owned(),
+            KeyFor::Vendor {
+                cloud: "global".into(),
+            },
+        ),
+        (
+            format!("partner {mixed_partner}"),
+            KeyFor::Partner(mixed_partner.clone()),
+        ),
+        (format!("customer {mixed}"), KeyFor::Customer(mixed.clone())),
+    ];
+    say!();
+    say!("The web console: http://{listen}/ (Ctrl-C stops it). Sign in with one of these keys:");
+    for (who, key_for) in keys {
+        let key = store
+            .create_key(key_for, millis_now(), &Actor::Operator)
+            .await?;
+        say!("  {who:<24} {}", key.token);
+    }
     store.close().await;
-    Ok(ExitCode::SUCCESS)
+    crate::serve::serve_with(ServeConfig {
+        listen,
+        db,
+        ..ServeConfig::default()
+    })
+    .await
 }
 
 /// Delivers what the demo queued: the mail to an SMTP server the demo starts on loopback,

@@ -2,7 +2,7 @@
 //! NATS when one is configured, until SIGTERM or Ctrl-C.
 
 use anyhow::{Context, Result};
-use herald_server::{serve, shutdown_signal, AppState};
+use herald_server::{serve, shutdown_signal, AppState, ServeConfig};
 
 use crate::cli::ServeArgs;
 use crate::consume::{connect, tally_line as intake_line};
@@ -12,6 +12,11 @@ use crate::work::{load_config, tally_line, work_beside};
 /// Runs the server as configured by the file, the environment and the flags.
 pub async fn run(args: ServeArgs) -> Result<std::process::ExitCode> {
     let config = load_config(args.shared, args.listen, args.body_limit, args.nats.into())?;
+    serve_with(config).await
+}
+
+/// Runs the server as `config` says.
+pub async fn serve_with(config: ServeConfig) -> Result<std::process::ExitCode> {
     crate::logging::install(&config.log)?;
     let policy = load_policy(config.policy.as_deref())?;
     let store = open(&config.db).await?;

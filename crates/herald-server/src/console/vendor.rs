@@ -84,7 +84,7 @@ pub async fn messages(
             p.empty { "No message yet." }
         } @else {
             div.scroll {
-                table {
+                table.cards {
                     thead { tr {
                         th { "Message" } th { "Category" } th { "Accepted" } th { "Status" }
                         th.num { "In scope" } th.num { "Told directly" } th.num { "Partners" }
@@ -93,18 +93,18 @@ pub async fn messages(
                     tbody {
                         @for m in &page.messages {
                             tr {
-                                td { a href=(format!("/messages/{}", m.id)) { code { (m.id) } } }
-                                td { (page::category(&m.category)) }
-                                td { (page::time(m.accepted_at)) }
-                                td {
+                                td data-label="Message" { a href=(format!("/messages/{}", m.id)) { code { (m.id) } } }
+                                td data-label="Category" { (page::category(&m.category)) }
+                                td data-label="Accepted" { (page::time(m.accepted_at)) }
+                                td data-label="Status" {
                                     @if let Some(thread) = &m.thread {
                                         a href=(format!("/threads/{thread}")) { (page::status(m.status.as_deref())) }
                                     }
                                 }
-                                td.num { (m.customers_in_scope) }
-                                td.num { (m.customers_direct) }
-                                td.num { (m.partners_told) }
-                                td.num { (m.deliveries) }
+                                td.num data-label="In scope" { (m.customers_in_scope) }
+                                td.num data-label="Told directly" { (m.customers_direct) }
+                                td.num data-label="Partners" { (m.partners_told) }
+                                td.num data-label="Deliveries" { (m.deliveries) }
                             }
                         }
                     }

@@ -47,13 +47,14 @@ fn shown(s: &Scratch, db: &str) -> Vec<String> {
     shown
 }
 
-/// Every row of every table of the SQLite file at `db` (the migrations' own aside), each
-/// as its values quoted, sorted within its table.
+/// Every row of every table of the SQLite file at `db` (the migrations' own aside, and the
+/// console's sessions, which a copy leaves behind), each as its values quoted, sorted
+/// within its table.
 fn sqlite_rows(db: &str) -> Vec<(String, Vec<String>)> {
     read_sqlite(db, async |connection| {
         let tables: Vec<String> = sqlx::query_scalar(
             "SELECT name FROM sqlite_master WHERE type = 'table' \
-             AND name NOT IN ('_sqlx_migrations', 'sqlite_sequence') ORDER BY name",
+             AND name NOT IN ('_sqlx_migrations', 'sqlite_sequence', 'console_sessions') ORDER BY name",
         )
         .fetch_all(&mut *connection)
         .await

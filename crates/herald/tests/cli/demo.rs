@@ -1,7 +1,11 @@
 //! `herald demo`: the whole job on a generated directory, into a fresh database only: a
-//! new SQLite file or an empty PostgreSQL schema.
+//! new SQLite file or an empty PostgreSQL schema; with `--serve`, its store kept open under
+//! `herald serve` with keys printed to sign in to the console.
 
-use crate::common::{state, Scratch};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::common::{get, loopback_address, state, wait_listening, Scratch};
 
 const DEMO_MESSAGES: [&str; 8] = [
     "demo-price-change",
@@ -111,4 +115,74 @@ fn demo_runs_on_postgres_into_an_empty_store_only() {
         again.stderr
     );
     assert_eq!(state(place), stored);
+}
+
+#[test]
+fn demo_serve_keeps_the_store_open_under_the_console_with_a_key_for_each_kind_of_principal() {
+    let s = Scratch::new();
+    let db = s.path("demo.db");
+    let address = loopback_address();
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args([
+            "demo",
+            "--customers",
+            "300",
+            "--db",
+            &db,
+            "--serve",
+            "--listen",
+            &address,
+        ])
+        .env_remove("HERALD_DB")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("herald demo starts");
+    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
+    let console = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|l| l.starts_with("The web console:"))
+        .expect("the demo prints the console's address");
+    assert!(console.contains(&format!("http://{address}/")), "{console}");
+    let keys: Vec<(String, String)> = lines
+        .by_ref()
+        .take(3)
+        .map(Result::unwrap)
+        .map(|l| {
+            let (who, key) = l.trim().rsplit_once(' ').unwrap();
+            (who.trim().to_owned(), key.to_owned())
+        })
+        .collect();
+    let who: Vec<&str> = keys.iter().map(|(w, _)| w.as_str()).collect();
+    assert_eq!(who[0], "the vendor of global", "{who:?}");
+    assert!(who[1].starts_with("partner "), "{who:?}");
+    assert!(who[2].starts_with("customer "), "{who:?}");
+    wait_listening(&address);
+
+    let (status, body) = get(&address, "/v1/messages", &keys[0].1);
+    assert!(status.contains("200"), "{status}: {body}");
+    assert!(body.contains("demo-incident-exchange-eu"), "{body}");
+    for (who, key) in &keys[1..] {
+        let (status, body) = get(&address, "/v1/inbox", key);
+        assert!(status.contains("200"), "{who}: {status}: {body}");
+        assert!(body.contains("demo-price-change"), "{who}: {body}");
+    }
+    let (status, _) = get(&address, "/", "");
+    assert!(
+        status.contains("303"),
+        "the console asks to sign in: {status}"
+    );
+    let (status, body) = get(&address, "/sign-in", "");
+    assert!(
+        status.contains("200") && body.contains("API key"),
+        "{status}: {body}"
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &demo.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert!(demo.wait().unwrap().success());
 }
