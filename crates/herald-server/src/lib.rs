@@ -9,9 +9,11 @@
 
 pub mod api;
 mod auth;
+mod clock;
 pub mod config;
 mod console;
 pub mod edge;
+mod endpoints;
 mod metrics;
 pub mod problem;
 pub mod request_log;

@@ -11,8 +11,9 @@ use herald_store::DeliveryDetail;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::messages::{now, ListQuery};
+use super::messages::ListQuery;
 use super::views::DeliveryList;
+use crate::clock::now;
 use crate::problem::Problem;
 use crate::state::AppState;
 

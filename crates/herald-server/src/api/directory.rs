@@ -10,9 +10,9 @@ use axum::Json;
 use herald_domain::wire;
 use herald_service::Editor;
 
-use super::messages::now;
 use super::schema::WorldBody;
 use super::views::DirectoryCounts;
+use crate::clock::now;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
 

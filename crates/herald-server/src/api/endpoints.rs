@@ -3,34 +3,28 @@
 //! disables, enables and deletes an endpoint, and sends it a test event.
 //!
 //! Each key sees only its own endpoints: the vendor its cloud's vendor endpoints, a partner
-//! or customer its own; any other is 404. A secret is shown once, when it is made. A URL
-//! is refused when it is not http or https, or when its host resolves to a loopback,
-//! private, link-local or metadata address, unless the server allows private addresses
-//! (`webhooks.allow_private`); the sender refuses the same again at every connection.
+//! or customer its own; any other is 404. A secret is shown once, when it is made. What
+//! registering, rotating and testing do is `crate::endpoints`, which the console shares.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use herald_delivery::events::rfc3339;
-use herald_delivery::{check_url, Secret};
 use herald_service::Caller;
-use herald_store::{AttemptOutcome, Endpoint, Mode, NewEndpoint, StoreError, DEFAULT_OVERLAP_MS};
+use herald_store::{Endpoint, Mode, DEFAULT_OVERLAP_MS};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::messages::now;
 use super::views::{EndpointList, EndpointWithSecret, TestEvent};
 use super::Body;
+use crate::clock::now;
+use crate::endpoints::{
+    self, missing, refused, Registration, MAX_DESCRIPTION, MAX_OVERLAP_SECONDS,
+};
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
-
-/// The longest a rotated secret may go on signing beside its successor: 7 days.
-const MAX_OVERLAP_SECONDS: u64 = 7 * 24 * 60 * 60;
-/// The longest description or reason for disabling kept, in characters.
-const MAX_DESCRIPTION: usize = 1000;
 
 /// An endpoint to register.
 #[derive(Deserialize, ToSchema)]
@@ -88,21 +82,6 @@ fn optional<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, Problem> 
     serde_json::from_value(value).map_err(|e| malformed(e.to_string()))
 }
 
-/// The answer for an endpoint the caller does not own.
-fn missing(id: &str) -> Problem {
-    Problem::not_found(format!("endpoint \"{id}\""))
-}
-
-/// A refused endpoint, naming `field`.
-fn refused(field: &str, detail: impl std::fmt::Display) -> Problem {
-    Problem::new(Kind::InvalidEndpoint, format!("`{field}`: {detail}"))
-}
-
-/// A new signing secret.
-fn new_secret() -> Result<Secret, Problem> {
-    Secret::generate().map_err(Problem::internal)
-}
-
 /// Registers an endpoint for the caller and shows its signing secret, this once.
 #[utoipa::path(
     post,
@@ -120,66 +99,13 @@ pub async fn post_endpoint(
     caller: Caller,
     Body(body): Body<EndpointBody>,
 ) -> Result<(StatusCode, Json<EndpointWithSecret>), Problem> {
-    let description = body.description.unwrap_or_default();
-    if description.chars().count() > MAX_DESCRIPTION {
-        return Err(refused(
-            "description",
-            format!("a description holds at most {MAX_DESCRIPTION} characters"),
-        ));
-    }
-    if let Err(refused_text) = herald_domain::limits::check_characters(&description) {
-        return Err(refused(
-            "description",
-            format!("{refused_text}; a description is plain text a person reads"),
-        ));
-    }
-    let categories = match body.categories {
-        None => None,
-        Some(mut categories) => {
-            if categories.is_empty() {
-                return Err(refused(
-                    "categories",
-                    "the list is empty, so nothing would be sent; leave it out to receive every category",
-                ));
-            }
-            let policy = state.policy();
-            if let Some(unknown) = categories
-                .iter()
-                .find(|c| policy.category_named(c).is_none())
-            {
-                return Err(refused(
-                    "categories",
-                    format!(
-                        "\"{unknown}\" is not one of the policy's categories: {}",
-                        policy.category_names()
-                    ),
-                ));
-            }
-            categories.sort();
-            categories.dedup();
-            Some(categories)
-        }
-    };
-    let url = check_url(&body.url, state.webhooks().guard())
-        .await
-        .map_err(|e| refused("url", e))?;
-    let secret = new_secret()?;
-    let new = NewEndpoint {
-        url: url.into(),
-        description,
-        categories,
+    let registration = Registration {
+        url: body.url,
+        description: body.description,
+        categories: body.categories,
         mode: body.mode,
     };
-    let endpoint = state
-        .store()
-        .create_endpoint(&caller.0, new, &secret.to_string(), now(), &caller.actor())
-        .await
-        .map_err(|e| match e {
-            StoreError::PerCustomerForPartnersOnly => {
-                Problem::new(Kind::InvalidEndpoint, e.to_string())
-            }
-            e => Problem::from(e),
-        })?;
+    let (endpoint, secret) = endpoints::register(&state, &caller, registration).await?;
     Ok((
         StatusCode::CREATED,
         Json(EndpointWithSecret {
@@ -284,19 +210,7 @@ pub async fn rotate_endpoint(
             ))
         }
     };
-    let secret = new_secret()?;
-    let endpoint = state
-        .store()
-        .rotate_endpoint_secret(
-            &caller.0,
-            &id,
-            &secret.to_string(),
-            now(),
-            overlap_ms,
-            &caller.actor(),
-        )
-        .await?
-        .ok_or_else(|| missing(&id))?;
+    let (endpoint, secret) = endpoints::rotate(&state, &caller, &id, overlap_ms).await?;
     Ok(Json(EndpointWithSecret {
         endpoint,
         secret: secret.to_string(),
@@ -380,39 +294,7 @@ pub async fn test_endpoint(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<TestEvent>, Problem> {
-    let endpoint = state
-        .store()
-        .endpoint(&caller.0, &id)
-        .await?
-        .ok_or_else(|| missing(&id))?;
-    let at = now();
-    let secrets = state
-        .store()
-        .signing_secrets(&id, at)
-        .await?
-        .iter()
-        .map(|s| Secret::parse(s))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Problem::internal(format!("endpoint \"{id}\" holds a damaged secret: {e}")))?;
-    let webhook_id = format!("test_{id}_{at}");
-    let body = json!({
-        "type": "test",
-        "timestamp": rfc3339(at),
-        "data": {
-            "endpoint": id,
-            "sent_at": at,
-            "text": "A test event from Herald: this endpoint receives signed events.",
-        },
-    });
-    let body = serde_json::to_vec(&body).expect("JSON serialises");
-    let attempt = state
-        .webhooks()
-        .send(&endpoint.url, &secrets, &webhook_id, at / 1000, &body)
-        .await;
-    if attempt.outcome == AttemptOutcome::Gone {
-        state.store().endpoint_gone(&id, attempt.at).await?;
-    }
-    state.metrics().webhook_attempt(attempt.outcome);
+    let (webhook_id, attempt) = endpoints::send_test(&state, &caller, &id).await?;
     Ok(Json(TestEvent {
         webhook_id,
         attempt,

@@ -6,8 +6,9 @@ use axum::Json;
 use herald_service::Caller;
 use herald_store::Brief;
 
-use super::messages::{now, ListQuery};
+use super::messages::ListQuery;
 use super::views::{InboxEntry, InboxPage, ReadMark};
+use crate::clock::now;
 use crate::problem::Problem;
 use crate::state::AppState;
 

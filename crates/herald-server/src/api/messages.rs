@@ -15,6 +15,7 @@ use utoipa::IntoParams;
 
 use super::views::{DecisionPage, Listed, MessageList};
 use super::Body;
+use crate::clock::now;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
 
@@ -281,11 +282,4 @@ pub async fn get_explanation(
         )
         .await?;
     Ok(Json(explained))
-}
-
-/// The wall clock in Unix milliseconds, read only at the edge.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -13,8 +13,6 @@ pub mod schema;
 mod threads;
 mod views;
 
-pub(crate) use messages::now;
-
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};

@@ -12,9 +12,9 @@ use herald_domain::wire::{self, Record, RecordKind};
 use herald_service::{Caller, Editor};
 use serde_json::Value;
 
-use super::messages::now;
 use super::schema::{self, RecordBody};
 use super::Body;
+use crate::clock::now;
 use crate::problem::Problem;
 use crate::state::AppState;
 

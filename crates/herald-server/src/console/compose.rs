@@ -120,7 +120,7 @@ impl Draft {
 
 /// A fresh message id: the time, so that ids sort as they were written.
 fn fresh_id() -> String {
-    let now = crate::api::now();
+    let now = crate::clock::now();
     jiff::Timestamp::from_millisecond(now)
         .map(|t| format!("console-{}", t.strftime("%Y%m%d-%H%M%S")))
         .unwrap_or_else(|_| format!("console-{now}"))

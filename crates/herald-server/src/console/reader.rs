@@ -168,7 +168,7 @@ pub async fn message(
     let view = state.service().message_view(&visitor.caller, &id).await?;
     state
         .service()
-        .mark_read(&visitor.caller, &id, crate::api::now())
+        .mark_read(&visitor.caller, &id, crate::clock::now())
         .await?;
     let (brief, content, customers, subscriptions) = match &view {
         MessageView::Partner(p) => (&p.message, &p.content, Some(&p.customers), &p.subscriptions),

@@ -78,7 +78,7 @@ impl FromRequestParts<AppState> for Visitor {
         };
         let session = state
             .store()
-            .session(token, crate::api::now())
+            .session(token, crate::clock::now())
             .await
             .map_err(|e| Oops::from(e).into_response())?;
         let Some(session) = session else {
@@ -233,7 +233,7 @@ pub async fn sign_in(
     )?;
     let opened = state
         .store()
-        .open_session(form.key.trim(), crate::api::now(), SESSION_LIFETIME_MS)
+        .open_session(form.key.trim(), crate::clock::now(), SESSION_LIFETIME_MS)
         .await?;
     let Some((key, session)) = opened else {
         return sign_in_page(

@@ -469,7 +469,7 @@ pub async fn publish(
 ) -> Result<herald_store::MessageSummary, Oops> {
     match state
         .service()
-        .publish_as(&visitor.caller, wire, crate::api::now())
+        .publish_as(&visitor.caller, wire, crate::clock::now())
         .await?
     {
         Outcome::Accepted(summary) => {
@@ -517,7 +517,7 @@ pub async fn replay(
     check_form(&headers, &visitor.csrf, &form.csrf)?;
     let detail = state
         .service()
-        .replay(&visitor.caller, id, crate::api::now())
+        .replay(&visitor.caller, id, crate::clock::now())
         .await?;
     Ok(Redirect::to(&format!("/messages/{}", detail.delivery.message)).into_response())
 }
