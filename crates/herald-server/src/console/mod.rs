@@ -7,6 +7,9 @@
 //!   channel and dead letters to replay, a thread's timeline with updates, the dead letters
 //!   of the cloud.
 //! - `compose`: a message composed, its audience seen before it is published, published.
+//! - `records`: the vendor's directory with search, and its audit log.
+//! - `hooks`: each visitor's webhook endpoints: registered, the secret rotated, a test
+//!   event sent, failed deliveries with their attempts, a dead one replayed.
 //! - `reader`: a partner's open incidents grouped by customer and its inbox; a customer's
 //!   inbox and the incidents that affect it; a message read, which marks it read.
 //! - `live`: server-sent events telling an open page that what it shows has changed.
@@ -16,9 +19,11 @@
 //! page up to date when the store changes. Nothing is fetched from elsewhere.
 
 mod compose;
+mod hooks;
 mod live;
 mod page;
 mod reader;
+mod records;
 mod session;
 mod vendor;
 
@@ -55,6 +60,13 @@ pub fn routes() -> Router<AppState> {
         .route("/deliveries", get(vendor::dead_letters))
         .route("/deliveries/{id}/replay", post(vendor::replay))
         .route("/compose", get(compose::form).post(compose::submit))
+        .route("/directory", get(records::search))
+        .route("/directory/{kind}/{id}", get(records::show))
+        .route("/audit", get(records::audit))
+        .route("/endpoints", get(hooks::list).post(hooks::register))
+        .route("/endpoints/{id}", get(hooks::failures))
+        .route("/endpoints/{id}/rotate", post(hooks::rotate))
+        .route("/endpoints/{id}/test", post(hooks::test))
         .route("/live", get(live::events))
         .route("/assets/console.css", get(|| asset("text/css", CSS)))
         .route("/assets/live.js", get(|| asset("text/javascript", LIVE_JS)))

@@ -34,10 +34,17 @@ pub fn page(visitor: &Visitor, title: &str, live: bool, body: Markup) -> Markup 
         Principal::Vendor { .. } => &[
             ("/", "Messages"),
             ("/compose", "Compose"),
+            ("/directory", "Directory"),
             ("/deliveries", "Dead letters"),
+            ("/endpoints", "Webhooks"),
+            ("/audit", "Audit"),
         ],
-        Principal::Partner { .. } => &[("/", "Notices"), ("/inbox", "Inbox")],
-        Principal::Customer { .. } => &[("/", "Inbox")],
+        Principal::Partner { .. } => &[
+            ("/", "Notices"),
+            ("/inbox", "Inbox"),
+            ("/endpoints", "Webhooks"),
+        ],
+        Principal::Customer { .. } => &[("/", "Inbox"), ("/endpoints", "Webhooks")],
     };
     html! {
         (DOCTYPE)

@@ -50,6 +50,12 @@ impl Visitor {
         matches!(self.caller.0, Principal::Vendor { .. })
     }
 
+    /// The vendor's cloud; anyone else is refused, as the API refuses it, since only the
+    /// vendor may `act`.
+    pub fn vendor_cloud(&self, act: &str) -> Result<String, Oops> {
+        Ok(self.caller.vendor_cloud(act)?.to_owned())
+    }
+
     /// Refuses anyone but the vendor, who alone may `act`.
     pub fn vendor_only(&self, act: &str) -> Result<(), Oops> {
         if self.is_vendor() {

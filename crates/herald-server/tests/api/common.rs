@@ -105,7 +105,12 @@ impl Server {
     /// A server holding the conformance directory, put through the API: the catalog by
     /// the vendor for every cloud, then each cloud by its vendor.
     pub async fn with_conformance() -> Server {
-        let server = Server::start().await;
+        Server::with_conformance_and(ServeConfig::default()).await
+    }
+
+    /// A server configured by `config`, holding the conformance directory.
+    pub async fn with_conformance_and(config: ServeConfig) -> Server {
+        let server = Server::start_with(config).await;
         let catalog = server.key(KeyFor::VendorOfEveryCloud).await;
         let products = serde_json::json!({
             "products": conformance("world.json")["products"],

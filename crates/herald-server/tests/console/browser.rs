@@ -238,6 +238,25 @@ async fn vendor_partner_and_customer_work_an_incident_in_chromium() {
         .await;
     assert_eq!(listed["deliveries"][0]["status"], "retrying", "{listed}");
 
+    // The vendor's other pages, and the partner's webhooks.
+    vendor
+        .goto(&format!("{base}/messages/sp-eu-1/explain?customer=contoso"))
+        .await;
+    vendor.wait_for("main", "heard").await;
+    snap(&vendor, "vendor-explain").await;
+    vendor.goto(&format!("{base}/directory?q=contoso")).await;
+    vendor.click("ul.records a").await;
+    vendor.wait_for("main", "contoso-e3").await;
+    snap(&vendor, "vendor-directory-customer").await;
+    vendor.goto(&format!("{base}/directory")).await;
+    snap(&vendor, "vendor-directory").await;
+    vendor.goto(&format!("{base}/audit")).await;
+    vendor.wait_for("main", "message.publish").await;
+    snap(&vendor, "vendor-audit").await;
+    partner.goto(&format!("{base}/endpoints")).await;
+    partner.wait_for("main", "Register an endpoint").await;
+    snap(&partner, "partner-webhooks").await;
+
     // Another partner opening the first message gets the 404 page.
     let other = driver.browser("northwind", 1280).await;
     sign_in(&other, &base, &cast.northwind).await;

@@ -22,7 +22,11 @@ pub struct Cast {
 
 impl Cast {
     pub async fn new() -> Cast {
-        let server = Server::with_conformance().await;
+        Cast::on(Server::with_conformance().await).await
+    }
+
+    /// The cast on `server`, which holds the conformance directory.
+    pub async fn on(server: Server) -> Cast {
         let vendor = server
             .key(KeyFor::Vendor {
                 cloud: "global".into(),
@@ -514,4 +518,236 @@ async fn a_browser_gets_a_page_for_what_does_not_exist_and_a_client_a_problem() 
             "{asset} fetches nothing from elsewhere"
         );
     }
+}
+
+#[tokio::test]
+async fn the_vendor_browses_its_own_cloud_and_reads_its_audit_log_and_no_one_else_may() {
+    let cast = Cast::new().await;
+    let mut vendor = cast.visit(&cast.vendor).await;
+    let found = vendor.get("/directory?q=CONT").await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert!(
+        found.body.contains("/directory/customers/contoso"),
+        "{}",
+        found.body
+    );
+    assert!(
+        !found.body.contains("adatum"),
+        "the search narrows: {}",
+        found.body
+    );
+    let all = vendor.get("/directory").await;
+    assert!(all.body.contains("/directory/partners/fabrikam"));
+    assert!(
+        !all.body.contains("gov-fabrikam"),
+        "another cloud's partner"
+    );
+    let contoso = vendor.get("/directory/customers/contoso").await;
+    assert_eq!(contoso.status, 200);
+    for expected in [
+        "contoso-e3",
+        "contoso-azure",
+        "it@contoso.example",
+        "enterprise_agreement",
+    ] {
+        assert!(
+            contoso.body.contains(expected),
+            "{expected}: {}",
+            contoso.body
+        );
+    }
+    let partner = vendor.get("/directory/partners/fabrikam").await;
+    assert!(
+        partner.body.contains("ops@fabrikam.example"),
+        "{}",
+        partner.body
+    );
+    for path in [
+        "/directory/customers/gov-dept",
+        "/directory/partners/gov-fabrikam",
+        "/directory/customers/nobody",
+        "/directory/products/m365-e3",
+    ] {
+        let answer = vendor.get(path).await;
+        assert_eq!(answer.status, 404, "{path}");
+        assert!(!answer.body.contains("gov.fabrikam"), "{path}");
+    }
+
+    let csrf = vendor.get("/compose").await.csrf();
+    vendor
+        .post("/compose", &incident_form(&csrf, "publish"))
+        .await;
+    let audit = vendor.get("/audit").await;
+    assert_eq!(audit.status, 200);
+    assert!(audit.body.contains("message.publish"), "{}", audit.body);
+    assert!(audit.body.contains("sp-eu-1"));
+    assert!(audit.body.contains("(the vendor)"));
+    let mut gov = cast.visit(&cast.gov_vendor).await;
+    assert!(
+        !gov.get("/audit").await.body.contains("sp-eu-1"),
+        "another cloud's log"
+    );
+
+    let mut fabrikam = cast.visit(&cast.fabrikam).await;
+    let mut contoso = cast.visit(&cast.contoso).await;
+    for visit in [&mut fabrikam, &mut contoso] {
+        for path in [
+            "/directory",
+            "/directory/customers/contoso",
+            "/audit",
+            "/compose",
+        ] {
+            let answer = visit.get(path).await;
+            assert_eq!(answer.status, 403, "{path}: {}", answer.body);
+            assert!(answer.body.contains("Not allowed"), "{path}");
+        }
+    }
+}
+
+/// A webhook receiver on loopback that takes every event: its URL.
+async fn accepting_receiver() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 16384];
+                let _ = socket.read(&mut request).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_registers_tests_and_rotates_its_endpoint_and_replays_what_died() {
+    let mut config = herald_server::ServeConfig::default();
+    config.webhooks.allow_private = true;
+    let cast = Cast::on(Server::with_conformance_and(config).await).await;
+    let mut fabrikam = cast.visit(&cast.fabrikam).await;
+    let page = fabrikam.get("/endpoints").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("No endpoint yet"));
+    let csrf = page.csrf();
+
+    let refused = fabrikam
+        .post(
+            "/endpoints",
+            &[("csrf", &csrf), ("url", "ftp://files.example/hooks")],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("`url`"), "{}", refused.body);
+    let receiver = accepting_receiver().await;
+    let registered = fabrikam
+        .post(
+            "/endpoints",
+            &[
+                ("csrf", &csrf),
+                ("url", &receiver),
+                ("description", "Service desk"),
+                ("categories", "service_incident"),
+                ("mode", "per_customer"),
+            ],
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    let secret = between(&registered.body, "<code class=\"token\">", "<");
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    assert!(registered.body.contains("one event per customer"));
+    assert!(registered.body.contains("service_incident"));
+    let id = between(&registered.body, "action=\"/endpoints/", "/");
+    let (status, listed) = cast.server.get(&cast.fabrikam, "/v1/endpoints").await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["endpoints"][0]["id"], id.as_str(), "{listed}");
+    assert!(
+        !fabrikam.get("/endpoints").await.body.contains(&secret),
+        "shown once"
+    );
+
+    let tested = fabrikam
+        .post(&format!("/endpoints/{id}/test"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(tested.status, 200, "{}", tested.body);
+    assert!(
+        tested.body.contains("<strong>delivered</strong>"),
+        "{}",
+        tested.body
+    );
+    let rotated = fabrikam
+        .post(&format!("/endpoints/{id}/rotate"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(rotated.status, 200);
+    let new_secret = between(&rotated.body, "<code class=\"token\">", "<");
+    assert!(new_secret.starts_with("whsec_") && new_secret != secret);
+
+    // Another partner cannot reach it.
+    let mut northwind = cast.visit(&cast.northwind).await;
+    let theirs = northwind.get("/endpoints").await;
+    assert!(!theirs.body.contains(&id));
+    for verb in ["test", "rotate"] {
+        let answer = northwind
+            .post(
+                &format!("/endpoints/{id}/{verb}"),
+                &[("csrf", &theirs.csrf())],
+            )
+            .await;
+        assert_eq!(answer.status, 404, "{verb}");
+    }
+    assert_eq!(northwind.get(&format!("/endpoints/{id}")).await.status, 404);
+
+    // An endpoint nothing answers: its dead delivery, with the attempt, replayed.
+    let dead_end = cast
+        .server
+        .partner_endpoint(
+            "fabrikam",
+            "http://127.0.0.1:9/hooks",
+            &Secret::generate().unwrap(),
+        )
+        .await;
+    let (status, _) = cast
+        .server
+        .post(
+            &cast.vendor,
+            "/v1/messages",
+            &json!({"id": "exchange-down", "category": "service_incident", "services": ["exchange"], "title": "Exchange sign-in failures"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    dead_after_one_attempt(&cast.server).await;
+    let failures = fabrikam.get(&format!("/endpoints/{}", dead_end.id)).await;
+    assert_eq!(failures.status, 200, "{}", failures.body);
+    assert!(
+        failures.body.contains("<strong>failed</strong>"),
+        "{}",
+        failures.body
+    );
+    assert!(failures.body.contains("badge dead"));
+    let delivery = between(&failures.body, "action=\"/deliveries/", "/");
+    let replayed = fabrikam
+        .post(
+            &format!("/deliveries/{delivery}/replay"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(replayed.status, 303, "{}", replayed.body);
+    let again = fabrikam.get(&format!("/endpoints/{}", dead_end.id)).await;
+    assert!(again.body.contains("badge retrying"), "{}", again.body);
+}
+
+/// The text of `page` between the first `start` and the next `end`.
+fn between(page: &str, start: &str, end: &str) -> String {
+    let from = page
+        .find(start)
+        .unwrap_or_else(|| panic!("{start:?} is not in the page: {page}"))
+        + start.len();
+    page[from..]
+        .split(end)
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
