@@ -18,6 +18,7 @@ use herald_domain::explain::Explanation;
 use herald_domain::report::Report;
 use herald_domain::wire;
 use herald_service::ServiceError;
+use herald_store::{Endpoint, Mode};
 use maud::{html, Markup};
 use serde_json::{json, Map, Value};
 
@@ -143,7 +144,9 @@ pub async fn form(State(state): State<AppState>, visitor: Visitor) -> Result<Res
 enum Outcome {
     Empty,
     Found(Vec<(String, Option<String>)>),
-    Audience(Box<Report>, Option<Explanation>),
+    /// The draft's routing, the webhook events it would send, and why or why not for the
+    /// customer asked about.
+    Audience(Box<Report>, usize, Option<Explanation>),
     Refused(String),
 }
 
@@ -181,6 +184,11 @@ pub async fn submit(
             Err(reason) => (Outcome::Refused(reason), StatusCode::UNPROCESSABLE_ENTITY),
             Ok(wire) => match service.route_report(&visitor.caller, wire.clone()).await {
                 Ok(report) => {
+                    let endpoints = state
+                        .store()
+                        .endpoints_for(visitor.caller.0.cloud(), &report.category)
+                        .await?;
+                    let webhooks = webhooks(&report, &endpoints);
                     let why = draft.one("explain");
                     let explanation = if why.is_empty() {
                         None
@@ -189,7 +197,7 @@ pub async fn submit(
                     };
                     match explanation.transpose() {
                         Ok(explanation) => (
-                            Outcome::Audience(Box::new(report), explanation),
+                            Outcome::Audience(Box::new(report), webhooks, explanation),
                             StatusCode::OK,
                         ),
                         Err(e) => (
@@ -363,15 +371,42 @@ async fn render(
                 }
             }
         }
-        @if let Outcome::Audience(report, explanation) = &outcome {
-            (audience(report, explanation.as_ref()))
+        @if let Outcome::Audience(report, webhooks, explanation) = &outcome {
+            (audience(report, *webhooks, explanation.as_ref()))
         }
     };
     Ok((status, page::page(visitor, "Compose", false, body)))
 }
 
-/// Who the draft reaches: customers told directly, partners told, emails by language.
-fn audience(report: &Report, explanation: Option<&Explanation>) -> Markup {
+/// How many webhook events the routed draft would send: one to each of `endpoints` (the
+/// enabled ones of the cloud that take its category) owned by the vendor, a partner told
+/// (one per customer for an endpoint that wants that) or a customer told directly.
+fn webhooks(report: &Report, endpoints: &[Endpoint]) -> usize {
+    endpoints
+        .iter()
+        .map(|e| match (e.owner_kind.as_str(), e.owner.as_deref()) {
+            ("vendor", _) => 1,
+            ("partner", Some(partner)) => report
+                .partner_copies
+                .iter()
+                .find(|c| c.partner == partner)
+                .map_or(0, |c| match e.mode {
+                    Mode::Aggregated => 1,
+                    Mode::PerCustomer => c.customers.len(),
+                }),
+            ("customer", Some(customer)) => report
+                .decisions
+                .iter()
+                .filter(|d| d.direct && d.customer == customer)
+                .count(),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Who the draft reaches: customers told directly, partners told, deliveries by channel
+/// and emails by language.
+fn audience(report: &Report, webhooks: usize, explanation: Option<&Explanation>) -> Markup {
     let direct: Vec<&str> = report
         .decisions
         .iter()
@@ -425,7 +460,11 @@ fn audience(report: &Report, explanation: Option<&Explanation>) -> Markup {
                     }
                 }
             }
-            p.meta { "Webhooks: one event to each enabled endpoint of those told that takes this category." }
+            h3 { "Deliveries by channel" }
+            ul.figures {
+                li { strong { (by_locale.values().sum::<usize>()) } " emails" }
+                li { strong { (webhooks) } " webhook events" }
+            }
             @if let Some(e) = explanation {
                 h3 { "Why " code { (e.id) } @if e.heard { " hears" } @else { " does not hear" } }
                 ol.lines { @for line in &e.lines { li { (line) } } }

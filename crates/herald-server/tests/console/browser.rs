@@ -226,6 +226,19 @@ async fn vendor_partner_and_customer_work_an_incident_in_chromium() {
     vendor.goto(&format!("{base}/")).await;
     vendor.wait_for("main", "teams-down").await;
     snap(&vendor, "vendor-messages").await;
+    // By keyboard: the first Tab reaches "Skip to the content", shown with a focus ring.
+    vendor.tab().await;
+    let focused = vendor
+        .run("var e = document.activeElement; return [e.className, getComputedStyle(e).outlineStyle, e.getBoundingClientRect().left >= 0];")
+        .await;
+    assert_eq!(focused, json!(["skip", "solid", true]), "{focused}");
+    vendor.tab().await;
+    assert_eq!(
+        vendor
+            .run("return document.activeElement.textContent;")
+            .await,
+        "Herald"
+    );
     vendor.goto(&format!("{base}/deliveries")).await;
     vendor.wait_for("main", "Replay").await;
     snap(&vendor, "vendor-dead-letters").await;

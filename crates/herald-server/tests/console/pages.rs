@@ -246,6 +246,13 @@ async fn an_incident_is_previewed_published_read_updated_and_resolved_each_princ
     let cast = Cast::new().await;
     let mut vendor = cast.visit(&cast.vendor).await;
     let csrf = vendor.get("/compose").await.csrf();
+    cast.server
+        .partner_endpoint(
+            "fabrikam",
+            "http://127.0.0.1:9/hooks",
+            &Secret::generate().unwrap(),
+        )
+        .await;
 
     // The audience, before anything is stored.
     let preview = vendor
@@ -261,6 +268,8 @@ async fn an_incident_is_previewed_published_read_updated_and_resolved_each_princ
         "en-US",
         "Why <code>contoso</code> hears",
         "SharePoint in Europe is slow",
+        "<strong>2</strong> emails",
+        "<strong>1</strong> webhook events",
     ] {
         assert!(
             preview.body.contains(expected),

@@ -197,6 +197,18 @@ impl Browser {
             .await;
     }
 
+    /// Presses the Tab key, as a person moving through the page by keyboard.
+    pub async fn tab(&self) {
+        let tab = "\u{E004}";
+        self.post(
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": tab}, {"type": "keyUp", "value": tab}
+            ]}]}),
+        )
+        .await;
+    }
+
     /// The visible text of the element `css` selects.
     pub async fn text(&self, css: &str) -> String {
         let Element(id) = self.find(css).await;
