@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use herald_delivery::Secret;
+use std::sync::Arc;
+
+use herald_delivery::{run, Channels, Guard, Secret, Sender, SenderConfig, Tally, WorkerConfig};
 use herald_domain::Policy;
 use herald_server::{serve, AppState, ServeConfig};
 use herald_store::scratch::Scratch;
@@ -166,6 +168,34 @@ impl Server {
             )
             .await
             .expect("the endpoint is registered")
+    }
+
+    /// Runs a worker over the server's store, private addresses allowed, retrying on
+    /// `schedule`, until every delivery it can send is settled.
+    pub async fn work_until_idle(&self, schedule: &str) -> Tally {
+        let channels = Channels {
+            email: None,
+            webhooks: Sender::new(SenderConfig {
+                guard: Guard {
+                    allow_private: true,
+                },
+                ..SenderConfig::default()
+            })
+            .unwrap(),
+        };
+        let config = WorkerConfig {
+            schedule: schedule.parse().unwrap(),
+            until_idle: true,
+            ..WorkerConfig::default()
+        };
+        run(
+            self.store.clone(),
+            Arc::new(channels),
+            config,
+            std::future::pending(),
+        )
+        .await
+        .unwrap()
     }
 
     /// A new key's bearer token.

@@ -3,42 +3,12 @@
 //! deliveries sent to it; the vendor sees its cloud's; a replay of what is still queued is
 //! a conflict.
 
-use std::sync::Arc;
-
-use herald_delivery::{run, Channels, Guard, Secret, Sender, SenderConfig, Tally, WorkerConfig};
+use herald_delivery::Secret;
 use herald_store::KeyFor;
 use serde_json::json;
 
 use crate::common::Server;
 use crate::webhook_receiver::Receiver;
-
-/// Runs a worker over the server's store, private addresses allowed, retrying on
-/// `schedule`, until every delivery it can send is settled.
-async fn work_until_idle(server: &Server, schedule: &str) -> Tally {
-    let channels = Channels {
-        email: None,
-        webhooks: Sender::new(SenderConfig {
-            guard: Guard {
-                allow_private: true,
-            },
-            ..SenderConfig::default()
-        })
-        .unwrap(),
-    };
-    let config = WorkerConfig {
-        schedule: schedule.parse().unwrap(),
-        until_idle: true,
-        ..WorkerConfig::default()
-    };
-    run(
-        server.store.clone(),
-        Arc::new(channels),
-        config,
-        std::future::pending(),
-    )
-    .await
-    .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partner_sees_and_replays_its_own_dead_deliveries_and_no_one_elses() {
@@ -66,7 +36,7 @@ async fn a_partner_sees_and_replays_its_own_dead_deliveries_and_no_one_elses() {
     assert_eq!(status, 201);
 
     // One attempt each, then dead.
-    let tally = work_until_idle(&server, "0ms").await;
+    let tally = server.work_until_idle("0ms").await;
     assert_eq!(tally.dead, 1, "{tally:?}");
 
     let northwind = server.key(KeyFor::Partner("northwind".into())).await;
@@ -166,7 +136,7 @@ async fn each_partners_event_is_the_copy_it_reads_through_the_api_signed_for_it_
         )
         .await;
     assert_eq!(status, 201);
-    let tally = work_until_idle(&server, "0s").await;
+    let tally = server.work_until_idle("0s").await;
     assert_eq!(tally.delivered, 2, "{tally:?}");
 
     for _ in 0..2 {

@@ -8,11 +8,10 @@
 
 use std::path::PathBuf;
 
-use herald_delivery::Secret;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::pages::{dead_after_one_attempt, Cast};
+use crate::pages::Cast;
 use crate::webdriver::{Browser, Driver};
 
 /// Where the screenshots go: `target/console-shots/`.
@@ -206,23 +205,11 @@ async fn vendor_partner_and_customer_work_an_incident_in_chromium() {
     snap(&partner, "partner-inbox").await;
 
     // The vendor's list, then a dead letter replayed.
-    cast.server
-        .partner_endpoint(
-            "northwind",
-            "http://127.0.0.1:9/hooks",
-            &Secret::generate().unwrap(),
-        )
-        .await;
-    let (status, _) = cast
-        .server
-        .post(
-            &cast.vendor,
-            "/v1/messages",
-            &json!({"id": "teams-down", "category": "service_incident", "services": ["teams"], "title": "Teams sign-in failures"}),
-        )
-        .await;
-    assert_eq!(status, 201);
-    dead_after_one_attempt(&cast.server).await;
+    cast.dead_letter(
+        "northwind",
+        json!({"id": "teams-down", "category": "service_incident", "services": ["teams"], "title": "Teams sign-in failures"}),
+    )
+    .await;
     vendor.goto(&format!("{base}/")).await;
     vendor.wait_for("main", "teams-down").await;
     snap(&vendor, "vendor-messages").await;

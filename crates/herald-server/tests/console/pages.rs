@@ -1,10 +1,8 @@
 //! The console's pages over HTTP: sessions, CSRF, and what each principal sees and does.
 
-use std::sync::Arc;
-
-use herald_delivery::{run, Channels, Guard, Secret, Sender, SenderConfig, WorkerConfig};
-use herald_store::KeyFor;
-use serde_json::json;
+use herald_delivery::Secret;
+use herald_store::{Endpoint, KeyFor};
+use serde_json::{json, Value};
 
 use crate::common::Server;
 use crate::visit::{csrf_of, Visit};
@@ -54,6 +52,27 @@ impl Cast {
 
     pub async fn visit(&self, key: &str) -> Visit {
         Visit::signed_in(&self.server.base, key).await
+    }
+
+    /// A dead letter to `partner`: an endpoint of its on a port nothing listens on, message
+    /// `message` published through the API, and a worker that tries each delivery once.
+    pub async fn dead_letter(&self, partner: &str, message: Value) -> Endpoint {
+        let endpoint = self
+            .server
+            .partner_endpoint(
+                partner,
+                "http://127.0.0.1:9/hooks",
+                &Secret::generate().unwrap(),
+            )
+            .await;
+        let (status, answer) = self
+            .server
+            .post(&self.vendor, "/v1/messages", &message)
+            .await;
+        assert_eq!(status, 201, "{answer}");
+        let tally = self.server.work_until_idle("0ms").await;
+        assert!(tally.dead >= 1, "{tally:?}");
+        endpoint
     }
 
     /// How many messages the global cloud holds, through the API.
@@ -417,24 +436,11 @@ async fn an_incident_is_previewed_published_read_updated_and_resolved_each_princ
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_vendor_replays_a_dead_letter_from_the_console() {
     let cast = Cast::new().await;
-    // Northwind's endpoint: a port nothing listens on, so every attempt fails.
-    cast.server
-        .partner_endpoint(
-            "northwind",
-            "http://127.0.0.1:9/hooks",
-            &Secret::generate().unwrap(),
-        )
-        .await;
-    let (status, _) = cast
-        .server
-        .post(
-            &cast.vendor,
-            "/v1/messages",
-            &json!({"id": "teams-down", "category": "service_incident", "services": ["teams"], "title": "Teams sign-in failures"}),
-        )
-        .await;
-    assert_eq!(status, 201);
-    dead_after_one_attempt(&cast.server).await;
+    cast.dead_letter(
+        "northwind",
+        json!({"id": "teams-down", "category": "service_incident", "services": ["teams"], "title": "Teams sign-in failures"}),
+    )
+    .await;
 
     let mut vendor = cast.visit(&cast.vendor).await;
     let dead = vendor.get("/deliveries").await;
@@ -478,34 +484,6 @@ async fn the_vendor_replays_a_dead_letter_from_the_console() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(delivery["status"], "retrying", "{delivery}");
-}
-
-/// Runs a worker until every delivery is settled, each dead after one failed attempt.
-pub async fn dead_after_one_attempt(server: &Server) {
-    let channels = Channels {
-        email: None,
-        webhooks: Sender::new(SenderConfig {
-            guard: Guard {
-                allow_private: true,
-            },
-            ..SenderConfig::default()
-        })
-        .unwrap(),
-    };
-    let config = WorkerConfig {
-        schedule: "0ms".parse().unwrap(),
-        until_idle: true,
-        ..WorkerConfig::default()
-    };
-    let tally = run(
-        server.store.clone(),
-        Arc::new(channels),
-        config,
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
-    assert!(tally.dead >= 1, "{tally:?}");
 }
 
 #[tokio::test]
@@ -711,23 +689,11 @@ async fn a_partner_registers_tests_and_rotates_its_endpoint_and_replays_what_die
 
     // An endpoint nothing answers: its dead delivery, with the attempt, replayed.
     let dead_end = cast
-        .server
-        .partner_endpoint(
+        .dead_letter(
             "fabrikam",
-            "http://127.0.0.1:9/hooks",
-            &Secret::generate().unwrap(),
+            json!({"id": "exchange-down", "category": "service_incident", "services": ["exchange"], "title": "Exchange sign-in failures"}),
         )
         .await;
-    let (status, _) = cast
-        .server
-        .post(
-            &cast.vendor,
-            "/v1/messages",
-            &json!({"id": "exchange-down", "category": "service_incident", "services": ["exchange"], "title": "Exchange sign-in failures"}),
-        )
-        .await;
-    assert_eq!(status, 201);
-    dead_after_one_attempt(&cast.server).await;
     let failures = fabrikam.get(&format!("/endpoints/{}", dead_end.id)).await;
     assert_eq!(failures.status, 200, "{}", failures.body);
     assert!(
