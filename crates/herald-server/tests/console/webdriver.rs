@@ -4,6 +4,7 @@
 //! ChromeDriver and Chromium are Debian's (`chromedriver`, `chromium`, which `cargo xtask
 //! test` installs when missing); `HERALD_CHROMEDRIVER` and `HERALD_CHROMIUM` name others.
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,7 +17,8 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long to wait for what a page should come to show.
 pub const PATIENCE: Duration = Duration::from_secs(15);
 
-/// A running ChromeDriver, stopped when dropped.
+/// A running ChromeDriver, stopped when dropped with every browser it started, even when
+/// a test failed before closing them: they share its process group.
 pub struct Driver {
     url: String,
     child: Child,
@@ -26,7 +28,8 @@ pub struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
     }
 }
@@ -51,6 +54,7 @@ impl Driver {
             .port();
         let child = Command::new(chromedriver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
