@@ -33,6 +33,8 @@ struct Inner {
     webhooks: Sender,
     /// The bus the process's intake reads, whose connection readiness checks.
     bus: std::sync::OnceLock<Bus>,
+    /// Whether the server is stopping: the console's live streams end when it is.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -54,7 +56,19 @@ impl AppState {
             metrics: Arc::default(),
             webhooks,
             bus: std::sync::OnceLock::new(),
+            stopping: tokio::sync::watch::Sender::new(false),
         })))
+    }
+
+    /// Says the server is stopping, so that streams that would never end on their own
+    /// (the console's live pages) end now and the requests in flight can finish.
+    pub fn stop(&self) {
+        self.0.stopping.send_replace(true);
+    }
+
+    /// Whether the server is stopping, as it changes.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.0.stopping.subscribe()
     }
 
     /// Says that the process reads `bus`, which its readiness then depends on.

@@ -78,7 +78,7 @@ pub async fn openapi() -> impl IntoResponse {
 /// exist; for anyone else, a problem.
 pub async fn no_route(headers: HeaderMap) -> Response {
     if crate::console::wants_page(&headers) {
-        return crate::console::not_found_page();
+        return crate::console::not_found_page().await;
     }
     Problem::not_found("such path; see /openapi.json").into_response()
 }

@@ -4,7 +4,10 @@
 //! fetches itself again (`assets/live.js`).
 //!
 //! The stream reads the store, not this process's memory, so a page served by one server
-//! hears of a message published through another; it looks once a second, one indexed read.
+//! hears of a message published through another; it looks once a second. It ends when the
+//! session does (signed out, expired, its key revoked), after [`LONGEST`] (the browser
+//! connects again by itself), and when the server stops, so a page left open never holds
+//! up a shutdown.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -21,6 +24,8 @@ use crate::state::AppState;
 
 /// How often the stream looks at the store.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// The longest one stream lasts; the browser's `EventSource` opens another.
+const LONGEST: Duration = Duration::from_secs(300);
 
 /// Where what the visitor sees stands: the newest message it may see and how many are
 /// unread. Any change of it is news.
@@ -49,14 +54,28 @@ pub async fn events(
     visitor: Visitor,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Oops> {
     let first = mark(&state, &visitor.caller).await?;
-    let caller = visitor.caller;
+    let (caller, token) = (visitor.caller, visitor.token);
+    let ends = tokio::time::Instant::now() + LONGEST;
+    let stopping = state.stopping();
     let stream = futures_util::stream::unfold(first, move |last| {
-        let (state, caller) = (state.clone(), caller.clone());
+        let (state, caller, token) = (state.clone(), caller.clone(), token.clone());
+        let mut stopping = stopping.clone();
         async move {
             loop {
-                tokio::time::sleep(LOOK_EVERY).await;
+                tokio::select! {
+                    () = tokio::time::sleep(LOOK_EVERY) => {}
+                    _ = stopping.wait_for(|stopping| *stopping) => return None,
+                }
+                if tokio::time::Instant::now() >= ends {
+                    return None;
+                }
                 // A store that does not answer for a moment is looked at again; the page
                 // stays as it is meanwhile.
+                match state.store().session(&token, crate::clock::now()).await {
+                    Ok(None) => return None,
+                    Ok(Some(_)) => {}
+                    Err(_) => continue,
+                }
                 let Ok(now) = mark(&state, &caller).await else {
                     continue;
                 };

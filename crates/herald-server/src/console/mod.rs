@@ -28,7 +28,7 @@ mod session;
 mod vendor;
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -42,6 +42,32 @@ use crate::state::AppState;
 const CSS: &str = include_str!("assets/console.css");
 /// The script that brings a live page up to date.
 const LIVE_JS: &str = include_str!("assets/live.js");
+
+/// What every page of the console is sent with: never cached (a page may show a secret
+/// once, or what a signed-out visitor saw), never framed by another page (against
+/// clickjacking), scripts, styles sheets and forms from the console alone, no referrer
+/// beyond it.
+const HEADERS: [(header::HeaderName, &str); 5] = [
+    (header::CACHE_CONTROL, "no-store"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (header::REFERRER_POLICY, "same-origin"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+];
+
+/// Adds [`HEADERS`] to a page.
+async fn guarded(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in HEADERS {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
+}
 
 /// The console's routes.
 pub fn routes() -> Router<AppState> {
@@ -70,6 +96,7 @@ pub fn routes() -> Router<AppState> {
         .route("/live", get(live::events))
         .route("/assets/console.css", get(|| asset("text/css", CSS)))
         .route("/assets/live.js", get(|| asset("text/javascript", LIVE_JS)))
+        .layer(axum::middleware::map_response(guarded))
 }
 
 /// An embedded asset.
@@ -130,6 +157,6 @@ pub fn wants_page(headers: &HeaderMap) -> bool {
 }
 
 /// The console's page of what does not exist.
-pub fn not_found_page() -> Response {
-    Oops::not_found("such page").into_response()
+pub async fn not_found_page() -> Response {
+    guarded(Oops::not_found("such page").into_response()).await
 }

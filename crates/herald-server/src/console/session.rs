@@ -33,7 +33,8 @@ pub const SESSION_LIFETIME_MS: i64 = 12 * 3_600_000;
 pub struct Visitor {
     pub caller: Caller,
     pub csrf: String,
-    token: String,
+    /// The session token, which the live stream checks again as it goes on.
+    pub(super) token: String,
 }
 
 impl Visitor {
@@ -134,26 +135,36 @@ fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age: i64) -> Hea
     .expect("cookie names and hex values are header-safe")
 }
 
-/// Refuses a form that came from another site, as the browser tells: its `Origin` names
-/// another host than the request's, or `Sec-Fetch-Site` says it was sent across sites.
+/// Refuses a form that came from another site, as the browser tells: by `Sec-Fetch-Site`
+/// (sent by every current browser) anything but `same-origin`, or, from a browser that
+/// does not send it, an `Origin` whose host is not the one the request was sent to
+/// (`X-Forwarded-Host` behind a proxy, else `Host`).
 fn same_origin(headers: &HeaderMap) -> Result<(), Oops> {
-    let cross = Oops::forbidden(
-        "This form was sent from another site. Open the console and send it from there.",
-    );
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|h| h.to_str().ok()) {
-        if !matches!(site, "same-origin" | "none") {
-            return Err(cross);
-        }
+    let cross = || {
+        Oops::forbidden(
+            "This form was sent from another site. Open the console and send it from there.",
+        )
+    };
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|h: &HeaderValue| h.to_str().ok())
+    };
+    if let Some(site) = text("sec-fetch-site") {
+        return match site {
+            "same-origin" | "none" => Ok(()),
+            _ => Err(cross()),
+        };
     }
     if let Some(origin) = headers.get(ORIGIN) {
-        let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+        let host = text("x-forwarded-host").or_else(|| text(HOST.as_str()));
         let origin_host = origin
             .to_str()
             .ok()
             .and_then(|o| o.split_once("://"))
             .map(|(_, rest)| rest);
         if host.is_none() || origin_host != host {
-            return Err(cross);
+            return Err(cross());
         }
     }
     Ok(())
@@ -255,6 +266,10 @@ pub async fn sign_in(
             Some("A vendor key for every cloud only changes the product catalog, through the API. Sign in with a vendor key of one cloud."),
             StatusCode::FORBIDDEN,
         );
+    }
+    // A browser signing in again leaves no session of its own behind.
+    if let Some(previous) = cookie(&headers, SESSION) {
+        state.store().close_session(previous).await?;
     }
     let mut response = Redirect::to("/").into_response();
     let cookies = response.headers_mut();

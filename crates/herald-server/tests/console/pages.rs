@@ -147,6 +147,41 @@ async fn a_session_is_a_strict_http_only_cookie_that_ends_when_signed_out() {
     let home = vendor.get("/").await;
     assert_eq!(home.status, 200);
     assert!(home.body.contains("vendor · global"), "{}", home.body);
+    // Never cached, never framed, scripts and forms from the console alone.
+    assert_eq!(home.headers["cache-control"], "no-store");
+    assert_eq!(home.headers["x-frame-options"], "DENY");
+    let policy = home.headers["content-security-policy"].to_str().unwrap();
+    for directive in [
+        "frame-ancestors 'none'",
+        "script-src 'self'",
+        "form-action 'self'",
+    ] {
+        assert!(policy.contains(directive), "{policy}");
+    }
+
+    // Signing in again ends the session the browser held.
+    let first = vendor.cookie("herald_session").unwrap().to_owned();
+    let again = vendor.sign_in(&cast.vendor).await;
+    assert_eq!(again.status, 303);
+    assert_ne!(vendor.cookie("herald_session").unwrap(), first);
+    assert!(cast
+        .server
+        .store
+        .session(&first, i64::MAX / 2)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        cast.server
+            .store
+            .session(&first, 0)
+            .await
+            .unwrap()
+            .is_none(),
+        "closed, not expired"
+    );
+    let home = vendor.get("/").await;
+    assert_eq!(home.status, 200);
 
     // Behind a proxy that terminates TLS, the cookie is Secure.
     let mut tls = Visit::new(base);
@@ -725,4 +760,54 @@ fn between(page: &str, start: &str, end: &str) -> String {
         .next()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// Opens `/live` as `visit`'s browser would, and reads it in the background: the stream's
+/// text so far, and whether it has ended.
+async fn listen(base: &str, session: &str) -> tokio::task::JoinHandle<String> {
+    let response = reqwest::Client::new()
+        .get(format!("{base}/live"))
+        .header("cookie", format!("herald_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    tokio::spawn(async move { response.text().await.unwrap_or_default() })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_page_hears_of_news_and_its_stream_ends_with_the_session_or_the_server() {
+    let cast = Cast::new().await;
+    let base = cast.server.base.clone();
+    let mut contoso = cast.visit(&cast.contoso).await;
+    let session = contoso.cookie("herald_session").unwrap().to_owned();
+    let stream = listen(&base, &session).await;
+    let csrf = contoso.get("/").await.csrf();
+    cast.server
+        .post(
+            &cast.vendor,
+            "/v1/messages",
+            &json!({"id": "exchange-down", "category": "service_incident", "services": ["exchange"], "title": "Exchange is down"}),
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    // Signing out ends the stream: it does not go on for a session that is gone.
+    contoso.post("/sign-out", &[("csrf", &csrf)]).await;
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(10), stream)
+        .await
+        .expect("the stream ends once the session is signed out")
+        .unwrap();
+    assert!(heard.contains("event: change\ndata: changed"), "{heard:?}");
+
+    // A server stopping ends every live stream, so a page left open does not hold it up.
+    let vendor = cast.visit(&cast.vendor).await;
+    let stream = listen(&base, vendor.cookie("herald_session").unwrap()).await;
+    tokio::time::timeout(std::time::Duration::from_secs(10), cast.server.stop())
+        .await
+        .expect("the server stops with a live page open");
+    tokio::time::timeout(std::time::Duration::from_secs(5), stream)
+        .await
+        .expect("the stream ended")
+        .unwrap();
 }
