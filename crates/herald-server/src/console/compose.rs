@@ -119,19 +119,11 @@ impl Draft {
     }
 }
 
-/// A fresh message id: the time, so that ids sort as they were written.
-fn fresh_id() -> String {
-    let now = crate::clock::now();
-    jiff::Timestamp::from_millisecond(now)
-        .map(|t| format!("console-{}", t.strftime("%Y%m%d-%H%M%S")))
-        .unwrap_or_else(|_| format!("console-{now}"))
-}
-
 /// `GET /compose`: an empty form.
 pub async fn form(State(state): State<AppState>, visitor: Visitor) -> Result<Response, Oops> {
     visitor.vendor_only("compose messages")?;
     let mut draft = Draft::default();
-    draft.0.push(("id".into(), fresh_id()));
+    draft.0.push(("id".into(), page::fresh_id("console")));
     draft.0.push(("locale_1".into(), "en-US".into()));
     Ok(
         render(&state, &visitor, &draft, Outcome::Empty, StatusCode::OK)
@@ -175,7 +167,7 @@ pub async fn submit(
             };
             match published {
                 Ok(summary) => {
-                    return Ok(Redirect::to(&format!("/messages/{}", summary.id)).into_response())
+                    return Ok(Redirect::to(&page::link("messages", &summary.id)).into_response())
                 }
                 Err(reason) => (Outcome::Refused(reason), StatusCode::UNPROCESSABLE_ENTITY),
             }

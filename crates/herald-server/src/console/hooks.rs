@@ -94,7 +94,7 @@ async fn endpoints_page(
 
 /// One endpoint and its actions.
 fn endpoint_card(visitor: &Visitor, e: &Endpoint) -> Markup {
-    let action = |verb: &str| format!("/endpoints/{}/{verb}", e.id);
+    let action = |verb: &str| format!("{}/{verb}", page::link("endpoints", &e.id));
     html! {
         section.card.endpoint {
             h2 { code { (e.url) } }
@@ -117,7 +117,7 @@ fn endpoint_card(visitor: &Visitor, e: &Endpoint) -> Markup {
                     input type="hidden" name="csrf" value=(visitor.csrf);
                     button.secondary type="submit" { "Rotate the secret" }
                 }
-                a.button.secondary href=(format!("/endpoints/{}", e.id)) { "Failed deliveries" }
+                a.button.secondary href=(page::link("endpoints", &e.id)) { "Failed deliveries" }
             }
         }
     }
@@ -241,7 +241,7 @@ pub async fn failures(
         @for d in &details {
             section.card {
                 h2 {
-                    "Delivery " (d.delivery.id) " of " a href=(format!("/messages/{}", d.delivery.message)) { code { (d.delivery.message) } }
+                    "Delivery " (d.delivery.id) " of " a href=(page::link("messages", &d.delivery.message)) { code { (d.delivery.message) } }
                     " " span class=(format!("badge {}", d.delivery.status)) { (d.delivery.status) }
                 }
                 ol.attempts { @for a in &d.attempts { li { (attempt_line(a)) } } }

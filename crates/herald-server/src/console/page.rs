@@ -206,3 +206,36 @@ pub fn ids(list: &[String]) -> Markup {
         }
     }
 }
+
+/// A value for a query string or a path segment, percent-encoded: ids may hold `/`, `?`,
+/// `#` or `%`.
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The path of `id` under `prefix` (`messages`, `threads`, …), its id encoded.
+pub fn link(prefix: &str, id: &str) -> String {
+    format!("/{prefix}/{}", encode(id))
+}
+
+/// A new message id for a form to publish under, made as the form is shown, so that the
+/// same form sent twice is one message: `prefix`, the time, and random digits, so that two
+/// forms shown in the same second differ.
+pub fn fresh_id(prefix: &str) -> String {
+    let now = crate::clock::now();
+    let mut random = [0u8; 3];
+    let _ = getrandom::fill(&mut random);
+    let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let time = jiff::Timestamp::from_millisecond(now)
+        .map(|t| t.strftime("%Y%m%d-%H%M%S").to_string())
+        .unwrap_or_else(|_| now.to_string());
+    format!("{prefix}-{time}-{random}")
+}

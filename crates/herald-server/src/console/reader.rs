@@ -52,7 +52,7 @@ fn inbox_list(entries: &[Entry]) -> Markup {
                     @let unread = e.item.read_at.is_none();
                     li class=(if unread { "unread" } else { "read" }) {
                         @if unread { span.dot aria-label="unread" title="unread" {} }
-                        a href=(format!("/messages/{}", m.id)) {
+                        a href=(page::link("messages", &m.id)) {
                             (page::localized(&e.content.title, &[]))
                         }
                         span.meta {
@@ -97,7 +97,7 @@ pub async fn notices(State(state): State<AppState>, visitor: Visitor) -> Result<
                 ul.incidents {
                     @for incident in &customer.incidents {
                         li {
-                            a href=(format!("/threads/{}", incident.thread)) {
+                            a href=(page::link("threads", &incident.thread)) {
                                 (page::localized(&incident.content.title, &[]))
                             }
                             " " (page::status(Some(&incident.status)))
@@ -142,7 +142,7 @@ pub async fn customer_home(
                     @for t in &threads {
                         @let m = &t.item.message;
                         li {
-                            a href=(format!("/threads/{}", m.thread.as_deref().unwrap_or_default())) {
+                            a href=(page::link("threads", m.thread.as_deref().unwrap_or_default())) {
                                 (page::localized(&t.content.title, &[]))
                             }
                             " " (page::status(m.status.as_deref()))
@@ -190,7 +190,7 @@ pub async fn message(
                 dt { "Subscriptions" } dd { (page::ids(subscriptions)) }
                 @if let Some(thread) = &brief.thread {
                     dt { "Incident" }
-                    dd { a href=(format!("/threads/{thread}")) { "See every update" } }
+                    dd { a href=(page::link("threads", thread)) { "See every update" } }
                 }
             }
         }

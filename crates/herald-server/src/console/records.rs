@@ -117,7 +117,7 @@ pub async fn search(
         ul.records {
             @for p in &partners {
                 li {
-                    a href=(format!("/directory/partners/{}", p.id)) { code { (p.id) } }
+                    a href=(page::link("directory/partners", p.id.as_str())) { code { (p.id) } }
                     " " (p.name.as_deref().unwrap_or("")) span.meta { " · " (format!("{:?}", p.kind).to_lowercase()) }
                 }
             }
@@ -127,7 +127,7 @@ pub async fn search(
         ul.records {
             @for c in &customers {
                 li {
-                    a href=(format!("/directory/customers/{}", c.id)) { code { (c.id) } }
+                    a href=(page::link("directory/customers", c.id.as_str())) { code { (c.id) } }
                     " " (c.name.as_deref().unwrap_or(""))
                     span.meta { " · " (c.subscriptions.len()) " subscriptions" }
                 }
@@ -174,7 +174,7 @@ fn record_of(directory: &Directory, cloud: &str, kind: &str, id: &str) -> Option
                                     td data-label="Product" { (plain(&s["product"])) }
                                     td data-label="Partner" {
                                         @if let Some(p) = s["partner"].as_str() {
-                                            a href=(format!("/directory/partners/{p}")) { (p) }
+                                            a href=(page::link("directory/partners", p)) { (p) }
                                         }
                                     }
                                     td data-label="Reseller" { (plain(&s["reseller"])) }

@@ -56,10 +56,10 @@ pub async fn messages(
     let next = page.next.map(|before| {
         let mut link = format!("/?before={before}");
         if let Some(c) = filter.category {
-            link.push_str(&format!("&category={}", encode(c)));
+            link.push_str(&format!("&category={}", page::encode(c)));
         }
         if let Some(t) = filter.thread {
-            link.push_str(&format!("&thread={}", encode(t)));
+            link.push_str(&format!("&thread={}", page::encode(t)));
         }
         link
     });
@@ -93,12 +93,12 @@ pub async fn messages(
                     tbody {
                         @for m in &page.messages {
                             tr {
-                                td data-label="Message" { a href=(format!("/messages/{}", m.id)) { code { (m.id) } } }
+                                td data-label="Message" { a href=(page::link("messages", &m.id)) { code { (m.id) } } }
                                 td data-label="Category" { (page::category(&m.category)) }
                                 td data-label="Accepted" { (page::time(m.accepted_at)) }
                                 td data-label="Status" {
                                     @if let Some(thread) = &m.thread {
-                                        a href=(format!("/threads/{thread}")) { (page::status(m.status.as_deref())) }
+                                        a href=(page::link("threads", thread)) { (page::status(m.status.as_deref())) }
                                     }
                                 }
                                 td.num data-label="In scope" { (m.customers_in_scope) }
@@ -116,19 +116,6 @@ pub async fn messages(
         }
     };
     Ok(page::page(&visitor, "Messages", true, body).into_response())
-}
-
-/// A value for a query string.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Deliveries by channel as bars: arrived, waiting, retrying and dead.
@@ -181,7 +168,7 @@ fn dead_list(visitor: &Visitor, dead: &[DeliveryView]) -> Markup {
                         @for d in dead {
                             tr {
                                 td { (d.id) }
-                                td { a href=(format!("/messages/{}", d.message)) { code { (d.message) } } }
+                                td { a href=(page::link("messages", &d.message)) { code { (d.message) } } }
                                 td { (d.recipient) " " code { (d.org.as_deref().unwrap_or("")) } " · " (d.address.as_deref().unwrap_or(&d.to)) }
                                 td { (d.channel) }
                                 td.num { (d.attempts) }
@@ -245,7 +232,7 @@ pub async fn message(
                     }
                 }
                 @if let Some(thread) = &m.thread {
-                    dt { "thread" } dd { a href=(format!("/threads/{thread}")) { code { (thread) } } }
+                    dt { "thread" } dd { a href=(page::link("threads", thread)) { code { (thread) } } }
                 }
             }
         }
@@ -267,7 +254,7 @@ pub async fn message(
         section.card {
             h2 { "Decisions" }
             p.lead { "The first " (decisions.decisions.len()) " of " (m.customers_in_scope) ", in customer order." }
-            form.inline method="get" action=(format!("/messages/{id}/explain")) {
+            form.inline method="get" action=(format!("{}/explain", page::link("messages", &id))) {
                 label for="why" { "Why or why not, for any customer" }
                 input #why name="customer" required placeholder="customer id";
                 button type="submit" { "Explain" }
@@ -282,7 +269,7 @@ pub async fn message(
                                 td { @if d.direct { "yes" } @else { "no" } }
                                 td { (page::ids(&d.partners)) }
                                 td { (page::ids(&d.subscriptions)) }
-                                td { a href=(format!("/messages/{id}/explain?customer={}", encode(&d.customer))) { "why?" } }
+                                td { a href=(format!("{}/explain?customer={}", page::link("messages", &id), page::encode(&d.customer))) { "why?" } }
                             }
                         }
                     }
@@ -338,7 +325,7 @@ pub async fn explain(
     let e = &explained.explanation;
     let body = html! {
         article.card {
-            p.meta { a href=(format!("/messages/{id}")) { "← message " code { (id) } } }
+            p.meta { a href=(page::link("messages", &id)) { "← message " code { (id) } } }
             h1 { (e.about) " " code { (e.id) } @if e.heard { " heard" } @else { " did not hear" } }
             ol.lines { @for line in &e.lines { li { (line) } } }
             p.meta { "Rules: " (page::ids(&e.rules)) }
@@ -371,7 +358,7 @@ pub fn timeline_page(visitor: &Visitor, timeline: &Timeline) -> Markup {
                 };
                 li {
                     p.meta { (page::time(brief.accepted_at)) " " (page::status(brief.status.as_deref())) }
-                    h2 { a href=(format!("/messages/{}", brief.id)) { (title) } }
+                    h2 { a href=(page::link("messages", &brief.id)) { (title) } }
                     (page::paragraphs(&body))
                 }
             }
@@ -379,8 +366,9 @@ pub fn timeline_page(visitor: &Visitor, timeline: &Timeline) -> Markup {
         @if visitor.is_vendor() && open {
             section.card {
                 h2 { "Post an update" }
-                form.stack method="post" action=(format!("/threads/{}/update", t.id)) {
+                form.stack method="post" action=(format!("{}/update", page::link("threads", &t.id))) {
                     input type="hidden" name="csrf" value=(visitor.csrf);
+                    input type="hidden" name="id" value=(page::fresh_id("update"));
                     label for="status" { "Status" }
                     select #status name="status" {
                         @for s in ["investigating", "identified", "monitoring", "resolved"] {
@@ -393,8 +381,9 @@ pub fn timeline_page(visitor: &Visitor, timeline: &Timeline) -> Markup {
                     textarea #body name="body" rows="4" required {}
                     button type="submit" { "Post the update" }
                 }
-                form method="post" action=(format!("/threads/{}/update", t.id)) {
+                form method="post" action=(format!("{}/update", page::link("threads", &t.id))) {
                     input type="hidden" name="csrf" value=(visitor.csrf);
+                    input type="hidden" name="id" value=(page::fresh_id("resolved"));
                     input type="hidden" name="status" value="resolved";
                     button.secondary type="submit" { "Resolve the incident" }
                 }
@@ -415,6 +404,9 @@ pub fn timeline_page(visitor: &Visitor, timeline: &Timeline) -> Markup {
 pub struct Update {
     #[serde(default)]
     csrf: String,
+    /// The update's id, made as the form was shown.
+    #[serde(default)]
+    id: String,
     status: String,
     #[serde(default)]
     title: String,
@@ -422,9 +414,10 @@ pub struct Update {
     body: String,
 }
 
-/// `POST /threads/{id}/update`: the next update of thread `id`, with the scope of its
-/// latest and the status, title and body given (a resolution says so in words of its
-/// own when none are given). It reaches everyone the thread has reached.
+/// `POST /threads/{id}/update`: the next update of thread `id`, under the id its form was
+/// shown with (so the form sent twice is one update), with the scope of its latest and
+/// the status, title and body given (a resolution says so in words of its own when none
+/// are given). It reaches everyone the thread has reached.
 pub async fn post_update(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -442,7 +435,10 @@ pub async fn post_update(
     let object = request
         .as_object_mut()
         .ok_or_else(|| Oops::internal("a stored request is not an object"))?;
-    let number = timeline.thread.updates + 1;
+    let update_id = match form.id.trim() {
+        "" => page::fresh_id("update"),
+        given => given.to_owned(),
+    };
     let (title, body) = match (form.title.trim(), form.body.trim()) {
         ("", "") if form.status == "resolved" => (
             "Resolved".to_owned(),
@@ -450,7 +446,7 @@ pub async fn post_update(
         ),
         (title, body) => (title.to_owned(), body.to_owned()),
     };
-    object.insert("id".into(), Value::String(format!("{id}-{number}")));
+    object.insert("id".into(), Value::String(update_id));
     object.insert("status".into(), Value::String(form.status));
     object.insert("title".into(), Value::String(title));
     object.insert("body".into(), Value::String(body));
@@ -458,7 +454,7 @@ pub async fn post_update(
     let wire: wire::Message = serde_json::from_value(request)
         .map_err(|e| Oops::internal(format!("an update does not read as a message: {e}")))?;
     publish(&state, &visitor, wire).await?;
-    Ok(Redirect::to(&format!("/threads/{id}")).into_response())
+    Ok(Redirect::to(&page::link("threads", &id)).into_response())
 }
 
 /// Publishes `wire` for the visitor, refusing what the API would refuse, in its words.
@@ -519,5 +515,5 @@ pub async fn replay(
         .service()
         .replay(&visitor.caller, id, crate::clock::now())
         .await?;
-    Ok(Redirect::to(&format!("/messages/{}", detail.delivery.message)).into_response())
+    Ok(Redirect::to(&page::link("messages", &detail.delivery.message)).into_response())
 }

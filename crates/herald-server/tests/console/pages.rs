@@ -811,3 +811,58 @@ async fn a_live_page_hears_of_news_and_its_stream_ends_with_the_session_or_the_s
         .expect("the stream ended")
         .unwrap();
 }
+
+#[tokio::test]
+async fn ids_with_slashes_and_question_marks_link_to_their_own_pages() {
+    let cast = Cast::new().await;
+    let id = "ops/2026?eu#1%";
+    let (status, answer) = cast
+        .server
+        .post(
+            &cast.vendor,
+            "/v1/messages",
+            &json!({"id": id, "category": "service_incident", "services": ["sharepoint"], "regions": ["eu"],
+                    "thread": "eu/sharepoint", "status": "investigating", "title": "Odd ids"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    let mut vendor = cast.visit(&cast.vendor).await;
+    let list = vendor.get("/").await;
+    let link = "/messages/ops%2F2026%3Feu%231%25";
+    assert!(list.body.contains(link), "{}", list.body);
+    assert!(list.body.contains("/threads/eu%2Fsharepoint"));
+    let page = vendor.get(link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Odd ids"));
+    let thread = vendor.get("/threads/eu%2Fsharepoint").await;
+    assert_eq!(thread.status, 200);
+    let csrf = thread.csrf();
+    let update = vendor
+        .post(
+            "/threads/eu%2Fsharepoint/update",
+            &[
+                ("csrf", &csrf),
+                ("status", "resolved"),
+                ("id", "ops/2026?eu#2"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        update.location(),
+        "/threads/eu%2Fsharepoint",
+        "{}",
+        update.body
+    );
+    // The same form sent twice is one update.
+    vendor
+        .post(
+            "/threads/eu%2Fsharepoint/update",
+            &[
+                ("csrf", &csrf),
+                ("status", "resolved"),
+                ("id", "ops/2026?eu#2"),
+            ],
+        )
+        .await;
+    assert_eq!(cast.messages().await, 2);
+}
