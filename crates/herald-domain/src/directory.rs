@@ -347,9 +347,27 @@ impl Directory {
         &self.regions[ix.get()]
     }
 
-    /// Every region subscriptions list, by name.
-    pub fn regions(&self) -> &[String] {
-        &self.regions
+    /// The regions the subscriptions of `cloud` list, sorted by name: what a vendor of that
+    /// cloud may name, and nothing of another cloud.
+    pub fn regions_in(&self, cloud: CloudIx) -> Vec<&str> {
+        let mut listed = vec![false; self.regions.len()];
+        for customer in self.customers.iter().filter(|c| c.cloud == cloud) {
+            let subscriptions = &self.subscriptions
+                [customer.subscriptions.start as usize..customer.subscriptions.end as usize];
+            for s in subscriptions {
+                for r in self.subscription_regions(s) {
+                    listed[r.get()] = true;
+                }
+            }
+        }
+        let mut names: Vec<&str> = self
+            .regions
+            .iter()
+            .zip(listed)
+            .filter_map(|(name, listed)| listed.then_some(name.as_str()))
+            .collect();
+        names.sort_unstable();
+        names
     }
 
     /// How many distinct regions subscriptions list.

@@ -43,11 +43,15 @@ impl Service {
                 }
             ))
         };
-        let mut deliveries = match message {
-            Some(message) => {
-                if let Some(s) =
-                    status.filter(|s| !["pending", "delivered", "retrying", "dead"].contains(s))
-                {
+        let mut deliveries = match (message, status) {
+            // Those that failed are found among the failures, however many arrived.
+            (message, Some(s @ ("retrying" | "dead"))) => {
+                self.store()
+                    .troubled_deliveries(cloud, s, message, own, before, limit + 1)
+                    .await?
+            }
+            (Some(message), _) => {
+                if let Some(s) = status.filter(|s| !["pending", "delivered"].contains(s)) {
                     return Err(bad_status(s).into());
                 }
                 // Read one more than the page, as a page of only the wanted states may need
@@ -59,17 +63,13 @@ impl Service {
                     .filter(|d| status.is_none_or(|s| d.status == s))
                     .collect::<Vec<_>>()
             }
-            None => {
-                let states = match status {
-                    None => vec!["retrying", "dead"],
-                    Some(s @ ("retrying" | "dead")) => vec![s],
-                    Some(other) => return Err(bad_status(other).into()),
-                };
+            (None, Some(other)) => return Err(bad_status(other).into()),
+            (None, None) => {
                 let mut found = Vec::new();
-                for s in states {
+                for s in ["retrying", "dead"] {
                     found.extend(
                         self.store()
-                            .troubled_deliveries(cloud, s, own, before, limit + 1)
+                            .troubled_deliveries(cloud, s, None, own, before, limit + 1)
                             .await?,
                     );
                 }

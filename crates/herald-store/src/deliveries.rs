@@ -639,12 +639,13 @@ impl Store {
 
     /// The deliveries of `cloud` that did not arrive at their first attempt and are
     /// `status` (`retrying` or `dead`), newest first, up to `limit`, from before delivery
-    /// `before` when given; only those to `to` (a recipient kind and its organisation)
-    /// when given.
+    /// `before` when given; only those of message `message`, and those to `to` (a
+    /// recipient kind and its organisation), when given.
     pub async fn troubled_deliveries(
         &self,
         cloud: &str,
         status: &str,
+        message: Option<&str>,
         to: Option<(&str, &str)>,
         before: Option<i64>,
         limit: usize,
@@ -658,6 +659,7 @@ impl Store {
              JOIN delivery_batches b ON b.id = r.batch JOIN messages m ON m.seq = b.message \
              WHERE r.status = $1 AND m.cloud = $2 AND r.delivery < $3 \
              AND ($4 IS NULL OR (b.recipient = $4 AND {org_of} = $6)) \
+             AND ($8 IS NULL OR m.id = $8) \
              ORDER BY r.delivery DESC LIMIT $7",
             BatchRow::COLUMNS
         ))
@@ -668,6 +670,7 @@ impl Store {
         .bind(BATCH as i64)
         .bind(org)
         .bind(limit as i64)
+        .bind(message)
         .fetch_all(exe)
         .await)?;
         let mut views = Vec::with_capacity(rows.len());

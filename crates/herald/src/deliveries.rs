@@ -73,7 +73,7 @@ async fn list(
     for state in states {
         listed.extend(
             store
-                .troubled_deliveries(cloud, state, None, None, limit)
+                .troubled_deliveries(cloud, state, None, None, None, limit)
                 .await?,
         );
     }

@@ -270,12 +270,13 @@ async fn render(
         .iter()
         .map(|s| (s.to_string(), s.to_string()))
         .collect();
-    let mut regions: Vec<(String, String)> = directory
-        .regions()
-        .iter()
-        .map(|r| (r.clone(), r.clone()))
+    let regions: Vec<(String, String)> = directory
+        .cloud_ix(visitor.caller.0.cloud())
+        .map(|cloud| directory.regions_in(cloud))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r.to_owned(), r.to_owned()))
         .collect();
-    regions.sort();
     let picked = |field: &str| draft.many(field);
     let category = draft.one("category");
     let body = html! {

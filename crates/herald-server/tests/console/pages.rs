@@ -332,6 +332,10 @@ async fn an_incident_is_previewed_published_read_updated_and_resolved_each_princ
         );
     }
     assert_eq!(cast.messages().await, 0, "a preview stores nothing");
+    assert!(
+        !preview.body.contains("usgov"),
+        "the regions offered are the vendor's cloud's"
+    );
 
     // A refusal keeps what was typed and says what is wrong.
     let mut broken = incident_form(&csrf, "preview");

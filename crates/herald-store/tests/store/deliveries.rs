@@ -199,13 +199,20 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
     );
     let listed = t
         .store
-        .troubled_deliveries("global", "dead", None, None, 10)
+        .troubled_deliveries("global", "dead", None, None, None, 10)
         .await?;
     assert_eq!(listed, vec![dead.delivery.clone()]);
     let org = dead.delivery.org.clone();
     assert_eq!(
         t.store
-            .troubled_deliveries("global", "dead", Some(("customer", "nobody")), None, 10)
+            .troubled_deliveries(
+                "global",
+                "dead",
+                None,
+                Some(("customer", "nobody")),
+                None,
+                10
+            )
             .await?,
         vec![]
     );
@@ -214,6 +221,7 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
             .troubled_deliveries(
                 "global",
                 "dead",
+                None,
                 Some((dead.delivery.recipient.as_str(), org.as_deref().unwrap())),
                 None,
                 10
@@ -221,6 +229,27 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
             .await?
             .len(),
         1
+    );
+    assert_eq!(
+        t.store
+            .troubled_deliveries(
+                "global",
+                "dead",
+                Some(&dead.delivery.message),
+                None,
+                None,
+                10
+            )
+            .await?
+            .len(),
+        1,
+        "the message's own dead letter"
+    );
+    assert_eq!(
+        t.store
+            .troubled_deliveries("global", "dead", Some("another-message"), None, None, 10)
+            .await?,
+        vec![]
     );
 
     // A person replays the dead letter: it is due at once.
