@@ -841,32 +841,24 @@ async fn ids_with_slashes_and_question_marks_link_to_their_own_pages() {
     let thread = vendor.get("/threads/eu%2Fsharepoint").await;
     assert_eq!(thread.status, 200);
     let csrf = thread.csrf();
-    let update = vendor
-        .post(
-            "/threads/eu%2Fsharepoint/update",
-            &[
-                ("csrf", &csrf),
-                ("status", "resolved"),
-                ("id", "ops/2026?eu#2"),
-            ],
-        )
-        .await;
-    assert_eq!(
-        update.location(),
-        "/threads/eu%2Fsharepoint",
-        "{}",
-        update.body
-    );
     // The same form sent twice is one update.
-    vendor
-        .post(
-            "/threads/eu%2Fsharepoint/update",
-            &[
-                ("csrf", &csrf),
-                ("status", "resolved"),
-                ("id", "ops/2026?eu#2"),
-            ],
-        )
-        .await;
+    for _ in 0..2 {
+        let update = vendor
+            .post(
+                "/threads/eu%2Fsharepoint/update",
+                &[
+                    ("csrf", &csrf),
+                    ("status", "resolved"),
+                    ("id", "ops/2026?eu#2"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            update.location(),
+            "/threads/eu%2Fsharepoint",
+            "{}",
+            update.body
+        );
+    }
     assert_eq!(cast.messages().await, 2);
 }
