@@ -862,3 +862,70 @@ async fn ids_with_slashes_and_question_marks_link_to_their_own_pages() {
     }
     assert_eq!(cast.messages().await, 2);
 }
+
+#[tokio::test]
+async fn the_vendor_finds_customers_writes_in_two_locales_and_filters_its_list() {
+    let cast = Cast::new().await;
+    let mut vendor = cast.visit(&cast.vendor).await;
+    let csrf = vendor.get("/compose").await.csrf();
+    let mut form = incident_form(&csrf, "find");
+    form.push(("find", "ltd"));
+    let found = vendor.post("/compose", &form).await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert!(
+        found.body.contains("name=\"customers\" value=\"contoso\""),
+        "a customer found by its name (Contoso Ltd) can be ticked: {}",
+        found.body
+    );
+    assert!(
+        found.body.contains("SharePoint in Europe is slow"),
+        "the draft is kept"
+    );
+    assert!(
+        !found.body.contains("value=\"gov-dept\""),
+        "another cloud's customers"
+    );
+
+    let two_locales: Vec<(&str, &str)> = incident_form(&csrf, "publish")
+        .into_iter()
+        .map(|(k, v)| match k {
+            "locale_2" => (k, "ru-RU"),
+            "title_2" => (k, "SharePoint в Европе работает медленно"),
+            "body_2" => (k, "Сайты загружаются медленно."),
+            _ => (k, v),
+        })
+        .collect();
+    let published = vendor.post("/compose", &two_locales).await;
+    assert_eq!(
+        published.location(),
+        "/messages/sp-eu-1",
+        "{}",
+        published.body
+    );
+    let page = vendor.get("/messages/sp-eu-1").await;
+    assert!(
+        page.body.contains("SharePoint в Европе работает медленно"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("lang=\"ru-RU\""));
+    let (_, stored) = cast.server.get(&cast.vendor, "/v1/messages/sp-eu-1").await;
+    assert_eq!(
+        stored["request"]["title"]["ru-RU"], "SharePoint в Европе работает медленно",
+        "{stored}"
+    );
+
+    cast.server
+        .post(
+            &cast.vendor,
+            "/v1/messages",
+            &json!({"id": "azure-news", "category": "product", "products": ["azure-plan"], "title": "Azure news"}),
+        )
+        .await;
+    let incidents = vendor.get("/?category=service_incident").await;
+    assert!(incidents.body.contains("sp-eu-1") && !incidents.body.contains("azure-news"));
+    let thread = vendor.get("/?thread=sp-eu").await;
+    assert!(thread.body.contains("sp-eu-1") && !thread.body.contains("azure-news"));
+    let all = vendor.get("/").await;
+    assert!(all.body.contains("sp-eu-1") && all.body.contains("azure-news"));
+}
