@@ -377,6 +377,17 @@ impl Store {
             .bind(seq)
             .fetch_all(exe)
             .await)?;
+        // Deliveries of batches still being worked that arrived at their first attempt.
+        let arrived: Vec<(String, i64)> = on_pool!(self.pool(), |exe| sqlx::query_as(
+            "SELECT b.channel, count(*) FROM delivery_batches b JOIN delivery_attempts a \
+             ON a.delivery >= b.id * $2 AND a.delivery < (b.id + 1) * $2 \
+             WHERE b.message = $1 AND b.status = 'pending' AND a.attempt = 1 \
+             AND a.outcome = 'delivered' GROUP BY b.channel"
+        )
+        .bind(seq)
+        .bind(crate::rows::BATCH as i64)
+        .fetch_all(exe)
+        .await)?;
         let mut counts: std::collections::BTreeMap<String, ChannelCounts> = Default::default();
         fn of(
             counts: &mut std::collections::BTreeMap<String, ChannelCounts>,
@@ -395,6 +406,9 @@ impl Store {
             if status == BatchStatus::Pending {
                 c.waiting += deliveries;
             }
+        }
+        for (channel, n) in arrived {
+            of(&mut counts, channel).waiting -= n;
         }
         for (channel, batch, status, n) in retries {
             let c = of(&mut counts, channel);

@@ -129,6 +129,19 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
             &[],
         )
         .await?;
+    // Where the message's deliveries stand, by channel, while the batch is still leased:
+    // the first arrived, the second is to be retried, the rest wait.
+    let counts = t
+        .store
+        .delivery_counts(&summary.cloud, &summary.id)
+        .await?
+        .expect("the message is stored");
+    let sum = |pick: fn(&herald_store::ChannelCounts) -> i64| counts.iter().map(pick).sum::<i64>();
+    assert_eq!(sum(|c| c.total), summary.deliveries, "{counts:?}");
+    assert_eq!(sum(|c| c.delivered), 1, "{counts:?}");
+    assert_eq!(sum(|c| c.retrying), 1, "{counts:?}");
+    assert_eq!(sum(|c| c.dead), 0, "{counts:?}");
+    assert_eq!(sum(|c| c.waiting), summary.deliveries - 2, "{counts:?}");
     let later = now + LEASE;
     let again = t
         .store
