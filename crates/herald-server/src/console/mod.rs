@@ -58,8 +58,25 @@ const HEADERS: [(header::HeaderName, &str); 5] = [
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
 ];
 
-/// Adds [`HEADERS`] to a page.
-async fn guarded(mut response: Response) -> Response {
+/// Adds [`HEADERS`] to a page; an error that is not a page yet (a path or form the
+/// framework could not read) becomes one, with its status and words.
+async fn guarded(response: Response) -> Response {
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|t| t.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    let failed = response.status().is_client_error() || response.status().is_server_error();
+    let mut response = if failed && !is_page {
+        let status = response.status();
+        let text = axum::body::to_bytes(response.into_body(), 2048)
+            .await
+            .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+            .unwrap_or_default();
+        Oops::plain(status, text).into_response()
+    } else {
+        response
+    };
     let headers = response.headers_mut();
     for (name, value) in HEADERS {
         if !headers.contains_key(&name) {

@@ -105,6 +105,11 @@ impl Oops {
         Oops(Problem::internal(cause))
     }
 
+    /// A page of `status`, saying `detail`.
+    pub fn plain(status: StatusCode, detail: String) -> Oops {
+        Oops(Problem::plain(status, detail))
+    }
+
     /// What went wrong, in words a person can act on.
     pub fn detail(&self) -> String {
         self.0.detail.clone()

@@ -115,7 +115,7 @@ pub async fn notices(State(state): State<AppState>, visitor: Visitor) -> Result<
     Ok(page::page(&visitor, "Notices", true, body).into_response())
 }
 
-/// A customer's home: the incidents that affect it, then its inbox.
+/// A customer's home: the incidents that affect it, open ones first, then its inbox.
 pub async fn customer_home(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -135,18 +135,24 @@ pub async fn customer_home(
     }
     let body = html! {
         h1 { "Your notices" }
-        @if !threads.is_empty() {
-            section.card {
-                h2 { "Incidents affecting you" }
-                ul.incidents {
-                    @for t in &threads {
-                        @let m = &t.item.message;
-                        li {
-                            a href=(page::link("threads", m.thread.as_deref().unwrap_or_default())) {
-                                (page::localized(&t.content.title, &[]))
+        @for (heading, open) in [("Open incidents affecting you", true), ("Resolved incidents", false)] {
+            @let shown: Vec<&&Entry> = threads
+                .iter()
+                .filter(|t| (t.item.message.status.as_deref() != Some("resolved")) == open)
+                .collect();
+            @if !shown.is_empty() {
+                section.card {
+                    h2 { (heading) }
+                    ul.incidents {
+                        @for t in shown {
+                            @let m = &t.item.message;
+                            li {
+                                a href=(page::link("threads", m.thread.as_deref().unwrap_or_default())) {
+                                    (page::localized(&t.content.title, &[]))
+                                }
+                                " " (page::status(m.status.as_deref()))
+                                span.meta { "last update " (page::time(m.accepted_at)) }
                             }
-                            " " (page::status(m.status.as_deref()))
-                            span.meta { "last update " (page::time(m.accepted_at)) }
                         }
                     }
                 }

@@ -393,6 +393,7 @@ async fn an_incident_is_previewed_published_read_updated_and_resolved_each_princ
     let inbox = contoso.get("/").await;
     assert!(inbox.body.contains("0 unread"), "{}", inbox.body);
     assert!(!inbox.body.contains("class=\"unread\""));
+    assert!(inbox.body.contains("Open incidents affecting you"));
 
     // Nobody else may know of it: the same 404 page as for what does not exist.
     let mut northwind = cast.visit(&cast.northwind).await;
@@ -466,6 +467,9 @@ async fn an_incident_is_previewed_published_read_updated_and_resolved_each_princ
         "{}",
         notices.body
     );
+    let home = contoso.get("/").await;
+    assert!(home.body.contains("Resolved incidents"), "{}", home.body);
+    assert!(!home.body.contains("Open incidents affecting you"));
     let resolved = vendor.get("/threads/sp-eu").await;
     assert!(resolved.body.contains("status-resolved"));
     assert!(!resolved.body.contains("Post an update"));
@@ -536,6 +540,24 @@ async fn a_browser_gets_a_page_for_what_does_not_exist_and_a_client_a_problem() 
     let (status, problem) = server.get("", "/no/such/page").await;
     assert_eq!(status, 404);
     assert_eq!(problem["status"], 404);
+    // What the framework cannot read of a console form is a page too.
+    let vendor = server
+        .key(KeyFor::Vendor {
+            cloud: "global".into(),
+        })
+        .await;
+    let mut signed = Visit::signed_in(&server.base, &vendor).await;
+    let csrf = signed.get("/").await.csrf();
+    let unread = signed
+        .post("/deliveries/not-a-number/replay", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(unread.status, 400);
+    assert!(
+        unread.body.starts_with("<!DOCTYPE html>"),
+        "{}",
+        unread.body
+    );
+    assert_eq!(unread.headers["x-frame-options"], "DENY");
     for asset in ["/assets/console.css", "/assets/live.js"] {
         let answer = browser.get(asset).await;
         assert_eq!(answer.status, 200, "{asset}");
