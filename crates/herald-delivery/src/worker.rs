@@ -2,10 +2,11 @@
 //! in flight, and records every attempt and what follows from it.
 //!
 //! A publish queues deliveries in batches of up to [`herald_store::BATCH`]. A worker leases
-//! whole batches, as many as it has room in flight for (at least one), until a deadline
-//! (and keeps the lease while it sends), so a backlog of small batches drains a round at a
-//! time rather than a batch at a time. It sends the entries an earlier lease did not
-//! settle, and records attempts in groups, one transaction each:
+//! whole batches, as many as its queue of ready jobs has room for (at least one), until a
+//! deadline (and keeps the lease while it sends), so a backlog of small batches drains a
+//! round at a time rather than a batch at a time, and leases the next round while the
+//! last is being sent. It sends the entries an earlier lease did not settle, and records
+//! attempts in groups, one transaction each:
 //! a delivery that did not arrive gets a retry of its own, tried again on the
 //! [`Schedule`], and a batch is settled once each of its entries arrived or has a retry.
 //! A worker killed mid-batch loses nothing: its lease runs out and another worker takes the
@@ -26,7 +27,8 @@ use herald_store::{
     WebhookEntry, GONE_REASON,
 };
 use serde_json::Value;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use crate::email::{compose, CustomerNames, Mail, Mailer, Named, Names};
@@ -194,9 +196,21 @@ pub async fn run(
     run_until(store, channels, config, shutdown, std::future::pending()).await
 }
 
+/// How many jobs the leaser keeps ready for the senders: a whole batch, so that while it
+/// leases and prepares the next one the senders never run dry. Leasing a batch waits for
+/// the store's write turn and a commit; with nothing queued meanwhile, the deliveries in
+/// flight ran out before the next ones were ready, and a worker sat idle a sixth of the
+/// time.
+const READY: usize = herald_store::BATCH;
+
 /// [`run`], but once stopping, when `abandon` resolves before what is in flight has
 /// finished, that is dropped unrecorded: nothing of it was settled, so another worker
 /// sends it once this one's lease runs out (under the same webhook id and Message-ID).
+///
+/// Four kinds of task share the work: a leaser leases due deliveries and turns them into
+/// jobs, queued up to [`READY`] ahead; `concurrency` senders each take the next job, send
+/// it and hand its attempt on; the recorder writes attempts to the store in groups; and a
+/// renewer keeps the leases while they are held.
 pub async fn run_until(
     store: Store,
     channels: Arc<Channels>,
@@ -208,18 +222,24 @@ pub async fn run_until(
     // Deliveries other processes queue wake this worker as this process's own do.
     let _listening = store.listen().await?;
     let held = Arc::new(Mutex::new(Held::default()));
-    let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let recorded = Arc::new(Notify::new());
     let (done_tx, done_rx) = mpsc::unbounded_channel::<Done>();
-    let recorder = tokio::spawn(record(
+    let mut recorder = tokio::spawn(record(
         store.clone(),
         done_rx,
         held.clone(),
         config.schedule.clone(),
         config.progress.clone(),
+        recorded.clone(),
     ));
     let renewer = tokio::spawn(renew(store.clone(), held.clone(), config.lease));
-    let mut sends = JoinSet::new();
-    let mut worker = Worker {
+    let (jobs_tx, jobs) = flume::bounded::<Job>(READY);
+    let mut senders = JoinSet::new();
+    for _ in 0..config.concurrency.max(1) {
+        senders.spawn(sender(channels.clone(), jobs.clone(), done_tx.clone()));
+    }
+    drop(done_tx);
+    let worker = Worker {
         store: store.clone(),
         channels,
         config,
@@ -230,97 +250,95 @@ pub async fn run_until(
         partner_copies: Recent::new(COPIES_KEPT),
     };
     tokio::pin!(shutdown);
-    // Polled once now, so that a signal handler behind it is in place from the start.
-    let mut stopping = tokio::select! {
+    // Polled once now, so that a signal handler behind it is in place from the start, and
+    // a worker told to stop already leases nothing.
+    let stopping = tokio::select! {
         biased;
         () = &mut shutdown => true,
         () = std::future::ready(()) => false,
     };
-    // A recorder that stopped could not write to the store: stop sending what it could
-    // not record, and say why.
-    while !stopping && !recorder.is_finished() {
-        while sends.try_join_next().is_some() {}
-        let free = permits.available_permits();
-        let leased = if free > 0 {
-            worker.lease(free).await?
-        } else {
-            Vec::new()
+    let mut recording = None;
+    let mut failure = None;
+    if stopping {
+        // Nothing is queued: the senders end at once.
+        drop(jobs_tx);
+    } else {
+        let mut leaser = tokio::spawn(worker.lease_while_open(jobs_tx, recorded));
+        // Until told to stop, until the leaser finds nothing left (or fails), or until the
+        // recorder stops: a recorder that stopped could not write to the store, so nothing
+        // more is sent that it could not record.
+        let leasing = tokio::select! {
+            () = &mut shutdown => None,
+            leased = &mut leaser => Some(leased),
+            recorded = &mut recorder => {
+                recording = Some(recorded);
+                None
+            }
         };
-        if leased.is_empty() {
-            if worker.config.until_idle
-                && sends.is_empty()
-                && idle(&held)
-                && store.unsettled(worker.channels.email.is_some()).await? == 0
-            {
-                break;
-            }
-            let wait = if free == 0 {
-                // Nothing to lease room for: wait for a send to finish.
-                worker.config.poll
-            } else {
-                let email = worker.channels.email.is_some();
-                match store.next_due(email).await? {
-                    Some(due) => Duration::from_millis(due.saturating_sub(now_ms()).max(10) as u64)
-                        .min(worker.config.poll),
-                    None => worker.config.poll,
-                }
-            };
-            tokio::select! {
-                () = &mut shutdown => stopping = true,
-                () = store.queued().notified(), if free > 0 => {}
-                () = tokio::time::sleep(wait) => {}
-                Some(_) = sends.join_next(), if !sends.is_empty() => {}
-            }
-            continue;
-        }
-        for job in leased {
-            if stopping {
-                worker.release(&job);
-                continue;
-            }
-            tokio::select! {
-                permit = permits.clone().acquire_owned() => {
-                    let permit = permit.expect("the semaphore stays open");
-                    let channels = worker.channels.clone();
-                    let done = done_tx.clone();
-                    sends.spawn(async move {
-                        let outcome = send(&channels, job).await;
-                        let _ = done.send(outcome);
-                        drop(permit);
-                    });
-                }
-                () = &mut shutdown => {
-                    stopping = true;
-                    worker.release(&job);
-                }
+        match leasing {
+            Some(Ok(leased)) => failure = leased.err(),
+            Some(Err(panicked)) => std::panic::resume_unwind(panicked.into_panic()),
+            None => {
+                leaser.abort();
+                let _ = leaser.await;
             }
         }
     }
+    // The jobs no sender took yet are given back; the senders finish what they hold and,
+    // the queue closed and empty, end.
+    for job in jobs.drain() {
+        release(&held, &job);
+    }
+    drop(jobs);
     tokio::pin!(abandon);
     loop {
         tokio::select! {
-            next = sends.join_next() => {
+            next = senders.join_next() => {
                 if next.is_none() {
                     break;
                 }
             }
             () = &mut abandon => {
-                sends.abort_all();
-                while sends.join_next().await.is_some() {}
+                senders.abort_all();
+                while senders.join_next().await.is_some() {}
                 break;
             }
         }
     }
-    drop(done_tx);
-    let tally = recorder.await.expect("the recorder does not panic")?;
+    let recorded = match recording {
+        Some(recorded) => recorded,
+        None => recorder.await,
+    };
     renewer.abort();
-    Ok(tally)
+    let tally = recorded.expect("the recorder does not panic")?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(tally),
+    }
+}
+
+/// A sender: takes the next job, sends it through its channel and hands the attempt to
+/// the recorder, until the queue is closed and empty.
+async fn sender(channels: Arc<Channels>, jobs: flume::Receiver<Job>, done: UnboundedSender<Done>) {
+    while let Ok(job) = jobs.recv_async().await {
+        if done.send(send(&channels, job).await).is_err() {
+            return;
+        }
+    }
 }
 
 /// Whether this worker holds no lease.
 fn idle(held: &Mutex<Held>) -> bool {
     let held = held.lock().expect("no thread panics holding it");
     held.batches.is_empty() && held.retries.is_empty()
+}
+
+/// Gives back a job not sent because the worker is stopping: its batch is never settled
+/// here, so its lease runs out and another worker takes what is left.
+fn release(held: &Mutex<Held>, job: &Job) {
+    let mut held = held.lock().expect("no thread panics holding it");
+    held.retries.remove(&job.delivery);
+    held.batches.remove(&job.batch);
 }
 
 /// How many messages, and how many partners' copies of them, a worker keeps at hand
@@ -351,6 +369,53 @@ struct PartnerCopy {
 }
 
 impl Worker {
+    /// Leases what is due and queues it as jobs for the senders, keeping up to [`READY`]
+    /// ready, until the queue closes or, with [`WorkerConfig::until_idle`], nothing is
+    /// left to send.
+    async fn lease_while_open(
+        mut self,
+        jobs: flume::Sender<Job>,
+        recorded: Arc<Notify>,
+    ) -> Result<(), WorkError> {
+        let email = self.channels.email.is_some();
+        loop {
+            // At least one: a batch is leased whole, and waits its turn in the queue.
+            let free = READY.saturating_sub(jobs.len()).max(1);
+            let leased = self.lease(free).await?;
+            if leased.is_empty() {
+                if self.config.until_idle
+                    && idle(&self.held)
+                    && self.store.unsettled(email).await? == 0
+                {
+                    return Ok(());
+                }
+                let wait = match self.store.next_due(email).await? {
+                    Some(due) => Duration::from_millis(due.saturating_sub(now_ms()).max(10) as u64)
+                        .min(self.config.poll),
+                    None => self.config.poll,
+                };
+                // Waiting to stop, the worker looks again once the last attempts are
+                // recorded, rather than a poll later.
+                let until_idle = self.config.until_idle;
+                tokio::select! {
+                    () = self.store.queued().notified() => {}
+                    () = recorded.notified(), if until_idle => {}
+                    () = tokio::time::sleep(wait) => {}
+                }
+                continue;
+            }
+            let mut leased = leased.into_iter();
+            while let Some(job) = leased.next() {
+                if let Err(flume::SendError(job)) = jobs.send_async(job).await {
+                    // The queue closed: the worker is stopping.
+                    release(&self.held, &job);
+                    leased.for_each(|job| release(&self.held, &job));
+                    return Ok(());
+                }
+            }
+        }
+    }
+
     /// Leases what is due, up to about `free` deliveries, and turns it into jobs.
     async fn lease(&mut self, free: usize) -> Result<Vec<Job>, WorkError> {
         let now = now_ms();
@@ -387,14 +452,6 @@ impl Worker {
 
     fn held_mut(&self) -> std::sync::MutexGuard<'_, Held> {
         self.held.lock().expect("no thread panics holding it")
-    }
-
-    /// Gives back a job not sent because the worker is stopping: its batch is never
-    /// settled here, so its lease runs out and another worker takes what is left.
-    fn release(&self, job: &Job) {
-        let mut held = self.held_mut();
-        held.retries.remove(&job.delivery);
-        held.batches.remove(&job.batch);
     }
 
     async fn context(&mut self, seq: i64) -> Result<Arc<MessageContext>, WorkError> {
@@ -836,6 +893,7 @@ async fn record(
     held: Arc<Mutex<Held>>,
     schedule: Schedule,
     progress: Arc<Progress>,
+    recorded: Arc<Notify>,
 ) -> Result<Tally, WorkError> {
     let mut tally = Tally::default();
     // The deliveries whose last attempt here failed and that wait to be tried again.
@@ -890,6 +948,7 @@ async fn record(
         store.record_attempts(&settled, &finished).await?;
         tally.retrying = retrying.len() as u64;
         progress.set(&tally);
+        recorded.notify_one();
     }
     Ok(tally)
 }

@@ -1,4 +1,4 @@
-//! Bulk inserts through SQLite's C interface: one prepared statement, bound and stepped
+//! Bulk writes through SQLite's C interface: one prepared statement, bound and stepped
 //! once per row, on the connection of a transaction the caller holds.
 //!
 //! A million-customer incident writes millions of rows. sqlx sends every statement to a
@@ -99,25 +99,37 @@ impl Statement<'_> {
         &mut self,
         bind: impl FnOnce(&mut Binder<'_, 'r>) -> Result<(), SqliteError>,
     ) -> Result<(), SqliteError> {
+        self.execute(bind).map(drop)
+    }
+
+    /// Runs the statement once with the values `bind` binds, as [`Statement::insert`]
+    /// does, and says how many rows it changed: none for an insert that met a conflict it
+    /// was told to ignore.
+    pub fn execute<'r>(
+        &mut self,
+        bind: impl FnOnce(&mut Binder<'_, 'r>) -> Result<(), SqliteError>,
+    ) -> Result<u64, SqliteError> {
         let bound = bind(&mut Binder {
             statement: self,
             text: PhantomData,
         });
         // SAFETY: the statement is live. Whatever `bind` did, the step (when binding
         // succeeded), the reset and the clearing of the bindings all happen before the
-        // borrowed text (`'r`) may go away.
+        // borrowed text (`'r`) may go away. The count of changes is read before anything
+        // else runs on the connection.
         unsafe {
             let stepped = match bound {
                 Ok(()) => match ffi::sqlite3_step(self.raw.as_ptr()) {
-                    ffi::SQLITE_DONE => Ok(()),
+                    ffi::SQLITE_DONE => Ok(ffi::sqlite3_changes64(self.db.as_ptr()) as u64),
                     _ => Err(error(self.db)),
                 },
                 Err(e) => Err(e),
             };
             let reset = ffi::sqlite3_reset(self.raw.as_ptr());
             ffi::sqlite3_clear_bindings(self.raw.as_ptr());
-            stepped?;
-            check(self.db, reset)
+            let changed = stepped?;
+            check(self.db, reset)?;
+            Ok(changed)
         }
     }
 }
@@ -151,6 +163,28 @@ impl<'r> Binder<'_, 'r> {
         check(st.db, unsafe {
             ffi::sqlite3_bind_int64(st.raw.as_ptr(), i, value)
         })
+    }
+
+    /// Binds text to parameter `i`, or NULL when there is none.
+    pub fn text_or_null(&mut self, i: c_int, value: Option<&'r str>) -> Result<(), SqliteError> {
+        match value {
+            Some(value) => self.text(i, value),
+            None => self.null(i),
+        }
+    }
+
+    /// Binds an integer to parameter `i`, or NULL when there is none.
+    pub fn int_or_null(&mut self, i: c_int, value: Option<i64>) -> Result<(), SqliteError> {
+        match value {
+            Some(value) => self.int(i, value),
+            None => self.null(i),
+        }
+    }
+
+    fn null(&mut self, i: c_int) -> Result<(), SqliteError> {
+        let st = self.statement;
+        // SAFETY: the statement is live.
+        check(st.db, unsafe { ffi::sqlite3_bind_null(st.raw.as_ptr(), i) })
     }
 }
 
