@@ -208,7 +208,7 @@ const READY: usize = herald_store::BATCH;
 /// sends it once this one's lease runs out (under the same webhook id and Message-ID).
 ///
 /// Four kinds of task share the work: a leaser leases due deliveries and turns them into
-/// jobs, queued up to [`READY`] ahead; `concurrency` senders each take the next job, send
+/// jobs, queued a batch ahead; `concurrency` senders each take the next job, send
 /// it and hand its attempt on; the recorder writes attempts to the store in groups; and a
 /// renewer keeps the leases while they are held.
 pub async fn run_until(
@@ -280,12 +280,19 @@ pub async fn run_until(
             Some(Err(panicked)) => std::panic::resume_unwind(panicked.into_panic()),
             None => {
                 leaser.abort();
-                let _ = leaser.await;
+                match leaser.await {
+                    Ok(leased) => failure = leased.err(),
+                    Err(stopped) if stopped.is_panic() => {
+                        std::panic::resume_unwind(stopped.into_panic())
+                    }
+                    Err(_) => {}
+                }
             }
         }
     }
-    // The jobs no sender took yet are given back; the senders finish what they hold and,
-    // the queue closed and empty, end.
+    // The jobs queued that no sender took yet are given back (a lease the stopped leaser
+    // held back, waiting for room, simply runs out); the senders finish what they hold
+    // and, the queue closed and empty, end.
     for job in jobs.drain() {
         release(&held, &job);
     }
@@ -370,8 +377,8 @@ struct PartnerCopy {
 
 impl Worker {
     /// Leases what is due and queues it as jobs for the senders, keeping up to [`READY`]
-    /// ready, until the queue closes or, with [`WorkerConfig::until_idle`], nothing is
-    /// left to send.
+    /// ready (and the next lease in hand, waiting for room), until the worker stops it
+    /// or, with [`WorkerConfig::until_idle`], nothing is left to send.
     async fn lease_while_open(
         mut self,
         jobs: flume::Sender<Job>,
@@ -404,14 +411,10 @@ impl Worker {
                 }
                 continue;
             }
-            let mut leased = leased.into_iter();
-            while let Some(job) = leased.next() {
-                if let Err(flume::SendError(job)) = jobs.send_async(job).await {
-                    // The queue closed: the worker is stopping.
-                    release(&self.held, &job);
-                    leased.for_each(|job| release(&self.held, &job));
-                    return Ok(());
-                }
+            for job in leased {
+                jobs.send_async(job)
+                    .await
+                    .expect("the worker keeps the queue open until it has stopped the leaser");
             }
         }
     }
@@ -431,12 +434,19 @@ impl Worker {
         } else {
             Vec::new()
         };
+        // A lease of this worker's own can run out while its jobs wait in the queue (its
+        // renewals failing), and come back to it here: those jobs are queued or in flight
+        // already, and the count of what is left of the batch stays as it is.
         let mut jobs = Vec::new();
         for retry in retries {
-            self.held_mut().retries.insert(retry.delivery);
-            jobs.push(self.retry_job(retry).await?);
+            if self.held_mut().retries.insert(retry.delivery) {
+                jobs.push(self.retry_job(retry).await?);
+            }
         }
         for batch in batches {
+            if self.held_mut().batches.contains_key(&batch.id) {
+                continue;
+            }
             let before = jobs.len();
             self.batch_jobs(&batch, &mut jobs).await?;
             self.held_mut()
