@@ -275,19 +275,18 @@ pub async fn run_until(
                 None
             }
         };
-        match leasing {
-            Some(Ok(leased)) => failure = leased.err(),
-            Some(Err(panicked)) => std::panic::resume_unwind(panicked.into_panic()),
+        let leased = match leasing {
+            Some(leased) => leased,
             None => {
                 leaser.abort();
-                match leaser.await {
-                    Ok(leased) => failure = leased.err(),
-                    Err(stopped) if stopped.is_panic() => {
-                        std::panic::resume_unwind(stopped.into_panic())
-                    }
-                    Err(_) => {}
-                }
+                leaser.await
             }
+        };
+        match leased {
+            Ok(leased) => failure = leased.err(),
+            Err(ended) if ended.is_panic() => std::panic::resume_unwind(ended.into_panic()),
+            // Stopped before it finished: nothing of it failed.
+            Err(_) => {}
         }
     }
     // The jobs queued that no sender took yet are given back (a lease the stopped leaser
