@@ -16,5 +16,5 @@ pub mod worker;
 pub use guard::{check_url, Guard, GuardError};
 pub use schedule::Schedule;
 pub use signing::{signature_header, Secret, SecretError, VerifyError};
-pub use webhook::{Sender, SenderConfig, SenderError};
+pub use webhook::{Sender, SenderConfig, SenderError, Target};
 pub use worker::{run, run_until, Channels, Progress, Tally, WorkError, WorkerConfig};

@@ -12,7 +12,7 @@
 
 use std::error::Error as _;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use herald_store::{Attempt, AttemptOutcome};
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
@@ -20,6 +20,7 @@ use reqwest::{redirect, StatusCode, Url};
 
 use crate::guard::{Guard, GuardError};
 use crate::signing::{signature_header, Secret};
+use crate::worker::now_ms;
 
 /// How much of a receiver's answer is kept with the attempt, in bytes.
 const REPLY_BYTES: usize = 512;
@@ -79,6 +80,21 @@ impl Sender {
         self.guard
     }
 
+    /// `url` as this sender may POST to it, or, in words, why it may not: it is not a
+    /// URL, not `http` or `https`, or an address the guard refuses. Trying again cannot
+    /// help either.
+    pub fn target(&self, url: &str) -> Result<Target, String> {
+        let parsed = Url::parse(url)
+            .map_err(|e| format!("\"{url}\" is not a URL Herald can send to: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(GuardError::Scheme(parsed.into()).to_string());
+        }
+        self.guard
+            .check_literal(&parsed)
+            .map_err(|e| e.to_string())?;
+        Ok(Target(parsed))
+    }
+
     /// POSTs `body` to `url` as event `webhook_id` at `timestamp` (Unix seconds), signed
     /// with each of `secrets`, and reports how the attempt went.
     pub async fn send(
@@ -89,12 +105,29 @@ impl Sender {
         timestamp: i64,
         body: &[u8],
     ) -> Attempt {
-        let at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        match self.target(url) {
+            Ok(target) => {
+                self.send_to(&target, secrets, webhook_id, timestamp, body.to_vec())
+                    .await
+            }
+            Err(reason) => refused(reason),
+        }
+    }
+
+    /// [`Sender::send`] to a URL already made a [`Target`], as a worker does for many
+    /// events to the same endpoint.
+    pub async fn send_to(
+        &self,
+        target: &Target,
+        secrets: &[Secret],
+        webhook_id: &str,
+        timestamp: i64,
+        body: Vec<u8>,
+    ) -> Attempt {
+        let at = now_ms();
         let started = Instant::now();
         let (outcome, code, reply, error) = match self
-            .exchange(url, secrets, webhook_id, timestamp, body)
+            .exchange(target, secrets, webhook_id, timestamp, body)
             .await
         {
             Ok((status, reply)) => {
@@ -122,30 +155,21 @@ impl Sender {
     /// The request and its answer: the status and the start of the body.
     async fn exchange(
         &self,
-        url: &str,
+        Target(url): &Target,
         secrets: &[Secret],
         webhook_id: &str,
         timestamp: i64,
-        body: &[u8],
+        body: Vec<u8>,
     ) -> Result<(StatusCode, String), Failure> {
-        let url = Url::parse(url).map_err(|e| {
-            Failure::Refused(format!("\"{url}\" is not a URL Herald can send to: {e}"))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(Failure::Refused(GuardError::Scheme(url.into()).to_string()));
-        }
-        self.guard
-            .check_literal(&url)
-            .map_err(|e| Failure::Refused(e.to_string()))?;
-        let signature = signature_header(secrets, webhook_id, timestamp, body);
+        let signature = signature_header(secrets, webhook_id, timestamp, &body);
         let mut response = self
             .client
-            .post(url)
+            .post(url.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header("webhook-id", webhook_id)
             .header("webhook-timestamp", timestamp)
             .header("webhook-signature", signature)
-            .body(body.to_vec())
+            .body(body)
             .send()
             .await
             .map_err(Failure::of)?;
@@ -159,6 +183,23 @@ impl Sender {
         }
         reply.truncate(REPLY_BYTES);
         Ok((status, String::from_utf8_lossy(&reply).into_owned()))
+    }
+}
+
+/// A URL a [`Sender`] may POST to, made by [`Sender::target`]: parsed and checked once
+/// for all the events sent to it.
+#[derive(Clone, Debug)]
+pub struct Target(Url);
+
+/// An attempt that could not be made, for `reason`: trying again cannot help.
+pub(crate) fn refused(reason: String) -> Attempt {
+    Attempt {
+        at: now_ms(),
+        latency_us: 0,
+        outcome: AttemptOutcome::Refused,
+        code: None,
+        reply: None,
+        error: Some(reason),
     }
 }
 

@@ -35,7 +35,7 @@ use crate::email::{compose, CustomerNames, Mail, Mailer, Named, Names};
 use crate::events::{rfc3339, Event};
 use crate::recent::Recent;
 use crate::signing::Secret;
-use crate::webhook::Sender;
+use crate::webhook::{refused, Sender, Target};
 use crate::Schedule;
 
 /// How a worker works.
@@ -142,7 +142,7 @@ enum Send {
     Email(Mail),
     Webhook {
         endpoint: String,
-        url: String,
+        target: Arc<Target>,
         secrets: Arc<Vec<Secret>>,
         id: String,
         body: Vec<u8>,
@@ -170,10 +170,12 @@ struct MessageContext {
     decisions: Mutex<Option<Arc<Vec<DecisionEntry>>>>,
 }
 
-/// An endpoint as this round of leases sends to it: its secrets parsed once.
+/// An endpoint as this round of leases sends to it: its URL checked and its secrets
+/// parsed once.
 #[derive(Clone)]
 struct Reachable {
-    url: String,
+    /// Where to send, or why it cannot be sent to.
+    target: Result<Arc<Target>, String>,
     disabled: Option<String>,
     secrets: Arc<Vec<Secret>>,
 }
@@ -773,13 +775,13 @@ impl Worker {
                         .filter_map(|s| Secret::parse(s).ok())
                         .collect(),
                 ),
-                url: t.url,
+                target: self.channels.webhooks.target(&t.url).map(Arc::new),
                 disabled: t.disabled,
             });
             self.targets.insert(endpoint.clone(), reachable);
         }
         let Some(Reachable {
-            url,
+            target,
             disabled,
             secrets,
         }) = self.targets[&endpoint].clone()
@@ -791,6 +793,10 @@ impl Worker {
                 "endpoint {endpoint} is disabled: {reason}"
             )));
         }
+        let target = match target {
+            Ok(target) => target,
+            Err(reason) => return Ok(Send::Refuse(reason)),
+        };
         let Some(copy) = self
             .copy(
                 seq,
@@ -815,7 +821,7 @@ impl Worker {
         .to_bytes();
         Ok(Send::Webhook {
             endpoint,
-            url,
+            target,
             secrets,
             id: webhook_id(&self.identity, delivery),
             body,
@@ -860,7 +866,7 @@ async fn send(channels: &Channels, job: Job) -> Done {
         },
         Send::Webhook {
             endpoint: ep,
-            url,
+            target,
             secrets,
             id,
             body,
@@ -868,7 +874,7 @@ async fn send(channels: &Channels, job: Job) -> Done {
             endpoint = Some(ep);
             channels
                 .webhooks
-                .send(&url, &secrets, &id, now_ms() / 1_000, &body)
+                .send_to(&target, &secrets, &id, now_ms() / 1_000, body)
                 .await
         }
         Send::Refuse(reason) => refused(reason),
@@ -883,19 +889,13 @@ async fn send(channels: &Channels, job: Job) -> Done {
     }
 }
 
-fn refused(reason: String) -> Attempt {
-    Attempt {
-        at: now_ms(),
-        latency_us: 0,
-        outcome: AttemptOutcome::Refused,
-        code: None,
-        reply: None,
-        error: Some(reason),
-    }
-}
-
 /// Records attempts as they come back, in groups (one transaction per group: whatever
 /// arrived while the last one committed), and settles batches whose every entry is.
+///
+/// A batch or retry stays held, its lease renewed, until the group that settles it has
+/// committed: were it let go before, its lease could run out while the group waits for
+/// the write turn, and the leaser take it again and send what the group was about to
+/// record.
 async fn record(
     store: Store,
     mut done: mpsc::UnboundedReceiver<Done>,
@@ -911,6 +911,7 @@ async fn record(
     while done.recv_many(&mut group, 4096).await > 0 {
         let mut settled = Vec::with_capacity(group.len());
         let mut finished = Vec::new();
+        let mut answered = Vec::new();
         {
             let mut held = held.lock().expect("no thread panics holding it");
             for d in group.drain(..) {
@@ -935,14 +936,13 @@ async fn record(
                     .map(|e| (e, GONE_REASON.to_owned()));
                 if d.from_batch {
                     if let Some(left) = held.batches.get_mut(&d.batch) {
-                        *left = left.saturating_sub(1);
-                        if *left == 0 {
-                            held.batches.remove(&d.batch);
+                        if *left == 1 {
                             finished.push(d.batch);
                         }
+                        *left = left.saturating_sub(1);
                     }
                 } else {
-                    held.retries.remove(&d.job_delivery);
+                    answered.push(d.job_delivery);
                 }
                 settled.push(Settled {
                     delivery: d.job_delivery,
@@ -955,6 +955,15 @@ async fn record(
             }
         }
         store.record_attempts(&settled, &finished).await?;
+        {
+            let mut held = held.lock().expect("no thread panics holding it");
+            for batch in &finished {
+                held.batches.remove(batch);
+            }
+            for delivery in &answered {
+                held.retries.remove(delivery);
+            }
+        }
         tally.retrying = retrying.len() as u64;
         progress.set(&tally);
         recorded.notify_one();
