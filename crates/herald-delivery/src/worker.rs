@@ -489,18 +489,20 @@ impl Worker {
         Ok(context)
     }
 
-    /// The decision of `customer` about message `context`.
-    async fn decision(
+    /// What `pick` takes of the decision of `customer` about message `context`, if it
+    /// has one: only that is copied out of the batch of decisions kept.
+    async fn decision<T>(
         &self,
         seq: i64,
         context: &MessageContext,
         customer: &str,
-    ) -> Result<Option<DecisionEntry>, WorkError> {
+        pick: impl Fn(&DecisionEntry) -> T,
+    ) -> Result<Option<T>, WorkError> {
         let find = |entries: &[DecisionEntry]| {
             entries
                 .binary_search_by(|e| e.customer.as_str().cmp(customer))
                 .ok()
-                .map(|i| entries[i].clone())
+                .map(|i| pick(&entries[i]))
         };
         let cached = context
             .decisions
@@ -653,15 +655,16 @@ impl Worker {
                         return Ok(None);
                     }
                     Some(c) => {
-                        let theirs = self
-                            .decision(seq, context, c)
+                        let subscriptions = self
+                            .decision(seq, context, c, |d| {
+                                d.subscriptions
+                                    .iter()
+                                    .filter(|s| copy.subscriptions.contains(*s))
+                                    .cloned()
+                                    .collect()
+                            })
                             .await?
-                            .map(|d| d.subscriptions)
                             .unwrap_or_default();
-                        let subscriptions = theirs
-                            .into_iter()
-                            .filter(|s| copy.subscriptions.contains(s))
-                            .collect();
                         (vec![c.to_owned()], subscriptions)
                     }
                 };
@@ -673,9 +676,9 @@ impl Worker {
                 ))
             }
             ("customer", Some(c)) => self
-                .decision(seq, context, c)
+                .decision(seq, context, c, |d| d.copy.clone())
                 .await?
-                .and_then(|d| d.copy)
+                .flatten()
                 .map(|copy| MessageView::customer(summary, request, copy)),
             ("vendor", _) => Some(MessageView::vendor(summary.clone(), request.clone())),
             _ => None,
