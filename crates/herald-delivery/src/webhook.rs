@@ -81,8 +81,8 @@ impl Sender {
     }
 
     /// `url` as this sender may POST to it, or, in words, why it may not: it is not a
-    /// URL, not `http` or `https`, or an address the guard refuses. Trying again cannot
-    /// help either.
+    /// URL, not `http` or `https`, or an address literal the guard refuses (a name is
+    /// checked as it resolves, when connecting). Trying again cannot help either.
     pub fn target(&self, url: &str) -> Result<Target, String> {
         let parsed = Url::parse(url)
             .map_err(|e| format!("\"{url}\" is not a URL Herald can send to: {e}"))?;

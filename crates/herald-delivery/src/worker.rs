@@ -3,7 +3,8 @@
 //!
 //! A publish queues deliveries in batches of up to [`herald_store::BATCH`]. A worker leases
 //! whole batches, as many as its queue of ready jobs has room for (at least one), until a
-//! deadline (and keeps the lease while it sends), so a backlog of small batches drains a
+//! deadline (and keeps the lease until the attempts that settle it are recorded), so a
+//! backlog of small batches drains a
 //! round at a time rather than a batch at a time, and leases the next round while the
 //! last is being sent. It sends the entries an earlier lease did not settle, and records
 //! attempts in groups, one transaction each:
@@ -28,7 +29,7 @@ use herald_store::{
 };
 use serde_json::Value;
 use tokio::sync::mpsc::{self, UnboundedSender};
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 use crate::email::{compose, CustomerNames, Mail, Mailer, Named, Names};
@@ -183,8 +184,22 @@ struct Reachable {
 /// The deliveries this worker holds leases on, renewed while it works.
 #[derive(Default)]
 struct Held {
-    batches: HashMap<i64, usize>,
-    retries: HashSet<i64>,
+    batches: HashMap<i64, HeldBatch>,
+    retries: HashMap<i64, HeldRetry>,
+}
+
+/// A batch held: how many of its jobs are not yet answered, and the end of its lease as
+/// this worker last wrote it.
+struct HeldBatch {
+    left: usize,
+    until: i64,
+}
+
+/// A retry held: the number of the attempt in hand, and the end of its lease as this
+/// worker last wrote it.
+struct HeldRetry {
+    attempt: i64,
+    until: i64,
 }
 
 /// Runs a worker until `shutdown` resolves (or, with [`WorkerConfig::until_idle`], until
@@ -212,7 +227,9 @@ const READY: usize = herald_store::BATCH;
 /// Four kinds of task share the work: a leaser leases due deliveries and turns them into
 /// jobs, queued a batch ahead; `concurrency` senders each take the next job, send
 /// it and hand its attempt on; the recorder writes attempts to the store in groups; and a
-/// renewer keeps the leases while they are held.
+/// renewer keeps the leases while they are held. A worker that stops once what it sent is
+/// recorded gives back the leases of what it did not send, so that other workers take it
+/// at once rather than when the leases run out.
 pub async fn run_until(
     store: Store,
     channels: Arc<Channels>,
@@ -234,7 +251,13 @@ pub async fn run_until(
         config.progress.clone(),
         recorded.clone(),
     ));
-    let renewer = tokio::spawn(renew(store.clone(), held.clone(), config.lease));
+    let (stop, stopped) = watch::channel(false);
+    let mut renewer = tokio::spawn(renew(
+        store.clone(),
+        held.clone(),
+        config.lease,
+        stopped.clone(),
+    ));
     let (jobs_tx, jobs) = flume::bounded::<Job>(READY);
     let mut senders = JoinSet::new();
     for _ in 0..config.concurrency.max(1) {
@@ -252,6 +275,8 @@ pub async fn run_until(
         partner_copies: Recent::new(COPIES_KEPT),
     };
     tokio::pin!(shutdown);
+    tokio::pin!(abandon);
+    let mut abandoned = false;
     // Polled once now, so that a signal handler behind it is in place from the start, and
     // a worker told to stop already leases nothing.
     let stopping = tokio::select! {
@@ -265,7 +290,7 @@ pub async fn run_until(
         // Nothing is queued: the senders end at once.
         drop(jobs_tx);
     } else {
-        let mut leaser = tokio::spawn(worker.lease_while_open(jobs_tx, recorded));
+        let mut leaser = tokio::spawn(worker.lease_while_open(jobs_tx, recorded, stopped));
         // Until told to stop, until the leaser finds nothing left (or fails), or until the
         // recorder stops: a recorder that stopped could not write to the store, so nothing
         // more is sent that it could not record.
@@ -280,8 +305,17 @@ pub async fn run_until(
         let leased = match leasing {
             Some(leased) => leased,
             None => {
-                leaser.abort();
-                leaser.await
+                // The leaser stops at its next wait, never inside a lease, so that what
+                // it leased is held and can be given back.
+                stop.send_replace(true);
+                tokio::select! {
+                    leased = &mut leaser => leased,
+                    () = &mut abandon => {
+                        abandoned = true;
+                        leaser.abort();
+                        leaser.await
+                    }
+                }
             }
         };
         match leased {
@@ -291,14 +325,13 @@ pub async fn run_until(
             Err(_) => {}
         }
     }
-    // The jobs queued that no sender took yet are given back (a lease the stopped leaser
-    // held back, waiting for room, simply runs out); the senders finish what they hold
-    // and, the queue closed and empty, end.
-    for job in jobs.drain() {
-        release(&held, &job);
-    }
+    // The jobs queued that no sender took yet stay unsent, their leases held; the senders
+    // finish what they hold and, the queue closed and empty, end.
+    drop(jobs.drain());
     drop(jobs);
-    tokio::pin!(abandon);
+    if abandoned {
+        senders.abort_all();
+    }
     loop {
         tokio::select! {
             next = senders.join_next() => {
@@ -306,10 +339,9 @@ pub async fn run_until(
                     break;
                 }
             }
-            () = &mut abandon => {
+            () = &mut abandon, if !abandoned => {
+                abandoned = true;
                 senders.abort_all();
-                while senders.join_next().await.is_some() {}
-                break;
             }
         }
     }
@@ -317,11 +349,38 @@ pub async fn run_until(
         Some(recorded) => recorded,
         None => recorder.await,
     };
-    renewer.abort();
-    let tally = recorded.expect("the recorder does not panic")?;
+    let tally = recorded.expect("the recorder does not panic");
+    stop.send_replace(true);
+    if abandoned || tally.is_err() {
+        renewer.abort();
+    } else {
+        // A renewal under way is let finish, so that the ends of the leases held are as
+        // the store has them; then what was left unsent is given back.
+        tokio::select! {
+            _ = &mut renewer => give_back(&store, &held, &mut abandon).await,
+            () = &mut abandon => renewer.abort(),
+        }
+    }
+    let tally = tally?;
     match failure {
         Some(e) => Err(e),
         None => Ok(tally),
+    }
+}
+
+/// Gives back the leases this worker still holds once it has stopped and recorded what it
+/// sent: those of the jobs it leased and did not send. A failure to, or an `abandon`
+/// first, leaves them to run out.
+async fn give_back(store: &Store, held: &Mutex<Held>, abandon: impl Future<Output = ()>) {
+    let (batches, retries) = {
+        let held = held.lock().expect("no thread panics holding it");
+        let batches: Vec<(i64, i64)> = held.batches.iter().map(|(&id, b)| (id, b.until)).collect();
+        let retries: Vec<(i64, i64)> = held.retries.iter().map(|(&id, r)| (id, r.until)).collect();
+        (batches, retries)
+    };
+    tokio::select! {
+        _ = store.give_back(&batches, &retries) => {}
+        () = abandon => {}
     }
 }
 
@@ -339,14 +398,6 @@ async fn sender(channels: Arc<Channels>, jobs: flume::Receiver<Job>, done: Unbou
 fn idle(held: &Mutex<Held>) -> bool {
     let held = held.lock().expect("no thread panics holding it");
     held.batches.is_empty() && held.retries.is_empty()
-}
-
-/// Gives back a job not sent because the worker is stopping: its batch is never settled
-/// here, so its lease runs out and another worker takes what is left.
-fn release(held: &Mutex<Held>, job: &Job) {
-    let mut held = held.lock().expect("no thread panics holding it");
-    held.retries.remove(&job.delivery);
-    held.batches.remove(&job.batch);
 }
 
 /// How many messages, and how many partners' copies of them, a worker keeps at hand
@@ -378,15 +429,20 @@ struct PartnerCopy {
 
 impl Worker {
     /// Leases what is due and queues it as jobs for the senders, keeping up to [`READY`]
-    /// ready (and the next lease in hand, waiting for room), until the worker stops it
-    /// or, with [`WorkerConfig::until_idle`], nothing is left to send.
+    /// ready (and the next lease in hand, waiting for room), until `stop` says so (looked
+    /// at between leases, never during one) or, with [`WorkerConfig::until_idle`], nothing
+    /// is left to send.
     async fn lease_while_open(
         mut self,
         jobs: flume::Sender<Job>,
         recorded: Arc<Notify>,
+        mut stop: watch::Receiver<bool>,
     ) -> Result<(), WorkError> {
         let email = self.channels.email.is_some();
         loop {
+            if *stop.borrow() {
+                return Ok(());
+            }
             // At least one: a batch is leased whole, and waits its turn in the queue.
             let free = READY.saturating_sub(jobs.len()).max(1);
             let leased = self.lease(free).await?;
@@ -409,13 +465,19 @@ impl Worker {
                     () = self.store.queued().notified() => {}
                     () = recorded.notified(), if until_idle => {}
                     () = tokio::time::sleep(wait) => {}
+                    _ = stop.wait_for(|&stop| stop) => return Ok(()),
                 }
                 continue;
             }
+            // Told to stop while waiting for room, the jobs not queued yet stay unsent,
+            // their leases held, to be given back.
             for job in leased {
-                jobs.send_async(job)
-                    .await
-                    .expect("the worker keeps the queue open until it has stopped the leaser");
+                tokio::select! {
+                    queued = jobs.send_async(job) => queued.expect(
+                        "the worker keeps the queue open until it has stopped the leaser",
+                    ),
+                    _ = stop.wait_for(|&stop| stop) => return Ok(()),
+                }
             }
         }
     }
@@ -436,23 +498,33 @@ impl Worker {
             Vec::new()
         };
         // A lease of this worker's own can run out while its jobs wait in the queue (its
-        // renewals failing), and come back to it here: those jobs are queued or in flight
-        // already, and the count of what is left of the batch stays as it is.
+        // renewals failing) or their attempts wait to be recorded, and come back to it
+        // here: those jobs are in hand already, and the count of what is left of the
+        // batch stays as it is. A retry held for an earlier attempt than the one leased
+        // is a new job: that attempt was recorded, and the retry came due again before
+        // the recorder let it go.
         let mut jobs = Vec::new();
         for retry in retries {
-            if self.held_mut().retries.insert(retry.delivery) {
+            let attempt = retry.attempts + 1;
+            let in_hand = self
+                .held_mut()
+                .retries
+                .insert(retry.delivery, HeldRetry { attempt, until });
+            if in_hand.is_none_or(|held| held.attempt < attempt) {
                 jobs.push(self.retry_job(retry).await?);
             }
         }
         for batch in batches {
-            if self.held_mut().batches.contains_key(&batch.id) {
+            if let Some(held) = self.held_mut().batches.get_mut(&batch.id) {
+                held.until = until;
                 continue;
             }
             let before = jobs.len();
             self.batch_jobs(&batch, &mut jobs).await?;
+            let left = jobs.len() - before;
             self.held_mut()
                 .batches
-                .insert(batch.id, jobs.len() - before);
+                .insert(batch.id, HeldBatch { left, until });
             if jobs.len() == before {
                 self.store.record_attempts(&[], &[batch.id]).await?;
                 self.held_mut().batches.remove(&batch.id);
@@ -796,10 +868,6 @@ impl Worker {
                 "endpoint {endpoint} is disabled: {reason}"
             )));
         }
-        let target = match target {
-            Ok(target) => target,
-            Err(reason) => return Ok(Send::Refuse(reason)),
-        };
         let Some(copy) = self
             .copy(
                 seq,
@@ -815,6 +883,10 @@ impl Worker {
                 "endpoint {endpoint}'s owner has no copy of message {}{about}",
                 context.sending.summary.id
             )));
+        };
+        let target = match target {
+            Ok(target) => target,
+            Err(reason) => return Ok(Send::Refuse(reason)),
         };
         let body = Event {
             kind: "message.published",
@@ -895,10 +967,10 @@ async fn send(channels: &Channels, job: Job) -> Done {
 /// Records attempts as they come back, in groups (one transaction per group: whatever
 /// arrived while the last one committed), and settles batches whose every entry is.
 ///
-/// A batch or retry stays held, its lease renewed, until the group that settles it has
-/// committed: were it let go before, its lease could run out while the group waits for
-/// the write turn, and the leaser take it again and send what the group was about to
-/// record.
+/// A batch or retry stays held until the group that settles it has committed: were it
+/// let go before, its lease could run out while the group waits for the write turn (for
+/// which the renewer waits too), and the leaser take it again and send what the group was
+/// about to record. Held, the leaser skips it.
 async fn record(
     store: Store,
     mut done: mpsc::UnboundedReceiver<Done>,
@@ -938,14 +1010,14 @@ async fn record(
                     .flatten()
                     .map(|e| (e, GONE_REASON.to_owned()));
                 if d.from_batch {
-                    if let Some(left) = held.batches.get_mut(&d.batch) {
-                        if *left == 1 {
+                    if let Some(batch) = held.batches.get_mut(&d.batch) {
+                        if batch.left == 1 {
                             finished.push(d.batch);
                         }
-                        *left = left.saturating_sub(1);
+                        batch.left = batch.left.saturating_sub(1);
                     }
                 } else {
-                    answered.push(d.job_delivery);
+                    answered.push((d.job_delivery, d.number));
                 }
                 settled.push(Settled {
                     delivery: d.job_delivery,
@@ -963,8 +1035,14 @@ async fn record(
             for batch in &finished {
                 held.batches.remove(batch);
             }
-            for delivery in &answered {
-                held.retries.remove(delivery);
+            for (delivery, number) in &answered {
+                if held
+                    .retries
+                    .get(delivery)
+                    .is_some_and(|r| r.attempt == *number)
+                {
+                    held.retries.remove(delivery);
+                }
             }
         }
         tally.retrying = retrying.len() as u64;
@@ -974,22 +1052,43 @@ async fn record(
     Ok(tally)
 }
 
-/// Renews the leases this worker holds, every third of a lease.
-async fn renew(store: Store, held: Arc<Mutex<Held>>, lease: Duration) {
+/// Renews the leases this worker holds, every third of a lease, until `stop` says so; a
+/// renewal under way is finished first, and the new end of each lease kept with it.
+async fn renew(
+    store: Store,
+    held: Arc<Mutex<Held>>,
+    lease: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut every = tokio::time::interval(lease / 3);
     every.tick().await;
     loop {
-        every.tick().await;
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stop.wait_for(|&stop| stop) => return,
+        }
         let (batches, retries): (Vec<i64>, Vec<i64>) = {
             let held = held.lock().expect("no thread panics holding it");
             (
                 held.batches.keys().copied().collect(),
-                held.retries.iter().copied().collect(),
+                held.retries.keys().copied().collect(),
             )
         };
         let until = now_ms() + lease.as_millis() as i64;
         // A renewal that fails is tried again at the next tick; the lease outlasts two.
-        let _ = store.extend_leases(&batches, &retries, until).await;
+        if store.extend_leases(&batches, &retries, until).await.is_ok() {
+            let mut held = held.lock().expect("no thread panics holding it");
+            for id in &batches {
+                if let Some(batch) = held.batches.get_mut(id) {
+                    batch.until = until;
+                }
+            }
+            for id in &retries {
+                if let Some(retry) = held.retries.get_mut(id) {
+                    retry.until = until;
+                }
+            }
+        }
     }
 }
 

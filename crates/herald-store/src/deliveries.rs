@@ -209,7 +209,9 @@ impl Store {
     }
 
     /// Keeps the leases of `batches` and `retries` until `until`, while a worker is still
-    /// sending them.
+    /// sending them. A retry whose attempt was recorded meanwhile is no longer leased, and
+    /// stays so: a renewal waiting for the write turn behind that record does not lease it
+    /// again until a lease later.
     pub async fn extend_leases(
         &self,
         batches: &[i64],
@@ -233,13 +235,54 @@ impl Store {
         for delivery in retries {
             on_tx!(&mut tx, |exe| {
                 sqlx::query(
-                "UPDATE delivery_retries SET lease_until = $1 WHERE delivery = $2 AND status = 'retrying'",
-            )
-            .bind(until)
-            .bind(delivery)
-            .execute(&mut **exe)
-            .await.map(drop)
+                    "UPDATE delivery_retries SET lease_until = $1 \
+                 WHERE delivery = $2 AND status = 'retrying' AND lease_until IS NOT NULL",
+                )
+                .bind(until)
+                .bind(delivery)
+                .execute(&mut **exe)
+                .await
+                .map(drop)
             })?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gives back the leases of `batches` and `retries`, each named with the end of its
+    /// lease as the worker giving it back last wrote it, so that any worker may lease them
+    /// at once rather than once they run out. A lease that ran out and was taken by
+    /// another worker since ends at another time, and is left as it is.
+    pub async fn give_back(
+        &self,
+        batches: &[(i64, i64)],
+        retries: &[(i64, i64)],
+    ) -> Result<(), StoreError> {
+        if batches.is_empty() && retries.is_empty() {
+            return Ok(());
+        }
+        let (_turn, mut tx) = self.begin_write().await?;
+        for (id, until) in batches {
+            on_tx!(&mut tx, |exe| sqlx::query(
+                "UPDATE delivery_batches SET lease_until = NULL \
+                 WHERE id = $1 AND lease_until = $2 AND status = 'pending'",
+            )
+            .bind(id)
+            .bind(until)
+            .execute(&mut **exe)
+            .await
+            .map(drop))?;
+        }
+        for (delivery, until) in retries {
+            on_tx!(&mut tx, |exe| sqlx::query(
+                "UPDATE delivery_retries SET lease_until = NULL \
+                 WHERE delivery = $1 AND lease_until = $2 AND status = 'retrying'",
+            )
+            .bind(delivery)
+            .bind(until)
+            .execute(&mut **exe)
+            .await
+            .map(drop))?;
         }
         tx.commit().await?;
         Ok(())

@@ -1,7 +1,8 @@
 //! Deliveries after a publish: leased in batches to one worker at a time, every attempt
 //! recorded, a failed one retried on its own and then dead, a batch whose lease ran out
-//! taken over with only what was not settled, and a dead letter replayed; a publish wakes
-//! the workers waiting for deliveries.
+//! taken over with only what was not settled, a lease given back free at once (and
+//! another worker's left alone), and a dead letter replayed; a publish wakes the workers
+//! waiting for deliveries.
 
 use std::time::Duration;
 
@@ -57,6 +58,86 @@ async fn a_worker_leases_as_many_batches_as_it_has_room_for_and_at_least_one(
             "room for {room}"
         );
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_lease_given_back_is_free_at_once_unless_another_worker_took_it_since(
+) -> Result<(), StoreError> {
+    let t = store_with_directory().await;
+    let routed = fixture().routed("incident-teams-everywhere", ACCEPTED_AT);
+    t.store
+        .publish(&routed.publish(), None, &Actor::Operator)
+        .await?;
+    let now = ACCEPTED_AT + 1;
+    let until = now + LEASE;
+    let leased = t
+        .store
+        .lease_batches(now, until, 100, usize::MAX, true)
+        .await?;
+    assert!(leased.len() >= 2, "the incident queues several batches");
+    let (first, second) = (leased[0].id, leased[1].id);
+    let ids = |batches: Vec<herald_store::LeasedBatch>| {
+        batches.into_iter().map(|b| b.id).collect::<Vec<_>>()
+    };
+
+    t.store.give_back(&[(first, until)], &[]).await?;
+    assert_eq!(
+        ids(t
+            .store
+            .lease_batches(now, until, 100, usize::MAX, true)
+            .await?),
+        vec![first],
+        "given back, it is free at once; the others stay leased"
+    );
+
+    // The second's lease runs out and another worker takes it: the first worker, giving
+    // it back late, leaves the other's lease alone.
+    let later = until;
+    let taken = ids(t
+        .store
+        .lease_batches(later, later + LEASE, 100, usize::MAX, true)
+        .await?);
+    assert!(taken.contains(&second), "{taken:?}");
+    t.store.give_back(&[(second, until)], &[]).await?;
+    assert!(
+        !ids(t
+            .store
+            .lease_batches(later, later + LEASE, 100, usize::MAX, true)
+            .await?)
+        .contains(&second),
+        "another worker's lease is not given back"
+    );
+
+    // A retry leased and given back is free at once too.
+    let delivery = herald_store::delivery_id(second, 0);
+    t.store
+        .record_attempts(
+            &[Settled {
+                delivery,
+                batch: second,
+                number: 1,
+                attempt: attempt(later, AttemptOutcome::Failed),
+                next: Next::RetryAt(later),
+                disable: None,
+            }],
+            &[],
+        )
+        .await?;
+    let retry_until = later + LEASE;
+    let retries = t.store.lease_retries(later, retry_until, 10, true).await?;
+    assert_eq!(retries.len(), 1);
+    assert!(t
+        .store
+        .lease_retries(later, retry_until, 10, true)
+        .await?
+        .is_empty());
+    t.store.give_back(&[], &[(delivery, retry_until)]).await?;
+    let again = t.store.lease_retries(later, retry_until, 10, true).await?;
+    assert_eq!(
+        again.iter().map(|r| r.delivery).collect::<Vec<_>>(),
+        vec![delivery]
+    );
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! `herald work` delivering to a real webhook receiver that verifies every signature with
 //! the PyPI `standardwebhooks` package, and to a real SMTP server (aiosmtpd): a worker
 //! killed with SIGKILL mid-fan-out loses nothing, one stopped with SIGTERM finishes what is
-//! in flight, a receiver that fails is tried again on the schedule (the worker logging how
+//! in flight and gives back the leases of what it did not send, a receiver that fails is tried again on the schedule (the worker logging how
 //! far it has come meanwhile), a 410 disables its endpoint, an address inside the network
 //! is refused at send time, and a partner hit through 5,000 customers gets one event and
 //! one mail. Four workers sharing one store send each of 50,000 events exactly once, and
@@ -18,7 +18,7 @@ use herald_delivery::Secret;
 use herald_kit::world::{
     register_relay_endpoint, relay_principal, relay_world, relay_world_with_desk, RELAY,
 };
-use herald_store::Mode;
+use herald_store::{Mode, Pool};
 use serde_json::{json, Value};
 
 use crate::common::{read_store, wait_until, Scratch};
@@ -124,6 +124,19 @@ fn until_idle(s: &Scratch, extra: &[&str]) -> String {
     let said = String::from_utf8_lossy(&run.stderr).into_owned();
     assert!(run.status.success(), "{said}");
     said
+}
+
+/// How many batches and retries still to be sent carry a lease, whether it has run out
+/// or not.
+fn leased(db: &str) -> i64 {
+    const LEASED: &str = "SELECT \
+        (SELECT count(*) FROM delivery_batches WHERE status = 'pending' AND lease_until IS NOT NULL) \
+        + (SELECT count(*) FROM delivery_retries WHERE status = 'retrying' AND lease_until IS NOT NULL)";
+    read_store(db, async |store| match store.pool() {
+        Pool::Sqlite(pool) => sqlx::query_scalar(LEASED).fetch_one(pool).await,
+        Pool::Postgres(pool) => sqlx::query_scalar(LEASED).fetch_one(pool).await,
+    })
+    .expect("the leases read")
 }
 
 /// Whether `at` reads as `2026-12-04T15:34:35.123Z`: RFC 3339, in UTC, to the millisecond.
@@ -491,7 +504,8 @@ fn a_partner_whose_5000_customers_are_hit_gets_one_event_and_one_mail_listing_th
 }
 
 #[test]
-fn a_worker_stopped_by_sigterm_finishes_what_is_in_flight_and_the_next_sends_only_the_rest() {
+fn a_worker_stopped_by_sigterm_finishes_what_is_in_flight_gives_back_the_rest_and_the_next_sends_only_that(
+) {
     const CUSTOMERS: usize = 3_000;
     let (s, receiver, _) = set_up(CUSTOMERS, false, "/hooks", Mode::PerCustomer);
     let first = work(&s, &["--webhooks-allow-private", "--lease-seconds", "1"])
@@ -511,6 +525,12 @@ fn a_worker_stopped_by_sigterm_finishes_what_is_in_flight_and_the_next_sends_onl
     assert!(stopped.status.success(), "a stopped worker exits cleanly");
     let said = String::from_utf8_lossy(&stopped.stderr);
     assert!(said.contains("herald::work: stopped:"), "{said}");
+    assert!(receiver.distinct() < CUSTOMERS, "stopped before the end");
+    assert_eq!(
+        leased(&s.db()),
+        0,
+        "what the stopped worker had leased and not sent is free for the next at once"
+    );
 
     until_idle(&s, &["--webhooks-allow-private", "--lease-seconds", "1"]);
     let received = receiver.settled(|r| distinct_ids(r) >= CUSTOMERS);
