@@ -251,12 +251,15 @@ pub async fn run_until(
         config.progress.clone(),
         recorded.clone(),
     ));
-    let (stop, stopped) = watch::channel(false);
+    // The leaser stops leasing as soon as the worker is told to stop; the renewer keeps
+    // the leases until what was sent is recorded.
+    let (stop_leasing, leasing_stopped) = watch::channel(false);
+    let (stop_renewing, renewing_stopped) = watch::channel(false);
     let mut renewer = tokio::spawn(renew(
         store.clone(),
         held.clone(),
         config.lease,
-        stopped.clone(),
+        renewing_stopped,
     ));
     let (jobs_tx, jobs) = flume::bounded::<Job>(READY);
     let mut senders = JoinSet::new();
@@ -290,7 +293,7 @@ pub async fn run_until(
         // Nothing is queued: the senders end at once.
         drop(jobs_tx);
     } else {
-        let mut leaser = tokio::spawn(worker.lease_while_open(jobs_tx, recorded, stopped));
+        let mut leaser = tokio::spawn(worker.lease_while_open(jobs_tx, recorded, leasing_stopped));
         // Until told to stop, until the leaser finds nothing left (or fails), or until the
         // recorder stops: a recorder that stopped could not write to the store, so nothing
         // more is sent that it could not record.
@@ -307,7 +310,7 @@ pub async fn run_until(
             None => {
                 // The leaser stops at its next wait, never inside a lease, so that what
                 // it leased is held and can be given back.
-                stop.send_replace(true);
+                stop_leasing.send_replace(true);
                 tokio::select! {
                     leased = &mut leaser => leased,
                     () = &mut abandon => {
@@ -350,7 +353,7 @@ pub async fn run_until(
         None => recorder.await,
     };
     let tally = recorded.expect("the recorder does not panic");
-    stop.send_replace(true);
+    stop_renewing.send_replace(true);
     if abandoned || tally.is_err() {
         renewer.abort();
     } else {
@@ -372,12 +375,7 @@ pub async fn run_until(
 /// sent: those of the jobs it leased and did not send. A failure to, or an `abandon`
 /// first, leaves them to run out.
 async fn give_back(store: &Store, held: &Mutex<Held>, abandon: impl Future<Output = ()>) {
-    let (batches, retries) = {
-        let held = held.lock().expect("no thread panics holding it");
-        let batches: Vec<(i64, i64)> = held.batches.iter().map(|(&id, b)| (id, b.until)).collect();
-        let retries: Vec<(i64, i64)> = held.retries.iter().map(|(&id, r)| (id, r.until)).collect();
-        (batches, retries)
-    };
+    let (batches, retries) = ends(held);
     tokio::select! {
         _ = store.give_back(&batches, &retries) => {}
         () = abandon => {}
@@ -1053,7 +1051,9 @@ async fn record(
 }
 
 /// Renews the leases this worker holds, every third of a lease, until `stop` says so; a
-/// renewal under way is finished first, and the new end of each lease kept with it.
+/// renewal under way is finished first, and the new end of each lease renewed kept with
+/// it. A lease another worker took over since it ran out is not renewed: that worker
+/// holds it now.
 async fn renew(
     store: Store,
     held: Arc<Mutex<Held>>,
@@ -1067,16 +1067,10 @@ async fn renew(
             _ = every.tick() => {}
             _ = stop.wait_for(|&stop| stop) => return,
         }
-        let (batches, retries): (Vec<i64>, Vec<i64>) = {
-            let held = held.lock().expect("no thread panics holding it");
-            (
-                held.batches.keys().copied().collect(),
-                held.retries.keys().copied().collect(),
-            )
-        };
+        let (batches, retries) = ends(&held);
         let until = now_ms() + lease.as_millis() as i64;
         // A renewal that fails is tried again at the next tick; the lease outlasts two.
-        if store.extend_leases(&batches, &retries, until).await.is_ok() {
+        if let Ok((batches, retries)) = store.extend_leases(&batches, &retries, until).await {
             let mut held = held.lock().expect("no thread panics holding it");
             for id in &batches {
                 if let Some(batch) = held.batches.get_mut(id) {
@@ -1090,6 +1084,18 @@ async fn renew(
             }
         }
     }
+}
+
+/// Leases held, each as the id of what is leased and the end of its lease as last written.
+type Ends = Vec<(i64, i64)>;
+
+/// The batches and the retries held, each with the end of its lease as last written.
+fn ends(held: &Mutex<Held>) -> (Ends, Ends) {
+    let held = held.lock().expect("no thread panics holding it");
+    (
+        held.batches.iter().map(|(&id, b)| (id, b.until)).collect(),
+        held.retries.iter().map(|(&id, r)| (id, r.until)).collect(),
+    )
 }
 
 /// A subscription as a letter names it: by its product's name when the directory has one.

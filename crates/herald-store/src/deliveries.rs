@@ -209,44 +209,53 @@ impl Store {
     }
 
     /// Keeps the leases of `batches` and `retries` until `until`, while a worker is still
-    /// sending them. A retry whose attempt was recorded meanwhile is no longer leased, and
-    /// stays so: a renewal waiting for the write turn behind that record does not lease it
-    /// again until a lease later.
+    /// sending them: each is named with the end of its lease as that worker last wrote it,
+    /// and renewed only while it still ends then. One that ran out and was taken by
+    /// another worker since, or a retry whose attempt was recorded meanwhile (no longer
+    /// leased), is left as it is. Returns the batches and the retries renewed.
     pub async fn extend_leases(
         &self,
-        batches: &[i64],
-        retries: &[i64],
+        batches: &[(i64, i64)],
+        retries: &[(i64, i64)],
         until: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(Vec<i64>, Vec<i64>), StoreError> {
+        let mut renewed = (Vec::new(), Vec::new());
         if batches.is_empty() && retries.is_empty() {
-            return Ok(());
+            return Ok(renewed);
         }
         let (_turn, mut tx) = self.begin_write().await?;
-        for id in batches {
-            on_tx!(&mut tx, |exe| sqlx::query(
-                "UPDATE delivery_batches SET lease_until = $1 WHERE id = $2 AND status = 'pending'",
+        for &(id, held) in batches {
+            let changed = on_tx!(&mut tx, |exe| sqlx::query(
+                "UPDATE delivery_batches SET lease_until = $1 \
+                 WHERE id = $2 AND lease_until = $3 AND status = 'pending'",
             )
             .bind(until)
             .bind(id)
+            .bind(held)
             .execute(&mut **exe)
             .await
-            .map(drop))?;
+            .map(|r| r.rows_affected()))?;
+            if changed > 0 {
+                renewed.0.push(id);
+            }
         }
-        for delivery in retries {
-            on_tx!(&mut tx, |exe| {
-                sqlx::query(
-                    "UPDATE delivery_retries SET lease_until = $1 \
-                 WHERE delivery = $2 AND status = 'retrying' AND lease_until IS NOT NULL",
-                )
-                .bind(until)
-                .bind(delivery)
-                .execute(&mut **exe)
-                .await
-                .map(drop)
-            })?;
+        for &(delivery, held) in retries {
+            let changed = on_tx!(&mut tx, |exe| sqlx::query(
+                "UPDATE delivery_retries SET lease_until = $1 \
+                 WHERE delivery = $2 AND lease_until = $3 AND status = 'retrying'",
+            )
+            .bind(until)
+            .bind(delivery)
+            .bind(held)
+            .execute(&mut **exe)
+            .await
+            .map(|r| r.rows_affected()))?;
+            if changed > 0 {
+                renewed.1.push(delivery);
+            }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(renewed)
     }
 
     /// Gives back the leases of `batches` and `retries`, each named with the end of its

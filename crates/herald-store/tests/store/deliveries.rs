@@ -1,7 +1,7 @@
 //! Deliveries after a publish: leased in batches to one worker at a time, every attempt
 //! recorded, a failed one retried on its own and then dead, a batch whose lease ran out
 //! taken over with only what was not settled, a lease given back free at once (and
-//! another worker's left alone), and a dead letter replayed; a publish wakes the workers
+//! another worker's neither renewed nor given back), and a dead letter replayed; a publish wakes the workers
 //! waiting for deliveries.
 
 use std::time::Duration;
@@ -99,6 +99,13 @@ async fn a_lease_given_back_is_free_at_once_unless_another_worker_took_it_since(
         .lease_batches(later, later + LEASE, 100, usize::MAX, true)
         .await?);
     assert!(taken.contains(&second), "{taken:?}");
+    assert_eq!(
+        t.store
+            .extend_leases(&[(second, until)], &[], later + 2 * LEASE)
+            .await?,
+        (vec![], vec![]),
+        "nor is another worker's lease renewed"
+    );
     t.store.give_back(&[(second, until)], &[]).await?;
     assert!(
         !ids(t
@@ -124,9 +131,17 @@ async fn a_lease_given_back_is_free_at_once_unless_another_worker_took_it_since(
             &[],
         )
         .await?;
-    let retry_until = later + LEASE;
-    let retries = t.store.lease_retries(later, retry_until, 10, true).await?;
+    let leased_until = later + LEASE;
+    let retries = t.store.lease_retries(later, leased_until, 10, true).await?;
     assert_eq!(retries.len(), 1);
+    let retry_until = leased_until + 1;
+    assert_eq!(
+        t.store
+            .extend_leases(&[], &[(delivery, leased_until)], retry_until)
+            .await?,
+        (vec![], vec![delivery]),
+        "a lease still as its worker wrote it is renewed"
+    );
     assert!(t
         .store
         .lease_retries(later, retry_until, 10, true)

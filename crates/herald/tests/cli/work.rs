@@ -126,6 +126,53 @@ fn until_idle(s: &Scratch, extra: &[&str]) -> String {
     said
 }
 
+/// What a worker says on stderr, line by line as it says it.
+struct Said {
+    lines: std::sync::mpsc::Receiver<String>,
+    heard: Vec<String>,
+}
+
+impl Said {
+    /// Listens to what `worker` says.
+    fn of(worker: &mut std::process::Child) -> Said {
+        let stderr = worker.stderr.take().unwrap();
+        let (tell, lines) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+                let Ok(line) = line else { break };
+                if tell.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Said {
+            lines,
+            heard: Vec::new(),
+        }
+    }
+
+    /// Waits, for at most a minute, until the worker has said `words`.
+    fn wait_for(&mut self, words: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.heard.iter().any(|l| l.contains(words)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.heard.push(line),
+                Err(_) => panic!("the worker never said {words:?}: {:?}", self.heard),
+            }
+        }
+    }
+}
+
+/// Sends `signal` (`-INT`, `-TERM`) to process `pid`.
+fn signal(signal: &str, pid: u32) {
+    assert!(Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+}
+
 /// How many batches and retries still to be sent carry a lease, whether it has run out
 /// or not.
 fn leased(db: &str) -> i64 {
@@ -516,11 +563,7 @@ fn a_worker_stopped_by_sigterm_finishes_what_is_in_flight_gives_back_the_rest_an
         "a first share of the events",
         || receiver.distinct() >= 300,
     );
-    let term = Command::new("kill")
-        .args(["-TERM", &first.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
+    signal("-TERM", first.id());
     let stopped = first.wait_with_output().unwrap();
     assert!(stopped.status.success(), "a stopped worker exits cleanly");
     let said = String::from_utf8_lossy(&stopped.stderr);
@@ -569,48 +612,42 @@ fn a_mail_server_that_cannot_be_reached_is_named_at_once() {
 }
 
 #[test]
+fn a_stopped_worker_keeps_its_lease_on_what_is_in_flight_until_that_is_recorded() {
+    let (s, receiver, _) = set_up(1, false, "/slow", Mode::Aggregated);
+    let lease = ["--webhooks-allow-private", "--lease-seconds", "2"];
+    let mut first = work(&s, &lease).spawn().unwrap();
+    let mut said = Said::of(&mut first);
+    wait_until(Duration::from_secs(60), "the event in flight", || {
+        receiver.distinct() == 1
+    });
+    signal("-TERM", first.id());
+    said.wait_for("stopping: finishing what is in flight");
+
+    // The slow receiver answers after 5 s, more than two leases: a second worker started
+    // meanwhile finds the event still leased to the first, and then recorded by it.
+    until_idle(&s, &lease);
+    assert!(first.wait().unwrap().success(), "{:?}", said.heard);
+    let received = receiver.settled(|r| !r.is_empty());
+    assert_eq!(received.len(), 1, "sent once: {received:?}");
+    assert_eq!(deliveries(&s)[0]["status"], "delivered");
+}
+
+#[test]
 fn a_second_interrupt_abandons_what_is_in_flight_and_another_worker_sends_it() {
     let (s, receiver, _) = set_up(1, false, "/slow", Mode::Aggregated);
     let mut first = work(&s, &["--webhooks-allow-private", "--lease-seconds", "1"])
         .spawn()
         .unwrap();
-    let stderr = first.stderr.take().unwrap();
-    let (lines, said) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
-            let Ok(line) = line else { break };
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut heard = Vec::new();
-    let mut wait_for = |words: &str| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !heard.iter().any(|l: &String| l.contains(words)) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match said.recv_timeout(left) {
-                Ok(line) => heard.push(line),
-                Err(_) => panic!("the worker never said {words:?}: {heard:?}"),
-            }
-        }
-    };
+    let mut said = Said::of(&mut first);
     // The slow receiver holds the event: it reports the request before it answers.
     wait_until(Duration::from_secs(60), "the event in flight", || {
         receiver.distinct() == 1
     });
-    let interrupt = |pid: u32| {
-        assert!(Command::new("kill")
-            .args(["-INT", &pid.to_string()])
-            .status()
-            .unwrap()
-            .success());
-    };
-    interrupt(first.id());
-    wait_for("Ctrl-C again to abandon it");
-    interrupt(first.id());
-    wait_for("abandoning what is in flight");
-    assert!(first.wait().unwrap().success(), "{heard:?}");
+    signal("-INT", first.id());
+    said.wait_for("Ctrl-C again to abandon it");
+    signal("-INT", first.id());
+    said.wait_for("abandoning what is in flight");
+    assert!(first.wait().unwrap().success(), "{:?}", said.heard);
     let [abandoned] = &deliveries(&s)[..] else {
         panic!("one delivery");
     };
