@@ -219,43 +219,7 @@ impl Store {
         retries: &[(i64, i64)],
         until: i64,
     ) -> Result<(Vec<i64>, Vec<i64>), StoreError> {
-        let mut renewed = (Vec::new(), Vec::new());
-        if batches.is_empty() && retries.is_empty() {
-            return Ok(renewed);
-        }
-        let (_turn, mut tx) = self.begin_write().await?;
-        for &(id, held) in batches {
-            let changed = on_tx!(&mut tx, |exe| sqlx::query(
-                "UPDATE delivery_batches SET lease_until = $1 \
-                 WHERE id = $2 AND lease_until = $3 AND status = 'pending'",
-            )
-            .bind(until)
-            .bind(id)
-            .bind(held)
-            .execute(&mut **exe)
-            .await
-            .map(|r| r.rows_affected()))?;
-            if changed > 0 {
-                renewed.0.push(id);
-            }
-        }
-        for &(delivery, held) in retries {
-            let changed = on_tx!(&mut tx, |exe| sqlx::query(
-                "UPDATE delivery_retries SET lease_until = $1 \
-                 WHERE delivery = $2 AND lease_until = $3 AND status = 'retrying'",
-            )
-            .bind(until)
-            .bind(delivery)
-            .bind(held)
-            .execute(&mut **exe)
-            .await
-            .map(|r| r.rows_affected()))?;
-            if changed > 0 {
-                renewed.1.push(delivery);
-            }
-        }
-        tx.commit().await?;
-        Ok(renewed)
+        self.move_leases(batches, retries, Some(until)).await
     }
 
     /// Gives back the leases of `batches` and `retries`, each named with the end of its
@@ -267,34 +231,57 @@ impl Store {
         batches: &[(i64, i64)],
         retries: &[(i64, i64)],
     ) -> Result<(), StoreError> {
+        self.move_leases(batches, retries, None).await.map(drop)
+    }
+
+    /// Makes each lease of `batches` and `retries` end at `to` (none: no lease), where it
+    /// still ends as named; the batches and the retries whose lease it moved.
+    async fn move_leases(
+        &self,
+        batches: &[(i64, i64)],
+        retries: &[(i64, i64)],
+        to: Option<i64>,
+    ) -> Result<(Vec<i64>, Vec<i64>), StoreError> {
+        let (mut moved_batches, mut moved_retries) = (Vec::new(), Vec::new());
         if batches.is_empty() && retries.is_empty() {
-            return Ok(());
+            return Ok((moved_batches, moved_retries));
         }
         let (_turn, mut tx) = self.begin_write().await?;
-        for (id, until) in batches {
-            on_tx!(&mut tx, |exe| sqlx::query(
-                "UPDATE delivery_batches SET lease_until = NULL \
-                 WHERE id = $1 AND lease_until = $2 AND status = 'pending'",
-            )
-            .bind(id)
-            .bind(until)
-            .execute(&mut **exe)
-            .await
-            .map(drop))?;
-        }
-        for (delivery, until) in retries {
-            on_tx!(&mut tx, |exe| sqlx::query(
-                "UPDATE delivery_retries SET lease_until = NULL \
-                 WHERE delivery = $1 AND lease_until = $2 AND status = 'retrying'",
-            )
-            .bind(delivery)
-            .bind(until)
-            .execute(&mut **exe)
-            .await
-            .map(drop))?;
+        for (table, key, status, leases, moved) in [
+            (
+                "delivery_batches",
+                "id",
+                "pending",
+                batches,
+                &mut moved_batches,
+            ),
+            (
+                "delivery_retries",
+                "delivery",
+                "retrying",
+                retries,
+                &mut moved_retries,
+            ),
+        ] {
+            let sql = format!(
+                "UPDATE {table} SET lease_until = $1 \
+                 WHERE {key} = $2 AND lease_until = $3 AND status = '{status}'"
+            );
+            for &(id, held) in leases {
+                let changed = on_tx!(&mut tx, |exe| sqlx::query(&sql)
+                    .bind(to)
+                    .bind(id)
+                    .bind(held)
+                    .execute(&mut **exe)
+                    .await
+                    .map(|r| r.rows_affected()))?;
+                if changed > 0 {
+                    moved.push(id);
+                }
+            }
         }
         tx.commit().await?;
-        Ok(())
+        Ok((moved_batches, moved_retries))
     }
 
     /// Records attempts and what follows from each, and marks `settled_batches` settled,

@@ -10,7 +10,7 @@ use herald_store::{
     Actor, Attempt, AttemptOutcome, Engine, Next, Published, Replayed, Settled, StoreError,
 };
 
-use crate::common::{fixture, store_with_directory, ACCEPTED_AT};
+use crate::common::{fixture, store_with_directory, TempStore, ACCEPTED_AT};
 
 const LEASE: i64 = 30_000;
 
@@ -29,14 +29,20 @@ fn attempt(at: i64, outcome: AttemptOutcome) -> Attempt {
     }
 }
 
-#[tokio::test]
-async fn a_worker_leases_as_many_batches_as_it_has_room_for_and_at_least_one(
-) -> Result<(), StoreError> {
+/// A store with the directory, and an incident reaching every team published into it.
+async fn with_incident() -> Result<TempStore, StoreError> {
     let t = store_with_directory().await;
     let routed = fixture().routed("incident-teams-everywhere", ACCEPTED_AT);
     t.store
         .publish(&routed.publish(), None, &Actor::Operator)
         .await?;
+    Ok(t)
+}
+
+#[tokio::test]
+async fn a_worker_leases_as_many_batches_as_it_has_room_for_and_at_least_one(
+) -> Result<(), StoreError> {
+    let t = with_incident().await?;
     let size = |b: &herald_store::LeasedBatch| b.body.matches("],[").count() + 1;
     let now = ACCEPTED_AT + 1;
     let all = t
@@ -64,11 +70,7 @@ async fn a_worker_leases_as_many_batches_as_it_has_room_for_and_at_least_one(
 #[tokio::test]
 async fn a_lease_given_back_is_free_at_once_unless_another_worker_took_it_since(
 ) -> Result<(), StoreError> {
-    let t = store_with_directory().await;
-    let routed = fixture().routed("incident-teams-everywhere", ACCEPTED_AT);
-    t.store
-        .publish(&routed.publish(), None, &Actor::Operator)
-        .await?;
+    let t = with_incident().await?;
     let now = ACCEPTED_AT + 1;
     let until = now + LEASE;
     let leased = t
