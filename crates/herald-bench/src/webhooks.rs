@@ -245,18 +245,22 @@ async fn fan_out(receiver: &Receiver, sizes: &Sizes, n: usize) -> Result<FanOut>
 async fn bench_throughput(receiver: &Receiver, sizes: &Sizes) -> Result<Value> {
     let n = sizes.webhooks;
     let referenced = sizes.reference > 0 && sizes.reference < n;
-    let mut references = Vec::new();
-    if referenced {
-        references.extend(reference_rates(receiver, sizes).await?);
-    }
+    let before = if referenced {
+        reference_rates(receiver, sizes).await?
+    } else {
+        Vec::new()
+    };
     let run = fan_out(receiver, sizes, n).await?;
     let herald_seconds = run.deliver_seconds;
     let herald_rate = run.webhooks_per_s();
     let herald = run.taken;
-    if referenced {
-        references.extend(reference_rates(receiver, sizes).await?);
-    }
-    let median = median(&references);
+    let after = if referenced {
+        reference_rates(receiver, sizes).await?
+    } else {
+        Vec::new()
+    };
+    let median = median(&[&before[..], &after[..]].concat());
+    let rounded = |rates: &[f64]| rates.iter().map(|r| r.round()).collect::<Vec<_>>();
 
     let client = bare_client()?;
     let started = Instant::now();
@@ -276,7 +280,8 @@ async fn bench_throughput(receiver: &Receiver, sizes: &Sizes) -> Result<Value> {
         json!({
             "what": "the same fan-out at the reference size in the same run, before and after the full one, through a fresh store and worker each time, its rate the median of the runs: a webhook should cost no more in a larger message",
             "reference_webhooks": sizes.reference,
-            "reference_runs_webhooks_per_s": references.iter().map(|r| r.round()).collect::<Vec<_>>(),
+            "reference_before_webhooks_per_s": rounded(&before),
+            "reference_after_webhooks_per_s": rounded(&after),
             "reference_webhooks_per_s": rate.round(),
             "webhooks_per_s": herald_rate.round(),
             "ratio_to_reference": round3(herald_rate / rate),

@@ -1064,21 +1064,33 @@ async fn renew(
     every.tick().await;
     loop {
         tokio::select! {
-            _ = every.tick() => {}
+            biased;
             _ = stop.wait_for(|&stop| stop) => return,
+            _ = every.tick() => {}
         }
         let (batches, retries) = ends(&held);
         let until = now_ms() + lease.as_millis() as i64;
         // A renewal that fails is tried again at the next tick; the lease outlasts two.
-        if let Ok((batches, retries)) = store.extend_leases(&batches, &retries, until).await {
-            let mut held = held.lock().expect("no thread panics holding it");
-            for id in &batches {
-                if let Some(batch) = held.batches.get_mut(id) {
+        let Ok((renewed_batches, renewed_retries)) =
+            store.extend_leases(&batches, &retries, until).await
+        else {
+            continue;
+        };
+        // Kept where the lease still ends as this renewal found it: one the leaser took
+        // again meanwhile ends as the leaser wrote it.
+        let (batches, retries): (HashMap<i64, i64>, HashMap<i64, i64>) =
+            (batches.into_iter().collect(), retries.into_iter().collect());
+        let mut held = held.lock().expect("no thread panics holding it");
+        for id in &renewed_batches {
+            if let Some(batch) = held.batches.get_mut(id) {
+                if batches.get(id) == Some(&batch.until) {
                     batch.until = until;
                 }
             }
-            for id in &retries {
-                if let Some(retry) = held.retries.get_mut(id) {
+        }
+        for id in &renewed_retries {
+            if let Some(retry) = held.retries.get_mut(id) {
+                if retries.get(id) == Some(&retry.until) {
                     retry.until = until;
                 }
             }

@@ -117,6 +117,14 @@ async fn a_lease_given_back_is_free_at_once_unless_another_worker_took_it_since(
         .contains(&second),
         "another worker's lease is not given back"
     );
+    assert!(
+        ids(t
+            .store
+            .lease_batches(later + LEASE, later + 2 * LEASE, 100, usize::MAX, true)
+            .await?)
+        .contains(&second),
+        "the other worker's lease still ends as it wrote it"
+    );
 
     // A retry leased and given back is free at once too.
     let delivery = herald_store::delivery_id(second, 0);
@@ -154,6 +162,36 @@ async fn a_lease_given_back_is_free_at_once_unless_another_worker_took_it_since(
     assert_eq!(
         again.iter().map(|r| r.delivery).collect::<Vec<_>>(),
         vec![delivery]
+    );
+
+    // Its second attempt recorded, the retry is no longer leased: a renewal that comes
+    // late leaves it so.
+    t.store
+        .record_attempts(
+            &[Settled {
+                delivery,
+                batch: second,
+                number: 2,
+                attempt: attempt(later, AttemptOutcome::Failed),
+                next: Next::RetryAt(later),
+                disable: None,
+            }],
+            &[],
+        )
+        .await?;
+    assert_eq!(
+        t.store
+            .extend_leases(&[], &[(delivery, retry_until)], retry_until + LEASE)
+            .await?,
+        (vec![], vec![])
+    );
+    assert_eq!(
+        t.store
+            .lease_retries(later, later + LEASE, 10, true)
+            .await?
+            .len(),
+        1,
+        "due again, it is free"
     );
     Ok(())
 }

@@ -614,7 +614,7 @@ fn a_mail_server_that_cannot_be_reached_is_named_at_once() {
 #[test]
 fn a_stopped_worker_keeps_its_lease_on_what_is_in_flight_until_that_is_recorded() {
     let (s, receiver, _) = set_up(1, false, "/slow", Mode::Aggregated);
-    let lease = ["--webhooks-allow-private", "--lease-seconds", "2"];
+    let lease = ["--webhooks-allow-private", "--lease-seconds", "3"];
     let mut first = work(&s, &lease).spawn().unwrap();
     let mut said = Said::of(&mut first);
     wait_until(Duration::from_secs(60), "the event in flight", || {
@@ -623,7 +623,7 @@ fn a_stopped_worker_keeps_its_lease_on_what_is_in_flight_until_that_is_recorded(
     signal("-TERM", first.id());
     said.wait_for("stopping: finishing what is in flight");
 
-    // The slow receiver answers after 5 s, more than two leases: a second worker started
+    // The slow receiver answers after 5 s, more than a lease: a second worker started
     // meanwhile finds the event still leased to the first, and then recorded by it.
     until_idle(&s, &lease);
     assert!(first.wait().unwrap().success(), "{:?}", said.heard);
