@@ -2,7 +2,7 @@
 //! partner or customer only those sent to it; any other is not found. Each can read every
 //! attempt at one, and replay one that died (or arrived and is wanted again).
 
-use herald_store::{ChannelCounts, DeliveryDetail, DeliveryView, Replayed};
+use herald_store::{ChannelCounts, DeliveryDetail, DeliveryView, Replayed, Troubled};
 
 use crate::{Caller, Refusal, Service, ServiceError};
 
@@ -46,8 +46,13 @@ impl Service {
         let mut deliveries = match (message, status) {
             // Those that failed are found among the failures, however many arrived.
             (message, Some(s @ ("retrying" | "dead"))) => {
+                let which = Troubled {
+                    message,
+                    to: own,
+                    endpoint: None,
+                };
                 self.store()
-                    .troubled_deliveries(cloud, s, message, own, before, limit + 1)
+                    .troubled_deliveries(cloud, s, which, before, limit + 1)
                     .await?
             }
             (Some(message), _) => {
@@ -65,22 +70,58 @@ impl Service {
             }
             (None, Some(other)) => return Err(bad_status(other).into()),
             (None, None) => {
-                let mut found = Vec::new();
-                for s in ["retrying", "dead"] {
-                    found.extend(
-                        self.store()
-                            .troubled_deliveries(cloud, s, None, own, before, limit + 1)
-                            .await?,
-                    );
-                }
-                found.sort_by_key(|d| std::cmp::Reverse(d.id));
-                found
+                let which = Troubled {
+                    to: own,
+                    ..Troubled::default()
+                };
+                self.troubled(cloud, which, before, limit + 1).await?
             }
         };
         let more = deliveries.len() > limit;
         deliveries.truncate(limit);
         let next = more.then(|| deliveries.last().map(|d| d.id)).flatten();
         Ok(DeliveryPage { deliveries, next })
+    }
+
+    /// The webhooks to `caller`'s endpoint `endpoint` that did not arrive at their first
+    /// attempt, retrying or dead, newest first, `limit` of them. An endpoint the caller
+    /// may not see has none.
+    pub async fn endpoint_failures(
+        &self,
+        caller: &Caller,
+        endpoint: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryView>, ServiceError> {
+        let which = Troubled {
+            to: caller.own_deliveries(),
+            endpoint: Some(endpoint),
+            ..Troubled::default()
+        };
+        let mut found = self.troubled(caller.0.cloud(), which, None, limit).await?;
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    /// Up to `limit` of each state, retrying and dead, of the deliveries `which` picks
+    /// that did not arrive at their first attempt, from before delivery `before` when
+    /// given, newest first.
+    async fn troubled(
+        &self,
+        cloud: &str,
+        which: Troubled<'_>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryView>, ServiceError> {
+        let mut found = Vec::new();
+        for s in ["retrying", "dead"] {
+            found.extend(
+                self.store()
+                    .troubled_deliveries(cloud, s, which, before, limit)
+                    .await?,
+            );
+        }
+        found.sort_by_key(|d| std::cmp::Reverse(d.id));
+        Ok(found)
     }
 
     /// Where the deliveries of message `id` stand, by channel: the vendor's alone.

@@ -488,6 +488,19 @@ impl Store {
     }
 }
 
+/// Which of the deliveries that did not arrive at their first attempt to read: each
+/// filter given narrows them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Troubled<'a> {
+    /// Only those of this message.
+    pub message: Option<&'a str>,
+    /// Only those to this recipient: a recipient kind (`partner`, `customer`) and its
+    /// organisation.
+    pub to: Option<(&'a str, &'a str)>,
+    /// Only the webhooks to this endpoint.
+    pub endpoint: Option<&'a str>,
+}
+
 /// A stored delivery and where it stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -678,27 +691,29 @@ impl Store {
 
     /// The deliveries of `cloud` that did not arrive at their first attempt and are
     /// `status` (`retrying` or `dead`), newest first, up to `limit`, from before delivery
-    /// `before` when given; only those of message `message`, and those to `to` (a
-    /// recipient kind and its organisation), when given.
+    /// `before` when given; only those `which` picks.
     pub async fn troubled_deliveries(
         &self,
         cloud: &str,
         status: &str,
-        message: Option<&str>,
-        to: Option<(&str, &str)>,
+        which: Troubled<'_>,
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<DeliveryView>, StoreError> {
-        let (recipient, org) = to.unzip();
-        let org_of = self
-            .engine()
-            .json_at_first("b.body", "r.delivery - b.id * $5");
+        let (recipient, org) = which.to.unzip();
+        let engine = self.engine();
+        let place = "r.delivery - b.id * $5";
+        let (org_of, to_of) = (
+            engine.json_at_nth("b.body", place, 0),
+            engine.json_at_nth("b.body", place, 1),
+        );
         let rows: Vec<TroubledRow> = on_pool!(self.pool(), |exe| sqlx::query_as(&format!(
             "SELECT r.delivery, {} FROM delivery_retries r \
              JOIN delivery_batches b ON b.id = r.batch JOIN messages m ON m.seq = b.message \
              WHERE r.status = $1 AND m.cloud = $2 AND r.delivery < $3 \
              AND ($4 IS NULL OR (b.recipient = $4 AND {org_of} = $6)) \
              AND ($8 IS NULL OR m.id = $8) \
+             AND ($9 IS NULL OR (b.channel = $10 AND {to_of} = $9)) \
              ORDER BY r.delivery DESC LIMIT $7",
             BatchRow::COLUMNS
         ))
@@ -709,7 +724,9 @@ impl Store {
         .bind(BATCH as i64)
         .bind(org)
         .bind(limit as i64)
-        .bind(message)
+        .bind(which.message)
+        .bind(which.endpoint)
+        .bind(Channel::Webhook.as_str())
         .fetch_all(exe)
         .await)?;
         let mut views = Vec::with_capacity(rows.len());

@@ -94,11 +94,11 @@ impl Engine {
         }
     }
 
-    /// The first element, as text, of element `place` of the JSON array `doc`.
-    pub(crate) fn json_at_first(self, doc: &str, place: &str) -> String {
+    /// Element `n`, as text, of element `place` of the JSON array `doc`.
+    pub(crate) fn json_at_nth(self, doc: &str, place: &str, n: usize) -> String {
         match self {
-            Engine::Sqlite => format!("json_extract({doc}, printf('$[%d][0]', {place}))"),
-            Engine::Postgres => format!("({doc}::json -> CAST({place} AS INT) ->> 0)"),
+            Engine::Sqlite => format!("json_extract({doc}, printf('$[%d][{n}]', {place}))"),
+            Engine::Postgres => format!("({doc}::json -> CAST({place} AS INT) ->> {n})"),
         }
     }
 

@@ -48,7 +48,7 @@ pub use copies::{
 pub use copy::{copy, CopyError, CopySummary};
 pub use deliveries::{
     delivery_id, delivery_place, CopyNames, DeliveryDetail, DeliveryView, LeasedBatch, LeasedRetry,
-    Replayed, Sending, Target,
+    Replayed, Sending, Target, Troubled,
 };
 pub use directory::{ImportSummary, Snapshot};
 pub use endpoints::{Endpoint, Mode, NewEndpoint, DEFAULT_OVERLAP_MS, GONE_REASON};

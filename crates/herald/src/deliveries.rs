@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use herald_store::{Actor, DeliveryView, Place, Replayed, Store};
+use herald_store::{Actor, DeliveryView, Place, Replayed, Store, Troubled};
 
 use crate::cli::DeliveriesCommand;
 use crate::inputs::{millis_now, open_existing};
@@ -73,7 +73,7 @@ async fn list(
     for state in states {
         listed.extend(
             store
-                .troubled_deliveries(cloud, state, None, None, None, limit)
+                .troubled_deliveries(cloud, state, Troubled::default(), None, limit)
                 .await?,
         );
     }

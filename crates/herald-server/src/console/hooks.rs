@@ -227,17 +227,18 @@ pub async fn failures(
         .ok_or_else(|| Oops::from(missing(&id)))?;
     let troubled = state
         .service()
-        .deliveries(&visitor.caller, None, None, None, TROUBLED_SHOWN)
-        .await?
-        .deliveries;
+        .endpoint_failures(&visitor.caller, &id, TROUBLED_SHOWN + 1)
+        .await?;
+    let more = troubled.len() > TROUBLED_SHOWN;
     let mut details: Vec<DeliveryDetail> = Vec::new();
-    for d in troubled.iter().filter(|d| d.to == id) {
+    for d in troubled.iter().take(TROUBLED_SHOWN) {
         details.push(state.service().delivery(&visitor.caller, d.id).await?);
     }
     let body = html! {
         h1 { "Failed deliveries to " code { (endpoint.url) } }
         p.lead { "Deliveries that did not arrive at the first attempt: retrying on the schedule, or dead until replayed." }
         @if details.is_empty() { p.empty { "None: every event arrived." } }
+        @if more { p.meta { "The newest " (TROUBLED_SHOWN) " are shown." } }
         @for d in &details {
             section.card {
                 h2 {

@@ -775,6 +775,69 @@ async fn a_partner_registers_tests_and_rotates_its_endpoint_and_replays_what_die
     assert!(again.body.contains("badge retrying"), "{}", again.body);
 }
 
+#[tokio::test]
+async fn an_endpoint_shows_its_own_failures_however_many_another_endpoint_has() {
+    let cast = Cast::new().await;
+    let quiet = cast
+        .dead_letter(
+            "fabrikam",
+            json!({"id": "exchange-down", "category": "service_incident", "services": ["exchange"], "title": "Exchange sign-in failures"}),
+        )
+        .await;
+    let (status, disabled) = cast
+        .server
+        .post(
+            &cast.fabrikam,
+            &format!("/v1/endpoints/{}/disable", quiet.id),
+            &json!({"reason": "moving to a new receiver"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{disabled}");
+    let busy = cast
+        .server
+        .partner_endpoint(
+            "fabrikam",
+            "http://127.0.0.1:9/other",
+            &Secret::generate().unwrap(),
+        )
+        .await;
+    for i in 0..60 {
+        let (status, answer) = cast
+            .server
+            .post(
+                &cast.vendor,
+                "/v1/messages",
+                &json!({"id": format!("outage-{i:02}"), "category": "service_incident", "services": ["exchange"], "title": "Exchange is down again"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    let tally = cast.server.work_until_idle("0ms").await;
+    assert_eq!(tally.dead, 60, "{tally:?}");
+
+    let mut fabrikam = cast.visit(&cast.fabrikam).await;
+    let own = fabrikam.get(&format!("/endpoints/{}", quiet.id)).await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert_eq!(own.body.matches("badge dead").count(), 1, "{}", own.body);
+    assert!(own.body.contains("exchange-down"), "{}", own.body);
+    assert!(!own.body.contains("outage-"), "{}", own.body);
+    assert!(!own.body.contains("newest"), "{}", own.body);
+    let other = fabrikam.get(&format!("/endpoints/{}", busy.id)).await;
+    assert_eq!(
+        other.body.matches("badge dead").count(),
+        50,
+        "{}",
+        other.body
+    );
+    assert!(other.body.contains("outage-59"), "{}", other.body);
+    assert!(!other.body.contains("exchange-down"), "{}", other.body);
+    assert!(
+        other.body.contains("The newest 50 are shown"),
+        "{}",
+        other.body
+    );
+}
+
 /// The text of `page` between the first `start` and the next `end`.
 fn between(page: &str, start: &str, end: &str) -> String {
     let from = page

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use herald_store::{
     Actor, Attempt, AttemptOutcome, Engine, Next, Published, Replayed, Settled, StoreError,
+    Troubled,
 };
 
 use crate::common::{fixture, store_with_directory, TempStore, ACCEPTED_AT};
@@ -348,7 +349,7 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
     );
     let listed = t
         .store
-        .troubled_deliveries("global", "dead", None, None, None, 10)
+        .troubled_deliveries("global", "dead", Troubled::default(), None, 10)
         .await?;
     assert_eq!(listed, vec![dead.delivery.clone()]);
     let org = dead.delivery.org.clone();
@@ -357,8 +358,10 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
             .troubled_deliveries(
                 "global",
                 "dead",
-                None,
-                Some(("customer", "nobody")),
+                Troubled {
+                    to: Some(("customer", "nobody")),
+                    ..Troubled::default()
+                },
                 None,
                 10
             )
@@ -370,8 +373,10 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
             .troubled_deliveries(
                 "global",
                 "dead",
-                None,
-                Some((dead.delivery.recipient.as_str(), org.as_deref().unwrap())),
+                Troubled {
+                    to: Some((dead.delivery.recipient.as_str(), org.as_deref().unwrap())),
+                    ..Troubled::default()
+                },
                 None,
                 10
             )
@@ -384,8 +389,10 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
             .troubled_deliveries(
                 "global",
                 "dead",
-                Some(&dead.delivery.message),
-                None,
+                Troubled {
+                    message: Some(&dead.delivery.message),
+                    ..Troubled::default()
+                },
                 None,
                 10
             )
@@ -396,9 +403,34 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
     );
     assert_eq!(
         t.store
-            .troubled_deliveries("global", "dead", Some("another-message"), None, None, 10)
+            .troubled_deliveries(
+                "global",
+                "dead",
+                Troubled {
+                    message: Some("another-message"),
+                    ..Troubled::default()
+                },
+                None,
+                10
+            )
             .await?,
         vec![]
+    );
+    assert_eq!(
+        t.store
+            .troubled_deliveries(
+                "global",
+                "dead",
+                Troubled {
+                    endpoint: Some(&dead.delivery.to),
+                    ..Troubled::default()
+                },
+                None,
+                10
+            )
+            .await?,
+        vec![],
+        "an email's contact is no webhook endpoint"
     );
 
     // A person replays the dead letter: it is due at once.
