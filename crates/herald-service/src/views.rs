@@ -51,6 +51,13 @@ fn no_message(id: &str) -> Refusal {
     Refusal::not_found(format!("message \"{id}\""))
 }
 
+/// The stored request of message `id`, read as `T`.
+fn parse_request<T: DeserializeOwned>(id: &str, request: &str) -> Result<T, ServiceError> {
+    serde_json::from_str(request).map_err(|e| {
+        StoreError::Damaged(format!("message \"{id}\" request does not parse: {e}")).into()
+    })
+}
+
 impl Service {
     /// What `caller` may see of message `id`; refused as not found when it may not know
     /// the message exists.
@@ -100,9 +107,23 @@ impl Service {
             .stored_request(cloud, id)
             .await?
             .ok_or_else(|| no_message(id))?;
-        serde_json::from_str(&request).map_err(|e| {
-            StoreError::Damaged(format!("message \"{id}\" request does not parse: {e}")).into()
-        })
+        parse_request(id, &request)
+    }
+
+    /// Messages `ids` of `cloud` as published (in canonical form), each read as `T`, in
+    /// the order of `ids`, read together; one that is not stored is not found.
+    pub async fn requests<T: DeserializeOwned>(
+        &self,
+        cloud: &str,
+        ids: &[&str],
+    ) -> Result<Vec<T>, ServiceError> {
+        let stored = self.store().stored_requests(cloud, ids).await?;
+        ids.iter()
+            .map(|id| {
+                let request = stored.get(*id).ok_or_else(|| no_message(id))?;
+                parse_request(id, request)
+            })
+            .collect()
     }
 
     /// A message as one who sees it this way may see it: for the vendor, the message as

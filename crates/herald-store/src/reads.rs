@@ -5,6 +5,8 @@
 //! organisation was told: a customer's decision is found in its one batch, a partner's copy
 //! is its own row.
 
+use std::collections::HashMap;
+
 use crate::copies::{DecisionView, MessageSummary, PartnerCopyView, StoredCopy};
 use crate::engine::{on_pool, Engine};
 use crate::error::StoreError;
@@ -62,6 +64,24 @@ impl Store {
         .fetch_optional(exe)
         .await)?;
         Ok(row.map(|r| (r.seq, r.request)))
+    }
+
+    /// The requests of those of messages `ids` of `cloud` that are stored, as published
+    /// (canonical form), each under its id, in one query.
+    pub async fn stored_requests(
+        &self,
+        cloud: &str,
+        ids: &[&str],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let list = self.engine().json_strings("$2");
+        let rows: Vec<IdRequest> = on_pool!(self.pool(), |exe| sqlx::query_as(&format!(
+            "SELECT id, request FROM messages WHERE cloud = $1 AND id IN (SELECT value FROM {list})"
+        ))
+        .bind(cloud)
+        .bind(serde_json::to_string(ids).expect("ids serialise"))
+        .fetch_all(exe)
+        .await)?;
+        Ok(rows.into_iter().map(|r| (r.id, r.request)).collect())
     }
 
     /// The decision for `customer` about message `id` of `cloud`, read from the one batch that holds
@@ -194,6 +214,13 @@ impl Store {
 #[derive(sqlx::FromRow)]
 struct StoredRequest {
     seq: i64,
+    request: String,
+}
+
+/// A stored message's id and its request as published.
+#[derive(sqlx::FromRow)]
+struct IdRequest {
+    id: String,
     request: String,
 }
 

@@ -26,17 +26,17 @@ struct Entry {
 /// of the whole inbox are unread.
 async fn entries(state: &AppState, caller: &Caller) -> Result<(Vec<Entry>, i64), Oops> {
     let page = state.service().inbox(caller, None, INBOX_PAGE).await?;
-    let mut entries = Vec::with_capacity(page.items.len());
-    for item in page.items {
-        let request: Value = state
-            .service()
-            .request(caller.0.cloud(), &item.message.id)
-            .await?;
-        entries.push(Entry {
-            content: Content::of(&request),
+    let ids: Vec<&str> = page.items.iter().map(|i| i.message.id.as_str()).collect();
+    let requests: Vec<Value> = state.service().requests(caller.0.cloud(), &ids).await?;
+    let entries = page
+        .items
+        .into_iter()
+        .zip(&requests)
+        .map(|(item, request)| Entry {
+            content: Content::of(request),
             item,
-        });
-    }
+        })
+        .collect();
     Ok((entries, page.unread))
 }
 

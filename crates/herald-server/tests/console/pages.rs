@@ -776,7 +776,8 @@ async fn a_partner_registers_tests_and_rotates_its_endpoint_and_replays_what_die
 }
 
 #[tokio::test]
-async fn an_endpoint_shows_its_own_failures_however_many_another_endpoint_has() {
+async fn a_partner_with_many_messages_sees_each_endpoints_own_failures_and_every_title_in_its_inbox(
+) {
     let cast = Cast::new().await;
     let quiet = cast
         .dead_letter(
@@ -836,6 +837,14 @@ async fn an_endpoint_shows_its_own_failures_however_many_another_endpoint_has() 
         "{}",
         other.body
     );
+
+    // The inbox lists each message with its own title, newest first.
+    let inbox = fabrikam.get("/inbox").await;
+    assert!(inbox.body.contains("61 unread"), "{}", inbox.body);
+    let rows: Vec<&str> = inbox.body.split("<li class=\"unread\">").skip(1).collect();
+    assert_eq!(rows.len(), 61, "{}", inbox.body);
+    assert!(rows[0].contains("/messages/outage-59\">Exchange is down again<"));
+    assert!(rows[60].contains("/messages/exchange-down\">Exchange sign-in failures<"));
 }
 
 /// The text of `page` between the first `start` and the next `end`.

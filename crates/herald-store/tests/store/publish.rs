@@ -400,6 +400,33 @@ async fn clouds_never_share_a_message_id() {
     assert_ne!(global.customers_in_scope, 0);
     assert_eq!(gov.customers_in_scope, 1);
     assert_eq!(t.store.summary("mars", id).await.unwrap(), None);
+
+    // Requests read together are each cloud's own, and only those stored.
+    let other = fx.routed("price-change-mixed", ACCEPTED_AT);
+    t.store
+        .publish(&other.publish(), None, &Actor::Operator)
+        .await
+        .unwrap();
+    let wanted = [id, "price-change-mixed", "nowhere"];
+    let global = t.store.stored_requests("global", &wanted).await.unwrap();
+    let gov = t.store.stored_requests("us-gov", &wanted).await.unwrap();
+    for (cloud, requests, ids) in [
+        ("global", &global, &[id, "price-change-mixed"][..]),
+        ("us-gov", &gov, &[id][..]),
+    ] {
+        let mut found: Vec<&str> = requests.keys().map(String::as_str).collect();
+        found.sort_unstable();
+        assert_eq!(found, ids, "{cloud}");
+        for (found, request) in requests {
+            let one = t.store.stored_request(cloud, found).await.unwrap();
+            assert_eq!(
+                one.map(|(_, r)| r).as_ref(),
+                Some(request),
+                "{cloud} {found}"
+            );
+        }
+    }
+    assert_ne!(global[id], gov[id]);
 }
 
 #[tokio::test]
