@@ -372,12 +372,19 @@ pub async fn run_until(
 }
 
 /// Gives back the leases this worker still holds once it has stopped and recorded what it
-/// sent: those of the jobs it leased and did not send. A failure to, or an `abandon`
-/// first, leaves them to run out.
+/// sent: those of the jobs it leased and did not send. A failure to (logged), or an
+/// `abandon` first, leaves them to run out.
 async fn give_back(store: &Store, held: &Mutex<Held>, abandon: impl Future<Output = ()>) {
     let (batches, retries) = ends(held);
     tokio::select! {
-        _ = store.give_back(&batches, &retries) => {}
+        given = store.give_back(&batches, &retries) => if let Err(e) = given {
+            tracing::warn!(
+                batches = batches.len(),
+                retries = retries.len(),
+                "could not give back the leases of what this worker did not send ({e}); \
+                 other workers take it once they run out"
+            );
+        },
         () = abandon => {}
     }
 }
@@ -1071,11 +1078,18 @@ async fn renew(
         let (batches, retries) = ends(&held);
         let until = now_ms() + lease.as_millis() as i64;
         // A renewal that fails is tried again at the next tick; the lease outlasts two.
-        let Ok((renewed_batches, renewed_retries)) =
-            store.extend_leases(&batches, &retries, until).await
-        else {
-            continue;
-        };
+        let (renewed_batches, renewed_retries) =
+            match store.extend_leases(&batches, &retries, until).await {
+                Ok(renewed) => renewed,
+                Err(e) => {
+                    tracing::warn!(
+                        batches = batches.len(),
+                        retries = retries.len(),
+                        "could not renew this worker's leases ({e}); trying again"
+                    );
+                    continue;
+                }
+            };
         // Kept where the lease still ends as this renewal found it: one the leaser took
         // again meanwhile ends as the leaser wrote it.
         let (batches, retries): (HashMap<i64, i64>, HashMap<i64, i64>) =
