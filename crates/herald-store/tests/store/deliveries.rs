@@ -347,91 +347,61 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
         (dead.delivery.status.as_str(), dead.attempts.len()),
         ("dead", 2)
     );
-    let listed = t
-        .store
-        .troubled_deliveries("global", "dead", Troubled::default(), None, 10)
-        .await?;
-    assert_eq!(listed, vec![dead.delivery.clone()]);
-    let org = dead.delivery.org.clone();
-    assert_eq!(
+    let dead_ones = async |which: Troubled<'_>| {
         t.store
-            .troubled_deliveries(
-                "global",
-                "dead",
-                Troubled {
-                    to: Some(("customer", "nobody")),
-                    ..Troubled::default()
-                },
-                None,
-                10
-            )
-            .await?,
-        vec![]
-    );
+            .troubled_deliveries("global", "dead", which, None, 10)
+            .await
+    };
     assert_eq!(
-        t.store
-            .troubled_deliveries(
-                "global",
-                "dead",
-                Troubled {
-                    to: Some((dead.delivery.recipient.as_str(), org.as_deref().unwrap())),
-                    ..Troubled::default()
-                },
-                None,
-                10
-            )
-            .await?
-            .len(),
-        1
+        dead_ones(Troubled::default()).await?,
+        vec![dead.delivery.clone()]
     );
-    assert_eq!(
-        t.store
-            .troubled_deliveries(
-                "global",
-                "dead",
-                Troubled {
-                    message: Some(&dead.delivery.message),
-                    ..Troubled::default()
-                },
-                None,
-                10
-            )
-            .await?
-            .len(),
-        1,
-        "the message's own dead letter"
-    );
-    assert_eq!(
-        t.store
-            .troubled_deliveries(
-                "global",
-                "dead",
-                Troubled {
-                    message: Some("another-message"),
-                    ..Troubled::default()
-                },
-                None,
-                10
-            )
-            .await?,
-        vec![]
-    );
-    assert_eq!(
-        t.store
-            .troubled_deliveries(
-                "global",
-                "dead",
-                Troubled {
-                    endpoint: Some(&dead.delivery.to),
-                    ..Troubled::default()
-                },
-                None,
-                10
-            )
-            .await?,
-        vec![],
-        "an email's contact is no webhook endpoint"
-    );
+    let org = dead.delivery.org.as_deref().unwrap();
+    let cases = [
+        (
+            Troubled {
+                to: Some(("customer", "nobody")),
+                ..Troubled::default()
+            },
+            0,
+            "another recipient's",
+        ),
+        (
+            Troubled {
+                to: Some((dead.delivery.recipient.as_str(), org)),
+                ..Troubled::default()
+            },
+            1,
+            "its recipient's own",
+        ),
+        (
+            Troubled {
+                message: Some(&dead.delivery.message),
+                ..Troubled::default()
+            },
+            1,
+            "the message's own dead letter",
+        ),
+        (
+            Troubled {
+                message: Some("another-message"),
+                ..Troubled::default()
+            },
+            0,
+            "another message's",
+        ),
+        (
+            Troubled {
+                endpoint: Some(&dead.delivery.to),
+                ..Troubled::default()
+            },
+            0,
+            "an email's contact is no webhook endpoint",
+        ),
+    ];
+    for (which, found, why) in cases {
+        assert_eq!(dead_ones(which).await?.len(), found, "{why}");
+    }
 
     // A person replays the dead letter: it is due at once.
     assert_eq!(
