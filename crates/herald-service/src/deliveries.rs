@@ -47,12 +47,13 @@ impl Service {
             // Those that failed are found among the failures, however many arrived.
             (message, Some(s @ ("retrying" | "dead"))) => {
                 let which = Troubled {
+                    status: Some(s),
                     message,
                     to: own,
                     endpoint: None,
                 };
                 self.store()
-                    .troubled_deliveries(cloud, s, which, before, limit + 1)
+                    .troubled_deliveries(cloud, which, before, limit + 1)
                     .await?
             }
             (Some(message), _) => {
@@ -74,7 +75,9 @@ impl Service {
                     to: own,
                     ..Troubled::default()
                 };
-                self.troubled(cloud, which, before, limit + 1).await?
+                self.store()
+                    .troubled_deliveries(cloud, which, before, limit + 1)
+                    .await?
             }
         };
         let more = deliveries.len() > limit;
@@ -97,31 +100,10 @@ impl Service {
             endpoint: Some(endpoint),
             ..Troubled::default()
         };
-        let mut found = self.troubled(caller.0.cloud(), which, None, limit).await?;
-        found.truncate(limit);
-        Ok(found)
-    }
-
-    /// Up to `limit` of each state, retrying and dead, of the deliveries `which` picks
-    /// that did not arrive at their first attempt, from before delivery `before` when
-    /// given, newest first.
-    async fn troubled(
-        &self,
-        cloud: &str,
-        which: Troubled<'_>,
-        before: Option<i64>,
-        limit: usize,
-    ) -> Result<Vec<DeliveryView>, ServiceError> {
-        let mut found = Vec::new();
-        for s in ["retrying", "dead"] {
-            found.extend(
-                self.store()
-                    .troubled_deliveries(cloud, s, which, before, limit)
-                    .await?,
-            );
-        }
-        found.sort_by_key(|d| std::cmp::Reverse(d.id));
-        Ok(found)
+        Ok(self
+            .store()
+            .troubled_deliveries(caller.0.cloud(), which, None, limit)
+            .await?)
     }
 
     /// Where the deliveries of message `id` stand, by channel: the vendor's alone.

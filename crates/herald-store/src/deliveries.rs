@@ -492,6 +492,8 @@ impl Store {
 /// filter given narrows them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Troubled<'a> {
+    /// Only those in this state, `retrying` or `dead`; both when none.
+    pub status: Option<&'a str>,
     /// Only those of this message.
     pub message: Option<&'a str>,
     /// Only those to this recipient: a recipient kind (`partner`, `customer`) and its
@@ -690,12 +692,11 @@ impl Store {
     }
 
     /// The deliveries of `cloud` that did not arrive at their first attempt and are
-    /// `status` (`retrying` or `dead`), newest first, up to `limit`, from before delivery
-    /// `before` when given; only those `which` picks.
+    /// retrying or dead, newest first, up to `limit`, from before delivery `before` when
+    /// given; only those `which` picks.
     pub async fn troubled_deliveries(
         &self,
         cloud: &str,
-        status: &str,
         which: Troubled<'_>,
         before: Option<i64>,
         limit: usize,
@@ -710,14 +711,15 @@ impl Store {
         let rows: Vec<TroubledRow> = on_pool!(self.pool(), |exe| sqlx::query_as(&format!(
             "SELECT r.delivery, {} FROM delivery_retries r \
              JOIN delivery_batches b ON b.id = r.batch JOIN messages m ON m.seq = b.message \
-             WHERE r.status = $1 AND m.cloud = $2 AND r.delivery < $3 \
+             WHERE r.status <> $11 AND ($1 IS NULL OR r.status = $1) \
+             AND m.cloud = $2 AND r.delivery < $3 \
              AND ($4 IS NULL OR (b.recipient = $4 AND {org_of} = $6)) \
              AND ($8 IS NULL OR m.id = $8) \
              AND ($9 IS NULL OR (b.channel = $10 AND {to_of} = $9)) \
              ORDER BY r.delivery DESC LIMIT $7",
             BatchRow::COLUMNS
         ))
-        .bind(status)
+        .bind(which.status)
         .bind(cloud)
         .bind(before.unwrap_or(i64::MAX))
         .bind(recipient)
@@ -727,6 +729,7 @@ impl Store {
         .bind(which.message)
         .bind(which.endpoint)
         .bind(Channel::Webhook.as_str())
+        .bind(RetryStatus::Delivered.as_str())
         .fetch_all(exe)
         .await)?;
         let mut views = Vec::with_capacity(rows.len());

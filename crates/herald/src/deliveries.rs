@@ -64,22 +64,14 @@ async fn list(
             .take(limit)
             .collect());
     }
-    let states: &[&str] = match status {
-        Some(s @ ("retrying" | "dead")) => &[s][..],
-        Some(other) => bail!("--status {other} lists only with --message: a message's deliveries; without it, list retrying or dead ones"),
-        None => &["retrying", "dead"][..],
-    };
-    let mut listed = Vec::new();
-    for state in states {
-        listed.extend(
-            store
-                .troubled_deliveries(cloud, state, Troubled::default(), None, limit)
-                .await?,
-        );
+    if let Some(other) = status.filter(|s| !["retrying", "dead"].contains(s)) {
+        bail!("--status {other} lists only with --message: a message's deliveries; without it, list retrying or dead ones");
     }
-    listed.sort_by_key(|d| std::cmp::Reverse(d.id));
-    listed.truncate(limit);
-    Ok(listed)
+    let which = Troubled {
+        status,
+        ..Troubled::default()
+    };
+    Ok(store.troubled_deliveries(cloud, which, None, limit).await?)
 }
 
 fn print_list(listed: &[DeliveryView], json: bool, db: &Place) -> Result<ExitCode> {

@@ -347,14 +347,31 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
         (dead.delivery.status.as_str(), dead.attempts.len()),
         ("dead", 2)
     );
+    let troubled =
+        async |which: Troubled<'_>| t.store.troubled_deliveries("global", which, None, 10).await;
     let dead_ones = async |which: Troubled<'_>| {
-        t.store
-            .troubled_deliveries("global", "dead", which, None, 10)
-            .await
+        troubled(Troubled {
+            status: Some("dead"),
+            ..which
+        })
+        .await
     };
     assert_eq!(
         dead_ones(Troubled::default()).await?,
         vec![dead.delivery.clone()]
+    );
+    assert_eq!(
+        troubled(Troubled::default()).await?,
+        vec![dead.delivery.clone()],
+        "retrying or dead"
+    );
+    assert_eq!(
+        troubled(Troubled {
+            status: Some("retrying"),
+            ..Troubled::default()
+        })
+        .await?,
+        vec![]
     );
     let org = dead.delivery.org.as_deref().unwrap();
     let cases = [
@@ -428,6 +445,27 @@ async fn a_batch_is_leased_once_settled_in_parts_and_taken_over_when_its_lease_r
             .await?,
         Replayed::Unknown
     );
+    assert_eq!(
+        troubled(Troubled::default()).await?.len(),
+        1,
+        "retrying once replayed"
+    );
+
+    // One that arrives on its replay is no longer among them.
+    t.store
+        .record_attempts(
+            &[Settled {
+                delivery: second,
+                batch: batch.id,
+                number: 3,
+                attempt: attempt(later, AttemptOutcome::Delivered),
+                next: Next::Delivered,
+                disable: None,
+            }],
+            &[],
+        )
+        .await?;
+    assert_eq!(troubled(Troubled::default()).await?, vec![]);
     Ok(())
 }
 
